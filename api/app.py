@@ -1,0 +1,259 @@
+"""Build the FastAPI application that serves the API (the Dash UI mounts on the same server)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.ratelimit import RateLimiter
+from api.schemas import (
+    AlarmAccepted,
+    AlarmIn,
+    AlarmOut,
+    AssignIn,
+    AuditOut,
+    CaseCreatedOut,
+    CaseDetailOut,
+    CaseIn,
+    CaseOut,
+    DeviceOut,
+    ErrorOut,
+    HealthOut,
+    MeOut,
+    NearestPoleOut,
+    PlaceOut,
+    PoleOut,
+    RecommendationOut,
+    StaffOut,
+    TransitionIn,
+    UnmaskIn,
+)
+from api.security import client_source, requires
+from brain.alarms.enums import AlarmState
+from brain.alarms.service import AlarmError, AlarmNotFound
+from brain.auth.enums import Permission as P
+from brain.auth.service import Principal
+from brain.cases.service import CaseNotFound, IntakeError, VersionConflict
+from brain.cases.workflow import TransitionRefused
+from brain.dispatch.service import AssignRefused
+from brain.district.service import PlaceNotFound
+from brain.events import audit
+from brain.runtime import Brain
+from geodata.gazetteer import PoleNotFound
+
+log = logging.getLogger(__name__)
+PREFIX = "/api/v1"
+DENIALS = {401: {"model": ErrorOut, "description": "no session and no valid Bearer token"},
+           403: {"model": ErrorOut, "description": "the role may not do this"}}
+Lon = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="WGS-84 longitude")]
+AlarmId = Annotated[str, Path(max_length=40, description="Alarm id")]
+CaseId = Annotated[int, Path(ge=1, le=2**62, description="Case number")]
+Lat = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="WGS-84 latitude")]
+
+
+def _error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": message, **extra})
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
+        parts.append(f"{where or 'request'}: {err.get('msg')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def build_api(brain: Brain) -> FastAPI:
+    """The FastAPI app with every /api/v1 route; errors are JSON `{"error": ...}`, never a bare 500."""
+    app = FastAPI(title="Community Brain API", version="1", openapi_url=f"{PREFIX}/openapi.json",
+                  docs_url=f"{PREFIX}/docs", redoc_url=None)
+    app.state.brain = brain
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_req: Request, exc: RequestValidationError):
+        return _error(422, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_req: Request, exc: StarletteHTTPException):
+        response = _error(exc.status_code, str(exc.detail))
+        if exc.status_code == 401:
+            response.headers["www-authenticate"] = "Bearer"
+        return response
+
+    # Domain refusals, answered the same way on every route.
+    @app.exception_handler(CaseNotFound)
+    @app.exception_handler(PlaceNotFound)
+    @app.exception_handler(AlarmNotFound)
+    async def on_not_found(_req: Request, exc: Exception):
+        return _error(404, str(exc))
+
+    @app.exception_handler(PoleNotFound)
+    async def on_no_pole(_req: Request, exc: PoleNotFound):
+        return _error(404, str(exc), suggestions=exc.suggestions)
+
+    @app.exception_handler(VersionConflict)
+    async def on_conflict(_req: Request, exc: VersionConflict):
+        return _error(409, str(exc))
+
+    @app.exception_handler(AssignRefused)
+    @app.exception_handler(TransitionRefused)
+    @app.exception_handler(AlarmError)
+    async def on_refused(_req: Request, exc: Exception):
+        return _error(422, str(exc))
+
+    @app.exception_handler(IntakeError)
+    async def on_intake(_req: Request, exc: IntakeError):
+        return _error(422, str(exc), field=exc.field, suggestions=exc.suggestions)
+
+    @app.exception_handler(Exception)
+    async def on_crash(req: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", req.method, req.url.path)
+        return _error(500, "internal error; it has been logged")
+
+    r = APIRouter(prefix=PREFIX)
+
+    @r.get("/health", response_model=HealthOut, summary="Database, bus and simulator state")
+    def health():
+        return brain.health()
+
+    @r.get("/me", response_model=MeOut, responses=DENIALS, summary="Who is signed in, with role and permissions")
+    def me(who: Principal = Depends(requires(None))):
+        return {"username": who.username, "display_name": who.display_name, "role": who.role.value,
+                "kind": who.kind, "permissions": sorted(p.value for p in who.permissions)}
+
+    @r.get("/poles/nearest", response_model=NearestPoleOut, responses={404: {"model": ErrorOut}, **DENIALS},
+           summary="The nearest pole to a point (within 500 m)", dependencies=[Depends(requires(P.VIEW_MAP))])
+    def nearest_pole(lon: Lon, lat: Lat):
+        where = brain.gazetteer.locate(lon, lat)
+        found = brain.gazetteer.nearest_pole(lon, lat)
+        if found is None:
+            msg = "no pole within 500 m" + ("" if where.inside else "; the point is outside the district")
+            return _error(404, msg, inside=where.inside)
+        pole, dist = found
+        return {**pole.as_dict(), "distance_m": round(dist, 2), "inside": where.inside,
+                "point_grid": where.grid, "point_committee": where.committee}
+
+    @r.get("/poles/{number}", response_model=PoleOut, responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut},
+                                                                  **DENIALS},
+           summary="A pole by the number printed on it (tolerant of case, spaces, dashes, full-width)",
+           dependencies=[Depends(requires(P.VIEW_MAP))])
+    def pole(number: Annotated[str, Path(max_length=64, description="As printed on the pole")]):
+        return brain.gazetteer.lookup(number).as_dict()
+
+    @r.get("/staff", response_model=list[StaffOut], responses=DENIALS,
+           summary="Every staff member with duty status and position", dependencies=[Depends(requires(P.READ_STAFF))])
+    def staff():
+        return [s.as_dict() for s in brain.staff.roster()]
+
+    @r.get("/places/{place_id}", response_model=PlaceOut, responses={404: {"model": ErrorOut}, **DENIALS},
+           summary="A compound, building or home; personal data masked",
+           dependencies=[Depends(requires(P.VIEW_MAP))])
+    def place(place_id: Annotated[str, Path(max_length=20)]):
+        return brain.places.get(place_id)
+
+    @r.post("/places/{place_id}/unmask", response_model=PlaceOut, responses={404: {"model": ErrorOut}, **DENIALS},
+            summary="Personal data of a place in clear; the reason and the person are written to the audit log")
+    def unmask(request: Request, place_id: Annotated[str, Path(max_length=20)], body: UnmaskIn = Body(...),
+               who: Principal = Depends(requires(P.READ_PERSONAL))):
+        return brain.places.unmask(place_id, actor=who.actor, reason=body.reason, source=client_source(request.scope))
+
+    intake_limit = RateLimiter(per_minute=120, burst=60)
+    CONFLICT = {409: {"model": ErrorOut, "description": "the case changed since `version`"},
+                422: {"model": ErrorOut, "description": "refused, with the reason"}}
+
+    @r.post("/cases", status_code=201, response_model=CaseCreatedOut,
+            responses={422: {"model": ErrorOut}, 429: {"model": ErrorOut}, **DENIALS},
+            summary="Open a case by pole number or coordinates; likely duplicates come back with it")
+    def open_case(request: Request, body: CaseIn, who: Principal = Depends(requires(P.OPEN_CASE))):
+        wait = intake_limit.check(who.actor)
+        if wait:
+            return JSONResponse({"error": f"too many cases from {who.username}; retry in {int(wait) + 1} s"},
+                                status_code=429, headers={"retry-after": str(int(wait) + 1)})
+        case = brain.cases.open_case(channel=body.channel, category=body.category, description=body.description,
+                                     pole=body.pole, lon=body.lon, lat=body.lat, coord_system=body.coord_system,
+                                     priority=body.priority, actor=who.actor, source=client_source(request.scope))
+        dups = [d for d in brain.cases.duplicates(category=case.category, lon=case.lon, lat=case.lat,
+                                                  pole=case.pole) if d["id"] != case.id]
+        return {**brain.cases.get(case.id).as_dict(), "duplicates": dups}
+
+    @r.get("/cases/{case_id}", response_model=CaseDetailOut, responses={404: {"model": ErrorOut}, **DENIALS},
+           summary="A case with its version and timeline", dependencies=[Depends(requires(P.READ_CASES))])
+    def get_case(case_id: CaseId):
+        return {**brain.cases.get(case_id).as_dict(), "timeline": brain.cases.timeline(case_id)}
+
+    @r.get("/cases/{case_id}/recommendations", response_model=RecommendationOut,
+           responses={404: {"model": ErrorOut}, **DENIALS}, summary="Nearest suitable staff, and who was left out",
+           dependencies=[Depends(requires(P.READ_CASES))])
+    def recommendations(case_id: CaseId, limit: Annotated[int, Query(ge=1, le=50)] = 10):
+        return brain.dispatch.recommend(case_id, limit=limit).as_dict()
+
+    @r.post("/cases/{case_id}/assign", response_model=CaseOut,
+            responses={404: {"model": ErrorOut}, **CONFLICT, **DENIALS}, summary="Dispatch to a person or team")
+    def assign(request: Request, case_id: CaseId, body: AssignIn, who: Principal = Depends(requires(P.MOVE_CASE))):
+        return brain.dispatch.assign(case_id, actor=who.actor, version=body.version, staff_id=body.staff_id,
+                                     team_id=body.team_id, reason=body.reason,
+                                     source=client_source(request.scope)).as_dict()
+
+    @r.post("/cases/{case_id}/transition", response_model=CaseOut,
+            responses={404: {"model": ErrorOut}, **CONFLICT, **DENIALS}, summary="Move a case through the workflow")
+    def transition(request: Request, case_id: CaseId, body: TransitionIn,
+                   who: Principal = Depends(requires(P.MOVE_CASE))):
+        return brain.cases.transition(case_id, to=body.to, note=body.note, version=body.version, actor=who.actor,
+                                      photo_ref=body.photo_ref, source=client_source(request.scope)).as_dict()
+
+    @r.post("/alarms", status_code=202, response_model=AlarmAccepted,
+            responses={422: {"model": ErrorOut}, **DENIALS}, summary="An alarm from a device (idempotent by id)")
+    def post_alarm(body: AlarmIn, who: Principal = Depends(requires(P.INGEST_ALARM))):
+        view, created = brain.alarms.raise_alarm(device_id=body.device_id, type=body.type, severity=body.severity,
+                                                 at=body.ts, alarm_id=body.id, actor=who.actor)
+        return {"id": view.id, "created": created, "count": view.count, "state": view.state}
+
+    @r.get("/alarms", response_model=list[AlarmOut], responses=DENIALS, summary="Alarms, newest activity first",
+           dependencies=[Depends(requires(P.VIEW_MAP))])
+    def alarms(state: AlarmState | None = None, limit: Annotated[int, Query(ge=1, le=2000)] = 500):
+        return [a.as_dict() for a in brain.alarms.find(state=state, limit=limit)]
+
+    @r.post("/alarms/{alarm_id}/acknowledge", response_model=AlarmOut,
+            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}, **DENIALS},
+            summary="Take an active alarm on (who and when are recorded)")
+    def acknowledge(alarm_id: AlarmId, who: Principal = Depends(requires(P.HANDLE_ALARM))):
+        return brain.alarms.acknowledge(alarm_id, actor=who.actor).as_dict()
+
+    @r.post("/alarms/{alarm_id}/clear", response_model=AlarmOut,
+            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}, **DENIALS},
+            summary="The condition is over (a separate fact from acknowledging)")
+    def clear(alarm_id: AlarmId, false_alarm: bool | None = None,
+              who: Principal = Depends(requires(P.HANDLE_ALARM))):
+        return brain.alarms.clear(alarm_id, actor=who.actor, false_alarm=false_alarm).as_dict()
+
+    @r.get("/devices", response_model=list[DeviceOut], responses=DENIALS, summary="IoT devices and their state",
+           dependencies=[Depends(requires(P.VIEW_MAP))])
+    def devices():
+        return brain.alarms.devices()
+
+    @r.get("/audit", response_model=list[AuditOut], responses=DENIALS,
+           summary="The audit log, newest first (admins)", dependencies=[Depends(requires(P.READ_AUDIT))])
+    def audit_log(actor: Annotated[str | None, Query(max_length=100)] = None,
+                  action: Annotated[str | None, Query(max_length=64)] = None,
+                  subject: Annotated[str | None, Query(max_length=100)] = None,
+                  since: datetime | None = None, until: datetime | None = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                  before_seq: Annotated[int | None, Query(ge=1, le=2**62)] = None):
+        for name, t in (("since", since), ("until", until)):
+            if t is not None and t.tzinfo is None:
+                return _error(422, f"{name}: give a time zone (e.g. 2026-11-22T08:00:00+08:00)")
+        return audit.query(brain.db, actor=actor, action=action, subject=subject, since=since, until=until,
+                           limit=limit, before_seq=before_seq)
+
+    @r.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(rest: str):
+        return _error(404, f"no such endpoint: {PREFIX}/{rest}")
+
+    app.include_router(r)
+    return app

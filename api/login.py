@@ -1,0 +1,87 @@
+"""Sign-in and sign-out for people (a plain HTML form: no script, works under the strict CSP)."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.ratelimit import RateLimiter
+from api.security import COOKIE, MAX_API_BODY, _cookie, _headers, client_source
+from brain.auth.service import SESSION_TTL, LoginFailed, LoginThrottled
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path: never another host (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/wall"
+    return target
+
+
+def _page(*, error: str | None = None, next_: str = "/wall", username: str = "") -> str:
+    err = f'<p class="login-error" role="alert">{html.escape(error)}</p>' if error else ""
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>社区大脑 · 登录</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/assets/wall.css"></head>
+<body class="login-body"><main class="login-box">
+<h1>社区大脑 <span>Community Brain</span></h1>
+{err}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{html.escape(next_)}">
+<label>用户名 Username <input name="username" autocomplete="username" maxlength="64" required
+ value="{html.escape(username)}" autofocus></label>
+<label>密码 Password <input name="password" type="password" autocomplete="current-password" maxlength="256"
+ required></label>
+<button type="submit">登录 Sign in</button>
+</form></main></body></html>"""
+
+
+def build_router(brain, *, secure_cookies: bool) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    # Per address, before any password is checked: bounds what a guesser can even try.
+    limiter = RateLimiter(per_minute=20, burst=10)
+
+    @r.get("/login")
+    def login_form(next: str = "/wall"):
+        return HTMLResponse(_page(next_=_safe_next(next)))
+
+    @r.post("/login")
+    async def login(request: Request):
+        wait = limiter.check(client_source(request.scope) or "?")
+        if wait:
+            return HTMLResponse(_page(error="请求过于频繁，请稍后再试 · Too many attempts, wait a minute"),
+                                status_code=429, headers={"retry-after": str(int(wait) + 1)})
+        body = await request.body()
+        if len(body) > MAX_API_BODY:
+            return HTMLResponse(_page(error="请求过大 Request too large"), status_code=413)
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        username, password = form.get("username", "")[:64], form.get("password", "")
+        next_ = _safe_next(form.get("next"))
+        try:
+            cookie, _principal = await run_in_threadpool(brain.auth.login, username, password,
+                                                         source=client_source(request.scope))
+        except LoginThrottled as e:
+            return HTMLResponse(_page(error=f"登录失败次数过多，请稍后再试 · {e}", next_=next_, username=username),
+                                status_code=429, headers={"retry-after": str(e.retry_after_s)})
+        except LoginFailed:
+            return HTMLResponse(_page(error="用户名或密码错误 · Wrong username or password", next_=next_,
+                                      username=username), status_code=401)
+        response = RedirectResponse(next_, status_code=303)
+        response.set_cookie(COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+                            samesite="strict", secure=secure_cookies, path="/")
+        return response
+
+    @r.post("/logout")
+    async def logout(request: Request):
+        cookie = _cookie(_headers(request.scope))
+        if cookie:
+            await run_in_threadpool(brain.auth.logout, cookie, source=client_source(request.scope))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    return r

@@ -1,0 +1,237 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from brain.alarms.enums import Severity
+from brain.cases.enums import CaseStatus, Channel
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="What is wrong, in words")
+    suggestions: list[str] = Field(default_factory=list, description="Closest existing values, if any")
+    field: str | None = Field(default=None, description="The input at fault, if one is")
+
+
+class HealthOut(BaseModel):
+    status: str = Field(description="ok when the database and the bus both answer, else degraded")
+    database: dict
+    bus: dict
+    simulator: dict
+    district: dict
+    started_at: str
+
+
+class PoleOut(BaseModel):
+    number: str = Field(description="The short number printed on the pole")
+    code: str = Field(description="16-digit component code")
+    lon: float
+    lat: float
+    grid: str | None = Field(description="Unit grid cell code")
+    committee: str | None = Field(description="Neighbourhood committee code")
+    road: str | None = None
+    kind: str | None = None
+
+
+class NearestPoleOut(PoleOut):
+    distance_m: float = Field(description="Distance from the query point, metres")
+    inside: bool = Field(description="Whether the query point lies inside the district")
+    point_grid: str | None = Field(default=None, description="Grid cell of the query point")
+    point_committee: str | None = Field(default=None, description="Committee of the query point")
+
+
+class StaffOut(BaseModel):
+    id: str
+    name: str
+    team_id: str
+    team_name: str
+    department: str
+    department_name: str
+    status: str
+    duties: list[str] = Field(description="Case category codes or class prefixes this person may take")
+    mode: str
+    lon: float | None
+    lat: float | None
+    position_at: str | None
+    report_interval_s: int
+
+
+class MeOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    kind: str = Field(description="person or service")
+    permissions: list[str]
+
+
+class PlaceOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    parent: str | None
+    committee: str | None
+    address: str | None
+    occupant: str | None = Field(description="Personal data: masked unless unmasked")
+    phone: str | None = Field(description="Personal data: masked unless unmasked")
+    age: int | str | None = Field(description="Exact age unmasked, decade (e.g. 80+) masked")
+    living_alone: bool
+    lon: float
+    lat: float
+    masked: bool
+
+
+class UnmaskIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, description="Why the personal data is needed (logged)")
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    source: str | None
+    event_id: str | None
+    detail: dict
+
+
+class CaseIn(BaseModel):
+    channel: Channel = Field(description="The discovery channel")
+    category: str = Field(pattern=r"^[CE]\d{4}$", description="Category code, e.g. C0107 (street lamp)")
+    description: str = Field(default="", max_length=2000)
+    pole: str | None = Field(default=None, max_length=64, description="Number read off a pole (一号定位)")
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    coord_system: str = Field(default="wgs84", pattern="^(wgs84|gcj02|bd09)$")
+    priority: str | None = Field(default=None, pattern="^(urgent|high|normal|low)$")
+
+
+class DuplicateOut(BaseModel):
+    id: int
+    status: str
+    pole: str | None
+    distance_m: float
+    reported_at: str
+    description: str
+
+
+class CaseOut(BaseModel):
+    id: int
+    status: str
+    channel: str
+    category: str
+    priority: str
+    description: str
+    lon: float
+    lat: float
+    pole: str | None
+    grid: str | None
+    committee: str | None
+    department: str | None
+    reported_at: str
+    stage_started_at: str
+    stage_due_at: str | None
+    stage_fraction: float | None
+    overdue: bool
+    at_risk: bool
+    version: int
+    assigned_team_id: str | None
+    assigned_staff_id: str | None
+    rework_count: int
+    parent_id: int | None
+
+
+class CaseCreatedOut(CaseOut):
+    duplicates: list[DuplicateOut] = Field(description="Open cases of the same category at this pole or within 50 m")
+
+
+class TimelineEntry(BaseModel):
+    type: str
+    at: str
+    actor: str
+    payload: dict
+
+
+class CaseDetailOut(CaseOut):
+    timeline: list[TimelineEntry]
+
+
+class CandidateOut(BaseModel):
+    staff_id: str
+    team_id: str
+    distance_m: float
+    straight_m: float
+    eta_s: float
+    mode: str
+    workload: int
+
+
+class ExcludedOut(BaseModel):
+    staff_id: str
+    team_id: str
+    reason: str
+    straight_m: float
+
+
+class RecommendationOut(BaseModel):
+    case_id: int | None
+    metric: str = Field(description="road: walking distance along the road network; straight: in the metric CRS")
+    max_distance_m: float
+    ranked: list[CandidateOut]
+    excluded: list[ExcludedOut]
+
+
+class AssignIn(BaseModel):
+    staff_id: str | None = Field(default=None, max_length=20)
+    team_id: str | None = Field(default=None, max_length=20)
+    version: int = Field(ge=1, le=2**31, description="The case version the decision was made on")
+    reason: str | None = Field(default=None, max_length=500, description="Required to override an assignment")
+
+
+class TransitionIn(BaseModel):
+    to: CaseStatus
+    note: str | None = Field(default=None, max_length=2000)
+    version: int = Field(ge=1, le=2**31)
+    photo_ref: str | None = Field(default=None, max_length=200)
+
+
+class AlarmIn(BaseModel):
+    device_id: str = Field(min_length=1, max_length=40)
+    type: str = Field(min_length=1, max_length=32, description="e.g. smoke, gas_leak, trapped, blocked")
+    severity: Severity | None = Field(default=None, description="Default: the type's own severity")
+    ts: datetime = Field(description="When the device saw it, with a time zone")
+    id: str | None = Field(default=None, min_length=1, max_length=40,
+                           description="Message id: sending the same id again changes nothing")
+
+
+class AlarmAccepted(BaseModel):
+    id: str
+    created: bool = Field(description="False when it bumped a live alarm or repeated a message")
+    count: int
+    state: str
+
+
+class AlarmOut(BaseModel):
+    id: str
+    device_id: str
+    type: str
+    severity: str
+    state: str
+    count: int
+    first_at: str
+    last_at: str
+    lon: float
+    lat: float
+
+
+class DeviceOut(BaseModel):
+    id: str
+    type: str
+    place: str | None
+    lon: float
+    lat: float
+    online: bool
+    last_seen_at: str | None

@@ -1,0 +1,230 @@
+"""The gate in front of every route: who is asking, may they, and is the request sane.
+
+One ASGI middleware does, in order, for every HTTP request and WebSocket:
+1. identify the principal (``Authorization: Bearer`` token, else the session cookie);
+2. refuse cross-site use of the cookie (an unsafe method with a session cookie must carry an
+   Origin or Referer of this host) and oversized bodies;
+3. send anonymous visitors of a page to /login, and answer 401 on the data endpoints;
+4. check the permission of each Dash callback by its output id (a table, denied by default);
+5. add the security headers (a Content-Security-Policy of 'self' only) to every response.
+API routes state their own permission with `requires(...)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from brain.auth.context import CURRENT
+from brain.auth.enums import Permission
+from brain.auth.service import Principal
+
+log = logging.getLogger(__name__)
+COOKIE = "brain_session"
+MAX_API_BODY = 64 * 1024
+MAX_CALLBACK_BODY = 1024 * 1024
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/favicon.ico", "/api/v1/health",
+                   "/api/v1/openapi.json", "/api/v1/docs")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico")  # no data: no need to know who
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+DENIED = object()
+
+
+class Forbidden(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _headers(scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _cookie(headers: dict[str, str]) -> str | None:
+    raw = headers.get("cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except Exception:
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel else None
+
+
+def _same_origin(headers: dict[str, str]) -> bool:
+    host = headers.get("host", "")
+    for name in ("origin", "referer"):
+        value = headers.get(name)
+        if value:
+            return urlsplit(value).netloc == host
+    return False
+
+
+def client_source(scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    scripts = " ".join(["'self'", *(h if h.startswith("'") else f"'{h}'" for h in script_hashes)])
+    return ("default-src 'self'; "
+            f"script-src {scripts}; "
+            "style-src 'self' 'unsafe-inline'; "  # plotly and React set style attributes
+            "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+            "worker-src 'self' blob:; child-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'")
+
+
+class SecurityMiddleware:
+    """See the module docstring. `callback_permissions` maps a Dash callback output id to a permission."""
+
+    def __init__(self, app, *, brain, callback_permissions: Callable[[], dict[str, Permission | None]],
+                 csp: Callable[[], str], secure_cookies: bool = False) -> None:
+        self.app = app
+        self.brain = brain
+        self.callback_permissions = callback_permissions
+        self.csp = csp
+        self.secure_cookies = secure_cookies
+
+    def _identify(self, headers: dict[str, str]) -> tuple[Principal | None, bool]:
+        """(principal, by_cookie)."""
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return self.brain.auth.authenticate_token(auth[7:].strip()), False
+        cookie = _cookie(headers)
+        return (self.brain.auth.session_principal(cookie), True) if cookie else (None, False)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = _headers(scope)
+        static = scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(STATIC_PREFIXES)
+        principal, by_cookie = (None, False) if static else await run_in_threadpool(self._identify, headers)
+        if scope["type"] == "websocket":
+            if principal is None or not principal.can(Permission.VIEW_MAP) or not _same_origin(headers):
+                await send({"type": "websocket.close", "code": 4403})
+                return
+            token = CURRENT.set(principal)
+            try:
+                return await self.app(scope, receive, send)
+            finally:
+                CURRENT.reset(token)
+
+        path, method = scope["path"], scope["method"]
+        csp = self.csp()
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+                         (b"x-frame-options", b"DENY"), (b"content-security-policy", csp.encode()),
+                         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
+                if path.startswith("/api/") or path.startswith("/_dash-update"):
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            body_receive = await self._check(scope, receive, headers, principal, by_cookie, path, method)
+        except Forbidden as f:
+            if f.status == 303:
+                target = "/login?next=" + quote(path + ("?" + scope["query_string"].decode("latin-1")
+                                                        if scope.get("query_string") else ""))
+                response = JSONResponse({"error": str(f)}, status_code=303, headers={"location": target})
+            else:
+                response = JSONResponse({"error": str(f)}, status_code=f.status)
+            return await response(scope, receive, send_with_headers)
+        token = CURRENT.set(principal)
+        scope.setdefault("state", {})["principal"] = principal
+        try:
+            return await self.app(scope, body_receive or receive, send_with_headers)
+        finally:
+            CURRENT.reset(token)
+
+    async def _check(self, scope, receive, headers, principal, by_cookie, path, method):
+        if method in UNSAFE:
+            if by_cookie and not _same_origin(headers):
+                raise Forbidden(403, "cross-site request refused: this host's Origin is required")
+            if "origin" in headers and not _same_origin(headers):
+                raise Forbidden(403, "cross-site request refused")
+            limit = MAX_CALLBACK_BODY if path.startswith("/_dash-") else MAX_API_BODY
+            length = headers.get("content-length")
+            if length is None and headers.get("transfer-encoding"):
+                raise Forbidden(411, "a Content-Length is required")
+            if length is not None and (not length.isdigit() or int(length) > limit):
+                raise Forbidden(413, f"request body larger than {limit} bytes")
+        if path.startswith(PUBLIC_PREFIXES):
+            return None
+        if path.startswith("/api/"):
+            return None  # each API route checks its own permission (401/403 with JSON)
+        if path.startswith("/_dash-"):
+            if principal is None:
+                raise Forbidden(401, "sign in first")
+            if path.startswith("/_dash-update-component") and method == "POST":
+                return await self._check_callback(receive, principal)
+            return None
+        if principal is None:  # a page: the UI itself
+            if method == "GET":
+                raise Forbidden(303, "sign in first")
+            raise Forbidden(401, "sign in first")
+        return None
+
+    async def _check_callback(self, receive, principal: Principal):
+        chunks, more = [], True
+        size = 0
+        while more:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_CALLBACK_BODY:
+                raise Forbidden(413, "callback body too large")
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            output = json.loads(body).get("output")
+        except (ValueError, AttributeError):
+            raise Forbidden(400, "malformed callback request") from None
+        needed = self.callback_permissions().get(output, DENIED)
+        if needed is DENIED:
+            raise Forbidden(403, "unknown callback")
+        if needed is not None and not principal.can(needed):  # type: ignore[arg-type]
+            raise Forbidden(403, f"your role ({principal.role}) may not do this")
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
+
+
+def principal_of(request: Request) -> Principal | None:
+    return request.scope.get("state", {}).get("principal")
+
+
+def requires(permission: Permission | None):
+    """FastAPI dependency: the principal, or 401 (anonymous) / 403 (role lacks `permission`)."""
+
+    def dependency(request: Request) -> Principal:
+        from fastapi import HTTPException
+
+        principal = principal_of(request)
+        if principal is None:
+            raise HTTPException(status_code=401, detail="authentication required: a session or a Bearer token")
+        if permission is not None and not principal.can(permission):
+            raise HTTPException(status_code=403, detail=f"your role ({principal.role}) may not do this")
+        return principal
+
+    return dependency

@@ -1,0 +1,29 @@
+"""Small helpers shared by the benchmarks: percentiles and a timing loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+
+def timings(fn: Callable, items: Iterable) -> np.ndarray:
+    """Seconds taken by fn(item) for each item."""
+    out = []
+    for item in items:
+        t0 = time.perf_counter()
+        fn(item)
+        out.append(time.perf_counter() - t0)
+    return np.array(out)
+
+
+def summary(name: str, t: np.ndarray) -> dict:
+    return {"name": name, "n": len(t), "p50_us": float(np.percentile(t, 50) * 1e6),
+            "p99_us": float(np.percentile(t, 99) * 1e6), "mean_us": float(t.mean() * 1e6)}
+
+
+def show(rows: list[dict]) -> None:
+    print(f"{'':<38}{'n':>8}{'p50 µs':>12}{'p99 µs':>12}{'mean µs':>12}")
+    for r in rows:
+        print(f"{r['name']:<38}{r['n']:>8}{r['p50_us']:>12.1f}{r['p99_us']:>12.1f}{r['mean_us']:>12.1f}")

@@ -1,0 +1,1 @@
+"""IoT alarms: raise, de-duplicate, acknowledge, clear."""

@@ -1,0 +1,33 @@
+"""Alarm severities and states."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+    WARNING = "warning"
+
+
+class AlarmState(StrEnum):
+    ACTIVE = "active"  # raised, not acknowledged
+    ACKNOWLEDGED = "acknowledged"
+    CLEARED = "cleared"
+    CLOSED = "closed"
+
+
+LIVE_STATES = frozenset({AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED})
+
+# Device type -> alarm types it can raise, with the default severity of each.
+ALARM_TYPES: dict[str, dict[str, Severity]] = {
+    "smoke": {"smoke": Severity.CRITICAL, "low_battery": Severity.WARNING},
+    "gas": {"gas_leak": Severity.CRITICAL, "low_battery": Severity.WARNING},
+    "water_meter": {"no_usage": Severity.MAJOR, "leak": Severity.MINOR},
+    "door": {"no_activity": Severity.MAJOR},
+    "elevator": {"trapped": Severity.CRITICAL, "fault": Severity.MAJOR},
+    "fire_lane": {"blocked": Severity.MAJOR},
+    "infrared": {"throw_from_height": Severity.MAJOR},
+}

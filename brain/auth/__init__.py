@@ -1,0 +1,1 @@
+"""Accounts, roles and permissions, sessions, API tokens and login throttling."""

@@ -1,0 +1,257 @@
+"""Accounts, passwords (argon2id), API tokens, browser sessions and login throttling.
+
+Passwords are hashed with argon2id; tokens and session ids are random and stored only as SHA-256
+digests, so a copy of the database gives no way in. Every account change is an event with its
+audit row; every login, refused login and logout is an audit row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+
+from brain.auth.enums import HUMAN_ROLES, ROLE_PERMISSIONS, Permission, Role
+from brain.auth.models import Account, ApiToken, WebSession
+from brain.events.log import Store
+from brain.events.models import AuditRecord
+from brain.storage.db import utcnow
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+SESSION_TTL = timedelta(hours=12)
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_SOURCE = 20
+TOKEN_PREFIX = "cbt_"
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class AuthError(ValueError):
+    """A refused account operation, with the reason in words."""
+
+
+class LoginFailed(AuthError):
+    pass
+
+
+class LoginThrottled(AuthError):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after_s // 60 + 1} minutes")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: an account, its role and what that role may do."""
+
+    account_id: int
+    username: str
+    display_name: str
+    role: Role
+    kind: str
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return ROLE_PERMISSIONS[self.role]
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.username}"
+
+
+def _principal(a: Account) -> Principal:
+    return Principal(account_id=a.id, username=a.username, display_name=a.display_name, role=Role(a.role),
+                     kind=a.kind)
+
+
+class AuthService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # --- accounts ---------------------------------------------------------------------------
+    def create_account(self, *, username: str, role: str, actor: str, password: str | None = None,
+                       display_name: str | None = None, kind: str = "person") -> Principal:
+        """Create an account (person with a password, or service without); emits ``account.created``."""
+        if not USERNAME.match(username or ""):
+            raise AuthError("username: 2-64 letters, digits, '.', '_' or '-'")
+        try:
+            role_ = Role(role)
+        except ValueError:
+            raise AuthError(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}") from None
+        if kind not in ("person", "service"):
+            raise AuthError("kind is person or service")
+        if kind == "person":
+            if role_ not in HUMAN_ROLES:
+                raise AuthError(f"role {role_} is for service accounts")
+            self._check_password(password)
+        with self.store.unit(actor) as u:
+            if u.session.scalar(select(Account).where(Account.username == username)) is not None:
+                raise AuthError(f"username {username!r} is taken")
+            account = Account(username=username, display_name=display_name or username, role=role_.value, kind=kind,
+                              password_hash=_hasher.hash(password) if password else None, active=True,
+                              created_at=utcnow())
+            u.session.add(account)
+            u.session.flush()
+            u.emit("account.created", "account", account.id, {"username": username, "role": role_.value,
+                                                               "kind": kind})
+            return _principal(account)
+
+    @staticmethod
+    def _check_password(password: str | None) -> None:
+        if not password or len(password) < MIN_PASSWORD:
+            raise AuthError(f"password: at least {MIN_PASSWORD} characters")
+        if len(password) > MAX_PASSWORD:
+            raise AuthError(f"password: at most {MAX_PASSWORD} characters")
+
+    def set_password(self, username: str, password: str, *, actor: str) -> None:
+        self._check_password(password)
+        with self.store.unit(actor) as u:
+            account = u.session.scalar(select(Account).where(Account.username == username))
+            if account is None or account.kind != "person":
+                raise AuthError(f"no person account {username!r}")
+            account.password_hash = _hasher.hash(password)
+            u.emit("account.password_set", "account", account.id, {"username": username})
+
+    def count_accounts(self) -> int:
+        with self.store.db.read() as s:
+            return int(s.scalar(select(func.count()).select_from(Account)) or 0)
+
+    def ensure_admin(self, password: str | None = None) -> str | None:
+        """On an empty account table create `admin`; returns the one-time password if it made one up."""
+        if self.count_accounts():
+            return None
+        generated = None
+        if not password:
+            generated = password = secrets.token_urlsafe(12)
+        self.create_account(username="admin", role=Role.ADMIN, password=password, display_name="管理员",
+                            actor="system:first-start")
+        return generated
+
+    # --- tokens -----------------------------------------------------------------------------
+    def create_token(self, *, name: str, role: str, actor: str) -> str:
+        """Issue an API token for service account `name` (created with `role` if new); returns it once."""
+        with self.store.db.read() as s:
+            account = s.scalar(select(Account).where(Account.username == name))
+        if account is None:
+            self.create_account(username=name, role=role, actor=actor, kind="service")
+            with self.store.db.read() as s:
+                account = s.scalar(select(Account).where(Account.username == name))
+        elif account.role != Role(role).value:
+            raise AuthError(f"account {name!r} has role {account.role}, not {role}")
+        assert account is not None
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.store.unit(actor) as u:
+            row = ApiToken(account_id=account.id, name=name, prefix=token[:10], token_hash=_digest(token),
+                           created_at=utcnow())
+            u.session.add(row)
+            u.session.flush()
+            u.emit("token.created", "account", account.id, {"token_id": row.id, "prefix": row.prefix})
+        return token
+
+    def revoke_token(self, prefix: str, *, actor: str) -> int:
+        with self.store.unit(actor) as u:
+            rows = u.session.scalars(select(ApiToken).where(ApiToken.prefix == prefix,
+                                                            ApiToken.revoked_at.is_(None))).all()
+            for row in rows:
+                row.revoked_at = utcnow()
+                u.emit("token.revoked", "account", row.account_id, {"token_id": row.id, "prefix": prefix})
+            return len(rows)
+
+    def authenticate_token(self, token: str) -> Principal | None:
+        """The principal behind a bearer token, or None (unknown, revoked, or account disabled)."""
+        if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        now = utcnow()
+        with self.store.db.transaction() as s:
+            row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+            if row is None or row.revoked_at is not None:
+                return None
+            account = s.get(Account, row.account_id)
+            if account is None or not account.active:
+                return None
+            if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+                row.last_used_at = now  # coarse, so a busy integration does not write on every call
+            return _principal(account)
+
+    # --- sessions ---------------------------------------------------------------------------
+    def _failures(self, s, *, username: str, source: str | None, since: datetime) -> tuple[int, int]:
+        q = select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "auth.login_failed",
+                                                                AuditRecord.at >= since)
+        by_account = s.scalar(q.where(AuditRecord.subject == f"account:{username}")) or 0
+        by_source = s.scalar(q.where(AuditRecord.source == source)) if source else 0
+        return int(by_account), int(by_source or 0)
+
+    def login(self, username: str, password: str, *, source: str | None = None) -> tuple[str, Principal]:
+        """Check a password; returns (session cookie value, principal). Throttled after repeated failures."""
+        now = utcnow()
+        username = (username or "")[:64]
+        with self.store.db.read() as s:
+            by_account, by_source = self._failures(s, username=username, source=source, since=now - THROTTLE_WINDOW)
+            account = s.scalar(select(Account).where(Account.username == username))
+        if by_account >= MAX_FAILURES_PER_ACCOUNT or by_source >= MAX_FAILURES_PER_SOURCE:
+            self.store.audit(actor=f"anonymous@{source}", action="auth.login_throttled",
+                             subject=f"account:{username}", source=source)
+            raise LoginThrottled(int(THROTTLE_WINDOW.total_seconds()))
+        ok = False
+        if account is not None and account.active and account.kind == "person" and account.password_hash:
+            try:
+                ok = _hasher.verify(account.password_hash, (password or "")[:MAX_PASSWORD])
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                ok = False
+        else:
+            try:  # spend the same time as a real check, so a miss does not reveal which usernames exist
+                _hasher.verify(_DUMMY_HASH, (password or "")[:MAX_PASSWORD])
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                pass
+        if not ok:
+            self.store.audit(actor=f"anonymous@{source}", action="auth.login_failed", subject=f"account:{username}",
+                             source=source)
+            raise LoginFailed("wrong username or password")
+        assert account is not None
+        cookie = secrets.token_urlsafe(32)
+        with self.store.db.transaction() as s:
+            s.add(WebSession(id_hash=_digest(cookie), account_id=account.id, created_at=now,
+                             expires_at=now + SESSION_TTL, source=source, revoked=False))
+            s.add(AuditRecord(at=now, actor=f"person:{account.username}", action="auth.login",
+                              subject=f"account:{account.username}", source=source, detail={}))
+        return cookie, _principal(account)
+
+    def session_principal(self, cookie: str | None) -> Principal | None:
+        """The principal of a live session cookie, or None."""
+        if not cookie or len(cookie) > 200:
+            return None
+        with self.store.db.read() as s:
+            row = s.get(WebSession, _digest(cookie))
+            if row is None or row.revoked or row.expires_at <= utcnow():
+                return None
+            account = s.get(Account, row.account_id)
+            if account is None or not account.active:
+                return None
+            return _principal(account)
+
+    def logout(self, cookie: str, *, source: str | None = None) -> None:
+        with self.store.db.transaction() as s:
+            row = s.get(WebSession, _digest(cookie))
+            if row is None or row.revoked:
+                return
+            row.revoked = True
+            account = s.get(Account, row.account_id)
+            s.add(AuditRecord(at=utcnow(), actor=f"person:{account.username if account else '?'}",
+                              action="auth.logout", subject=f"account:{account.username if account else '?'}",
+                              source=source, detail={}))

@@ -1,0 +1,1 @@
+"""Cases (案件): intake, the closed-loop workflow, time limits."""

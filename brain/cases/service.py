@@ -1,0 +1,316 @@
+"""Case operations: intake (by pole number or point) and workflow transitions.
+
+Every operation runs in one transaction that writes the case row, an event and an audit row;
+the event is published on the bus after commit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from brain.cases import workflow
+from brain.cases.catalogue import Catalogue
+from brain.cases.enums import TERMINAL, CaseStatus, Channel, Priority
+from brain.cases.models import Case
+from brain.events.log import Store, Unit
+from brain.events.models import EventRecord
+from brain.storage.db import utcnow
+from geodata.crs import haversine_m, to_wgs84
+from geodata.gazetteer import Gazetteer, PoleNotFound
+
+MAX_DESCRIPTION = 2000
+DUPLICATE_RADIUS_M = 50.0
+AT_RISK_FRACTION = 0.8
+
+
+class IntakeError(ValueError):
+    """A case that cannot be accepted; `field` names the input at fault, `suggestions` may help."""
+
+    def __init__(self, message: str, *, field: str | None = None, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.suggestions = suggestions or []
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class VersionConflict(RuntimeError):
+    """Someone else changed the case first; reload and decide again."""
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as the views and the API see it (personal data not included)."""
+
+    id: int
+    status: str
+    channel: str
+    category: str
+    priority: str
+    description: str
+    lon: float
+    lat: float
+    pole: str | None
+    grid: str | None
+    committee: str | None
+    department: str | None
+    reported_at: datetime
+    stage_started_at: datetime
+    stage_due_at: datetime | None
+    version: int
+    assigned_team_id: str | None = None
+    assigned_staff_id: str | None = None
+    rework_count: int = 0
+    parent_id: int | None = None
+
+    def stage_fraction(self, now: datetime) -> float | None:
+        """Share of the current stage's time limit used (None while no clock runs, e.g. deferred)."""
+        if self.stage_due_at is None:
+            return None
+        limit = (self.stage_due_at - self.stage_started_at).total_seconds()
+        return (now - self.stage_started_at).total_seconds() / limit if limit > 0 else None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.stage_due_at is not None and now > self.stage_due_at
+
+    def at_risk(self, now: datetime) -> bool:
+        """At least 80% of the stage's limit used, not yet over it."""
+        f = self.stage_fraction(now)
+        return f is not None and AT_RISK_FRACTION <= f <= 1.0
+
+    def as_dict(self, now: datetime | None = None) -> dict:
+        now = now or utcnow()
+        d = dict(self.__dict__)
+        for k in ("reported_at", "stage_started_at", "stage_due_at"):
+            d[k] = d[k].isoformat() if d[k] else None
+        f = self.stage_fraction(now)
+        d.update(stage_fraction=None if f is None else round(f, 3), overdue=self.overdue(now),
+                 at_risk=self.at_risk(now))
+        return d
+
+
+class CaseService:
+    """Intake and workflow over one district; thread-safe (each call opens its own transaction)."""
+
+    def __init__(self, store: Store, gazetteer: Gazetteer, catalogue: Catalogue,
+                 policy: workflow.TimeLimitPolicy) -> None:
+        self.store = store
+        self.gazetteer = gazetteer
+        self.catalogue = catalogue
+        self.policy = policy
+
+    def _view(self, c: Case) -> CaseView:
+        stage = workflow.STAGE_OF.get(CaseStatus(c.status))
+        due = (self.policy.limits(c.category, c.priority).due(stage, c.stage_started_at)
+               if stage else None)
+        return CaseView(id=c.id, status=c.status, channel=c.channel, category=c.category, priority=c.priority,
+                        description=c.description, lon=c.lon, lat=c.lat, pole=c.pole_number, grid=c.grid_code,
+                        committee=c.committee_code, department=c.department, reported_at=c.reported_at,
+                        stage_started_at=c.stage_started_at, stage_due_at=due, version=c.version,
+                        assigned_team_id=c.assigned_team_id, assigned_staff_id=c.assigned_staff_id,
+                        rework_count=c.rework_count, parent_id=c.parent_id)
+
+    def open_case(self, *, channel: str, category: str, description: str = "", pole: str | None = None,
+                  lon: float | None = None, lat: float | None = None, coord_system: str = "wgs84",
+                  priority: str | None = None, device_id: str | None = None, actor: str,
+                  source: str | None = None, at: datetime | None = None) -> CaseView:
+        """Validate, locate and record a new case in state `reported`; emits ``case.opened``."""
+        try:
+            channel = Channel(channel).value
+        except ValueError:
+            raise IntakeError(f"unknown channel {channel!r}; one of: {', '.join(c.value for c in Channel)}",
+                              field="channel") from None
+        if category not in self.catalogue:
+            raise IntakeError(f"unknown category {category!r}", field="category")
+        cat = self.catalogue.get(category)
+        if priority is not None:
+            try:
+                priority = Priority(priority).value
+            except ValueError:
+                raise IntakeError(f"unknown priority {priority!r}", field="priority") from None
+        description = (description or "").strip()
+        if len(description) > MAX_DESCRIPTION:
+            raise IntakeError(f"description longer than {MAX_DESCRIPTION} characters", field="description")
+        pole_number = None
+        if pole is not None and str(pole).strip():
+            try:
+                p = self.gazetteer.lookup(str(pole))
+            except PoleNotFound as e:
+                raise IntakeError(str(e), field="pole", suggestions=e.suggestions) from None
+            lon, lat, pole_number = p.lon, p.lat, p.number
+        elif lon is None or lat is None:
+            raise IntakeError("give a pole number, or both lon and lat", field="pole")
+        else:
+            try:
+                lon, lat = to_wgs84(float(lon), float(lat), coord_system)
+            except ValueError as e:
+                raise IntakeError(f"bad coordinates: {e}", field="lon") from None
+        try:
+            where = self.gazetteer.locate(lon, lat)
+        except ValueError as e:
+            raise IntakeError(str(e), field="lon") from None
+        if not where.inside:
+            raise IntakeError(f"point ({lon:.6f}, {lat:.6f}) is outside the district", field="lon")
+        if pole_number is None and where.pole is not None and (where.pole_distance_m or 0) <= 50:
+            pole_number = where.pole.number
+        now = at or utcnow()
+        with self.store.unit(actor, source=source) as u:
+            case = Case(channel=channel, category=category, priority=priority or cat.priority.value,
+                        status=CaseStatus.REPORTED.value, description=description, lon=lon, lat=lat,
+                        pole_number=pole_number, grid_code=where.grid, committee_code=where.committee,
+                        department=cat.department, device_id=device_id, reported_at=now,
+                        stage_started_at=now, updated_at=now)
+            u.session.add(case)
+            u.session.flush()
+            u.emit("case.opened", "case", case.id, {
+                "channel": channel, "category": category, "priority": case.priority, "lon": lon, "lat": lat,
+                "pole": pole_number, "grid": where.grid, "committee": where.committee,
+                "status": case.status}, at=now)
+            view = self._view(case)
+        return view
+
+    @staticmethod
+    def locked(u: Unit, case_id: int, version: int | None) -> Case:
+        """The case row, locked for update; VersionConflict if `version` is given and stale."""
+        case = u.session.get(Case, case_id, with_for_update=True)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id}")
+        if version is not None and case.version != version:
+            raise VersionConflict(f"case {case_id} is at version {case.version}, not {version}: "
+                                  "someone else changed it; reload and decide again")
+        return case
+
+    def apply(self, u: Unit, case: Case, target: CaseStatus, *, note: str | None, now: datetime,
+              extra: dict | None = None) -> None:
+        """Move `case` to `target` inside unit `u`: checks the table, stamps, logs ``case.<target>``."""
+        current = CaseStatus(case.status)
+        deferred_from = CaseStatus(case.deferred_from) if case.deferred_from else None
+        workflow.check(current, target, deferred_from=deferred_from, note=note)
+        if target is CaseStatus.VERIFIED:
+            handler = u.session.scalar(select(EventRecord.actor).where(
+                EventRecord.subject_type == "case", EventRecord.subject_id == str(case.id),
+                EventRecord.type == "case.handled").order_by(EventRecord.seq.desc()).limit(1))
+            if handler == u.actor:
+                raise workflow.TransitionRefused("verification must be done by someone other than the handler "
+                                                 f"({handler})")
+        resuming = current is CaseStatus.DEFERRED and target is not CaseStatus.CANCELLED
+        if target is CaseStatus.DEFERRED:
+            case.deferred_from = current.value  # the stage clock stays where it was
+        elif resuming:
+            paused = now - (case.deferred_at or now)
+            case.deferred_seconds += paused.total_seconds()
+            case.deferred_from = None
+            case.stage_started_at = case.stage_started_at + paused  # the pause does not count
+        else:
+            case.stage_started_at = now
+        rework = current is CaseStatus.HANDLED and target is CaseStatus.DISPATCHED
+        if rework:
+            case.rework_count += 1
+        column = workflow.STAMP.get(target)
+        if column and not rework and not resuming:
+            setattr(case, column, now)
+        if target is CaseStatus.CLOSED:
+            case.reply = note
+        case.status = target.value
+        case.updated_at = now
+        if note:
+            case.note = note
+        u.session.flush()
+        u.emit(f"case.{target.value}", "case", case.id, {
+            "from": current.value, "to": target.value, "note": note, "rework": case.rework_count, **(extra or {})},
+            at=now)
+
+    def transition(self, case_id: int, *, to: str, actor: str, note: str | None = None,
+                   version: int | None = None, source: str | None = None, at: datetime | None = None,
+                   photo_ref: str | None = None) -> CaseView:
+        """Move a case to `to` if the table allows it; stamps the stage column; emits ``case.<to>``.
+
+        With `version`, refuses (VersionConflict) when the case changed since that version.
+        Merging has its own operation (`merge`), since it needs the parent.
+        """
+        try:
+            target = CaseStatus(to)
+        except ValueError:
+            raise workflow.TransitionRefused(f"unknown state {to!r}") from None
+        if target is CaseStatus.MERGED:
+            raise workflow.TransitionRefused("merge a case with its parent: use merge()")
+        now = at or utcnow()
+        try:
+            with self.store.unit(actor, source=source) as u:
+                case = self.locked(u, case_id, version)
+                if photo_ref:
+                    case.photo_ref = photo_ref[:200]
+                self.apply(u, case, target, note=note, now=now, extra={"photo_ref": photo_ref} if photo_ref else None)
+                view = self._view(case)
+        except StaleDataError:
+            raise VersionConflict(f"case {case_id} was changed by someone else") from None
+        return view
+
+    def merge(self, case_id: int, *, into: int, actor: str, version: int | None = None,
+              source: str | None = None) -> CaseView:
+        """Make a duplicate the child of its parent case (state `merged`); emits ``case.merged``."""
+        if case_id == into:
+            raise workflow.TransitionRefused("a case cannot be merged into itself")
+        now = utcnow()
+        try:
+            with self.store.unit(actor, source=source) as u:
+                case = self.locked(u, case_id, version)
+                parent = u.session.get(Case, into)
+                if parent is None:
+                    raise CaseNotFound(f"no parent case {into}")
+                if not CaseStatus(parent.status).is_open:
+                    raise workflow.TransitionRefused(f"parent case {into} is {parent.status}, not open")
+                case.parent_id = parent.id
+                self.apply(u, case, CaseStatus.MERGED, note=f"duplicate of #{parent.id}", now=now,
+                           extra={"parent": parent.id})
+                view = self._view(case)
+        except StaleDataError:
+            raise VersionConflict(f"case {case_id} was changed by someone else") from None
+        return view
+
+    def timeline(self, case_id: int) -> list[dict]:
+        """Every event of a case, oldest first."""
+        with self.store.db.read() as s:
+            rows = s.scalars(select(EventRecord).where(EventRecord.subject_type == "case",
+                                                       EventRecord.subject_id == str(case_id))
+                             .order_by(EventRecord.seq)).all()
+            return [{"type": e.type, "at": e.at.isoformat(), "actor": e.actor, "payload": e.payload} for e in rows]
+
+    def duplicates(self, *, category: str, lon: float, lat: float, pole: str | None = None,
+                   within_m: float = DUPLICATE_RADIUS_M) -> list[dict]:
+        """Open cases of the same category at the same pole or within `within_m` metres, nearest first."""
+        dlat = within_m / 111_000 * 1.5
+        dlon = dlat / max(0.2, math.cos(math.radians(lat)))
+        with self.store.db.read() as s:
+            nearby = Case.lon.between(lon - dlon, lon + dlon) & Case.lat.between(lat - dlat, lat + dlat)
+            q = select(Case).where(Case.category == category, Case.status.not_in([t.value for t in TERMINAL]),
+                                   nearby | (Case.pole_number == pole) if pole else nearby)
+            rows = s.scalars(q).all()
+        out = []
+        for c in rows:
+            d = float(haversine_m(lon, lat, c.lon, c.lat))
+            if d <= within_m or (pole and c.pole_number == pole):
+                out.append({"id": c.id, "status": c.status, "pole": c.pole_number, "distance_m": round(d, 1),
+                            "reported_at": c.reported_at.isoformat(), "description": c.description})
+        return sorted(out, key=lambda r: (r["distance_m"], r["id"]))
+
+    def get(self, case_id: int) -> CaseView:
+        with self.store.db.read() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise CaseNotFound(f"no case {case_id}")
+            return self._view(case)
+
+    def open_cases(self, limit: int = 5000) -> list[CaseView]:
+        """Every case not yet closed, cancelled or merged, oldest first."""
+        with self.store.db.read() as s:
+            rows = s.scalars(select(Case).where(Case.status.not_in([t.value for t in TERMINAL]))
+                             .order_by(Case.reported_at).limit(limit)).all()
+            return [self._view(c) for c in rows]

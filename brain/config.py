@@ -1,0 +1,64 @@
+"""Settings from the environment, with embedded defaults that run on one machine with nothing else."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from geodata.crs import DEFAULT_METRIC_EPSG
+from geodata.district import DEMO_DIR
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment; `from_env()` builds it, tests build it directly."""
+
+    database_url: str = "sqlite:///var/brain.sqlite3"
+    redis_url: str | None = None
+    mqtt_url: str | None = None
+    district_dir: Path = DEMO_DIR
+    metric_epsg: int = DEFAULT_METRIC_EPSG
+    simulate: bool = True
+    sim_speed: float = 1.0
+    sim_seed: int | None = None
+    host: str = "127.0.0.1"
+    port: int = 8050
+    display_tz: str = "Asia/Shanghai"
+    default_locale: str = "zh-CN"
+    require_services: bool = False
+    categories_file: Path | None = None  # an edited copy of brain/cases/categories.json
+    time_limits_file: Path | None = None  # an edited copy of brain/cases/time_limits.json
+    admin_password: str | None = None  # first start only; otherwise a one-time password is printed
+    secure_cookies: bool = False  # set behind HTTPS
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read BRAIN_* and the service URLs (DATABASE_URL, REDIS_URL, MQTT_URL) from the environment."""
+        e = os.environ if env is None else env
+        return cls(
+            database_url=e.get("BRAIN_DATABASE_URL") or e.get("DATABASE_URL") or cls.database_url,
+            redis_url=e.get("REDIS_URL") or None,
+            mqtt_url=e.get("MQTT_URL") or None,
+            district_dir=Path(e.get("BRAIN_DISTRICT_DIR") or DEMO_DIR),
+            metric_epsg=int(e.get("BRAIN_METRIC_EPSG") or DEFAULT_METRIC_EPSG),
+            simulate=_flag(e.get("BRAIN_SIMULATE"), True),
+            sim_speed=float(e.get("BRAIN_SIM_SPEED") or 1.0),
+            host=e.get("BRAIN_HOST") or cls.host,
+            port=int(e.get("BRAIN_PORT") or cls.port),
+            require_services=_flag(e.get("BRAIN_REQUIRE_SERVICES"), False),
+            admin_password=e.get("BRAIN_ADMIN_PASSWORD") or None,
+            categories_file=Path(e["BRAIN_CATEGORIES"]) if e.get("BRAIN_CATEGORIES") else None,
+            time_limits_file=Path(e["BRAIN_TIME_LIMITS"]) if e.get("BRAIN_TIME_LIMITS") else None,
+            secure_cookies=_flag(e.get("BRAIN_SECURE_COOKIES"), False),
+        )
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)

@@ -1,0 +1,1 @@
+"""Nearest suitable team: spatial index of available staff, recommend(), assign()."""

@@ -1,0 +1,180 @@
+"""Where the staff are, for nearest-suitable-team queries: arrays in metres and a lazily rebuilt STRtree.
+
+shapely's STRtree is immutable, so positions live in plain arrays that every fix updates in place,
+and the tree is rebuilt only when some point has drifted more than `rebuild_drift_m` from where the
+tree saw it. A query asks the tree for `max_distance + drift` and then measures with the current
+arrays, so answers are exact between rebuilds. Ties are broken by staff id.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import shapely
+from shapely import STRtree
+
+from brain.staff.enums import SPEED_M_S, DutyStatus, TravelMode
+from geodata.crs import MetricCRS
+
+
+@dataclass(frozen=True)
+class Member:
+    """What does not change about a person while the index lives (status and position are arrays)."""
+
+    staff_id: str
+    team_id: str
+    duties: tuple[str, ...]
+    mode: str
+
+
+STATUS_CODES = {s.value: i for i, s in enumerate(DutyStatus)}
+AVAILABLE_CODE = STATUS_CODES[DutyStatus.AVAILABLE.value]
+
+
+class StaffIndex:
+    """Rows are kept in staff-id order, so a row number breaks ties exactly as the id would."""
+
+    def __init__(self, crs: MetricCRS, *, rebuild_drift_m: float = 100.0) -> None:
+        self.crs = crs
+        self.rebuild_drift_m = rebuild_drift_m
+        self._lock = threading.RLock()
+        self._ids = np.array([], dtype=object)
+        self._row: dict[str, int] = {}
+        self._members: list[Member] = []
+        self._x = np.zeros(0)
+        self._y = np.zeros(0)
+        self._t = np.zeros(0)  # position time, epoch seconds (NaN: no position)
+        self._bx = np.zeros(0)  # positions as the tree saw them
+        self._by = np.zeros(0)
+        self._drift = 0.0
+        self._tree: STRtree | None = None
+        self.status = np.zeros(0, dtype=np.int8)
+        self.interval = np.zeros(0)
+        self._duty_masks: dict[str, np.ndarray] = {}
+        self._density: dict[str, float] = {}
+        self.rebuilds = 0
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def load(self, staff) -> None:
+        """Replace everything with a roster (StaffView-like objects with lon/lat/position_at)."""
+        staff = sorted(staff, key=lambda s: s.id)
+        with self._lock:
+            self._ids = np.array([s.id for s in staff], dtype=object)
+            self._row = {s.id: i for i, s in enumerate(staff)}
+            self._members = [Member(s.id, s.team_id, tuple(s.duties), s.mode) for s in staff]
+            lon = np.array([np.nan if s.lon is None else s.lon for s in staff], dtype=float)
+            lat = np.array([np.nan if s.lat is None else s.lat for s in staff], dtype=float)
+            x, y = self.crs.to_metric(lon, lat)
+            self._x, self._y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+            self._t = np.array([np.nan if s.position_at is None else s.position_at.timestamp() for s in staff])
+            self.status = np.array([STATUS_CODES.get(s.status, -1) for s in staff], dtype=np.int8)
+            self.interval = np.array([float(s.report_interval_s) for s in staff])
+            self._duty_masks = {}
+            self._density = {}
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._bx, self._by = self._x.copy(), self._y.copy()
+        pts = shapely.points(np.where(np.isfinite(self._x), self._x, 1e12), np.where(np.isfinite(self._y),
+                                                                                      self._y, 1e12))
+        self._tree = STRtree(pts)
+        self._drift = 0.0
+        self.rebuilds += 1
+
+    def move(self, staff_id: str, lon: float, lat: float, at: datetime) -> None:
+        """A position fix (ignored if older than the one held)."""
+        with self._lock:
+            i = self._row.get(staff_id)
+            if i is None or (np.isfinite(self._t[i]) and at.timestamp() < self._t[i]):
+                return
+            x, y = self.crs.to_metric(lon, lat)
+            self._x[i], self._y[i], self._t[i] = x, y, at.timestamp()
+            d = float(np.hypot(x - self._bx[i], y - self._by[i])) if np.isfinite(self._bx[i]) else np.inf
+            self._drift = max(self._drift, d)
+            if self._drift > self.rebuild_drift_m:
+                self._rebuild()
+
+    def move_many(self, staff_ids, x: np.ndarray, y: np.ndarray, t: np.ndarray) -> None:
+        """Many fixes at once, already in metres (the simulator's and the benchmark's path)."""
+        with self._lock:
+            rows = np.array([self._row[s] for s in staff_ids])
+            self._x[rows], self._y[rows], self._t[rows] = x, y, t
+            d = np.hypot(x - self._bx[rows], y - self._by[rows])
+            self._drift = max(self._drift, float(np.nanmax(d)) if len(d) else 0.0)
+            if not np.isfinite(self._drift) or self._drift > self.rebuild_drift_m:
+                self._rebuild()
+
+    def set_status(self, staff_id: str, status: str) -> None:
+        with self._lock:
+            i = self._row.get(staff_id)
+            if i is not None:
+                self.status[i] = STATUS_CODES.get(status, -1)
+                self._density.clear()
+
+    def density(self, category: str) -> float:
+        """Available people per square metre who could take `category` (over the area they span).
+
+        Cached until someone's status changes: it only sizes the first search radius."""
+        cached = self._density.get(category)
+        if cached is not None:
+            return cached
+        mask = self.duty_mask(category) & (self.status == AVAILABLE_CODE)
+        n = int(mask.sum())
+        if n == 0 or not len(self._x):
+            self._density[category] = 0.0
+            return 0.0
+        finite = np.isfinite(self._x)
+        area = max((np.ptp(self._x[finite]) * np.ptp(self._y[finite])) if finite.any() else 0.0, 1.0)
+        self._density[category] = n / area
+        return n / area
+
+    def duty_mask(self, category: str) -> np.ndarray:
+        """Which rows' duties cover `category` (cached: duties do not change while the index lives)."""
+        mask = self._duty_masks.get(category)
+        if mask is None:
+            mask = np.array([any(category.startswith(d) for d in m.duties) for m in self._members], dtype=bool)
+            self._duty_masks[category] = mask
+        return mask
+
+    def within(self, x: float, y: float, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, distances) of everyone within `radius` metres, nearest first, ties by staff id."""
+        with self._lock:
+            if self._tree is None or not len(self._ids):
+                return np.zeros(0, dtype=int), np.zeros(0)
+            # envelope candidates only (no GEOS predicate per candidate); numpy measures them exactly
+            r = radius + self._drift
+            rows = self._tree.query(shapely.box(x - r, y - r, x + r, y + r))
+            d = np.hypot(self._x[rows] - x, self._y[rows] - y)
+            keep = d <= radius
+            rows, d = rows[keep], d[keep]
+            order = np.lexsort((rows, d))
+            return rows[order], d[order]
+
+    def ids(self, rows: np.ndarray) -> np.ndarray:
+        return self._ids[rows]
+
+    def times(self, rows: np.ndarray) -> np.ndarray:
+        return self._t[rows]
+
+    def xy(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._x[rows], self._y[rows]
+
+    def member(self, row: int) -> Member:
+        return self._members[row]
+
+
+_SPEEDS = {m.value: v for m, v in SPEED_M_S.items()}
+_WALK = SPEED_M_S[TravelMode.WALK]
+
+
+def speed_m_s(mode: str) -> float:
+    """Travel speed of a mode in m/s (walking for an unknown mode)."""
+    return _SPEEDS.get(mode, _WALK)
+
+
+AVAILABLE = DutyStatus.AVAILABLE.value

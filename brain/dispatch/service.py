@@ -1,0 +1,339 @@
+"""Nearest suitable team: recommend() and assign(), auto-dispatch of urgent sensor cases.
+
+recommend() ranks the staff who are on duty, available, fresh and whose team's duties cover the
+case's category, by distance in metres (along the roads where the network is loaded, else straight
+in the metric CRS), and says why each nearby person was left out. assign() is one transaction that
+checks the case version, dispatches the case, puts the person en route and notifies on the bus.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from brain.cases.catalogue import Catalogue
+from brain.cases.enums import CaseStatus, Channel, Priority
+from brain.cases.models import Case
+from brain.cases.service import CaseService, CaseView, VersionConflict
+from brain.cases.workflow import TransitionRefused
+from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffIndex, speed_m_s
+from brain.dispatch.roads import RoadNetwork
+from brain.events.bus import Bus
+from brain.events.types import Event
+from brain.staff.enums import DutyStatus
+from brain.staff.models import Staff, Team
+from brain.staff.service import StaffService
+from brain.storage.db import utcnow
+from geodata.district import District
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_DISTANCE_M = 3000.0
+MIN_RADIUS_M = 150.0
+MAX_EXCLUDED = 20
+AUTO_ACTOR = "system:auto-dispatch"
+BUSY = {DutyStatus.EN_ROUTE.value, DutyStatus.ON_SCENE.value}
+ACTIVE_CASE = (CaseStatus.DISPATCHED.value, CaseStatus.HANDLING.value)
+OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
+BUSY_CODES = (STATUS_CODES[DutyStatus.EN_ROUTE.value], STATUS_CODES[DutyStatus.ON_SCENE.value])
+
+
+class AssignRefused(ValueError):
+    """An assignment that cannot be made (wrong state, person busy or unsuitable), in words."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    staff_id: str
+    team_id: str
+    distance_m: float
+    straight_m: float
+    eta_s: float
+    mode: str
+    workload: int = 0
+
+
+@dataclass(frozen=True)
+class Excluded:
+    staff_id: str
+    team_id: str
+    reason: str  # off_duty | busy | wrong_duty | position_stale | too_far_by_road
+    straight_m: float
+
+
+@dataclass
+class Recommendation:
+    case_id: int | None
+    metric: str  # "road" (walking distance along the network) or "straight" (metric CRS)
+    max_distance_m: float
+    ranked: list[Candidate] = field(default_factory=list)
+    excluded: list[Excluded] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """For the API: distances to the decimetre, times to the tenth of a second."""
+        def rounded(d: dict) -> dict:
+            return {k: round(v, 1) if isinstance(v, float) else v for k, v in d.items()}
+
+        return {"case_id": self.case_id, "metric": self.metric, "max_distance_m": self.max_distance_m,
+                "ranked": [rounded(asdict(c)) for c in self.ranked],
+                "excluded": [rounded(asdict(e)) for e in self.excluded]}
+
+
+class Ranker:
+    """The in-memory half of recommend(): eligibility and distance ranking over the staff index."""
+
+    def __init__(self, district: District, *, use_roads: bool = True,
+                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M) -> None:
+        self.crs = district.crs
+        self.max_distance_m = max_distance_m
+        self.index = StaffIndex(self.crs)
+        self.roads = RoadNetwork(district) if use_roads and len(district.roads) else None
+
+    def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
+             max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
+             ) -> Recommendation:
+        """Rank suitable, available, fresh staff near a point for a category (in memory, no database).
+
+        The search starts small and widens until `limit` people are found or `max_distance_m` is
+        reached; by road, it widens until no one further in a straight line could still be nearer.
+        """
+        now_s = (now or utcnow()).timestamp()
+        limit_m = max_distance_m or self.max_distance_m
+        x, y = self.crs.to_metric(lon, lat)
+        idx = self.index
+        # Start where `limit` suitable people are expected to be found, from their average density.
+        density = idx.density(category)
+        expected = math.sqrt(limit / (math.pi * density)) * 1.5 if density > 0 else limit_m
+        radius = min(max(expected, MIN_RADIUS_M), limit_m)
+        while True:
+            rows, straight = idx.within(x, y, radius)
+            status = idx.status[rows]
+            duty = idx.duty_mask(category)[rows]
+            t = idx.times(rows)
+            fresh = np.isfinite(t) & (now_s - t <= 2 * idx.interval[rows])
+            ok = (status == AVAILABLE_CODE) & duty & fresh
+            if exclude:
+                ok &= ~np.isin(idx.ids(rows), list(exclude))
+            dist = straight
+            if self.roads is not None and ok.any():
+                xs, ys = idx.xy(rows[ok])
+                dist = np.full(len(rows), np.inf)
+                dist[ok] = self.roads.distances(x, y, xs, ys, limit=limit_m)
+            found = np.sort(dist[ok & (dist <= limit_m)])
+            enough = len(found) >= limit
+            # by road, a person beyond this straight radius may still be nearer than the limit-th found
+            settled = enough and (self.roads is None or found[limit - 1] <= radius)
+            if settled or radius >= limit_m:
+                break
+            radius = min(limit_m, max(radius * 2.0, float(found[limit - 1]) if enough else 0.0))
+        rec = Recommendation(case_id=None, metric="road" if self.roads else "straight", max_distance_m=limit_m)
+        reachable = ok & np.isfinite(dist) & (dist <= limit_m)
+        by_straight = np.arange(len(rows))  # `within` already sorts by straight distance, then id
+        order = by_straight if self.roads is None else np.lexsort((rows, dist))
+        chosen = order[reachable[order]][:limit].tolist()
+        row_l, dist_l, straight_l = rows.tolist(), dist.tolist(), straight.tolist()
+        for k in chosen:
+            m = idx.member(row_l[k])
+            d = dist_l[k]
+            rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_l[k], d / speed_m_s(m.mode), m.mode))
+        # The nearby people left out: those no farther (in a straight line) than the last one ranked.
+        cut = straight_l[chosen[-1]] if chosen else radius
+        left_out = by_straight[~reachable & (straight <= cut)][:MAX_EXCLUDED].tolist()
+        status_l, duty_l, ok_l = status.tolist(), duty.tolist(), ok.tolist()
+        for k in left_out:
+            m = idx.member(row_l[k])
+            if exclude and m.staff_id in exclude:
+                continue
+            if ok_l[k]:
+                reason = "too_far_by_road"
+            elif status_l[k] == OFF_DUTY_CODE:
+                reason = "off_duty"
+            elif status_l[k] in BUSY_CODES:
+                reason = "busy"
+            elif not duty_l[k]:
+                reason = "wrong_duty"
+            else:
+                reason = "position_stale"
+            rec.excluded.append(Excluded(m.staff_id, m.team_id, reason, straight_l[k]))
+        return rec
+
+
+class DispatchService:
+    def __init__(self, *, cases: CaseService, staff: StaffService, catalogue: Catalogue, district: District,
+                 use_roads: bool = True, max_distance_m: float = DEFAULT_MAX_DISTANCE_M) -> None:
+        self.cases = cases
+        self.staff = staff
+        self.store = cases.store
+        self.catalogue = catalogue
+        self.ranker = Ranker(district, use_roads=use_roads, max_distance_m=max_distance_m)
+        self.index = self.ranker.index
+        self._unsubscribe: list = []
+
+    # --- keeping the index current ----------------------------------------------------------
+    def load(self) -> None:
+        self.index.load(self.staff.roster())
+
+    def attach(self, bus: Bus) -> None:
+        """Follow staff moves and status changes; free or place staff as cases move; auto-dispatch."""
+        self._unsubscribe += [
+            bus.subscribe("staff.moved", self._on_moved),
+            bus.subscribe("staff.status_changed", self._on_status),
+            bus.subscribe("case.opened", self._on_opened),
+            bus.subscribe("case.*", self._on_case_moved),
+        ]
+
+    def detach(self) -> None:
+        for off in self._unsubscribe:
+            off()
+        self._unsubscribe.clear()
+
+    def _on_moved(self, e: Event) -> None:
+        p = e.payload
+        self.index.move(e.subject_id, p["lon"], p["lat"], datetime.fromisoformat(p["at"]))
+
+    def _on_status(self, e: Event) -> None:
+        self.index.set_status(e.subject_id, e.payload["to"])
+
+    # --- recommend --------------------------------------------------------------------------
+    def recommend_at(self, lon: float, lat: float, category: str, **kwargs) -> Recommendation:
+        """Rank suitable, available staff near a point (see `Ranker.rank`)."""
+        return self.ranker.rank(lon, lat, category, **kwargs)
+
+    def recommend(self, case_id: int, *, limit: int = 10, max_distance_m: float | None = None) -> Recommendation:
+        """Ranked suitable staff for a case, with each one's current workload; and who was left out, why."""
+        case = self.cases.get(case_id)
+        rec = self.recommend_at(case.lon, case.lat, case.category, limit=limit, max_distance_m=max_distance_m,
+                                exclude={case.assigned_staff_id} if case.assigned_staff_id else None)
+        rec.case_id = case_id
+        load = self._workload([c.staff_id for c in rec.ranked])
+        rec.ranked = [Candidate(**{**asdict(c), "workload": load.get(c.staff_id, 0)}) for c in rec.ranked]
+        return rec
+
+    def _workload(self, staff_ids: list[str]) -> dict[str, int]:
+        if not staff_ids:
+            return {}
+        with self.store.db.read() as s:
+            rows = s.execute(select(Case.assigned_staff_id, func.count()).where(
+                Case.assigned_staff_id.in_(staff_ids), Case.status.in_(ACTIVE_CASE))
+                .group_by(Case.assigned_staff_id)).all()
+        return {str(sid): int(n) for sid, n in rows}
+
+    # --- assign -----------------------------------------------------------------------------
+    def assign(self, case_id: int, *, actor: str, version: int | None, staff_id: str | None = None,
+               team_id: str | None = None, reason: str | None = None, source: str | None = None,
+               auto: bool = False) -> CaseView:
+        """Dispatch a case to a person (or a team: its nearest suitable member) in one transaction.
+
+        Registered (or just reported) cases become dispatched; a case already dispatched is re-assigned
+        only with a reason, logged as an override. Emits ``case.dispatched``, ``case.assigned`` and the
+        person's ``staff.status_changed``; notifies ``dispatch.notify`` on the bus. A stale `version`
+        raises VersionConflict: two dispatchers never both win.
+        """
+        if not staff_id and not team_id:
+            raise AssignRefused("give staff_id or team_id")
+        if staff_id is None:
+            seen = self.cases.get(case_id)
+            rec = self.recommend_at(seen.lon, seen.lat, seen.category)
+            members = [c for c in rec.ranked if c.team_id == team_id]
+            if not members:
+                raise AssignRefused(f"team {team_id} has no available member suitable for {seen.category} nearby")
+            staff_id = members[0].staff_id
+        now = utcnow()
+        try:
+            with self.store.unit(actor, source=source) as u:
+                case = self.cases.locked(u, case_id, version)
+                person = u.session.get(Staff, staff_id, with_for_update=True)
+                if person is None:
+                    raise AssignRefused(f"no staff member {staff_id}")
+                team = u.session.get(Team, person.team_id)
+                if team_id and person.team_id != team_id:
+                    raise AssignRefused(f"{staff_id} is not in team {team_id}")
+                if not Catalogue.covers(list(team.duties if team else []), case.category):
+                    raise AssignRefused(f"{staff_id}'s team does not take {case.category} cases")
+                if person.status != AVAILABLE:
+                    raise AssignRefused(f"{staff_id} is {person.status}, not available")
+                status = CaseStatus(case.status)
+                previous = case.assigned_staff_id
+                override = status is CaseStatus.DISPATCHED
+                if override and not (reason and reason.strip()):
+                    raise AssignRefused("the case is already dispatched: overriding needs a reason")
+                if status is CaseStatus.REPORTED:
+                    self.cases.apply(u, case, CaseStatus.REGISTERED, note=None, now=now)
+                    status = CaseStatus.REGISTERED
+                if status not in (CaseStatus.REGISTERED, CaseStatus.DISPATCHED):
+                    raise AssignRefused(f"a case that is {status} cannot be assigned")
+                case.assigned_staff_id, case.assigned_team_id = person.id, person.team_id
+                if status is CaseStatus.REGISTERED:
+                    self.cases.apply(u, case, CaseStatus.DISPATCHED, note=reason, now=now,
+                                     extra={"staff_id": person.id, "team_id": person.team_id, "auto": auto})
+                else:
+                    case.updated_at = now
+                    u.session.flush()
+                u.emit("case.assigned", "case", case.id, {
+                    "staff_id": person.id, "team_id": person.team_id, "previous_staff_id": previous,
+                    "override": override, "reason": reason, "auto": auto}, at=now,
+                    audit="case.override" if override else "case.assign")
+                self._set_status(u, person, DutyStatus.EN_ROUTE, reason=f"case #{case.id}", now=now)
+                if override and previous and previous != person.id:
+                    prev = u.session.get(Staff, previous, with_for_update=True)
+                    if prev is not None and prev.status in BUSY:
+                        self._set_status(u, prev, DutyStatus.AVAILABLE, reason=f"case #{case.id} re-assigned",
+                                         now=now)
+                u.signal("dispatch.notify", "staff", person.id, {
+                    "case_id": case.id, "category": case.category, "lon": case.lon, "lat": case.lat,
+                    "pole": case.pole_number, "priority": case.priority})
+                view = self.cases._view(case)
+        except StaleDataError:
+            raise VersionConflict(f"case {case_id} or {staff_id} was changed by someone else") from None
+        return view
+
+    @staticmethod
+    def _set_status(u, person: Staff, status: DutyStatus, *, reason: str, now: datetime) -> None:
+        old = person.status
+        if old == status.value:
+            return
+        person.status = status.value
+        u.session.flush()
+        u.emit("staff.status_changed", "staff", person.id, {"from": old, "to": status.value, "reason": reason},
+               at=now)
+
+    # --- reacting to cases ------------------------------------------------------------------
+    def _on_opened(self, e: Event) -> None:
+        """Auto-dispatch: an urgent case from a sensor goes to the top recommendation at once."""
+        p = e.payload
+        if p.get("channel") != Channel.IOT.value or p.get("priority") != Priority.URGENT.value:
+            return
+        try:
+            case_id = int(e.subject_id)
+            rec = self.recommend(case_id, limit=1)
+            if not rec.ranked:
+                log.warning("auto-dispatch: nobody suitable near case %s", case_id)
+                return
+            self.assign(case_id, actor=AUTO_ACTOR, version=None, staff_id=rec.ranked[0].staff_id, auto=True)
+        except (AssignRefused, TransitionRefused, VersionConflict, LookupError) as exc:
+            log.warning("auto-dispatch of case %s refused: %s", e.subject_id, exc)
+
+    def _on_case_moved(self, e: Event) -> None:
+        """Team on scene when handling starts; free again when the case leaves their hands."""
+        to = e.payload.get("to")
+        returned = to == "registered" and e.payload.get("from") == "dispatched"  # sent back by the team
+        if e.subject_type != "case" or not (returned or to in ("handling", "handled", "cancelled", "merged",
+                                                                "deferred")):
+            return
+        try:
+            case = self.cases.get(int(e.subject_id))
+        except LookupError:
+            return
+        if not case.assigned_staff_id:
+            return
+        status = DutyStatus.ON_SCENE if to == "handling" else DutyStatus.AVAILABLE
+        try:
+            self.staff.set_status(case.assigned_staff_id, status.value, actor=e.actor,
+                                  reason=f"case #{case.id} {to}")
+        except LookupError:
+            pass

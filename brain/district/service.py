@@ -1,0 +1,38 @@
+"""Reading places (compounds, buildings, homes); personal data leaves only masked unless unmasked."""
+
+from __future__ import annotations
+
+from brain.district.models import Place
+from brain.events.log import Store
+from brain.privacy import mask_place
+
+
+class PlaceNotFound(LookupError):
+    pass
+
+
+class PlaceService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _row(self, place_id: str) -> dict:
+        with self.store.db.read() as s:
+            p = s.get(Place, place_id)
+            if p is None:
+                raise PlaceNotFound(f"no place {place_id}")
+            return {"id": p.id, "kind": p.kind, "name": p.name, "parent": p.parent_id,
+                    "committee": p.committee_code, "address": p.address, "occupant": p.occupant,
+                    "phone": p.phone, "age": p.age, "living_alone": p.living_alone, "lon": p.lon, "lat": p.lat}
+
+    def get(self, place_id: str) -> dict:
+        """A place with its personal fields masked."""
+        return mask_place(self._row(place_id))
+
+    def unmask(self, place_id: str, *, actor: str, reason: str, source: str | None = None) -> dict:
+        """A place with personal data in clear; writes an audit row naming who, why and from where."""
+        if not (reason or "").strip():
+            raise ValueError("unmasking needs a reason")
+        row = self._row(place_id)
+        self.store.audit(actor=actor, action="privacy.unmask", subject=f"place:{place_id}", source=source,
+                         detail={"reason": reason.strip()[:500], "fields": ["occupant", "phone", "address", "age"]})
+        return {**row, "masked": False}

@@ -1,0 +1,76 @@
+"""The bus: publish after commit, subscribe by pattern; a failing handler never breaks it.
+
+`MemoryBus` is the embedded default (one process). A Redis implementation with the same
+interface fans events out to every worker process.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Protocol
+
+from brain.events.types import Event
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Event], None]
+
+
+class Bus(Protocol):
+    def publish(self, event: Event) -> None: ...
+
+    def subscribe(self, pattern: str, handler: Handler) -> Callable[[], None]: ...
+
+    def health(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryBus:
+    """In-process bus: handlers run synchronously in the publisher's thread, in subscription order."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: list[tuple[int, str, Handler]] = []
+        self._next = 0
+        self.published: Counter[str] = Counter()
+        self.handler_errors = 0
+
+    def subscribe(self, pattern: str, handler: Handler) -> Callable[[], None]:
+        """Call `handler` for every event whose type matches the glob `pattern`; returns the unsubscribe."""
+        with self._lock:
+            token = self._next
+            self._next += 1
+            self._subs.append((token, pattern, handler))
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subs = [s for s in self._subs if s[0] != token]
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        """Deliver `event` to every matching handler; an exception in one is logged and counted."""
+        with self._lock:
+            subs = list(self._subs)
+        self.published[event.type] += 1
+        for _token, pattern, handler in subs:
+            if fnmatch.fnmatchcase(event.type, pattern):
+                try:
+                    handler(event)
+                except Exception:
+                    self.handler_errors += 1
+                    log.exception("bus handler %r failed on %s", handler, event.type)
+
+    def health(self) -> dict:
+        return {"ok": True, "kind": self.kind, "subscribers": len(self._subs),
+                "published": sum(self.published.values()), "handler_errors": self.handler_errors}
+
+    def close(self) -> None:
+        with self._lock:
+            self._subs.clear()

@@ -1,0 +1,71 @@
+"""The unit of work: change state, append the events and audit rows, commit, then publish."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from brain.events.bus import Bus
+from brain.events.models import AuditRecord, EventRecord
+from brain.events.types import Event
+from brain.storage.db import Database, utcnow
+
+
+@dataclass
+class Unit:
+    """A transaction in progress: `emit()` appends an event and its audit row to the same transaction."""
+
+    session: Session
+    actor: str
+    source: str | None = None
+    correlation_id: str | None = None
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None, *,
+             audit: str | None = None, at=None) -> Event:
+        """Append event `type` about (subject_type, subject_id) and its audit row; published after commit."""
+        kwargs = {"at": at} if at is not None else {}
+        ev = Event(type=type, subject_type=subject_type, subject_id=str(subject_id), actor=self.actor,
+                   payload=payload or {}, correlation_id=self.correlation_id, **kwargs)
+        self.session.add(EventRecord(id=ev.id, type=ev.type, at=ev.at, actor=ev.actor,
+                                     subject_type=ev.subject_type, subject_id=ev.subject_id,
+                                     correlation_id=ev.correlation_id, payload=ev.payload))
+        self.session.add(AuditRecord(at=ev.at, actor=ev.actor, action=audit or ev.type,
+                                     subject=f"{subject_type}:{subject_id}", source=self.source,
+                                     event_id=ev.id, detail=ev.payload))
+        self.events.append(ev)
+        return ev
+
+    def signal(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None) -> Event:
+        """Queue a bus-only notification (telemetry such as a position fix): published, not logged."""
+        ev = Event(type=type, subject_type=subject_type, subject_id=str(subject_id), actor=self.actor,
+                   payload=payload or {}, correlation_id=self.correlation_id)
+        self.events.append(ev)
+        return ev
+
+
+class Store:
+    """Database plus bus: the pair every service needs to change state and tell the world."""
+
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self.bus = bus
+
+    def audit(self, *, actor: str, action: str, subject: str, source: str | None = None,
+              detail: dict | None = None) -> None:
+        """Write one audit row on its own (a login, a refused login, an unmasking, an export)."""
+        with self.db.transaction() as session:
+            session.add(AuditRecord(at=utcnow(), actor=actor, action=action, subject=subject, source=source,
+                                    detail=detail or {}))
+
+    @contextmanager
+    def unit(self, actor: str, *, source: str | None = None, correlation_id: str | None = None) -> Iterator[Unit]:
+        """One transaction; its events are published only after it commits (never on rollback)."""
+        with self.db.transaction() as session:
+            unit = Unit(session=session, actor=actor, source=source, correlation_id=correlation_id)
+            yield unit
+        for ev in unit.events:
+            self.bus.publish(ev)

@@ -1,0 +1,32 @@
+"""The event: what changed, when (UTC), who did it, to what, and the correlation that ties a chain."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from brain.storage.db import utcnow
+
+
+@dataclass(frozen=True)
+class Event:
+    """One fact: `type` like ``case.opened``; `subject` is (kind, id); payload is JSON-ready."""
+
+    type: str
+    subject_type: str
+    subject_id: str
+    actor: str
+    payload: dict = field(default_factory=dict)
+    at: datetime = field(default_factory=utcnow)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    correlation_id: str | None = None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["at"] = self.at.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Event:
+        return cls(**{**d, "at": datetime.fromisoformat(d["at"])})

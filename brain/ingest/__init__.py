@@ -1,0 +1,1 @@
+"""Decoders and the ordered ingest pipeline (HTTP, MQTT, GPS)."""

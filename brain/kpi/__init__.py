@@ -1,0 +1,1 @@
+"""Evaluation indicators computed from the event log."""

@@ -1,0 +1,97 @@
+"""The running brain: settings, database, bus, district, services and simulator, wired once."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from brain.alarms.service import AlarmService
+from brain.auth.service import AuthService
+from brain.cases.catalogue import Catalogue
+from brain.cases.service import CaseService
+from brain.cases.workflow import TimeLimitPolicy
+from brain.config import Settings
+from brain.dispatch.service import DispatchService
+from brain.district import seed as district_seed
+from brain.district.service import PlaceService
+from brain.events.bus import Bus, MemoryBus
+from brain.events.log import Store
+from brain.sim.simulator import Simulator
+from brain.staff.service import StaffService
+from brain.storage.db import Database, utcnow
+from geodata.district import District
+from geodata.gazetteer import Gazetteer
+
+log = logging.getLogger(__name__)
+
+
+class Brain:
+    """Composition root: build with settings, `start()` to create the schema, seed and simulate."""
+
+    def __init__(self, settings: Settings, *, district: District | None = None, db: Database | None = None,
+                 bus: Bus | None = None) -> None:
+        self.settings = settings
+        self.district = district or District.load(settings.district_dir)
+        self.gazetteer = Gazetteer(self.district)
+        self._owns_db = db is None
+        self.db = db or Database(settings.database_url)
+        self.bus: Bus = bus or MemoryBus()
+        self.store = Store(self.db, self.bus)
+        self.catalogue = Catalogue.load(settings.categories_file) if settings.categories_file else Catalogue.load()
+        self.policy = (TimeLimitPolicy.load(settings.time_limits_file) if settings.time_limits_file
+                       else TimeLimitPolicy.load())
+        self.cases = CaseService(self.store, self.gazetteer, self.catalogue, self.policy)
+        self.staff = StaffService(self.store)
+        self.alarms = AlarmService(self.store)
+        self.auth = AuthService(self.store)
+        self.places = PlaceService(self.store)
+        self.dispatch = DispatchService(cases=self.cases, staff=self.staff, catalogue=self.catalogue,
+                                        district=self.district)
+        self.simulator: Simulator | None = None
+        self.started_at = utcnow()
+        self._lock = threading.Lock()
+
+    def start(self) -> Brain:
+        """Create or migrate the schema, seed the district if the database is empty, start the simulator."""
+        with self._lock:
+            self.db.create_schema()
+            if district_seed.seed(self.db, self.district):
+                log.info("district seeded: %d poles, %d staff", len(self.district.poles), len(self.district.staff))
+            self.dispatch.load()
+            self.dispatch.attach(self.bus)
+            one_time = self.auth.ensure_admin(self.settings.admin_password)
+            if one_time:
+                # shown once, here only; it is stored as an argon2 hash and cannot be recovered
+                print(f"\n  First start: account 'admin' created with the one-time password  {one_time}\n"
+                      "  Sign in at /login and change it: python -m brain.auth set-password --username admin\n",
+                      file=sys.stderr, flush=True)
+            if self.settings.simulate and self.simulator is None:
+                self.simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,
+                                           alarms=self.alarms, speed=self.settings.sim_speed,
+                                           seed=self.settings.sim_seed, dispatch=self.dispatch)
+                if not self.cases.open_cases(limit=1):
+                    self.simulator.backfill()
+                self.simulator.load_state()
+                self.simulator.start()
+        return self
+
+    def stop(self) -> None:
+        self.dispatch.detach()
+        if self.simulator:
+            self.simulator.stop()
+            self.simulator = None
+        self.bus.close()
+        if self._owns_db:  # a database handed in belongs to whoever made it
+            self.db.dispose()
+
+    def health(self) -> dict:
+        db = self.db.health()
+        bus = self.bus.health()
+        ok = bool(db.get("ok") and bus.get("ok"))
+        return {"status": "ok" if ok else "degraded", "database": db, "bus": bus,
+                "simulator": {"running": bool(self.simulator and self.simulator.running),
+                              "speed": self.settings.sim_speed if self.simulator else None},
+                "district": {"name": self.district.meta.get("name"), "poles": len(self.gazetteer),
+                             "demo": bool(self.district.meta.get("demo"))},
+                "started_at": self.started_at.isoformat()}

@@ -1,0 +1,1 @@
+"""The simulator that makes the demo district live."""

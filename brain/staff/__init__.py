@@ -1,0 +1,1 @@
+"""Teams, people, duty status and live positions."""

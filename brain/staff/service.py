@@ -1,0 +1,102 @@
+"""Staff operations: duty status changes (events) and position fixes (telemetry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from brain.events.log import Store
+from brain.staff.enums import DutyStatus
+from brain.staff.models import Staff, StaffTrack, Team
+from brain.storage.db import utcnow
+
+
+@dataclass(frozen=True)
+class Fix:
+    staff_id: str
+    lon: float
+    lat: float
+    at: datetime
+    speed: float | None = None
+
+
+@dataclass(frozen=True)
+class StaffView:
+    id: str
+    name: str
+    team_id: str
+    team_name: str
+    department: str
+    department_name: str
+    duties: list[str]
+    status: str
+    mode: str
+    lon: float | None
+    lat: float | None
+    position_at: datetime | None
+    report_interval_s: int
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["position_at"] = self.position_at.isoformat() if self.position_at else None
+        return d
+
+
+class StaffService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def roster(self) -> list[StaffView]:
+        """Every staff member with team, department, duties, status and last position."""
+        with self.store.db.read() as s:
+            rows = s.execute(select(Staff, Team).join(Team, Staff.team_id == Team.id).order_by(Staff.id)).all()
+            return [StaffView(id=p.id, name=p.name, team_id=t.id, team_name=t.name, department=t.department,
+                              department_name=t.department_name, duties=list(t.duties), status=p.status,
+                              mode=p.mode, lon=p.lon, lat=p.lat, position_at=p.position_at,
+                              report_interval_s=p.report_interval_s) for p, t in rows]
+
+    def record_fixes(self, fixes: list[Fix], *, actor: str = "gps") -> int:
+        """Store a batch of position fixes (latest wins per person) and publish ``staff.moved`` for each.
+
+        Fixes older than the stored position are kept in the track but do not move the person.
+        Returns how many people moved.
+        """
+        if not fixes:
+            return 0
+        moved = 0
+        with self.store.unit(actor) as u:
+            u.session.add_all([StaffTrack(staff_id=f.staff_id, at=f.at, lon=f.lon, lat=f.lat, speed=f.speed)
+                               for f in fixes])
+            for f in fixes:
+                res = u.session.execute(
+                    update(Staff).where(Staff.id == f.staff_id)
+                    .where((Staff.position_at.is_(None)) | (Staff.position_at <= f.at))
+                    .values(lon=f.lon, lat=f.lat, position_at=f.at)
+                    .execution_options(synchronize_session=False))
+                if res.rowcount:  # type: ignore[attr-defined]
+                    moved += 1
+                    u.signal("staff.moved", "staff", f.staff_id,
+                             {"lon": f.lon, "lat": f.lat, "at": f.at.isoformat(), "speed": f.speed})
+        return moved
+
+    def prune_track(self, *, older_than: datetime) -> int:
+        """Delete position fixes older than `older_than` (telemetry retention); returns how many."""
+        with self.store.db.transaction() as s:
+            res = s.execute(delete(StaffTrack).where(StaffTrack.at < older_than))
+            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    def set_status(self, staff_id: str, status: str, *, actor: str, reason: str | None = None) -> None:
+        """Change a person's duty status; emits ``staff.status_changed`` if it really changed."""
+        new = DutyStatus(status)
+        with self.store.unit(actor) as u:
+            person = u.session.get(Staff, staff_id)
+            if person is None:
+                raise LookupError(f"no staff member {staff_id}")
+            if person.status == new.value:
+                return
+            old = person.status
+            person.status = new.value
+            u.emit("staff.status_changed", "staff", staff_id, {"from": old, "to": new.value, "reason": reason},
+                   at=utcnow())

@@ -1,0 +1,169 @@
+"""Engine, sessions and the schema for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import DateTime, create_engine, event, inspect, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only clock the domain uses)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the domain only stores timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class Database:
+    """One engine and its session factory; `transaction()` is the unit every service writes in."""
+
+    def __init__(self, url: str, *, echo: bool = False, engine: Engine | None = None) -> None:
+        self.url = make_url(url)
+        if self.url.drivername in ("postgresql", "postgres"):
+            self.url = self.url.set(drivername="postgresql+psycopg")  # the driver we ship
+        if engine is None:
+            kwargs: dict = {"echo": echo, "future": True}
+            if self.url.get_backend_name() == "sqlite":
+                if self.url.database and self.url.database != ":memory:":
+                    Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            else:
+                kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            engine = create_engine(self.url, **kwargs)
+            if self.url.get_backend_name() == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+        self.engine = engine
+        self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @classmethod
+    def on_connection(cls, connection) -> Database:
+        """A Database whose sessions join `connection`'s open transaction through savepoints (tests)."""
+        db = cls.__new__(cls)
+        db.url = connection.engine.url
+        db.engine = connection.engine
+        db.sessions = sessionmaker(bind=connection, expire_on_commit=False,
+                                   join_transaction_mode="create_savepoint")
+        return db
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on any exception."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; nothing it does is committed (closing it rolls back, keeps loaded rows)."""
+        with self.sessions() as session:
+            yield session
+
+    def create_schema(self) -> None:
+        """Create missing tables and record the schema version; refuse a newer schema than ours."""
+        from brain.storage import models
+
+        Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
+        with self.transaction() as s:
+            row = s.get(models.SchemaInfo, 1)
+            if row is None:
+                s.add(models.SchemaInfo(id=1, version=SCHEMA_VERSION, migrated_at=utcnow()))
+            elif row.version > SCHEMA_VERSION:
+                raise RuntimeError(f"database schema v{row.version} is newer than this build (v{SCHEMA_VERSION})")
+            elif row.version < SCHEMA_VERSION:
+                _migrate(s, row.version)
+                row.version, row.migrated_at = SCHEMA_VERSION, utcnow()
+
+    def _add_missing_columns(self) -> None:
+        """Add columns a newer build declares to tables an older build created (nullable ones only).
+
+        `create_all` makes missing tables but never alters existing ones; a column that cannot be
+        added safely (NOT NULL without a default) stops the start with the table and column named.
+        """
+        inspector = inspect(self.engine)
+        existing = set(inspector.get_table_names())
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                if table.name not in existing:
+                    continue
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in have:
+                        continue
+                    if not column.nullable and column.server_default is None:
+                        raise RuntimeError(f"table {table.name} lacks NOT NULL column {column.name}: "
+                                           "this database needs a migration step")
+                    ddl = column.type.compile(dialect=self.engine.dialect)
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl}'))
+                    log.info("schema: added column %s.%s", table.name, column.name)
+
+    def health(self) -> dict:
+        """Whether the database answers, with its dialect; never raises."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return {"ok": True, "dialect": self.dialect}
+        except Exception as exc:  # health must report, not fail
+            return {"ok": False, "dialect": self.dialect, "error": str(exc).splitlines()[0]}
+
+    def table_names(self) -> list[str]:
+        return inspect(self.engine).get_table_names()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _migrate(session: Session, from_version: int) -> None:
+    """Bring an older schema up to SCHEMA_VERSION, one numbered step at a time."""
+    steps: dict[int, list[str]] = {}  # version -> DDL statements that lead from it to version + 1
+    for v in range(from_version, SCHEMA_VERSION):
+        for ddl in steps.get(v, []):
+            session.execute(text(ddl))
+    log.info("schema migrated from v%s to v%s", from_version, SCHEMA_VERSION)
+
+
+__all__ = ["Base", "Database", "UTCDateTime", "select", "utcnow"]

@@ -1,0 +1,1 @@
+"""The Dash UI: views for the video wall, dispatchers and leaders."""

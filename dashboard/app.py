@@ -1,0 +1,266 @@
+"""The Dash app on the FastAPI server: one shell, three views sharing the district map.
+
+Callbacks stay short: read the input, ask `brain` for state, hand it to a `layers` builder.
+The locale comes from the URL (``?lang=en``), so a wall PC is configured by its bookmark.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs
+
+import dash
+from dash import Input, Output, Patch, State, dcc, html
+from fastapi import FastAPI
+
+from brain.auth.context import current
+from brain.auth.enums import Permission
+from brain.live import Snapshot, snapshot
+from brain.runtime import Brain
+from dashboard import ids
+from dashboard.i18n import DEFAULT_LOCALE, LOCALES, translator
+from dashboard.i18n.catalogue import category_names, names
+from dashboard.pages import audit as audit_page
+from dashboard.pages import dispatch as dispatch_page
+from layers import alarms as alarm_layer
+from layers import cases as case_layer
+from layers import staff as staff_layer
+from layers.figure import FIT_HEIGHT_PX, FIT_WIDTH_PX, TRACE_INDEX, district_figure
+
+log = logging.getLogger(__name__)
+ASSETS = __import__("pathlib").Path(__file__).resolve().parent.parent / "assets"
+PAGES = {"/wall": "page.wall", "/dispatch": "page.dispatch", "/kpi": "page.kpi", "/audit": "page.audit"}
+PAGE_PERMISSION = {"/wall": Permission.VIEW_MAP, "/dispatch": Permission.READ_CASES, "/kpi": Permission.READ_KPI,
+                   "/audit": Permission.READ_AUDIT}
+FEED_LENGTH = 8
+COUNTERS = ("open_cases", "overdue", "unacknowledged_alarms", "staff_on_duty")
+LIVE_INTERVAL_MS = 2000
+
+
+def locale_of(search: str | None) -> str:
+    """The locale asked for in a query string (``?lang=en``), else the default."""
+    lang = parse_qs((search or "").lstrip("?")).get("lang", [DEFAULT_LOCALE])[0]
+    return lang if lang in LOCALES else DEFAULT_LOCALE
+
+
+def live_layers(brain: Brain, snap: Snapshot, locale: str) -> dict[str, dict]:
+    """The data dicts of the live layers for one snapshot, labelled in `locale`."""
+    tr = translator(locale)
+    return {
+        "cases": case_layer.data(snap.cases, now=snap.at, labels={"overdue": tr("case.overdue")},
+                                 status_names=names(tr, "status", {c.status for c in snap.cases}),
+                                 category_names=category_names(brain.catalogue, locale)),
+        "alarms": alarm_layer.data(snap.alarms, now=snap.at,
+                                   severity_names=names(tr, "severity", {a.severity for a in snap.alarms}),
+                                   type_names=names(tr, "alarm", {a.type for a in snap.alarms})),
+        "staff": staff_layer.data(snap.staff, now=snap.at,
+                                  status_names=names(tr, "duty", {s.status for s in snap.staff}),
+                                  stale_label=tr("staff.stale")),
+    }
+
+
+def _clock_text(snap: Snapshot, tr, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return f"{tr('live.updated')} {snap.at.astimezone(ZoneInfo(tz)).strftime('%H:%M:%S')}"
+
+
+def _shell() -> html.Div:
+    return html.Div(className="shell", children=[
+        dcc.Location(id=ids.URL),
+        dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
+        html.Div(id=ids.PAGE, className="page"),
+    ])
+
+
+def _feed(brain: Brain, snap: Snapshot, locale: str) -> list:
+    """The latest open cases as text items (resident text is rendered as text by React, never as HTML)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(brain.settings.display_tz)
+    names = category_names(brain.catalogue, locale)
+    latest = sorted(snap.cases, key=lambda c: c.reported_at, reverse=True)[:FEED_LENGTH]
+    return [html.Div(className="feed-item", title=c.description or None, children=[
+        html.Span(c.reported_at.astimezone(tz).strftime("%H:%M"), className="when"),
+        f"{names.get(c.category, c.category)}" + (f" · {c.description[:40]}" if c.description else "")
+        + (f" · {c.pole}" if c.pole else "")]) for c in latest]
+
+
+def _banner(brain: Brain, alarm, tr, now) -> list:
+    """The takeover banner: which critical alarm, where, for how long (personal data never shown)."""
+    if alarm is None:
+        return []
+    minutes = int((now - alarm.first_at).total_seconds() // 60)
+    return [html.Span(tr("severity.critical"), className="sev"),
+            html.Span(f"{tr('alarm.' + alarm.type)} · {tr('hover.device')} {alarm.device_id} · "
+                      f"{minutes} {tr('hover.min')} · {tr('alarm.unacknowledged')}")]
+
+
+def _header(brain: Brain, path: str, locale: str, tr) -> html.Header:
+    who = current()
+    qs = "" if locale == DEFAULT_LOCALE else f"?lang={locale}"
+    visible = [p for p in PAGES if who is not None and who.can(PAGE_PERMISSION[p])]
+    nav = html.Nav(id=ids.NAV, className="nav", children=[
+        dcc.Link(tr(f"nav.{p.strip('/')}"), href=f"{p}{qs}", className="active" if p == path else "")
+        for p in visible
+    ] + [html.Span("|", className="sep"),
+         dcc.Link("中文", id=ids.LOCALE_ZH, href=path, className="active" if locale == "zh-CN" else ""),
+         dcc.Link("EN", id=ids.LOCALE_EN, href=f"{path}?lang=en", className="active" if locale == "en" else ""),
+         html.Span("|", className="sep"),
+         html.Span(f"{who.display_name} · {tr('role.' + who.role.value)}" if who else "", id=ids.WHO,
+                   className="who"),
+         html.Form(html.Button(tr("auth.logout"), type="submit"), method="post", action="/logout",
+                   className="logout-form")])
+    title_key = PAGES.get(path)
+    return html.Header(className="header", children=[
+        html.H1([tr("app.title"), html.Span(" · "), html.Span(tr(title_key) if title_key else tr("page.not_found"))],
+                id=ids.TITLE),
+        html.Span(tr("app.demo"), id=ids.DEMO_BADGE, className="badge demo") if brain.district.meta.get("demo")
+        else None,
+        nav,
+        html.Div(id=ids.CLOCK, className="clock"),
+    ])
+
+
+def _page(brain: Brain, path: str, locale: str) -> list:
+    tr = translator(locale)
+    header = _header(brain, path, locale, tr)
+    if path not in PAGES:
+        return [header, html.Div(tr("page.not_found"), className="empty")]
+    who = current()
+    if who is None or not who.can(PAGE_PERMISSION[path]):
+        return [header, html.Div(tr("auth.forbidden"), className="forbidden")]
+    tick = html.Div([dcc.Interval(id=ids.LIVE_TICK, interval=LIVE_INTERVAL_MS), dcc.Store(id=ids.MAP_FITTED)])
+    if path == "/audit":
+        return [header, audit_page.body(locale), dcc.Interval(id=ids.LIVE_TICK, interval=10_000)]
+    snap = snapshot(brain)
+    counts = snap.headline()
+    counters = html.Div(id=ids.COUNTERS, className="counters", children=[
+        html.Div(className=f"counter counter-{name}", children=[
+            html.Div(tr(f"counter.{name}"), className="label"),
+            html.Div(str(counts[name]), id=f"{ids.COUNTER}-{name}", className="value")])
+        for name in COUNTERS
+    ] + [html.Div(_clock_text(snap, tr, brain.settings.display_tz), id=ids.LIVE_STATUS, className="live-status")])
+    fig = district_figure(brain.district, live=live_layers(brain, snap, locale), tr=tr)
+    graph = dcc.Graph(id=ids.MAP, figure=fig, className="map",
+                      config={"displayModeBar": False, "scrollZoom": True, "displaylogo": False},
+                      style={"height": "100%", "width": "100%"})
+    feed = html.Div(_feed(brain, snap, locale), id=ids.FEED, className="feed")
+    alarm = snap.takeover
+    banner = html.Div(_banner(brain, alarm, tr, snap.at), id=ids.BANNER, role="alert",
+                      className="banner takeover" if alarm else "banner")
+    if path == "/dispatch":
+        return [header, banner, counters, feed, html.Div(className="dispatch-body", children=[
+            dispatch_page.body(brain, locale), html.Div(graph, className="map-wrap")]), tick]
+    return [header, banner, counters, feed, html.Div(graph, className="map-wrap"), tick]
+
+
+class GuardedDash:
+    """Registers callbacks together with the permission each needs; the server enforces the table."""
+
+    def __init__(self, app: dash.Dash) -> None:
+        self.app = app
+        self.permissions: dict[str, Permission | None] = {}
+
+    def callback(self, permission: Permission | None, *args, **kwargs):
+        def register(fn):
+            before = set(self.app.callback_map)
+            wrapped = self.app.callback(*args, **kwargs)(fn)
+            for key in set(self.app.callback_map) - before:
+                self.permissions[key] = permission
+            return wrapped
+
+        return register
+
+
+def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Permission | None]]:
+    """Mount the UI on `server`; returns the app and the permission each server callback needs."""
+    app = dash.Dash(__name__, server=server, title="社区大脑", update_title=None, assets_folder=str(ASSETS),
+                    suppress_callback_exceptions=True, serve_locally=True)
+    app.layout = _shell
+    guard = GuardedDash(app)
+
+    # Any signed-in account may ask for a page; the page itself shows only what the role may see.
+    @guard.callback(None, Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.URL, "search"))
+    def render_page(pathname, search):
+        path = pathname if pathname in PAGES else ("/wall" if pathname in (None, "", "/") else pathname)
+        return _page(brain, path, locale_of(search))
+
+    @guard.callback(
+        Permission.VIEW_MAP,
+        Output(ids.MAP, "figure"),
+        *[Output(f"{ids.COUNTER}-{name}", "children") for name in COUNTERS],
+        Output(ids.LIVE_STATUS, "children"),
+        Output(ids.FEED, "children"),
+        Output(ids.BANNER, "children"),
+        Output(ids.BANNER, "className"),
+        Input(ids.LIVE_TICK, "n_intervals"),
+        State(ids.URL, "search"),
+        State(ids.URL, "pathname"),
+        prevent_initial_call=True,
+    )
+    def live_update(_n, search, pathname):
+        locale = locale_of(search)
+        tr = translator(locale)
+        snap = snapshot(brain)
+        layers = live_layers(brain, snap, locale)
+        patch = Patch()
+        for name, d in layers.items():
+            i = TRACE_INDEX[name]
+            patch["data"][i]["lon"] = d["lon"]
+            patch["data"][i]["lat"] = d["lat"]
+            patch["data"][i]["customdata"] = d["customdata"]
+            patch["data"][i]["marker"]["color"] = d["marker.color"]
+            if "marker.size" in d:
+                patch["data"][i]["marker"]["size"] = d["marker.size"]
+            if "marker.opacity" in d:
+                patch["data"][i]["marker"]["opacity"] = d["marker.opacity"]
+        counts = snap.headline()
+        alarm = snap.takeover
+        banner, banner_class = _banner(brain, alarm, tr, snap.at), "banner takeover" if alarm else "banner"
+        if alarm is not None and pathname in ("/wall", "/"):
+            # the wall flies to it and stays there until someone acknowledges it
+            patch["layout"]["map"]["center"] = {"lon": alarm.lon, "lat": alarm.lat}
+            patch["layout"]["map"]["zoom"] = 17
+        return (patch, *[str(counts[n]) for n in COUNTERS], _clock_text(snap, tr, brain.settings.display_tz),
+                _feed(brain, snap, locale), banner, banner_class)
+
+    dispatch_page.register(guard, brain, locale_of)
+    audit_page.register(guard, brain, locale_of)
+
+    # Once per page: the server sized the zoom for a 1920x1080 wall; fit it to the map's real size
+    # (a 4K wall, a dispatcher's narrower map) in the browser. Live updates patch only the data, so
+    # this zoom, and any the operator chooses, stays.
+    app.clientside_callback(
+        """
+        function(n, done, fig) {
+            const skip = window.dash_clientside.no_update;
+            const gd = document.querySelector('#district-map .js-plotly-plot');
+            if (done || !fig || !fig.layout || !fig.layout.map || !gd) { return [skip, skip]; }
+            const scale = Math.min(gd.clientWidth / WIDTH, gd.clientHeight / HEIGHT);
+            if (!(scale > 0)) { return [skip, true]; }
+            const map = Object.assign({}, fig.layout.map, {zoom: fig.layout.map.zoom + Math.log2(scale)});
+            return [Object.assign({}, fig, {layout: Object.assign({}, fig.layout, {map: map})}), true];
+        }
+        """.replace("WIDTH", str(FIT_WIDTH_PX)).replace("HEIGHT", str(FIT_HEIGHT_PX)),
+        Output(ids.MAP, "figure", allow_duplicate=True),
+        Output(ids.MAP_FITTED, "data"),
+        Input(ids.LIVE_TICK, "n_intervals"),
+        State(ids.MAP_FITTED, "data"),
+        State(ids.MAP, "figure"),
+        prevent_initial_call=True,
+    )
+
+    app.clientside_callback(
+        """
+        function(n) {
+            const fmt = new Intl.DateTimeFormat('zh-CN', {timeZone: 'Asia/Shanghai', year: 'numeric',
+                month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+                hour12: false});
+            return fmt.format(new Date());
+        }
+        """,
+        Output(ids.CLOCK, "children"),
+        Input(ids.CLOCK_TICK, "n_intervals"),
+    )
+    return app, guard.permissions

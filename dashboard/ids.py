@@ -1,0 +1,55 @@
+"""Every component id of the UI, in one place."""
+
+URL = "url"
+LOCALE_ZH = "locale-zh"
+LOCALE_EN = "locale-en"
+PAGE = "page"
+NAV = "nav"
+TITLE = "title"
+CLOCK = "clock"
+CLOCK_TICK = "clock-tick"
+LIVE_TICK = "live-tick"
+MAP = "district-map"
+MAP_FITTED = "map-fitted"
+COUNTERS = "counters"
+COUNTER = "counter"  # prefix: counter-<name>
+LIVE_STATUS = "live-status"
+DEMO_BADGE = "demo-badge"
+WHO = "who"
+FEED = "feed"
+
+# /dispatch
+QUEUE = "dispatch-queue"
+QUEUE_SIG = "dispatch-queue-signature"
+QUEUE_ITEM = "queue-item"  # pattern: {"type": QUEUE_ITEM, "case": id}
+FILTER_STATUS = "filter-status"
+FILTER_CATEGORY = "filter-category"
+FILTER_COMMITTEE = "filter-committee"
+FILTER_CHANNEL = "filter-channel"
+SELECTED = "selected-case"
+REFRESH = "dispatch-refresh"
+CARD = "case-card"
+ASSIGN = "assign"  # pattern: {"type": ASSIGN, "staff": id}
+MOVE = "move"  # pattern: {"type": MOVE, "to": status}
+MERGE = "merge"  # pattern: {"type": MERGE, "into": case id}
+NOTE = "move-note"
+MESSAGE = "dispatch-message"
+NEW_POLE = "new-pole"
+NEW_CATEGORY = "new-category"
+NEW_CHANNEL = "new-channel"
+NEW_DESCRIPTION = "new-description"
+NEW_SUBMIT = "new-submit"
+NEW_CONFIRM = "new-confirm"
+NEW_RESULT = "new-result"
+
+# /audit
+AUDIT_ACTOR = "audit-actor"
+AUDIT_ACTION = "audit-action"
+AUDIT_DAY = "audit-day"
+AUDIT_TABLE = "audit-table"
+BANNER = "takeover-banner"
+ALARM_PANEL = "alarm-panel"
+ALARM_SIG = "alarm-panel-signature"
+ALARM_ACK = "alarm-ack"  # pattern: {"type": ALARM_ACK, "alarm": id}
+ALARM_CLEAR = "alarm-clear"  # pattern: {"type": ALARM_CLEAR, "alarm": id}
+ALARM_MESSAGE = "alarm-message"

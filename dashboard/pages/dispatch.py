@@ -1,0 +1,398 @@
+"""/dispatch: the case queue, a case card with timeline and recommendations, one-click assignment,
+the workflow moves a dispatcher may make, and new cases by pole number — beside the shared map.
+
+Every callback is registered with the permission it needs; the server checks it before the
+callback runs. Callbacks only read inputs, call `brain` services and hand results to builders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
+
+from brain.alarms.service import AlarmError, AlarmNotFound
+from brain.auth.context import current
+from brain.auth.enums import Permission
+from brain.cases.enums import CaseStatus, Channel
+from brain.cases.service import CaseNotFound, CaseView, IntakeError, VersionConflict
+from brain.cases.workflow import TRANSITIONS, TransitionRefused
+from brain.dispatch.service import AssignRefused
+from brain.storage.db import utcnow
+from dashboard import ids
+from dashboard.i18n import translator
+from dashboard.i18n.catalogue import category_names
+from layers import links
+from layers.figure import TRACE_INDEX
+
+QUEUE_LENGTH = 60
+RECOMMEND = 5
+
+
+def queue_order(cases: list[CaseView], now: datetime) -> list[CaseView]:
+    """Overdue first, then at risk, then by when the current stage is due (no clock: last)."""
+    def key(c: CaseView):
+        due = c.stage_due_at.timestamp() if c.stage_due_at else float("inf")
+        return (0 if c.overdue(now) else 1 if c.at_risk(now) else 2, due, c.id)
+
+    return sorted(cases, key=key)
+
+
+def filter_cases(cases: list[CaseView], *, status=None, category=None, committee=None, channel=None) -> list:
+    return [c for c in cases if (not status or c.status == status) and (not category or c.category == category)
+            and (not committee or c.committee == committee) and (not channel or c.channel == channel)]
+
+
+def _dropdown(id_: str, options: list[tuple[str, str]], placeholder: str) -> dcc.Dropdown:
+    return dcc.Dropdown(id=id_, options=[{"label": label, "value": v} for v, label in options],
+                        placeholder=placeholder, clearable=True, className="filter")
+
+
+def body(brain, locale: str) -> html.Div:
+    """The left panel of /dispatch (the map sits beside it)."""
+    tr = translator(locale)
+    names = category_names(brain.catalogue, locale)
+    committees = brain.district.committees
+    who = current()
+    may_open = who is not None and who.can(Permission.OPEN_CASE)
+    new_case = html.Details(open=False, className="new-case", children=[
+        html.Summary(tr("dispatch.new")),
+        dcc.Input(id=ids.NEW_POLE, placeholder=tr("dispatch.pole"), maxLength=64, debounce=False,
+                  className="text-input"),
+        _dropdown(ids.NEW_CATEGORY, sorted(names.items()), tr("dispatch.category")),
+        _dropdown(ids.NEW_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel], tr("dispatch.channel")),
+        dcc.Textarea(id=ids.NEW_DESCRIPTION, placeholder=tr("dispatch.description"), maxLength=2000,
+                     className="text-input"),
+        html.Button(tr("dispatch.create"), id=ids.NEW_SUBMIT, n_clicks=0, className="primary"),
+        html.Div(id=ids.NEW_RESULT, className="new-result"),
+    ]) if may_open else None
+    filters = html.Div(className="filters", children=[
+        _dropdown(ids.FILTER_STATUS, [(s.value, tr(f"status.{s.value}")) for s in CaseStatus if s.is_open],
+                  tr("dispatch.filter.status")),
+        _dropdown(ids.FILTER_CATEGORY, sorted(names.items()), tr("dispatch.filter.category")),
+        _dropdown(ids.FILTER_COMMITTEE, list(zip(committees["code"], committees["name"], strict=True)),
+                  tr("dispatch.filter.committee")),
+        _dropdown(ids.FILTER_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel],
+                  tr("dispatch.filter.channel")),
+    ])
+    return html.Div(className="dispatch-panel", children=[
+        dcc.Store(id=ids.SELECTED), dcc.Store(id=ids.REFRESH, data=0), dcc.Store(id=ids.QUEUE_SIG),
+        dcc.Store(id=ids.ALARM_SIG),
+        new_case,
+        html.H2(tr("dispatch.queue")), filters,
+        html.Div(id=ids.QUEUE, className="queue"),
+        html.Div(id=ids.MESSAGE, className="message", role="status"),
+        html.Div(id=ids.CARD, className="card"),
+        html.H2(tr("alarms.title")),
+        html.Div(id=ids.ALARM_MESSAGE, className="message", role="status"),
+        html.Div(id=ids.ALARM_PANEL, className="alarm-panel"),
+    ])
+
+
+def _minutes_left(c: CaseView, now: datetime) -> str:
+    if c.stage_due_at is None:
+        return "—"
+    return str(int((c.stage_due_at - now).total_seconds() // 60))
+
+
+def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None) -> list:
+    tr = translator(locale)
+    names = category_names(brain.catalogue, locale)
+    committee_names = dict(zip(brain.district.committees["code"], brain.district.committees["name"], strict=True))
+    now = utcnow()
+    items = []
+    for c in queue_order(cases, now)[:QUEUE_LENGTH]:
+        state = "overdue" if c.overdue(now) else "at-risk" if c.at_risk(now) else ""
+        badge = tr("dispatch.overdue") if state == "overdue" else tr("dispatch.at_risk") if state else ""
+        items.append(html.Button(
+            id={"type": ids.QUEUE_ITEM, "case": c.id}, n_clicks=0,
+            className=f"queue-item {state} {'selected' if c.id == selected else ''}".strip(),
+            children=[html.Span(f"#{c.id}", className="cid"), html.Span(badge, className="badge-state"),
+                      html.Span(names.get(c.category, c.category), className="cat"),
+                      html.Span(f"{tr(f'status.{c.status}')} · {committee_names.get(c.committee or '', '')}",
+                                className="meta"),
+                      html.Span(f"{_minutes_left(c, now)} {tr('hover.min')}", className="left")]))
+    return items or [html.Div(tr("dispatch.empty"), className="empty-queue")]
+
+
+def card(brain, case_id: int, locale: str):
+    """The case card and the recommendation lines for the map."""
+    tr = translator(locale)
+    tz = ZoneInfo(brain.settings.display_tz)
+    c = brain.cases.get(case_id)
+    now = utcnow()
+    names = category_names(brain.catalogue, locale)
+    staff = {s.id: s for s in brain.staff.roster()}
+    rec = brain.dispatch.recommend(case_id, limit=RECOMMEND) if CaseStatus(c.status) in (
+        CaseStatus.REPORTED, CaseStatus.REGISTERED, CaseStatus.DISPATCHED) else None
+    who = current()
+    may_move = who is not None and who.can(Permission.MOVE_CASE)
+    rows = []
+    pairs = []
+    if rec is not None:
+        for r in rec.ranked:
+            s = staff.get(r.staff_id)
+            if s is None:
+                continue
+            pairs.append((c.lon, c.lat, s.lon, s.lat))
+            rows.append(html.Tr([
+                html.Td(s.name), html.Td(s.team_name), html.Td(f"{r.distance_m:.0f} m"),
+                html.Td(f"{r.eta_s / 60:.0f} {tr('hover.min')}"), html.Td(str(r.workload)),
+                html.Td(html.Button(tr("dispatch.assign"), id={"type": ids.ASSIGN, "staff": r.staff_id},
+                                    n_clicks=0, className="primary small") if may_move else "")]))
+    excluded = [html.Li(f"{staff[e.staff_id].name if e.staff_id in staff else e.staff_id} · "
+                        f"{tr('reason.' + e.reason)} · {e.straight_m:.0f} m")
+                for e in (rec.excluded[:6] if rec else [])]
+    timeline = [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
+                                   className="when"),
+                         f" {_event_text(e, tr, staff)} · {e['actor']}"])
+                for e in brain.cases.timeline(case_id)]
+    moves = [s for s in TRANSITIONS[CaseStatus(c.status)] if s is not CaseStatus.MERGED] if may_move else []
+    state = tr("dispatch.overdue") if c.overdue(now) else tr("dispatch.at_risk") if c.at_risk(now) else ""
+    children = [
+        html.H3([f"#{c.id} {names.get(c.category, c.category)} ", html.Span(state, className="badge-state")]),
+        html.P(c.description or "—", className="description"),
+        html.P(f"{tr('status.' + c.status)} · {tr('channel.' + c.channel)} · {tr('hover.pole')} {c.pole or '—'} · "
+               f"{tr('hover.left')} {_minutes_left(c, now)} {tr('hover.min')}", className="meta"),
+    ]
+    if c.assigned_staff_id:
+        s = staff.get(c.assigned_staff_id)
+        children.append(html.P(f"{tr('dispatch.assigned_to')} {s.name if s else c.assigned_staff_id}"
+                               f" · {s.team_name if s else c.assigned_team_id}", className="assigned"))
+    if rec is not None:
+        children += [html.H4(f"{tr('dispatch.recommend')} ({tr('dispatch.metric.' + rec.metric)})"),
+                     html.Table([html.Thead(html.Tr([html.Th(tr(k)) for k in (
+                         "dispatch.col.name", "dispatch.col.team", "dispatch.col.distance", "dispatch.col.eta",
+                         "dispatch.col.workload", "dispatch.col.action")])), html.Tbody(rows)], className="rec")
+                     if rows else html.P(tr("dispatch.nobody"), className="warn")]
+        if excluded:
+            children += [html.H4(tr("dispatch.excluded")), html.Ul(excluded, className="excluded")]
+    if moves:
+        children += [html.H4(tr("dispatch.moves")),
+                     dcc.Input(id=ids.NOTE, placeholder=tr("dispatch.note"), maxLength=2000, className="text-input"),
+                     html.Div([html.Button(tr(f"status.{s.value}"), id={"type": ids.MOVE, "to": s.value},
+                                           n_clicks=0, className="small") for s in sorted(moves)],
+                              className="moves")]
+    if may_move and CaseStatus.MERGED in TRANSITIONS[CaseStatus(c.status)]:
+        dups = [d for d in brain.cases.duplicates(category=c.category, lon=c.lon, lat=c.lat, pole=c.pole)
+                if d["id"] != c.id]
+        if dups:
+            children += [html.H4(tr("dispatch.duplicates")), html.Ul([
+                html.Li([f"#{d['id']} · {tr('status.' + d['status'])} · {d['distance_m']:.0f} m · "
+                         f"{d['description'][:30]} ",
+                         html.Button(f"{tr('dispatch.merge_into')} #{d['id']}", id={"type": ids.MERGE, "into": d["id"]},
+                                     n_clicks=0, className="small")]) for d in dups[:5]], className="duplicates")]
+    children += [html.H4(tr("dispatch.timeline")), html.Ul(timeline, className="timeline")]
+    return children, c, pairs
+
+
+def _event_text(e: dict, tr, staff: dict) -> str:
+    kind = e["type"].split(".", 1)[1]
+    if kind == "opened":
+        return tr("status.reported")
+    if kind == "assigned":
+        p = e["payload"]
+        s = staff.get(p.get("staff_id"))
+        text = f"{tr('dispatch.assigned_to')} {s.name if s else p.get('staff_id')}"
+        if p.get("override"):
+            text += f" ({tr('dispatch.override')}: {p.get('reason')})"
+        if p.get("auto"):
+            text += f" ({tr('dispatch.auto')})"
+        return text
+    try:
+        return tr(f"status.{kind}") + (f" · {e['payload']['note']}" if e["payload"].get("note") else "")
+    except KeyError:
+        return kind
+
+
+SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
+
+
+def live_alarms(brain) -> list:
+    """The alarms the panel lists: most severe, then oldest, first."""
+    return sorted(brain.alarms.live(), key=lambda a: (SEVERITY_RANK.get(a.severity, 9), a.first_at, a.id))[:40]
+
+
+def alarm_signature(alarms, now: datetime, locale: str) -> str:
+    """What the panel shows, in one string: the panel is redrawn only when this changes."""
+    return f"{locale}|" + ";".join(
+        f"{a.id}:{a.state}:{a.count}:{int((now - a.first_at).total_seconds() // 60)}" for a in alarms)
+
+
+def alarm_items(alarms, locale: str, now: datetime) -> list:
+    """Live alarms with acknowledge/clear for those who may."""
+    tr = translator(locale)
+    who = current()
+    may = who is not None and who.can(Permission.HANDLE_ALARM)
+    items = []
+    for a in alarms:
+        minutes = int((now - a.first_at).total_seconds() // 60)
+        buttons = []
+        if may and a.state == "active":
+            buttons.append(html.Button(tr("alarms.acknowledge"), id={"type": ids.ALARM_ACK, "alarm": a.id},
+                                       n_clicks=0, className="small"))
+        if may:
+            buttons.append(html.Button(tr("alarms.clear"), id={"type": ids.ALARM_CLEAR, "alarm": a.id}, n_clicks=0,
+                                       className="small"))
+        items.append(html.Div(className="alarm-item", children=[
+            html.Span(tr(f"severity.{a.severity}"), className=f"sev-{a.severity}"),
+            html.Span(f"{tr('alarm.' + a.type)} · {a.device_id} · ×{a.count} · {minutes} {tr('hover.min')}"
+                      + (f" · {tr('alarms.acknowledged')}" if a.state == "acknowledged" else ""), className="grow"),
+            *buttons]))
+    return items or [html.Div(tr("alarms.none"), className="empty-queue")]
+
+
+def register(guard, brain, locale_of) -> None:
+    """The /dispatch callbacks, each with the permission it needs."""
+
+    @guard.callback(Permission.VIEW_MAP, Output(ids.ALARM_PANEL, "children"), Output(ids.ALARM_SIG, "data"),
+                    Input(ids.LIVE_TICK, "n_intervals"), Input(ids.REFRESH, "data"), State(ids.ALARM_SIG, "data"),
+                    State(ids.URL, "search"))
+    def show_alarms(_n, _refresh, signature, search):
+        # Like the queue: re-drawn only when something shown changed, so a click is never lost to a redraw.
+        now, locale = utcnow(), locale_of(search)
+        alarms = live_alarms(brain)
+        sig = alarm_signature(alarms, now, locale)
+        if sig == signature:
+            return no_update, no_update
+        return alarm_items(alarms, locale, now), sig
+
+    @guard.callback(Permission.HANDLE_ALARM, Output(ids.ALARM_MESSAGE, "children"),
+                    Output(ids.REFRESH, "data", allow_duplicate=True),
+                    Input({"type": ids.ALARM_ACK, "alarm": ALL}, "n_clicks"),
+                    Input({"type": ids.ALARM_CLEAR, "alarm": ALL}, "n_clicks"),
+                    State(ids.REFRESH, "data"), State(ids.URL, "search"), prevent_initial_call=True)
+    def handle_alarm(ack, clear, refresh, search):
+        tr = translator(locale_of(search))
+        trigger = ctx.triggered_id
+        if not trigger or not any((ack or []) + (clear or [])):
+            return no_update, no_update
+        who = current()
+        actor = who.actor if who else "unknown"
+        try:
+            if trigger["type"] == ids.ALARM_ACK:
+                brain.alarms.acknowledge(trigger["alarm"], actor=actor)
+            else:
+                brain.alarms.clear(trigger["alarm"], actor=actor)
+        except (AlarmError, AlarmNotFound) as e:
+            return html.Span(str(e), className="warn"), (refresh or 0) + 1
+        return html.Span(tr("dispatch.done"), className="ok"), (refresh or 0) + 1
+
+    @guard.callback(Permission.READ_CASES, Output(ids.QUEUE, "children"), Output(ids.QUEUE_SIG, "data"),
+                    Input(ids.LIVE_TICK, "n_intervals"), Input(ids.REFRESH, "data"),
+                    Input(ids.FILTER_STATUS, "value"), Input(ids.FILTER_CATEGORY, "value"),
+                    Input(ids.FILTER_COMMITTEE, "value"), Input(ids.FILTER_CHANNEL, "value"),
+                    Input(ids.SELECTED, "data"), State(ids.QUEUE_SIG, "data"), State(ids.URL, "search"))
+    def show_queue(_n, _refresh, status, category, committee, channel, selected, signature, search):
+        cases = filter_cases(brain.cases.open_cases(), status=status, category=category, committee=committee,
+                             channel=channel)
+        now = utcnow()
+        ordered = queue_order(cases, now)[:QUEUE_LENGTH]
+        # Re-draw only when something a dispatcher sees changed: a click is never lost to a redraw.
+        sig = f"{selected}|{locale_of(search)}|" + ";".join(
+            f"{c.id}:{c.status}:{_minutes_left(c, now)}:{c.overdue(now)}:{c.at_risk(now)}" for c in ordered)
+        if sig == signature:
+            return no_update, no_update
+        return queue_items(brain, cases, locale_of(search), selected), sig
+
+    @guard.callback(Permission.READ_CASES, Output(ids.SELECTED, "data"),
+                    Input({"type": ids.QUEUE_ITEM, "case": ALL}, "n_clicks"), prevent_initial_call=True)
+    def select(clicks):
+        if not ctx.triggered_id or not any(clicks or []):
+            return no_update
+        return ctx.triggered_id["case"]
+
+    @guard.callback(Permission.READ_CASES, Output(ids.CARD, "children"),
+                    Output(ids.MAP, "figure", allow_duplicate=True),
+                    Input(ids.SELECTED, "data"), Input(ids.REFRESH, "data"), State(ids.URL, "search"),
+                    prevent_initial_call=True)
+    def show_card(case_id, _refresh, search):
+        if not case_id:
+            return [], no_update
+        try:
+            children, c, pairs = card(brain, int(case_id), locale_of(search))
+        except CaseNotFound:
+            return [html.P(translator(locale_of(search))("dispatch.gone"))], no_update
+        patch = Patch()
+        d = links.data(pairs)
+        i = TRACE_INDEX["links"]
+        patch["data"][i]["lon"] = d["lon"]
+        patch["data"][i]["lat"] = d["lat"]
+        patch["layout"]["map"]["center"] = {"lon": c.lon, "lat": c.lat}  # fly to the case
+        patch["layout"]["map"]["zoom"] = 16.5
+        return children, patch
+
+    @guard.callback(Permission.MOVE_CASE, Output(ids.MESSAGE, "children"), Output(ids.REFRESH, "data"),
+                    Input({"type": ids.ASSIGN, "staff": ALL}, "n_clicks"),
+                    Input({"type": ids.MOVE, "to": ALL}, "n_clicks"),
+                    Input({"type": ids.MERGE, "into": ALL}, "n_clicks"),
+                    State(ids.SELECTED, "data"), State(ids.NOTE, "value"), State(ids.REFRESH, "data"),
+                    State(ids.URL, "search"), prevent_initial_call=True)
+    def act(assign_clicks, move_clicks, merge_clicks, case_id, note, refresh, search):
+        tr = translator(locale_of(search))
+        trigger = ctx.triggered_id
+        if not trigger or not case_id or not any((assign_clicks or []) + (move_clicks or []) + (merge_clicks or [])):
+            return no_update, no_update
+        who = current()
+        actor = who.actor if who else "unknown"
+        try:
+            version = brain.cases.get(int(case_id)).version
+            if trigger["type"] == ids.ASSIGN:
+                brain.dispatch.assign(int(case_id), actor=actor, version=version, staff_id=trigger["staff"],
+                                      reason=(note or "").strip() or None)
+            elif trigger["type"] == ids.MERGE:
+                brain.cases.merge(int(case_id), into=int(trigger["into"]), actor=actor, version=version)
+            else:
+                brain.cases.transition(int(case_id), to=trigger["to"], note=(note or "").strip() or None,
+                                       actor=actor, version=version)
+        except VersionConflict:
+            return html.Span(tr("dispatch.conflict"), className="warn"), (refresh or 0) + 1
+        except (AssignRefused, TransitionRefused, CaseNotFound) as e:
+            return html.Span(str(e), className="warn"), (refresh or 0) + 1
+        return html.Span(tr("dispatch.done"), className="ok"), (refresh or 0) + 1
+
+    @guard.callback(Permission.OPEN_CASE, Output(ids.NEW_POLE, "value"), Input(ids.MAP, "clickData"),
+                    prevent_initial_call=True)
+    def pole_from_map(click):
+        """A click on the map (a pole, or anywhere) fills in the nearest pole's number."""
+        try:
+            point = click["points"][0]
+            found = brain.gazetteer.nearest_pole(float(point["lon"]), float(point["lat"]))
+        except (TypeError, KeyError, IndexError, ValueError):
+            return no_update
+        return found[0].number if found else no_update
+
+    @guard.callback(Permission.OPEN_CASE, Output(ids.NEW_RESULT, "children"), Output(ids.SELECTED, "data",
+                                                                                      allow_duplicate=True),
+                    Input(ids.NEW_SUBMIT, "n_clicks"), Input({"type": ids.NEW_CONFIRM, "n": ALL}, "n_clicks"),
+                    State(ids.NEW_POLE, "value"), State(ids.NEW_CATEGORY, "value"), State(ids.NEW_CHANNEL, "value"),
+                    State(ids.NEW_DESCRIPTION, "value"), State(ids.URL, "search"), prevent_initial_call=True)
+    def new_case(submit, confirm, pole, category, channel, description, search):
+        tr = translator(locale_of(search))
+        if not (submit or any(confirm or [])):
+            return no_update, no_update
+        if not pole or not category or not channel:
+            return html.Span(tr("dispatch.missing"), className="warn"), no_update
+        confirmed = isinstance(ctx.triggered_id, dict)
+        try:
+            where = brain.gazetteer.lookup(pole)
+        except LookupError as e:
+            hint = ", ".join(getattr(e, "suggestions", []))
+            return html.Span(f"{tr('dispatch.unknown_pole')} {hint}", className="warn"), no_update
+        if not confirmed:
+            dups = brain.cases.duplicates(category=category, lon=where.lon, lat=where.lat, pole=where.number)
+            if dups:
+                return html.Div([html.P(tr("dispatch.duplicates"), className="warn"),
+                                 html.Ul([html.Li(f"#{d['id']} · {tr('status.' + d['status'])} · "
+                                                  f"{d['distance_m']:.0f} m · {d['description'][:40]}")
+                                          for d in dups[:5]]),
+                                 html.Button(tr("dispatch.create_anyway"), id={"type": ids.NEW_CONFIRM, "n": 1},
+                                             n_clicks=0, className="small")]), no_update
+        who = current()
+        try:
+            c = brain.cases.open_case(channel=channel, category=category, description=description or "", pole=pole,
+                                      actor=who.actor if who else "unknown")
+        except IntakeError as e:
+            return html.Span(str(e), className="warn"), no_update
+        return html.Span(f"{tr('dispatch.created')} #{c.id}", className="ok"), c.id

@@ -1,0 +1,1 @@
+"""Static geography of the district: coordinates, gazetteer, importer and the demo data set."""

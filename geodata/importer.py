@@ -1,0 +1,399 @@
+"""Import a real district from GeoPackage, Shapefile, GeoJSON or CSV into a district folder.
+
+    python -m geodata.importer --out var/district --poles poles.shp --pole-number-field NUM \\
+        [--boundary b.gpkg] [--committees c.shp --committee-code-field CODE --committee-name-field NAME] \\
+        [--grid g.geojson --grid-code-field CODE] [--roads r.shp --road-name-field NAME] \\
+        [--source-crs EPSG:2384] [--division-code 310106] [--replace]
+
+Every layer is read with its own CRS (or `--source-crs` where a file declares none) and reprojected
+to WGS-84. Rows that cannot be used are rejected with a reason (duplicate pole numbers, points
+outside the boundary, missing fields, empty or wrong geometries); the report lists them. The
+output folder is written whole or not at all: the files go to a temporary folder that replaces
+the target only when everything succeeded. The app reads it with ``BRAIN_DISTRICT_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geodata.crs import DEFAULT_METRIC_EPSG
+from geodata.demo.generate import DistrictData
+from geodata.demo.generate import write as write_folder
+from geodata.gazetteer import normalize_number
+
+
+class ImportFailed(Exception):
+    """A fatal problem: nothing was written."""
+
+
+@dataclass
+class LayerReport:
+    name: str
+    source: str
+    read: int = 0
+    loaded: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    examples: dict[str, list] = field(default_factory=dict)
+
+    def reject(self, reason: str, rows) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        self.rejected[reason] += len(rows)
+        self.examples.setdefault(reason, []).extend(str(r) for r in rows[: 5 - len(self.examples.get(reason, []))])
+
+    def as_dict(self) -> dict:
+        return {"layer": self.name, "source": self.source, "read": self.read, "loaded": self.loaded,
+                "rejected": dict(self.rejected), "examples": self.examples}
+
+
+@dataclass
+class ImportReport:
+    layers: list[LayerReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    out: str | None = None
+
+    @property
+    def rejected(self) -> int:
+        return sum(sum(layer.rejected.values()) for layer in self.layers)
+
+    def as_dict(self) -> dict:
+        return {"out": self.out, "layers": [layer.as_dict() for layer in self.layers], "notes": self.notes,
+                "rejected_total": self.rejected}
+
+    def text(self) -> str:
+        lines = [f"{'layer':<12}{'read':>9}{'loaded':>9}{'rejected':>10}  reasons"]
+        for layer in self.layers:
+            reasons = "; ".join(f"{k}: {v}" for k, v in layer.rejected.items()) or "-"
+            lines.append(f"{layer.name:<12}{layer.read:>9}{layer.loaded:>9}{sum(layer.rejected.values()):>10}"
+                         f"  {reasons}")
+            for reason, ex in layer.examples.items():
+                lines.append(f"{'':<12}  e.g. {reason}: {', '.join(ex)}")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+class Progress:
+    """Progress on standard error for long imports (silent when `quiet`)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.t0 = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.monotonic() - self.t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def read_layer(path: Path | str, *, source_crs: str | None = None, x_field: str = "lon", y_field: str = "lat"
+               ) -> gpd.GeoDataFrame:
+    """Read any supported file to a GeoDataFrame in WGS-84; raises ImportFailed with a plain reason."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailed(f"{path}: no such file")
+    try:
+        if path.suffix.lower() in (".csv", ".txt"):
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            missing = [c for c in (x_field, y_field) if c not in df.columns]
+            if missing:
+                raise ImportFailed(f"{path}: CSV has no column {', '.join(missing)} (columns: {', '.join(df.columns)})")
+            x = pd.to_numeric(df[x_field].str.strip(), errors="coerce")
+            y = pd.to_numeric(df[y_field].str.strip(), errors="coerce")
+            geom = [shapely.Point(a, b) if np.isfinite(a) and np.isfinite(b) else None
+                    for a, b in zip(x, y, strict=True)]
+            gdf = gpd.GeoDataFrame(df.drop(columns=[x_field, y_field]), geometry=geom, crs=source_crs or "EPSG:4326")
+        else:
+            gdf = gpd.read_file(path)
+    except ImportFailed:
+        raise
+    except Exception as e:
+        raise ImportFailed(f"{path}: cannot be read ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    if gdf.crs is None:
+        if not source_crs:
+            raise ImportFailed(f"{path}: the file declares no CRS; give --source-crs (e.g. EPSG:4547)")
+        gdf = gdf.set_crs(source_crs)
+    try:
+        CRS.from_user_input(gdf.crs)
+        gdf = gdf.to_crs(4326)
+    except Exception as e:
+        raise ImportFailed(f"{path}: cannot reproject from {gdf.crs} ({e})") from None
+    return gdf
+
+
+def _valid_geometry(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], report: LayerReport) -> gpd.GeoDataFrame:
+    geom = gdf.geometry
+    empty = geom.isna() | geom.is_empty
+    report.reject("empty geometry", gdf.index[empty] + 1)
+    gdf = gdf[~empty]
+    wrong = ~gdf.geom_type.isin(kinds)
+    report.reject(f"geometry is not {'/'.join(kinds)}", gdf.index[wrong] + 1)
+    gdf = gdf[~wrong]
+    b = gdf.geometry.bounds
+    bad = ~(b["minx"].between(-180, 180) & b["maxx"].between(-180, 180) & b["miny"].between(-90, 90)
+            & b["maxy"].between(-90, 90))
+    report.reject("coordinates outside WGS-84 range (wrong source CRS?)", gdf.index[bad] + 1)
+    return gdf[~bad]
+
+
+def _field(gdf: gpd.GeoDataFrame, name: str | None, path: str, what: str) -> str:
+    if not name:
+        raise ImportFailed(f"{path}: say which field holds the {what}")
+    if name not in gdf.columns:
+        fields = ", ".join(str(c) for c in gdf.columns if c != "geometry")
+        raise ImportFailed(f"{path}: no field {name!r} for the {what} (fields: {fields})")
+    return name
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: None if v is None or (isinstance(v, float) and not np.isfinite(v)) else
+                      (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()) or None)
+
+
+def run(args: argparse.Namespace, progress: Progress | None = None) -> ImportReport:
+    """Import the layers named in `args`; returns the report; raises ImportFailed (nothing written)."""
+    progress = progress or Progress(quiet=True)
+    report = ImportReport()
+    read = lambda p: read_layer(p, source_crs=args.source_crs, x_field=args.x_field, y_field=args.y_field)  # noqa: E731
+    division = args.division_code
+    if not (division.isdigit() and len(division) == 6):
+        raise ImportFailed("--division-code must be 6 digits")
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.replace:
+        raise ImportFailed(f"{out} exists and is not empty; add --replace to overwrite it")
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    if args.metric_epsg is None:
+        # Peek at the poles to choose the UTM zone they lie in; distances are then true metres.
+        try:
+            utm = read(args.poles).dropna(subset=["geometry"]).estimate_utm_crs()
+            args.metric_epsg = int(utm.to_epsg() or DEFAULT_METRIC_EPSG)
+        except (ValueError, RuntimeError):
+            args.metric_epsg = DEFAULT_METRIC_EPSG
+        report.notes.append(f"metric CRS: EPSG:{args.metric_epsg}")
+    # Committees
+    if args.committees:
+        progress(f"reading committees from {args.committees}")
+        rep = LayerReport("committees", str(args.committees))
+        g = read(args.committees)
+        rep.read = len(g)
+        code_f = _field(g, args.committee_code_field, args.committees, "committee code")
+        name_f = _field(g, args.committee_name_field or args.committee_code_field, args.committees, "committee name")
+        g = g.reset_index(drop=True)
+        g = _valid_geometry(g, ("Polygon", "MultiPolygon"), rep)
+        codes, names = _text(g[code_f]), _text(g[name_f])
+        rep.reject("missing code", g.index[codes.isna()] + 1)
+        dup = codes.duplicated() & codes.notna()
+        rep.reject("duplicate code", g.index[dup] + 1)
+        keep = codes.notna() & ~dup
+        g = gpd.GeoDataFrame({"code": codes[keep], "name": names[keep].fillna(codes[keep])},
+                             geometry=shapely.make_valid(g.geometry[keep].to_numpy()), crs=4326)
+        rep.loaded = len(g)
+        report.layers.append(rep)
+        layers["committees"] = g
+
+    # Boundary: given, or the union of committees, or derived from the data
+    if args.boundary:
+        progress(f"reading boundary from {args.boundary}")
+        rep = LayerReport("boundary", str(args.boundary))
+        b = read(args.boundary)
+        rep.read = len(b)
+        b = _valid_geometry(b.reset_index(drop=True), ("Polygon", "MultiPolygon"), rep)
+        if b.empty:
+            raise ImportFailed(f"{args.boundary}: no usable polygon for the boundary")
+        boundary = shapely.make_valid(shapely.union_all(b.geometry.to_numpy()))
+        rep.loaded = len(b)
+        report.layers.append(rep)
+    elif "committees" in layers and len(layers["committees"]):
+        boundary = shapely.union_all(layers["committees"].geometry.to_numpy())
+        report.notes.append("boundary taken as the union of the committees")
+    else:
+        boundary = None
+
+    # Roads
+    if args.roads:
+        progress(f"reading roads from {args.roads}")
+        rep = LayerReport("roads", str(args.roads))
+        r = read(args.roads).reset_index(drop=True)
+        rep.read = len(r)
+        r = _valid_geometry(r, ("LineString", "MultiLineString"), rep)
+        r = r.explode(index_parts=False).reset_index(drop=True)
+        names = _text(r[args.road_name_field]) if args.road_name_field and args.road_name_field in r else None
+        metric = r.geometry.to_crs(args.metric_epsg)
+        ends = [(shapely.get_point(g, 0), shapely.get_point(g, -1)) for g in metric]
+        node = lambda p: f"N{round(p.x):d}_{round(p.y):d}"  # noqa: E731  (1 m snapping joins segments)
+        r = gpd.GeoDataFrame({"id": [f"R{i + 1:06d}" for i in range(len(r))],
+                              "name": names if names is not None else pd.Series([None] * len(r)),
+                              "class": "road", "from_node": [node(a) for a, _ in ends],
+                              "to_node": [node(b) for _, b in ends], "length_m": metric.length.round(2)},
+                             geometry=r.geometry, crs=4326)
+        rep.loaded = len(r)
+        report.layers.append(rep)
+        layers["roads"] = r
+
+    # Poles (required)
+    progress(f"reading poles from {args.poles}")
+    rep = LayerReport("poles", str(args.poles))
+    p = read(args.poles).reset_index(drop=True)
+    rep.read = len(p)
+    num_f = _field(p, args.pole_number_field, args.poles, "pole number")
+    p = _valid_geometry(p, ("Point",), rep)
+    numbers = _text(p[num_f])
+    rep.reject("missing number", p.index[numbers.isna()] + 1)
+    p, numbers = p[numbers.notna()], numbers[numbers.notna()]
+    keys = numbers.map(normalize_number)
+    rep.reject("number has no letters or digits", p.index[keys == ""] + 1)
+    p, numbers, keys = p[keys != ""], numbers[keys != ""], keys[keys != ""]
+    dup = keys.duplicated()
+    rep.reject("duplicate number", [f"{i + 1} ({n})" for i, n in zip(p.index[dup], numbers[dup], strict=True)])
+    p, numbers = p[~dup], numbers[~dup]
+    if boundary is None:
+        pts = p.geometry.to_crs(args.metric_epsg)
+        hull = shapely.convex_hull(shapely.union_all(pts.to_numpy())).buffer(50)
+        boundary = gpd.GeoSeries([hull], crs=args.metric_epsg).to_crs(4326).iloc[0]
+        report.notes.append("no boundary given: derived as the convex hull of the poles plus 50 m")
+    progress(f"checking {len(p)} poles against the boundary")
+    shapely.prepare(boundary)
+    inside = shapely.intersects(boundary, p.geometry.to_numpy())
+    rep.reject("outside the boundary", p.index[~inside] + 1)
+    p, numbers = p[inside], numbers[inside]
+    if args.pole_code_field:
+        codes = _text(p[_field(p, args.pole_code_field, args.poles, "component code")])
+        bad = ~codes.fillna("").str.fullmatch(r"\d{16}")
+        rep.reject("component code is not 16 digits", p.index[bad] + 1)
+        p, numbers, codes = p[~bad], numbers[~bad], codes[~bad]
+    else:
+        codes = pd.Series([f"{division}0107{i + 1:06d}" for i in range(len(p))], index=p.index)
+        report.notes.append("no component code field: codes generated as division + 0107 (street lamp) + serial")
+    poles = gpd.GeoDataFrame({"number": numbers.to_numpy(), "code": codes.to_numpy(), "kind": "lamp",
+                              "road": None, "grid": None, "committee": None},
+                             geometry=p.geometry.to_numpy(), crs=4326)
+    rep.loaded = len(poles)
+    report.layers.append(rep)
+    if poles.empty:
+        reasons = "; ".join(f"{k}: {v}" for k, v in rep.rejected.items())
+        raise ImportFailed(f"{args.poles}: no usable pole (all {rep.read} rows rejected: {reasons})")
+
+    # Grid cells
+    if args.grid:
+        progress(f"reading grid cells from {args.grid}")
+        grep = LayerReport("grid", str(args.grid))
+        g = read(args.grid).reset_index(drop=True)
+        grep.read = len(g)
+        code_f = _field(g, args.grid_code_field, args.grid, "grid cell code")
+        g = _valid_geometry(g, ("Polygon", "MultiPolygon"), grep)
+        codes = _text(g[code_f])
+        grep.reject("missing code", g.index[codes.isna()] + 1)
+        dup = codes.duplicated() & codes.notna()
+        grep.reject("duplicate code", g.index[dup] + 1)
+        keep = codes.notna() & ~dup
+        committee = (_text(g[args.grid_committee_field])[keep] if args.grid_committee_field in g.columns
+                     else pd.Series([None] * int(keep.sum())))
+        g = gpd.GeoDataFrame({"code": codes[keep].to_numpy(), "committee": committee.to_numpy()},
+                             geometry=g.geometry[keep].to_numpy(), crs=4326)
+        grep.loaded = len(g)
+        report.layers.append(grep)
+        layers["grid"] = g
+
+    # Enrich: each pole's committee and grid cell by where it stands
+    progress("assigning poles to grid cells and committees")
+    for layer, column in (("grid", "grid"), ("committees", "committee")):
+        if layer in layers and len(layers[layer]):
+            joined = gpd.sjoin(poles[["geometry"]], layers[layer][["code", "geometry"]], how="left",
+                               predicate="intersects")
+            first = joined[~joined.index.duplicated(keep="first")]
+            poles[column] = first["code"].where(first["code"].notna(), None).to_numpy()
+    if "grid" in layers and "committees" in layers:
+        g = layers["grid"]
+        missing = g["committee"].isna()
+        if missing.any():
+            cent = gpd.GeoDataFrame(geometry=g.geometry[missing].representative_point(), crs=4326)
+            j = gpd.sjoin(cent, layers["committees"][["code", "geometry"]], how="left", predicate="intersects")
+            j = j[~j.index.duplicated(keep="first")]
+            g.loc[missing, "committee"] = j["code"].to_numpy()
+
+    # Write whole or not at all
+    data = DistrictData(meta={"name": args.name, "division_code": division, "metric_epsg": args.metric_epsg,
+                              "demo": False, "imported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              "sources": {layer.name: layer.source for layer in report.layers}})
+    data.layers["boundary"] = [{"type": "Feature", "properties": {"name": args.name, "code": division},
+                                "geometry": shapely.geometry.mapping(boundary)}]
+    for name, gdf in {**layers, "poles": poles}.items():
+        data.layers[name] = json.loads(gdf.to_json(na="null", drop_id=True))["features"]
+    progress(f"writing {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write_folder(data, tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report.out = str(out)
+    progress("done")
+    return report
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m geodata.importer", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="district folder to write (BRAIN_DISTRICT_DIR)")
+    ap.add_argument("--name", default="导入街道", help="district name")
+    ap.add_argument("--division-code", default="310106", help="6-digit division code for generated codes")
+    ap.add_argument("--metric-epsg", type=int, default=None,
+                    help="metric CRS for distances (default: the UTM zone of the poles)")
+    ap.add_argument("--source-crs", help="CRS of files that declare none (and of CSV coordinates)")
+    ap.add_argument("--x-field", default="lon", help="CSV column of x / longitude")
+    ap.add_argument("--y-field", default="lat", help="CSV column of y / latitude")
+    ap.add_argument("--boundary")
+    ap.add_argument("--committees")
+    ap.add_argument("--committee-code-field")
+    ap.add_argument("--committee-name-field")
+    ap.add_argument("--grid")
+    ap.add_argument("--grid-code-field")
+    ap.add_argument("--grid-committee-field", default="committee")
+    ap.add_argument("--roads")
+    ap.add_argument("--road-name-field")
+    ap.add_argument("--poles", required=True)
+    ap.add_argument("--pole-number-field", required=True)
+    ap.add_argument("--pole-code-field")
+    ap.add_argument("--replace", action="store_true", help="overwrite a non-empty --out folder")
+    ap.add_argument("--report", help="also write the report as JSON here")
+    ap.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        report = run(args, Progress(quiet=args.quiet))
+    except ImportFailed as e:
+        print(f"import failed, nothing written: {e}", file=sys.stderr)
+        return 2
+    print(report.text())
+    if args.report:
+        Path(args.report).write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""How things look on the map: one module per layer, domain state -> plotly traces."""

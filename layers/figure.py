@@ -1,0 +1,66 @@
+"""The district map: static layers once, live layers (cases, alarms, staff) patched by index."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+
+from layers import alarms as alarm_layer
+from layers import cases as case_layer
+from layers import geography, links, poles, style
+from layers import staff as staff_layer
+
+# Trace order is fixed so a live update can patch `data[i]` without resending the figure.
+STATIC = ("boundary", "committees", "grid", "roads", "poles", "committee_labels")
+LIVE = ("cases", "alarms", "staff")
+OVERLAY = ("links",)  # lines from a selected case to its recommended staff (/dispatch)
+TRACE_INDEX = {name: i for i, name in enumerate(STATIC + LIVE + OVERLAY)}
+UIREVISION = "district-map"
+
+
+FIT_WIDTH_PX, FIT_HEIGHT_PX = 1700, 850  # the map area of a 1920x1080 wall; the page refits to its real size
+
+
+def fit_zoom(district, *, width_px: int = FIT_WIDTH_PX, height_px: int = FIT_HEIGHT_PX) -> float:
+    """The map zoom at which the district's extent fills a wall-sized map (MapLibre 512 px tiles)."""
+    minx, miny, maxx, maxy = district.boundary.bounds
+    lat = (miny + maxy) / 2
+    m_per_deg = 111_320.0
+    extent_x = max((maxx - minx) * m_per_deg * math.cos(math.radians(lat)), 1.0)
+    extent_y = max((maxy - miny) * m_per_deg, 1.0)
+    metres_per_px = max(extent_x / width_px, extent_y / height_px) * 1.08  # a little margin
+    zoom = math.log2(40_075_016.7 * math.cos(math.radians(lat)) / (512 * metres_per_px))
+    return round(min(max(zoom, 3.0), 18.0), 2)
+
+
+def district_figure(district, *, live: dict[str, dict], tr) -> go.Figure:
+    """The whole map. `live` holds the data dicts of the live layers; `tr` translates catalogue keys."""
+    hover = {k: tr(f"hover.{k}") for k in ("pole", "code", "grid", "committee", "status", "channel", "age",
+                                            "left", "min", "device", "count")}
+    traces = [
+        geography.outline_trace(tr("layer.boundary"), [district.boundary], colour=style.BOUNDARY_COLOUR, width=3),
+        geography.outline_trace(tr("layer.committees"), list(district.committees.geometry),
+                                colour=style.COMMITTEE_COLOUR, width=1.6),
+        geography.outline_trace(tr("layer.grid"), list(district.grid.geometry), colour=style.GRID_COLOUR,
+                                width=0.6, visible="legendonly"),
+        geography.outline_trace(tr("layer.roads"), list(district.roads.geometry), colour=style.ROAD_COLOUR,
+                                width=1.0),
+        poles.trace(district, tr("layer.poles"), hover),
+        geography.committee_labels_trace(tr("layer.committees"), district),
+        case_layer.trace(tr("layer.cases"), live["cases"], hover),
+        alarm_layer.trace(tr("layer.alarms"), live["alarms"], hover),
+        staff_layer.trace(tr("layer.staff"), live["staff"], hover),
+        links.trace(tr("layer.links"), links.data([])),
+    ]
+    c = district.boundary.centroid
+    fig = go.Figure(traces)
+    zoom = fit_zoom(district)
+    fig.update_layout(
+        map={"style": style.offline_map_style(), "center": {"lon": c.x, "lat": c.y}, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=style.BACKGROUND, plot_bgcolor=style.BACKGROUND,
+        font={"color": style.TEXT, "family": "sans-serif", "size": 14}, uirevision=UIREVISION,
+        legend={"bgcolor": "rgba(17,26,46,0.85)", "font": {"color": style.TEXT, "size": 14}, "x": 0.01, "y": 0.99,
+                "xanchor": "left", "yanchor": "top", "itemsizing": "constant"},
+        hoverlabel={"font": {"size": 15}}, showlegend=True)
+    return fig

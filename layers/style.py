@@ -1,0 +1,52 @@
+"""Colours, sizes and the offline map style shared by every layer.
+
+Colours come from the Okabe-Ito palette, which stays distinguishable for the common forms of
+colour blindness and reads on the dark wall theme. The map style is a dict with a background
+layer only: no tile, glyph or sprite server is ever asked for anything.
+"""
+
+from __future__ import annotations
+
+BACKGROUND = "#0b1220"
+PANEL = "#111a2e"
+TEXT = "#e6edf7"
+MUTED = "#8da2c0"
+
+OKABE_ITO = {
+    "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#9AA5B1",
+}
+
+CASE_STATUS_COLOUR = {
+    "reported": OKABE_ITO["sky"], "registered": OKABE_ITO["blue"], "dispatched": OKABE_ITO["yellow"],
+    "handling": OKABE_ITO["orange"], "handled": OKABE_ITO["green"], "verified": OKABE_ITO["green"],
+    "deferred": OKABE_ITO["grey"],
+}
+OVERDUE_COLOUR = OKABE_ITO["vermillion"]
+PRIORITY_SIZE = {"urgent": 16, "high": 13, "normal": 11, "low": 9}
+
+STAFF_STATUS_COLOUR = {
+    "available": OKABE_ITO["green"], "en_route": OKABE_ITO["orange"], "on_scene": OKABE_ITO["yellow"],
+    "off_duty": OKABE_ITO["grey"],
+}
+
+BOUNDARY_COLOUR = "#c9d6ea"
+COMMITTEE_COLOUR = "#5f7aa3"
+GRID_COLOUR = "#26385a"
+ROAD_COLOUR = "#33476b"
+POLE_COLOUR = "#7f93b3"
+
+
+GLYPHS_URL = "/assets/glyphs/{fontstack}/{range}.pbf"
+
+
+def offline_map_style(background: str = BACKGROUND) -> dict:
+    """A MapLibre style with no sources: nothing to fetch, so nothing leaves the building."""
+    # MapLibre refuses a style whose symbol layers have no `glyphs`; plotly adds symbol layers to
+    # every scattermap trace. The URL is local and only fetched if text is ever drawn on the map.
+    # `sources` must not be empty: plotly prunes empty objects on update and MapLibre then rejects
+    # the style ("missing required property sources"); an empty local GeoJSON source prevents that.
+    return {"version": 8, "name": "community-brain-offline",
+            "sources": {"none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
+            "glyphs": GLYPHS_URL,
+            "layers": [{"id": "background", "type": "background", "paint": {"background-color": background}}]}

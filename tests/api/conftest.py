@@ -1,0 +1,59 @@
+"""The whole app in-process (TestClient runs its lifespan), with an account and a token per role."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import create_app
+from brain.auth.enums import Role
+from brain.config import Settings
+from brain.events.bus import MemoryBus
+from brain.runtime import Brain
+
+ADMIN_PASSWORD = "admin-password-for-tests"
+PASSWORD = "a-long-enough-password"
+ORIGIN = "http://testserver"
+
+
+class Site:
+    def __init__(self, client: TestClient, brain: Brain, callback_permissions: dict) -> None:
+        self.client, self.brain, self.callback_permissions = client, brain, callback_permissions
+        self.tokens: dict[str, str] = {}
+
+    def token(self, role: str) -> str:
+        if role not in self.tokens:
+            self.tokens[role] = self.brain.auth.create_token(name=f"t-{role}", role=role, actor="test")
+        return self.tokens[role]
+
+    def bearer(self, role: str | None) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(role)}"} if role else {}
+
+    def login(self, role: str) -> TestClient:
+        """A fresh client signed in (cookie) as a person with `role`."""
+        username = f"p-{role}"
+        if role != "admin":
+            try:
+                self.brain.auth.create_account(username=username, role=role, password=PASSWORD, actor="test")
+            except ValueError:
+                pass
+        c = TestClient(self.client.app)
+        r = c.post("/login", content=f"username={'admin' if role == 'admin' else username}"
+                                     f"&password={ADMIN_PASSWORD if role == 'admin' else PASSWORD}",
+                   headers={"content-type": "application/x-www-form-urlencoded", "origin": ORIGIN},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return c
+
+
+@pytest.fixture
+def site(db, district):
+    brain = Brain(Settings(simulate=False, admin_password=ADMIN_PASSWORD), district=district, db=db, bus=MemoryBus())
+    server, _ = create_app(brain=brain)
+    perms = server.state.callback_permissions
+    with TestClient(server) as c:
+        yield Site(c, brain, perms)
+
+
+HUMAN = [r.value for r in (Role.WALL, Role.OPERATOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN)]
+SERVICE = [r.value for r in (Role.INTAKE, Role.GATEWAY, Role.FIELD)]

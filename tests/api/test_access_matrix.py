@@ -1,0 +1,196 @@
+"""Every route and every data callback, for each role and for no credentials: allowed or denied.
+
+The expectations are written out here, apart from the code's own tables; a route or callback the
+app has but this matrix does not name fails the test, so nothing new ships unguarded.
+"""
+
+import json
+
+import pytest
+
+from tests.api.conftest import HUMAN, ORIGIN, SERVICE
+from tests.conftest import sqlite_database
+
+ALL_ROLES = HUMAN + SERVICE
+
+
+@pytest.fixture
+def db(tmp_path):
+    """The gate does not depend on the database dialect: this matrix runs on SQLite only."""
+    database = sqlite_database(tmp_path)
+    yield database
+    database.dispose()
+
+STAFF_READERS = {"operator", "dispatcher", "leader", "admin"}
+MAP_VIEWERS = {"wall", "operator", "dispatcher", "leader", "admin", "intake"}
+CASE_READERS = {"operator", "dispatcher", "leader", "admin", "intake"}
+CASE_OPENERS = {"dispatcher", "admin", "intake"}
+CASE_MOVERS = {"dispatcher", "admin"}
+
+# (method, path template) -> (concrete path, body, roles allowed; "public" = also without credentials)
+API = {
+    ("GET", "/api/v1/health"): ("/api/v1/health", None, "public"),
+    ("GET", "/api/v1/me"): ("/api/v1/me", None, set(ALL_ROLES)),
+    ("GET", "/api/v1/poles/nearest"): ("/api/v1/poles/nearest?lon=121.45&lat=31.33", None, MAP_VIEWERS),
+    ("GET", "/api/v1/poles/{number}"): ("/api/v1/poles/0412", None, MAP_VIEWERS),
+    ("GET", "/api/v1/staff"): ("/api/v1/staff", None, STAFF_READERS),
+    ("GET", "/api/v1/places/{place_id}"): ("/api/v1/places/{home}", None, MAP_VIEWERS),
+    ("POST", "/api/v1/places/{place_id}/unmask"): ("/api/v1/places/{home}/unmask", {"reason": "上门核实"},
+                                                   {"dispatcher", "admin"}),
+    ("GET", "/api/v1/audit"): ("/api/v1/audit", None, {"admin"}),
+    ("POST", "/api/v1/alarms"): ("/api/v1/alarms", {"device_id": "{device}", "type": "smoke",
+                                                     "ts": "2026-01-01T08:00:00+08:00"}, {"gateway", "admin"}),
+    ("GET", "/api/v1/alarms"): ("/api/v1/alarms?state=active", None, MAP_VIEWERS),
+    ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): ("/api/v1/alarms/{alarm}/acknowledge", None,
+                                                        {"operator", "dispatcher", "admin"}),
+    ("POST", "/api/v1/alarms/{alarm_id}/clear"): ("/api/v1/alarms/{alarm}/clear", None,
+                                                  {"operator", "dispatcher", "admin"}),
+    ("GET", "/api/v1/devices"): ("/api/v1/devices", None, MAP_VIEWERS),
+    ("POST", "/api/v1/cases"): ("/api/v1/cases", {"channel": "hotline_12345", "category": "C0107", "pole": "0412"},
+                                CASE_OPENERS),
+    ("GET", "/api/v1/cases/{case_id}"): ("/api/v1/cases/{case}", None, CASE_READERS),
+    ("GET", "/api/v1/cases/{case_id}/recommendations"): ("/api/v1/cases/{case}/recommendations", None, CASE_READERS),
+    ("POST", "/api/v1/cases/{case_id}/assign"): ("/api/v1/cases/{case}/assign", {"team_id": "T01", "version": 1},
+                                                 CASE_MOVERS),
+    ("POST", "/api/v1/cases/{case_id}/transition"): ("/api/v1/cases/{case}/transition",
+                                                     {"to": "registered", "version": 1}, CASE_MOVERS),
+}
+
+# Dash callback (by its first output) -> roles allowed
+CALLBACKS = {
+    "page.children": set(HUMAN) | set(SERVICE),  # any signed-in account; the page shows what the role may see
+    "district-map.figure": MAP_VIEWERS,
+    "dispatch-queue.children": CASE_READERS,
+    "selected-case.data": CASE_READERS,
+    "case-card.children": CASE_READERS,
+    "dispatch-message.children": CASE_MOVERS,
+    "new-result.children": CASE_OPENERS,
+    "new-pole.value": CASE_OPENERS,
+    "audit-table.children": {"admin"},
+    "alarm-panel.children": MAP_VIEWERS,
+    "alarm-message.children": {"operator", "dispatcher", "admin"},
+}
+
+
+def test_the_matrix_names_every_api_route(site):
+    doc = site.client.get("/api/v1/openapi.json").json()["paths"]
+    documented = {(m.upper(), path) for path, ops in doc.items() for m in ops}
+    assert documented == set(API)
+
+
+def test_the_matrix_names_every_server_callback(site):
+    firsts = {key.strip(".").split("...")[0] for key in site.callback_permissions}
+    assert firsts == set(CALLBACKS)
+
+
+def _home(site) -> str:
+    return str(site.brain.district.places.query("kind == 'home'")["id"].iloc[0])
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(API))
+@pytest.mark.parametrize("role", [None, *ALL_ROLES])
+def test_api_route_allows_or_denies(site, method, template, role):
+    path, body, allowed = API[(method, template)]
+    path = path.replace("{home}", _home(site))
+    devices = site.brain.district.devices
+    smoke = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
+    if body and body.get("device_id") == "{device}":
+        body = {**body, "device_id": smoke}
+    if "{alarm}" in path:
+        alarm, _ = site.brain.alarms.raise_alarm(device_id=smoke, type="smoke")
+        path = path.replace("{alarm}", alarm.id)
+    if "{case}" in path:
+        case = site.brain.cases.open_case(channel="street_patrol", category="E0501", pole="0412", actor="test")
+        path = path.replace("{case}", str(case.id))
+    r = site.client.request(method, path, json=body, headers=site.bearer(role))
+    if allowed == "public" or (role is not None and role in allowed):
+        assert r.status_code not in (401, 403), r.text
+        assert r.status_code < 500
+    elif role is None:
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    else:
+        assert r.status_code == 403, r.text
+
+
+VALUES = {"url.pathname": "/wall", "url.search": "", "live-tick.n_intervals": 1}
+
+
+def _callback_body(site, first_output: str) -> dict:
+    """A well-formed request for the callback, built from its own declaration (values as on first load)."""
+    key = next(k for k in site.callback_permissions if k.strip(".").split("...")[0] == first_output)
+    spec = site.client.app.state.dash.callback_map[key]
+
+    def values(items):
+        out = []
+        for item in items:
+            if item["id"].startswith("{"):  # a pattern-matching (ALL) input: no such component rendered yet
+                out.append([])
+            else:
+                name = f"{item['id']}.{item['property']}"
+                out.append({"id": item["id"], "property": item["property"], "value": VALUES.get(name)})
+        return out
+
+    parts = [p.split("@")[0] for p in key.strip(".").split("...")]
+    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in parts]
+    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": values(spec["inputs"]),
+            "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"],
+            "state": values(spec.get("state", []))}
+
+
+def _post_callback(client, body, headers=None):
+    return client.post("/_dash-update-component", content=json.dumps(body),
+                       headers={"content-type": "application/json", "origin": ORIGIN, **(headers or {})})
+
+
+@pytest.mark.parametrize("first_output", sorted(CALLBACKS))
+@pytest.mark.parametrize("role", [None, *HUMAN])
+def test_callback_allows_or_denies_people(site, first_output, role):
+    body = _callback_body(site, first_output)
+    client = site.login(role) if role else site.client
+    r = _post_callback(client, body)
+    if role is None:
+        assert r.status_code == 401
+    elif role in CALLBACKS[first_output]:
+        assert r.status_code in (200, 204), r.text
+    else:
+        assert r.status_code == 403
+
+
+@pytest.mark.parametrize("first_output", sorted(CALLBACKS))
+@pytest.mark.parametrize("role", SERVICE)
+def test_callback_allows_or_denies_service_tokens(site, first_output, role):
+    r = _post_callback(site.client, _callback_body(site, first_output), site.bearer(role))
+    if role in CALLBACKS[first_output]:
+        assert r.status_code in (200, 204), r.text
+    else:
+        assert r.status_code == 403
+
+
+def test_an_unknown_callback_is_denied_even_to_admin(site):
+    r = _post_callback(site.login("admin"), {"output": "something.else", "inputs": []})
+    assert r.status_code == 403 and r.json()["error"] == "unknown callback"
+
+
+@pytest.mark.parametrize(("role", "path", "visible"), [
+    ("wall", "/wall", True), ("wall", "/dispatch", False), ("wall", "/kpi", False),
+    ("operator", "/dispatch", True), ("operator", "/kpi", False), ("leader", "/kpi", True),
+    ("dispatcher", "/kpi", False), ("admin", "/kpi", True), ("admin", "/audit", True), ("dispatcher", "/audit", False),
+])
+def test_pages_show_only_what_the_role_may_see(site, role, path, visible):
+    body = _callback_body(site, "page.children")
+    body["inputs"][0]["value"] = path
+    text = json.dumps(_post_callback(site.login(role), body).json(), ensure_ascii=False)
+    assert ("district-map" in text or "audit-table" in text) is visible
+    assert ("您的角色无权查看此页面" in text) is (not visible)
+
+
+@pytest.mark.parametrize("path", ["/wall", "/dispatch", "/kpi", "/", "/anything"])
+def test_pages_send_strangers_to_the_login_form(site, path):
+    r = site.client.get(path, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+def test_dash_data_endpoints_need_a_session(site):
+    for path in ("/_dash-layout", "/_dash-dependencies"):
+        assert site.client.get(path).status_code == 401
+        assert site.login("wall").get(path).status_code == 200

@@ -1,0 +1,76 @@
+"""The simulator drives the real services: cases flow, staff move along roads, alarms happen."""
+
+import shapely
+
+from brain.sim.simulator import CHANNELS, HOURLY_PROFILE, Simulator
+
+
+def make(brain, district, seed=3, speed=50.0, dispatch=None):
+    sim = Simulator(district=district, cases=brain.cases, staff=brain.staff, alarms=brain.alarms, speed=speed,
+                    seed=seed, dispatch=dispatch)
+    sim.load_state()
+    return sim
+
+
+def test_daily_profile_averages_one_and_channels_are_the_nine():
+    assert abs(HOURLY_PROFILE.mean() - 1.0) < 1e-9
+    assert len(CHANNELS) == 9 and abs(sum(v[0] for v in CHANNELS.values()) - 1.0) < 1e-9
+
+
+def test_staff_move_along_the_roads(brain, district):
+    sim = make(brain, district)
+    before = {s.id: (s.lon, s.lat) for s in brain.staff.roster()}
+    for _ in range(10):
+        sim.tick(1.0)
+    after = {s.id: (s.lon, s.lat) for s in brain.staff.roster() if s.status != "off_duty"}
+    moved = [k for k in after if after[k] != before[k]]
+    assert len(moved) >= len(after) * 0.9
+    roads = shapely.union_all(district.metric("roads").to_numpy())
+    crs = district.crs
+    for lon, lat in after.values():
+        x, y = crs.to_metric(lon, lat)
+        assert roads.distance(shapely.Point(x, y)) < 0.5
+
+
+def test_cases_arrive_and_progress_through_the_workflow(brain, district):
+    sim = make(brain, district, speed=2000.0)
+    for _ in range(30):
+        sim.tick(1.0)
+    assert sim.stats["cases"] > 5
+    assert sim.stats["transitions"] > 0
+    statuses = {c.status for c in brain.cases.open_cases()}
+    assert len(statuses) >= 2
+
+
+def test_backfill_creates_recent_history(brain, district):
+    sim = make(brain, district)
+    n = sim.backfill(hours=1)
+    assert n >= 15
+    assert len(brain.cases.open_cases()) >= 15
+
+
+def test_alarms_are_raised_and_cleared(brain, district):
+    sim = make(brain, district, speed=2000.0)
+    for _ in range(5):
+        sim.tick(1.0)
+    assert sim.stats["alarms"] > 0
+    sim.speed = 1.0
+    sim.tick(400.0)  # false alarms clear within five minutes
+    from sqlalchemy import func, select
+
+    from brain.alarms.models import Alarm
+
+    with brain.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Alarm).where(Alarm.state == "cleared")) > 0
+
+
+
+def test_the_nearest_suitable_person_is_sent_and_walks_to_the_case(brain, district):
+    sim = make(brain, district, speed=300.0, dispatch=brain.dispatch)
+    for _ in range(60):
+        sim.tick(1.0)
+    assert sim.stats["assigned"] > 0
+    busy = [s for s in brain.staff.roster() if s.status in ("en_route", "on_scene")]
+    assert busy
+    heading = [w for w in sim.walkers.values() if w.goal is not None]
+    assert heading and all(w.goal in sim.graph.xy for w in heading)

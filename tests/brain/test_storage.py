@@ -1,0 +1,126 @@
+"""Storage on SQLite and PostgreSQL: schema, timestamps, seeding, events and audit in one transaction."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from brain.district.models import Committee, Device, GridCell, Place, Pole, Road
+from brain.district.seed import seed
+from brain.events.bus import MemoryBus
+from brain.events.log import Store
+from brain.events.models import AuditRecord, EventRecord
+from brain.staff.models import Staff, Team
+from brain.storage.db import SCHEMA_VERSION, Database
+from brain.storage.models import SchemaInfo
+
+
+def count(db, model) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_schema_is_created_with_its_version(db):
+    with db.read() as s:
+        assert s.get(SchemaInfo, 1).version == SCHEMA_VERSION
+    db.create_schema()  # a second start changes nothing
+    assert count(db, SchemaInfo) == 1
+
+
+def test_newer_schema_than_the_build_is_refused(db):
+    with db.transaction() as s:
+        s.get(SchemaInfo, 1).version = SCHEMA_VERSION + 1
+    with pytest.raises(RuntimeError, match="newer"):
+        db.create_schema()
+
+
+def test_timestamps_come_back_timezone_aware_utc(db):
+    shanghai = timezone(timedelta(hours=8))
+    at = datetime(2026, 11, 22, 8, 30, tzinfo=shanghai)
+    with db.transaction() as s:
+        s.add(AuditRecord(at=at, actor="t", action="x", subject="y", detail={}))
+    with db.read() as s:
+        got = s.scalar(select(AuditRecord.at))
+    assert got == at and got.tzinfo is not None and got.utcoffset() == timedelta(0)
+
+
+def test_naive_timestamps_are_refused(db):
+    with pytest.raises(Exception, match="naive"), db.transaction() as s:
+        s.add(AuditRecord(at=datetime(2026, 1, 1), actor="t", action="x", subject="y", detail={}))
+        s.flush()
+
+
+def test_seeding_loads_the_whole_district_once(db, district):
+    # a fresh SQLite file is empty; the PostgreSQL test schema was seeded once for the run
+    assert seed(db, district) is (db.dialect == "sqlite")
+    assert count(db, Pole) == len(district.poles)
+    assert count(db, Committee) == len(district.committees)
+    assert count(db, GridCell) == len(district.grid)
+    assert count(db, Road) == len(district.roads)
+    assert count(db, Place) == len(district.places)
+    assert count(db, Device) == len(district.devices)
+    assert count(db, Team) == len(district.teams) and count(db, Staff) == len(district.staff)
+    assert seed(db, district) is False
+    assert count(db, Pole) == len(district.poles)
+    with db.read() as s:
+        home = s.scalar(select(Place).where(Place.kind == "home"))
+        assert home.occupant and home.phone and home.living_alone
+
+
+def test_unit_writes_event_and_audit_together_and_publishes_after_commit(db):
+    bus = MemoryBus()
+    seen = []
+    bus.subscribe("thing.*", seen.append)
+    store = Store(db, bus)
+    with store.unit("alice", source="127.0.0.1") as u:
+        ev = u.emit("thing.done", "thing", 7, {"k": 1})
+        assert seen == []  # not before commit
+    assert [e.id for e in seen] == [ev.id]
+    with db.read() as s:
+        rec = s.scalar(select(EventRecord).where(EventRecord.id == ev.id))
+        audit = s.scalar(select(AuditRecord).where(AuditRecord.event_id == ev.id))
+    assert (rec.type, rec.actor, rec.subject_id, rec.payload) == ("thing.done", "alice", "7", {"k": 1})
+    assert rec.at.tzinfo is not None
+    assert (audit.actor, audit.action, audit.subject, audit.source) == ("alice", "thing.done", "thing:7", "127.0.0.1")
+
+
+def test_a_failed_unit_leaves_no_event_no_audit_and_publishes_nothing(db):
+    bus = MemoryBus()
+    seen = []
+    bus.subscribe("*", seen.append)
+    store = Store(db, bus)
+    before = count(db, EventRecord), count(db, AuditRecord)
+    with pytest.raises(RuntimeError), store.unit("bob") as u:
+        u.emit("thing.done", "thing", 1)
+        raise RuntimeError("boom")
+    assert (count(db, EventRecord), count(db, AuditRecord)) == before
+    assert seen == []
+
+
+def test_health_reports_the_dialect(db):
+    h = db.health()
+    assert h["ok"] is True and h["dialect"] in ("sqlite", "postgresql")
+    assert isinstance(datetime.now(UTC), datetime)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_nullable_column_added_by_a_newer_build_is_added_to_an_older_database(tmp_path, dialect):
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy import text as sql
+
+    from tests.conftest import private_pg_schema, service_url, sqlite_database
+
+    if dialect == "sqlite":
+        database, drop = sqlite_database(tmp_path), None
+    else:
+        engine, drop = private_pg_schema(service_url("DATABASE_URL"))
+        database = Database(service_url("DATABASE_URL"), engine=engine)
+        database.create_schema()
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(sql("ALTER TABLE cases DROP COLUMN photo_ref"))  # as an older build made it
+        database.create_schema()
+        assert "photo_ref" in {c["name"] for c in sa_inspect(database.engine).get_columns("cases")}
+    finally:
+        if drop:
+            drop()

@@ -1,0 +1,117 @@
+"""Shared fixtures: the demo district, databases on SQLite and PostgreSQL, a started brain.
+
+Tests that need a server read its URL from the environment (DATABASE_URL, REDIS_URL, MQTT_URL).
+Without it they skip with the reason; with BRAIN_REQUIRE_SERVICES=1 a missing service fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from brain.config import Settings
+from brain.events.bus import MemoryBus
+from brain.runtime import Brain
+from brain.staff.service import Fix
+from brain.storage.db import Base, Database, utcnow
+from geodata.district import District
+from geodata.gazetteer import Gazetteer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def missing(message: str):
+    """Skip for a missing service or tool, or fail when BRAIN_REQUIRE_SERVICES=1 (as CI sets it)."""
+    if os.environ.get("BRAIN_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (BRAIN_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def service_url(name: str) -> str:
+    """The URL of a service from the environment, or `missing()`."""
+    url = os.environ.get(name)
+    if not url:
+        missing(f"{name} is not set: this test needs a real server")
+    return url
+
+
+@pytest.fixture(scope="session")
+def district() -> District:
+    return District.load()
+
+
+@pytest.fixture(scope="session")
+def gazetteer(district) -> Gazetteer:
+    return Gazetteer(district)
+
+
+def private_pg_schema(url: str, district: District | None = None):
+    """A new schema in the PostgreSQL test database with the tables (and the district, if given),
+    committed; returns (engine, drop) where drop() removes the schema."""
+    schema = f"brain_test_{uuid.uuid4().hex[:8]}"
+    probe = Database(url)
+    with probe.engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(probe.url, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10)
+    from brain.district.seed import seed
+    from brain.storage import models  # noqa: F401
+
+    Base.metadata.create_all(engine)
+    if district is not None:
+        seed(Database(str(probe.url), engine=engine), district)
+
+    def drop() -> None:
+        engine.dispose()
+        with probe.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        probe.dispose()
+
+    return engine, drop
+
+
+@pytest.fixture(scope="session")
+def pg_engine():
+    """An engine on a private schema of the PostgreSQL test database, created and seeded once per run;
+    each test's changes are rolled back."""
+    engine, drop = private_pg_schema(service_url("DATABASE_URL"), District.load())
+    yield engine
+    drop()
+
+
+def sqlite_database(folder: Path) -> Database:
+    database = Database(f"sqlite:///{folder / 'brain.sqlite3'}")
+    database.create_schema()
+    return database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """A database per test: a fresh SQLite file, or PostgreSQL rolled back after the test."""
+    if request.param == "sqlite":
+        database = sqlite_database(tmp_path)
+        yield database
+        database.dispose()
+        return
+    engine = request.getfixturevalue("pg_engine")
+    conn = engine.connect()
+    outer = conn.begin()
+    database = Database.on_connection(conn)
+    database.create_schema()
+    yield database
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def brain(db, district) -> Brain:
+    """A brain on the demo district, seeded, simulator off."""
+    b = Brain(Settings(simulate=False), district=district, db=db, bus=MemoryBus())
+    b.start()
+    # Everyone has just reported where they are (the seeded positions may be minutes old by now).
+    now = utcnow()
+    b.staff.record_fixes([Fix(s.id, s.lon, s.lat, now) for s in b.staff.roster() if s.lon is not None])
+    return b

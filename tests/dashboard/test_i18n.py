@@ -1,0 +1,36 @@
+"""Every visible string has both languages; every state the domain can be in has a name."""
+
+import pytest
+
+from brain.alarms.enums import ALARM_TYPES, Severity
+from brain.cases.enums import CaseStatus, Channel
+from brain.staff.enums import DutyStatus
+from dashboard.app import locale_of
+from dashboard.i18n import CATALOGUE, LOCALES, translator
+
+
+def test_every_key_has_every_locale_and_no_blank_text():
+    for key, entry in CATALOGUE.items():
+        for loc in LOCALES:
+            assert entry.get(loc, "").strip(), f"{key} lacks {loc}"
+
+
+@pytest.mark.parametrize(("prefix", "values"), [
+    ("status", [s.value for s in CaseStatus]), ("duty", [d.value for d in DutyStatus]),
+    ("severity", [s.value for s in Severity]), ("channel", [c.value for c in Channel]),
+    ("alarm", sorted({t for types in ALARM_TYPES.values() for t in types})),
+])
+def test_domain_vocabularies_are_all_translated(prefix, values):
+    for v in values:
+        assert f"{prefix}.{v}" in CATALOGUE
+
+
+def test_unknown_key_fails_loudly():
+    with pytest.raises(KeyError):
+        translator("en")("no.such.key")
+
+
+def test_locale_comes_from_the_url_and_defaults_to_chinese():
+    assert locale_of("?lang=en") == "en"
+    assert locale_of("") == "zh-CN" and locale_of("?lang=fr") == "zh-CN" and locale_of(None) == "zh-CN"
+    assert translator("en")("app.title") == "Community Brain" and translator(None)("app.title") == "社区大脑"

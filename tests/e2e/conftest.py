@@ -1,0 +1,114 @@
+"""A real app on a free port (uvicorn in a thread) and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from app import create_app
+from brain.config import Settings
+from brain.runtime import Brain
+from tests.conftest import missing
+
+CHROMIUM = "/usr/bin/chromium"
+ADMIN_PASSWORD = "e2e-admin-password"
+PASSWORD = "e2e-person-password"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-gpu", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveApp:
+    def __init__(self, brain: Brain, port: int, server: uvicorn.Server, thread: threading.Thread) -> None:
+        self.brain, self.port, self.server, self.thread = brain, port, server, thread
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory, district):
+    """The whole app (API + UI) on SQLite, simulator off so the tests decide what happens."""
+    db_file = tmp_path_factory.mktemp("e2e") / "brain.sqlite3"
+    settings = Settings(database_url=f"sqlite:///{db_file}", simulate=False, admin_password=ADMIN_PASSWORD)
+    brain = Brain(settings, district=district)
+    server_app, _ = create_app(settings, brain=brain)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(server_app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the app did not start")
+        time.sleep(0.05)
+    yield LiveApp(brain, port, server, thread)
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        missing(f"{CHROMIUM} is missing: browser tests need Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page that records every request and every console error."""
+
+    def __init__(self, page, origin: str) -> None:
+        self.page = page
+        self.origin = origin
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+    def foreign(self) -> list[str]:
+        return [u for u in self.requests
+                if not u.startswith((self.origin + "/", "data:", "blob:")) and u != self.origin]
+
+
+def sign_in(page, live_app, role: str) -> None:
+    """Sign in through the login form as a person with `role` (created on first use)."""
+    username = "admin" if role == "admin" else f"e2e-{role}"
+    if role != "admin":
+        try:
+            live_app.brain.auth.create_account(username=username, role=role, password=PASSWORD, actor="e2e")
+        except ValueError:
+            pass
+    page.goto(live_app.url + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", ADMIN_PASSWORD if role == "admin" else PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def anonymous(browser, live_app):
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    watched = Watched(ctx.new_page(), live_app.url)
+    yield watched
+    ctx.close()
+
+
+@pytest.fixture
+def page(anonymous, live_app):
+    """A page signed in as a dispatcher (sees /wall and /dispatch)."""
+    sign_in(anonymous.page, live_app, "dispatcher")
+    return anonymous

@@ -1,0 +1,104 @@
+"""The dispatcher's screen, driven as a dispatcher would: new case by pole, duplicate warning, one-click assign."""
+
+import pytest
+
+from brain.staff.service import Fix
+from brain.storage.db import utcnow
+from layers.figure import TRACE_INDEX
+from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def choose(page, dropdown_id: str, text: str) -> None:
+    """Pick an option by typing, and wait until the dropdown shows it (retrying once if the menu was slow)."""
+    for _ in range(3):
+        page.click(f"#{dropdown_id}")
+        page.keyboard.type(text)
+        page.wait_for_timeout(300)
+        page.keyboard.press("Enter")
+        try:
+            page.wait_for_function("([id, t]) => document.getElementById(id).innerText.includes(t)",
+                                   arg=[dropdown_id, text], timeout=3_000)
+            return
+        except Exception:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"could not choose {text!r} in #{dropdown_id}")
+
+
+def test_new_case_by_pole_warns_of_duplicates_then_assigns_in_one_click(anonymous, live_app):
+    brain = live_app.brain
+    now = utcnow()  # everyone reports in, so recommendations are fresh
+    brain.staff.record_fixes([Fix(s.id, s.lon, s.lat, now) for s in brain.staff.roster() if s.lon is not None])
+    first = brain.cases.open_case(channel="hotline_12345", category="E0501", pole="0777", actor="hotline")
+    page = anonymous.page
+    sign_in(page, live_app, "dispatcher")
+    page.goto(live_app.url + "/dispatch")
+    page.wait_for_selector(".queue-item", timeout=30_000)
+    page.click(".new-case summary")
+    page.fill(f"#{'new-pole'}", "０７－７７")  # full-width, with a dash: as a resident might say it
+    choose(page, "new-category", "无照经营")
+    choose(page, "new-channel", "12345")
+    page.fill("#new-description", "门口有流动摊贩")
+    page.click("#new-submit")
+    try:
+        page.wait_for_selector("#new-result .warn", timeout=10_000)
+    except Exception:
+        page.screenshot(path="/tmp/shots/e2e-fail.png")
+        raise AssertionError(f"no duplicate warning; shown: {page.inner_text('#new-result')!r}; "
+                             f"errors: {anonymous.errors}") from None
+    assert f"#{first.id}" in page.inner_text("#new-result")  # offered as a likely duplicate
+    page.click("#new-result button")
+    page.wait_for_selector("#new-result .ok", timeout=10_000)
+    created = int(page.inner_text("#new-result").split("#")[-1])
+    assert created != first.id
+    page.wait_for_selector(".card h3", timeout=10_000)
+    assert f"#{created}" in page.inner_text(".card h3")
+    assert "按道路步行距离" in page.inner_text(".card")
+    links = page.evaluate("([i]) => document.querySelector('#district-map .js-plotly-plot').data[i].lon.length",
+                          [TRACE_INDEX["links"]])
+    assert links >= 3  # lines to the recommended staff
+    page.click("table.rec button >> nth=0")
+    page.wait_for_selector("#dispatch-message .ok", timeout=10_000)
+    case = brain.cases.get(created)
+    assert case.status == "dispatched" and case.assigned_staff_id
+    assert anonymous.errors == [] and anonymous.foreign() == []
+
+
+def test_the_wall_account_cannot_reach_the_dispatch_screen(anonymous, live_app):
+    sign_in(anonymous.page, live_app, "wall")
+    anonymous.page.goto(live_app.url + "/dispatch")
+    anonymous.page.wait_for_selector(".forbidden", timeout=20_000)
+    assert anonymous.page.query_selector(".queue") is None
+
+
+def test_a_duplicate_is_merged_into_its_parent_from_the_case_card(anonymous, live_app):
+    brain = live_app.brain
+    parent = brain.cases.open_case(channel="hotline_12345", category="E0102", pole="1500", actor="hotline")
+    dup = brain.cases.open_case(channel="wechat", category="E0102", pole="1500", description="同一处垃圾",
+                                actor="wechat")
+    page = anonymous.page
+    sign_in(page, live_app, "dispatcher")
+    page.goto(live_app.url + "/dispatch")
+    choose(page, "filter-category", "积存垃圾")
+    page.wait_for_selector(f"button.queue-item:has-text('#{dup.id}')", timeout=30_000)
+    page.click(f"button.queue-item:has-text('#{dup.id}')")
+    page.wait_for_selector(f".card h3:has-text('#{dup.id}')", timeout=10_000)
+    page.click(f".duplicates button:has-text('#{parent.id}')")
+    page.wait_for_selector("#dispatch-message .ok", timeout=10_000)
+    merged = brain.cases.get(dup.id)
+    assert merged.status == "merged" and merged.parent_id == parent.id
+    assert anonymous.errors == []
+
+
+def test_the_audit_log_page_is_for_admins_and_filters(anonymous, live_app):
+    sign_in(anonymous.page, live_app, "admin")
+    anonymous.page.goto(live_app.url + "/audit")
+    anonymous.page.wait_for_selector("#audit-table tr", timeout=20_000)
+    anonymous.page.fill("#audit-action", "auth.*")
+    anonymous.page.keyboard.press("Enter")
+    anonymous.page.wait_for_function(
+        "() => [...document.querySelectorAll('#audit-table tr')].every(r => r.innerText.includes('auth.'))",
+        timeout=10_000)
+    assert "auth.login" in anonymous.page.inner_text("#audit-table")
+    assert anonymous.errors == []

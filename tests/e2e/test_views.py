@@ -1,0 +1,160 @@
+"""Each view loads in Chromium with no console error, shows live changes, and reaches no other host."""
+
+import time
+
+import pytest
+
+from brain.staff.service import Fix
+from brain.storage.db import utcnow
+from layers.figure import TRACE_INDEX
+from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+
+TRACE_JS = """([i]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
+    return gd && gd.data ? {lon: gd.data[i].lon, lat: gd.data[i].lat, custom: gd.data[i].customdata} : null; }"""
+
+
+def open_view(page, live_app, path):
+    page.page.goto(live_app.url + path)
+    page.page.wait_for_selector("#district-map .js-plotly-plot .maplibregl-canvas", timeout=30_000)
+    page.page.wait_for_function("() => document.querySelector('#counter-open_cases') !== null")
+
+
+def trace(page, name):
+    return page.page.evaluate(TRACE_JS, [TRACE_INDEX[name]])
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    return predicate()
+
+
+VIEWS = [("/wall", "联合指挥中心", "wall"), ("/dispatch", "案件调度", "dispatcher"), ("/kpi", "考核指标", "leader")]
+
+
+@pytest.mark.parametrize(("path", "title", "role"), VIEWS)
+def test_view_loads_without_console_errors_or_foreign_requests(anonymous, live_app, path, title, role):
+    page = anonymous
+    sign_in(page.page, live_app, role)
+    open_view(page, live_app, path)
+    assert title in page.page.inner_text("#title")
+    page.page.wait_for_timeout(2500)  # one live tick
+    assert page.errors == []
+    assert page.foreign() == []
+    assert any("/_dash-" in u for u in page.requests)
+
+
+def test_english_is_one_link_away(page, live_app):
+    open_view(page, live_app, "/wall?lang=en")
+    assert "Joint command centre" in page.page.inner_text("#title")
+    assert "Open cases" in page.page.inner_text("#counters")
+
+
+def test_a_case_opened_through_the_domain_appears_on_the_map(page, live_app):
+    open_view(page, live_app, "/wall")
+    before = len(trace(page, "cases")["lon"])
+    case = live_app.brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412",
+                                          description="<img src=x onerror=alert(1)>", actor="e2e")
+    data = wait_for(lambda: (t := trace(page, "cases")) and len(t["lon"]) > before and t)
+    assert data and len(data["lon"]) == before + 1
+    ids = [row[0] for row in data["custom"]]
+    assert case.id in ids
+    i = ids.index(case.id)
+    assert (data["lon"][i], data["lat"][i]) == pytest.approx((case.lon, case.lat))
+    assert int(page.page.inner_text("#counter-open_cases")) == before + 1
+    assert page.errors == []
+
+
+def test_a_staff_position_fix_moves_the_marker(page, live_app):
+    open_view(page, live_app, "/wall")
+    person = live_app.brain.staff.roster()[0]
+    pole = live_app.brain.gazetteer.lookup("1000")
+    live_app.brain.staff.record_fixes([Fix(person.id, pole.lon, pole.lat, utcnow())])
+
+    def moved():
+        t = trace(page, "staff")
+        ids = [row[4] for row in t["custom"]]
+        return person.id in ids and (t["lon"][ids.index(person.id)], t["lat"][ids.index(person.id)]) == \
+            pytest.approx((pole.lon, pole.lat))
+
+    assert wait_for(moved)
+
+
+SCRIPT = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+@pytest.mark.parametrize("path", ["/wall", "/dispatch"])
+def test_script_bearing_resident_text_shows_as_text_and_never_runs(page, live_app, path):
+    case = live_app.brain.cases.open_case(channel="wechat", category="E0101", pole="0001", description=SCRIPT,
+                                          actor="e2e")
+    open_view(page, live_app, path)
+    page.page.wait_for_function("() => document.querySelector('#feed') && "
+                                "document.querySelector('#feed').innerText.includes('<img')", timeout=10_000)
+    feed = page.page.inner_text("#feed")
+    assert "<img src=x" in feed  # the text, visibly
+    assert page.page.evaluate("() => window.__pwned") is None
+    assert page.page.evaluate("() => document.querySelectorAll('#feed img, #feed script').length") == 0
+    data = trace(page, "cases")
+    assert case.id in [row[0] for row in data["custom"]]
+    assert page.errors == []
+
+
+def test_strangers_are_sent_to_the_login_form_and_can_sign_out(anonymous, live_app):
+    anonymous.page.goto(live_app.url + "/wall")
+    assert "/login" in anonymous.page.url
+    sign_in(anonymous.page, live_app, "wall")
+    open_view(anonymous, live_app, "/wall")
+    nav = anonymous.page.inner_text("#nav")
+    assert "调度" not in nav and "指标" not in nav  # the wall account sees the wall only
+    anonymous.page.click(".logout-form button")
+    anonymous.page.wait_for_url("**/login")
+    anonymous.page.goto(live_app.url + "/wall")
+    assert "/login" in anonymous.page.url
+    assert anonymous.errors == []
+
+
+def test_a_critical_alarm_takes_over_the_wall_until_it_is_acknowledged(anonymous, live_app):
+    brain = live_app.brain
+    devices = brain.district.devices
+    dev = devices[devices["type"] == "elevator"].iloc[0]
+    sign_in(anonymous.page, live_app, "wall")
+    open_view(anonymous, live_app, "/wall")
+    alarm, _ = brain.alarms.raise_alarm(device_id=str(dev["id"]), type="trapped")
+    banner = anonymous.page.locator("#takeover-banner.takeover")
+    banner.wait_for(timeout=10_000)
+    assert "电梯困人" in banner.inner_text() and str(dev["id"]) in banner.inner_text()
+    center = anonymous.page.evaluate(
+        "() => document.querySelector('#district-map .js-plotly-plot').layout.map.center")
+    assert center["lon"] == pytest.approx(alarm.lon) and center["lat"] == pytest.approx(alarm.lat)
+    brain.alarms.acknowledge(alarm.id, actor="operator")
+    anonymous.page.wait_for_selector("#takeover-banner.takeover", state="detached", timeout=10_000)
+    assert anonymous.errors == []
+
+
+def test_the_dispatcher_acknowledges_and_clears_alarms_from_the_panel(page, live_app):
+    brain = live_app.brain
+    devices = brain.district.devices
+    dev = str(devices[devices["type"] == "gas"]["id"].iloc[0])
+    alarm, _ = brain.alarms.raise_alarm(device_id=dev, type="gas_leak")
+    open_view(page, live_app, "/dispatch")
+    ack = page.page.locator(f"#alarm-panel .alarm-item:has-text('{dev}') button").first
+    ack.wait_for(timeout=10_000)
+    ack.click()
+    page.page.wait_for_selector("#alarm-message .ok", timeout=10_000)
+    assert brain.alarms.find(state="acknowledged")[0].id == alarm.id
+    # Once acknowledged, the item is redrawn with the clear button alone.
+    item = page.page.locator(f"#alarm-panel .alarm-item:has-text('{dev}')")
+    page.page.wait_for_function(
+        "(d) => [...document.querySelectorAll('#alarm-panel .alarm-item')].some("
+        "e => e.innerText.includes(d) && e.querySelectorAll('button').length === 1)", arg=dev, timeout=10_000)
+    item.locator("button").click()
+    page.page.wait_for_function("(d) => !document.querySelector('#alarm-panel').innerText.includes(d)", arg=dev,
+                                timeout=10_000)
+    assert brain.alarms.find(state="cleared")[0].id == alarm.id
+    assert page.errors == []

@@ -1,0 +1,69 @@
+"""Map figures: fixed trace order, nothing fetched from outside, honest colours for state."""
+
+import json
+from datetime import timedelta
+
+from brain.cases.service import CaseView
+from brain.staff.service import StaffView
+from brain.storage.db import utcnow
+from dashboard.i18n import translator
+from layers import cases as case_layer
+from layers import staff as staff_layer
+from layers import style
+from layers.figure import LIVE, OVERLAY, STATIC, TRACE_INDEX, UIREVISION, district_figure, fit_zoom
+
+EMPTY = {"lon": [], "lat": [], "marker.color": [], "marker.size": [], "marker.opacity": [], "customdata": []}
+
+
+def figure(district):
+    return district_figure(district, live={"cases": EMPTY, "alarms": EMPTY, "staff": EMPTY},
+                           tr=translator("zh-CN"))
+
+
+def test_traces_are_in_the_fixed_order_live_updates_patch(district):
+    fig = figure(district)
+    assert len(fig.data) == len(STATIC) + len(LIVE) + len(OVERLAY)
+    assert [fig.data[TRACE_INDEX[n]].name for n in ("cases", "alarms", "staff")] == ["在办案件", "告警", "人员位置"]
+    assert fig.layout.uirevision == UIREVISION
+    assert len(fig.data[TRACE_INDEX["poles"]].lon) == len(district.poles)
+
+
+def test_map_style_names_no_outside_host(district):
+    text = json.dumps(figure(district).to_plotly_json()["layout"])
+    assert "http" not in text and "mapbox://" not in text
+    s = style.offline_map_style()
+    assert all(src["type"] == "geojson" for src in s["sources"].values())
+    assert s["glyphs"].startswith("/assets/")
+
+
+def test_fit_zoom_shows_the_whole_district_at_street_level(district):
+    assert 14.5 < fit_zoom(district) < 16.5
+
+
+def _case(status="registered", due_in=60, priority="normal"):
+    now = utcnow()
+    return CaseView(id=1, status=status, channel="hotline_12345", category="C0107", priority=priority,
+                    description="", lon=121.45, lat=31.33, pole="0412", grid=None, committee=None,
+                    department="municipal", reported_at=now - timedelta(minutes=30), stage_started_at=now,
+                    stage_due_at=now + timedelta(minutes=due_in), version=1)
+
+
+def test_overdue_cases_are_vermillion_and_larger():
+    tr = translator("zh-CN")
+    d = case_layer.data([_case(due_in=30), _case(due_in=-5)], now=utcnow(), labels={"overdue": tr("case.overdue")},
+                        status_names={}, category_names={"C0107": "路灯"})
+    assert d["marker.color"] == [style.CASE_STATUS_COLOUR["registered"], style.OVERDUE_COLOUR]
+    assert d["marker.size"][1] > d["marker.size"][0]
+    assert d["customdata"][1][6] == "已超时" and d["customdata"][0][6] == ""
+    assert d["customdata"][0][1] == "路灯" and d["customdata"][0][4] == 30
+
+
+def test_stale_positions_are_drawn_faint():
+    now = utcnow()
+    base = dict(name="张三", team_id="T01", team_name="一中队", department="chengguan", department_name="城管执法",
+                duties=["E05"], status="available", mode="walk", lon=121.45, lat=31.33, report_interval_s=30)
+    fresh = StaffView(id="S1", position_at=now - timedelta(seconds=10), **base)
+    stale = StaffView(id="S2", position_at=now - timedelta(minutes=5), **base)
+    d = staff_layer.data([fresh, stale], now=now, status_names={}, stale_label="位置过期")
+    assert d["marker.opacity"] == [1.0, 0.35]
+    assert d["customdata"][1][3] == "位置过期"
