@@ -17,6 +17,8 @@ from brain.district import seed as district_seed
 from brain.district.service import PlaceService
 from brain.events.bus import Bus, MemoryBus
 from brain.events.log import Store
+from brain.kpi.facts import FactsProjector
+from brain.kpi.service import KpiService
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
 from brain.storage.db import Database, utcnow
@@ -42,6 +44,9 @@ class Brain:
         self.policy = (TimeLimitPolicy.load(settings.time_limits_file) if settings.time_limits_file
                        else TimeLimitPolicy.load())
         self.cases = CaseService(self.store, self.gazetteer, self.catalogue, self.policy)
+        self.facts = FactsProjector(self.policy)
+        self.store.add_projector(self.facts)
+        self.kpi = KpiService(self.db, self.facts, tz=settings.display_tz)
         self.staff = StaffService(self.store)
         self.alarms = AlarmService(self.store)
         self.auth = AuthService(self.store)
@@ -58,6 +63,9 @@ class Brain:
             self.db.create_schema()
             if district_seed.seed(self.db, self.district):
                 log.info("district seeded: %d poles, %d staff", len(self.district.poles), len(self.district.staff))
+            replayed = self.kpi.ensure_facts()
+            if replayed:
+                log.info("KPI facts rebuilt from the event log: %d cases", replayed)
             self.dispatch.load()
             self.dispatch.attach(self.bus)
             one_time = self.auth.ensure_admin(self.settings.admin_password)

@@ -31,3 +31,6 @@ ALARM_TYPES: dict[str, dict[str, Severity]] = {
     "fire_lane": {"blocked": Severity.MAJOR},
     "infrared": {"throw_from_height": Severity.MAJOR},
 }
+
+# Alarms about an elderly resident living alone showing no sign of life (welfare checks).
+WELFARE_TYPES = frozenset({"no_usage", "no_activity"})

@@ -26,6 +26,8 @@ from geodata.gazetteer import Gazetteer, PoleNotFound
 MAX_DESCRIPTION = 2000
 DUPLICATE_RADIUS_M = 50.0
 AT_RISK_FRACTION = 0.8
+# the resident's answer at the return visit after closing
+SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 
 
 class IntakeError(ValueError):
@@ -172,7 +174,7 @@ class CaseService:
             u.emit("case.opened", "case", case.id, {
                 "channel": channel, "category": category, "priority": case.priority, "lon": lon, "lat": lat,
                 "pole": pole_number, "grid": where.grid, "committee": where.committee,
-                "status": case.status}, at=now)
+                "department": cat.department, "status": case.status}, at=now)
             view = self._view(case)
         return view
 
@@ -274,6 +276,22 @@ class CaseService:
         except StaleDataError:
             raise VersionConflict(f"case {case_id} was changed by someone else") from None
         return view
+
+    def feedback(self, case_id: int, *, satisfaction: str, actor: str, note: str | None = None,
+                 source: str | None = None, at: datetime | None = None) -> None:
+        """Record the resident's answer to the reply of a closed case (回访); emits ``case.feedback``.
+
+        The last answer counts; the state of the case does not change."""
+        if satisfaction not in SATISFACTION:
+            raise IntakeError(f"satisfaction is one of {', '.join(SATISFACTION)}", field="satisfaction")
+        if note and len(note) > MAX_DESCRIPTION:
+            raise IntakeError(f"note longer than {MAX_DESCRIPTION} characters", field="note")
+        now = at or utcnow()
+        with self.store.unit(actor, source=source) as u:
+            case = self.locked(u, case_id, None)
+            if case.status != CaseStatus.CLOSED.value:
+                raise workflow.TransitionRefused(f"case {case_id} is {case.status}: feedback follows the closing reply")
+            u.emit("case.feedback", "case", case.id, {"satisfaction": satisfaction, "note": note}, at=now)
 
     def timeline(self, case_id: int) -> list[dict]:
         """Every event of a case, oldest first."""

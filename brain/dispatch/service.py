@@ -30,6 +30,7 @@ from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff, Team
 from brain.staff.service import StaffService
 from brain.storage.db import utcnow
+from geodata.crs import haversine_m
 from geodata.district import District
 
 log = logging.getLogger(__name__)
@@ -274,9 +275,11 @@ class DispatchService:
                 else:
                     case.updated_at = now
                     u.session.flush()
+                away = (None if person.lon is None or person.lat is None
+                        else round(float(haversine_m(person.lon, person.lat, case.lon, case.lat)), 1))
                 u.emit("case.assigned", "case", case.id, {
                     "staff_id": person.id, "team_id": person.team_id, "previous_staff_id": previous,
-                    "override": override, "reason": reason, "auto": auto}, at=now,
+                    "override": override, "reason": reason, "auto": auto, "distance_m": away}, at=now,
                     audit="case.override" if override else "case.assign")
                 self._set_status(u, person, DutyStatus.EN_ROUTE, reason=f"case #{case.id}", now=now)
                 if override and previous and previous != person.id:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -53,6 +53,12 @@ class Store:
     def __init__(self, db: Database, bus: Bus) -> None:
         self.db = db
         self.bus = bus
+        self.projectors: list[Callable[[Session, list[Event]], None]] = []
+
+    def add_projector(self, projector: Callable[[Session, list[Event]], None]) -> None:
+        """Run `projector(session, events)` inside every unit, after its events, before it commits:
+        a read model kept this way (the KPI facts) is never behind the log."""
+        self.projectors.append(projector)
 
     def audit(self, *, actor: str, action: str, subject: str, source: str | None = None,
               detail: dict | None = None) -> None:
@@ -67,5 +73,8 @@ class Store:
         with self.db.transaction() as session:
             unit = Unit(session=session, actor=actor, source=source, correlation_id=correlation_id)
             yield unit
+            if unit.events:
+                for projector in self.projectors:
+                    projector(session, unit.events)
         for ev in unit.events:
             self.bus.publish(ev)

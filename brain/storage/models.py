@@ -11,6 +11,7 @@ from brain.auth.models import Account, ApiToken, WebSession
 from brain.cases.models import Case
 from brain.district.models import Committee, Device, GridCell, Place, Pole, Road
 from brain.events.models import AuditRecord, EventRecord
+from brain.kpi.facts import CaseFacts
 from brain.staff.models import Staff, StaffTrack, Team
 from brain.storage.db import Base, UTCDateTime
 
@@ -28,6 +29,7 @@ __all__ = [
     "ApiToken",
     "AuditRecord",
     "Case",
+    "CaseFacts",
     "Committee",
     "Device",
     "EventRecord",
