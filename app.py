@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from api.app import build_api
 from api.login import build_router as login_router
+from api.report import build_router as report_router
 from api.security import SecurityMiddleware, content_security_policy
 from brain.config import Settings
 from brain.runtime import Brain
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
     brain = brain or Brain(settings)
     server = build_api(brain)
     server.include_router(login_router(brain, secure_cookies=settings.secure_cookies))
+    server.include_router(report_router(brain))
     dash_app, callback_permissions = create_dash(brain, server)
     server.state.callback_permissions = callback_permissions  # the table the gate enforces (tests read it)
     server.state.dash = dash_app

@@ -24,7 +24,10 @@ from api.schemas import (
     CaseOut,
     DeviceOut,
     ErrorOut,
+    FeedbackIn,
+    FeedbackOut,
     HealthOut,
+    KpiOut,
     MeOut,
     NearestPoleOut,
     PlaceOut,
@@ -44,7 +47,9 @@ from brain.cases.workflow import TransitionRefused
 from brain.dispatch.service import AssignRefused
 from brain.district.service import PlaceNotFound
 from brain.events import audit
+from brain.kpi import service as kpi
 from brain.runtime import Brain
+from brain.storage.db import utcnow
 from geodata.gazetteer import PoleNotFound
 
 log = logging.getLogger(__name__)
@@ -104,6 +109,7 @@ def build_api(brain: Brain) -> FastAPI:
     @app.exception_handler(AssignRefused)
     @app.exception_handler(TransitionRefused)
     @app.exception_handler(AlarmError)
+    @app.exception_handler(kpi.KpiError)
     async def on_refused(_req: Request, exc: Exception):
         return _error(422, str(exc))
 
@@ -206,6 +212,29 @@ def build_api(brain: Brain) -> FastAPI:
                    who: Principal = Depends(requires(P.MOVE_CASE))):
         return brain.cases.transition(case_id, to=body.to, note=body.note, version=body.version, actor=who.actor,
                                       photo_ref=body.photo_ref, source=client_source(request.scope)).as_dict()
+
+    @r.post("/cases/{case_id}/feedback", response_model=FeedbackOut,
+            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}, **DENIALS},
+            summary="The resident's satisfaction with the reply of a closed case (return visit)")
+    def feedback(request: Request, case_id: CaseId, body: FeedbackIn,
+                 who: Principal = Depends(requires(P.OPEN_CASE))):
+        brain.cases.feedback(case_id, satisfaction=body.satisfaction, note=body.note, actor=who.actor,
+                             source=client_source(request.scope))
+        return {"case_id": case_id, "satisfaction": body.satisfaction}
+
+    @r.get("/kpi", response_model=KpiOut, responses={422: {"model": ErrorOut}, **DENIALS},
+           summary="Indicators with numerators and denominators, over the cases reported in a window",
+           dependencies=[Depends(requires(P.READ_KPI))])
+    def kpi_report(start: Annotated[str | None, Query(alias="from", max_length=40, description=(
+                       "A local date (2026-11-10: from its midnight, Asia/Shanghai) or a time with a zone; "
+                       "default: today"))] = None,
+                   end: Annotated[str | None, Query(alias="to", max_length=40, description=(
+                       "A local date (included: to its end) or a time with a zone (excluded); default: from's "
+                       "day"))] = None,
+                   by: Annotated[kpi.Dimension | None, Query(description="A breakdown")] = None,
+                   lang: Annotated[str, Query(pattern="^(zh-CN|en)$")] = "zh-CN"):
+        w = kpi.parse_window(start, end, now=utcnow(), tz=brain.settings.display_tz)
+        return brain.kpi.report(w, by=by.value if by else None, locale=lang)
 
     @r.post("/alarms", status_code=202, response_model=AlarmAccepted,
             responses={422: {"model": ErrorOut}, **DENIALS}, summary="An alarm from a device (idempotent by id)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -235,3 +236,44 @@ class DeviceOut(BaseModel):
     lat: float
     online: bool
     last_seen_at: str | None
+
+
+class FeedbackIn(BaseModel):
+    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"] = Field(
+        description="The resident's answer at the return visit after the closing reply")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    case_id: int
+    satisfaction: str
+
+
+class FigureOut(BaseModel):
+    key: str
+    value: float | None = Field(description="The figure (a rate in %, a time in minutes, a distance in metres)")
+    numerator: float | None
+    denominator: float | None
+    parts: dict[str, float] | None = Field(default=None, description="e.g. due and deferred of on-time closure")
+
+
+class IndicatorOut(FigureOut):
+    name: str
+    unit: str
+    definition: str
+
+
+class KpiGroupOut(BaseModel):
+    group: str = Field(description="The value of the breakdown (a committee code, a category code, ...)")
+    indicators: list[FigureOut]
+
+
+class KpiOut(BaseModel):
+    window: dict[str, str]
+    computed_at: str
+    cohort: str = Field(description="Which cases the case indicators count")
+    indicators: list[IndicatorOut]
+    by: str | None = None
+    groups: list[KpiGroupOut] | None = None
+    alarms: dict
+    staff: dict

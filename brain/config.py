@@ -28,6 +28,7 @@ class Settings:
     simulate: bool = True
     sim_speed: float = 1.0
     sim_seed: int | None = None
+    sim_history_days: int = 30  # days of finished cases written on a first start with the simulator on
     host: str = "127.0.0.1"
     port: int = 8050
     display_tz: str = "Asia/Shanghai"
@@ -51,6 +52,7 @@ class Settings:
             metric_epsg=int(e.get("BRAIN_METRIC_EPSG") or DEFAULT_METRIC_EPSG),
             simulate=_flag(e.get("BRAIN_SIMULATE"), True),
             sim_speed=float(e.get("BRAIN_SIM_SPEED") or 1.0),
+            sim_history_days=int(e.get("BRAIN_SIM_HISTORY_DAYS") or 30),
             host=e.get("BRAIN_HOST") or cls.host,
             port=int(e.get("BRAIN_PORT") or cls.port),
             require_services=_flag(e.get("BRAIN_REQUIRE_SERVICES"), False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from datetime import timedelta
 
 from brain.alarms.service import AlarmService
 from brain.auth.service import AuthService
@@ -79,10 +80,24 @@ class Brain:
                                            alarms=self.alarms, speed=self.settings.sim_speed,
                                            seed=self.settings.sim_seed, dispatch=self.dispatch)
                 if not self.cases.open_cases(limit=1):
+                    self._write_history()
                     self.simulator.backfill()
                 self.simulator.load_state()
                 self.simulator.start()
         return self
+
+    def _write_history(self) -> None:
+        """A first start of the demo: a month of finished cases before the live ones, for the KPI screens."""
+        days = self.settings.sim_history_days
+        if days <= 0:
+            return
+        from brain.sim.history import HistoryGenerator, write
+
+        now = utcnow()
+        gen = HistoryGenerator(self.district, self.catalogue, self.policy, seed=self.settings.sim_seed or 7)
+        # up to six hours ago: the live backfill covers the last six hours
+        cases, events = write(self.db, gen, start=now - timedelta(days=days), end=now - timedelta(hours=6), now=now)
+        log.info("demo history written: %d cases, %d events over %d days", cases, events, days)
 
     def stop(self) -> None:
         self.dispatch.detach()

@@ -22,6 +22,7 @@ from dashboard.i18n import DEFAULT_LOCALE, LOCALES, translator
 from dashboard.i18n.catalogue import category_names, names
 from dashboard.pages import audit as audit_page
 from dashboard.pages import dispatch as dispatch_page
+from dashboard.pages import kpi as kpi_page
 from layers import alarms as alarm_layer
 from layers import cases as case_layer
 from layers import staff as staff_layer
@@ -122,7 +123,7 @@ def _header(brain: Brain, path: str, locale: str, tr) -> html.Header:
     ])
 
 
-def _page(brain: Brain, path: str, locale: str) -> list:
+def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> list:
     tr = translator(locale)
     header = _header(brain, path, locale, tr)
     if path not in PAGES:
@@ -133,6 +134,8 @@ def _page(brain: Brain, path: str, locale: str) -> list:
     tick = html.Div([dcc.Interval(id=ids.LIVE_TICK, interval=LIVE_INTERVAL_MS), dcc.Store(id=ids.MAP_FITTED)])
     if path == "/audit":
         return [header, audit_page.body(locale), dcc.Interval(id=ids.LIVE_TICK, interval=10_000)]
+    if path == "/kpi":
+        return [header, kpi_page.body(brain, locale, search)]
     snap = snapshot(brain)
     counts = snap.headline()
     counters = html.Div(id=ids.COUNTERS, className="counters", children=[
@@ -184,7 +187,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
     @guard.callback(None, Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.URL, "search"))
     def render_page(pathname, search):
         path = pathname if pathname in PAGES else ("/wall" if pathname in (None, "", "/") else pathname)
-        return _page(brain, path, locale_of(search))
+        return _page(brain, path, locale_of(search), search)
 
     @guard.callback(
         Permission.VIEW_MAP,
@@ -227,6 +230,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
 
     dispatch_page.register(guard, brain, locale_of)
     audit_page.register(guard, brain, locale_of)
+    kpi_page.register(guard, brain, locale_of)
 
     # Once per page: the server sized the zoom for a 1920x1080 wall; fit it to the map's real size
     # (a 4K wall, a dispatcher's narrower map) in the browser. Live updates patch only the data, so

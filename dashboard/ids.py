@@ -53,3 +53,25 @@ ALARM_SIG = "alarm-panel-signature"
 ALARM_ACK = "alarm-ack"  # pattern: {"type": ALARM_ACK, "alarm": id}
 ALARM_CLEAR = "alarm-clear"  # pattern: {"type": ALARM_CLEAR, "alarm": id}
 ALARM_MESSAGE = "alarm-message"
+
+# /kpi
+KPI_WINDOW = "kpi-window"
+KPI_DATES = "kpi-dates"
+KPI_BY = "kpi-by"
+KPI_TILES = "kpi-tiles"
+KPI_TILE = "kpi-tile"  # pattern: {"type": KPI_TILE, "key": indicator}
+KPI_CELL = "kpi-cell"  # pattern: {"type": KPI_CELL, "key": indicator, "group": value}
+KPI_TREND = "kpi-trend"
+KPI_TOP = "kpi-top"
+KPI_HOTSPOTS = "kpi-hotspots"
+KPI_OTHER = "kpi-other"
+KPI_TABLE = "kpi-table"
+KPI_PICK = "kpi-pick"
+KPI_DRILL = "kpi-drill"
+KPI_DRILL_ROW = "kpi-drill-row"  # pattern: {"type": KPI_DRILL_ROW, "case": id}
+KPI_TIMELINE = "kpi-timeline"
+KPI_EXPORT_CSV = "kpi-export-csv"
+KPI_EXPORT_XLSX = "kpi-export-xlsx"
+KPI_DOWNLOAD = "kpi-download"
+KPI_TICK = "kpi-tick"
+KPI_ROTATE = "kpi-rotate"

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("path")
     ap.add_argument("out")
     ap.add_argument("--size", default="1920x1080")
+    ap.add_argument("--ready", default=".maplibregl-canvas", help="CSS selector to wait for before the shot")
+    ap.add_argument("--full", action="store_true", help="the whole scrolling page, not just the screen")
     ap.add_argument("--wait", type=float, default=5.0, help="seconds of live updates before the shot")
     ap.add_argument("--user", default=os.environ.get("BRAIN_USER", "admin"))
     ap.add_argument("--password", default=os.environ.get("BRAIN_PASSWORD"), help="or BRAIN_PASSWORD")
@@ -48,9 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.password:
             login(page, args.base, args.user, args.password)
         page.goto(args.base + args.path)
-        page.wait_for_selector("#district-map .maplibregl-canvas", timeout=30_000)
+        page.wait_for_selector(args.ready, timeout=30_000)
         page.wait_for_timeout(args.wait * 1000)
-        page.screenshot(path=args.out)
+        if args.full:  # the page scrolls inside its own panel: let it grow to its content first
+            page.add_style_tag(content="html, body, .page, .kpi-page { height: auto !important; "
+                                       "overflow: visible !important; }")
+        page.screenshot(path=args.out, full_page=args.full)
         b.close()
     print(f"saved {args.out}; foreign requests: {foreign or 'none'}; console errors: {errors or 'none'}")
     return 1 if foreign or errors else 0

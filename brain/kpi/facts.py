@@ -182,7 +182,8 @@ class FactsProjector:
     def rebuild(self, session: Session, batch: int = 20_000) -> int:
         """Replay the whole log into `case_facts`; returns the number of cases."""
         session.execute(delete(CaseFacts))
-        count, current, steps = 0, None, []
+        count, current = 0, None
+        steps: list[Step] = []
         q = (select(EventRecord.subject_id, EventRecord.type, EventRecord.at, EventRecord.payload)
              .where(EventRecord.subject_type == "case")
              .order_by(EventRecord.subject_id, EventRecord.seq).execution_options(yield_per=batch))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,13 +25,14 @@ from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff
 from brain.storage.db import Database, utcnow
 
-DIMENSIONS = ("committee", "category", "channel", "department", "grid", "team")
 WINDOWS = ("today", "7d", "30d", "custom")
 MAX_WINDOW_DAYS = 366
 UNPLACED = "—"  # the group of cases without a value for the breakdown (no committee, no team yet)
 
 _COLUMNS = [c.name for c in CaseFacts.__table__.columns]
 _TIMES = [c.name for c in CaseFacts.__table__.columns if c.type.__class__.__name__ == "UTCDateTime"]
+_NUMBERS = [c.name for c in CaseFacts.__table__.columns
+            if c.type.__class__.__name__ in ("Float", "Integer") and c.name != "case_id"]
 
 
 class KpiError(ValueError):
@@ -103,6 +105,50 @@ def span(start: datetime, end: datetime, tz: str) -> Window:
     return Window(start=start, end=end, label=f"{start.isoformat()}..{end.isoformat()}", tz=tz)
 
 
+class Dimension(StrEnum):
+    COMMITTEE = "committee"
+    CATEGORY = "category"
+    CHANNEL = "channel"
+    DEPARTMENT = "department"
+    GRID = "grid"
+    TEAM = "team"
+
+
+DIMENSIONS = tuple(d.value for d in Dimension)
+
+
+def _instant_or_day(text: str, name: str, tz: ZoneInfo) -> tuple[datetime, bool]:
+    """(instant, is_a_date) from a local date or a time with a zone."""
+    try:
+        if len(text) == 10:
+            return local_midnight(date.fromisoformat(text), tz), True
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise KpiError(f"{name}: not a date (2026-11-10) or a time with a zone ({text!r})") from None
+    if t.tzinfo is None:
+        raise KpiError(f"{name}: give a time zone (e.g. 2026-11-10T08:00:00+08:00)")
+    return t, False
+
+
+def parse_window(start: str | None, end: str | None, *, now: datetime, tz: str) -> Window:
+    """The API's window: dates are local days (both included), times are instants (the end excluded)."""
+    z = ZoneInfo(tz)
+    if start is None:
+        if end is not None:
+            raise KpiError("'to' without 'from'")
+        return window("today", now=now, tz=tz)
+    t0, day0 = _instant_or_day(start, "from", z)
+    if end is None:
+        t1, day1 = t0, day0
+    else:
+        t1, day1 = _instant_or_day(end, "to", z)
+    if day0 and day1:
+        return window("custom", now=now, tz=tz, start=t0.date(), end=t1.date())
+    if day1:  # a date as the end includes that whole day
+        t1 = t1 + timedelta(days=1)
+    return span(t0, t1, tz)
+
+
 def _masks(ind: Indicator, df: pd.DataFrame, now: pd.Timestamp) -> tuple[np.ndarray, np.ndarray | None]:
     num = np.asarray(ind.numerator(df, now), dtype=bool)
     den = None if ind.denominator is None else np.asarray(ind.denominator(df, now), dtype=bool)
@@ -163,6 +209,8 @@ def to_frame(rows: list) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=_COLUMNS)
     for c in _TIMES:
         df[c] = pd.to_datetime(df[c], utc=True)
+    for c in _NUMBERS:
+        df[c] = pd.to_numeric(df[c]).astype(float)
     df["ever_deferred"] = df["ever_deferred"].astype(bool)
     df["t_response"] = (df["arrived_at"] - df["reported_at"]).dt.total_seconds()
     return df

@@ -144,10 +144,7 @@ def card(brain, case_id: int, locale: str):
     excluded = [html.Li(f"{staff[e.staff_id].name if e.staff_id in staff else e.staff_id} · "
                         f"{tr('reason.' + e.reason)} · {e.straight_m:.0f} m")
                 for e in (rec.excluded[:6] if rec else [])]
-    timeline = [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
-                                   className="when"),
-                         f" {_event_text(e, tr, staff)} · {e['actor']}"])
-                for e in brain.cases.timeline(case_id)]
+    timeline = timeline_items(brain, case_id, tr, tz, staff)
     moves = [s for s in TRANSITIONS[CaseStatus(c.status)] if s is not CaseStatus.MERGED] if may_move else []
     state = tr("dispatch.overdue") if c.overdue(now) else tr("dispatch.at_risk") if c.at_risk(now) else ""
     children = [
@@ -187,10 +184,21 @@ def card(brain, case_id: int, locale: str):
     return children, c, pairs
 
 
+def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None) -> list:
+    """A case's events as list items, oldest first, in local time."""
+    staff = {s.id: s for s in brain.staff.roster()} if staff is None else staff
+    return [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
+                               className="when"),
+                     f" {_event_text(e, tr, staff)} · {e['actor']}"])
+            for e in brain.cases.timeline(case_id)]
+
+
 def _event_text(e: dict, tr, staff: dict) -> str:
     kind = e["type"].split(".", 1)[1]
     if kind == "opened":
         return tr("status.reported")
+    if kind == "feedback":
+        return f"{tr('feedback')}: {tr('satisfaction.' + str(e['payload'].get('satisfaction')))}"
     if kind == "assigned":
         p = e["payload"]
         s = staff.get(p.get("staff_id"))

@@ -54,6 +54,9 @@ API = {
                                                  CASE_MOVERS),
     ("POST", "/api/v1/cases/{case_id}/transition"): ("/api/v1/cases/{case}/transition",
                                                      {"to": "registered", "version": 1}, CASE_MOVERS),
+    ("POST", "/api/v1/cases/{case_id}/feedback"): ("/api/v1/cases/{case}/feedback",
+                                                   {"satisfaction": "satisfied"}, CASE_OPENERS),
+    ("GET", "/api/v1/kpi"): ("/api/v1/kpi?by=committee", None, {"leader", "admin"}),
 }
 
 # Dash callback (by its first output) -> roles allowed
@@ -69,6 +72,12 @@ CALLBACKS = {
     "audit-table.children": {"admin"},
     "alarm-panel.children": MAP_VIEWERS,
     "alarm-message.children": {"operator", "dispatcher", "admin"},
+    "kpi-tiles.children": {"leader", "admin"},
+    "kpi-by.value": {"leader", "admin"},
+    "kpi-pick.data": {"leader", "admin"},
+    "kpi-drill.children": {"leader", "admin"},
+    "kpi-timeline.children": CASE_READERS,
+    "kpi-download.data": {"leader", "admin"},
 }
 
 
@@ -180,7 +189,7 @@ def test_pages_show_only_what_the_role_may_see(site, role, path, visible):
     body = _callback_body(site, "page.children")
     body["inputs"][0]["value"] = path
     text = json.dumps(_post_callback(site.login(role), body).json(), ensure_ascii=False)
-    assert ("district-map" in text or "audit-table" in text) is visible
+    assert ("district-map" in text or "audit-table" in text or "kpi-tiles" in text) is visible
     assert ("您的角色无权查看此页面" in text) is (not visible)
 
 

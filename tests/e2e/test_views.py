@@ -17,6 +17,10 @@ TRACE_JS = """([i]) => { const gd = document.querySelector('#district-map .js-pl
 
 def open_view(page, live_app, path):
     page.page.goto(live_app.url + path)
+    if path.startswith("/kpi"):  # the leaders' screen: its own committee map and the ranking
+        page.page.wait_for_selector("#kpi-hotspots .maplibregl-canvas", timeout=30_000)
+        page.page.wait_for_selector(".kpi-table td", timeout=30_000)
+        return
     page.page.wait_for_selector("#district-map .js-plotly-plot .maplibregl-canvas", timeout=30_000)
     page.page.wait_for_function("() => document.querySelector('#counter-open_cases') !== null")
 

@@ -1,0 +1,56 @@
+"""Tables to CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from openpyxl import Workbook
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _safe(v):
+    """A cell value that a spreadsheet will not run as a formula."""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
+
+
+def columns(rows: list[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in rows:
+        seen.update(dict.fromkeys(r))
+    return list(seen)
+
+
+def to_csv(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    cols = columns(rows)
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for r in rows:
+        w.writerow(["" if r.get(c) is None else _safe(r.get(c)) for c in cols])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(tables: dict[str, list[dict]]) -> bytes:
+    """One sheet per table, named after it (cut to the 31 characters a sheet name may have)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for name, rows in tables.items():
+        title = _SHEET_BAD.sub("_", name)[:31] or "sheet"
+        while title in used:
+            title = title[:29] + f"_{len(used)}"
+        used.add(title)
+        ws = wb.create_sheet(title)
+        cols = columns(rows)
+        ws.append(cols)
+        for r in rows:
+            ws.append([_safe(r.get(c)) for c in cols])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
