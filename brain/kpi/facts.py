@@ -19,15 +19,17 @@ from brain.cases.enums import CaseStatus as S
 from brain.cases.workflow import STAGE_OF, TimeLimitPolicy
 from brain.events.models import EventRecord
 from brain.events.types import Event
-from brain.storage.db import Base, UTCDateTime
+from brain.storage.db import Base, EpochSeconds
 
 STAGES = ("register", "dispatch", "arrive", "handle", "verify", "close")
 
 
 class CaseFacts(Base):
+    """Times are UTC instants stored as epoch seconds, so the KPI scan reads numbers, not text."""
+
     __tablename__ = "case_facts"
     case_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reported_at: Mapped[datetime] = mapped_column(EpochSeconds)
     channel: Mapped[str] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))
@@ -38,11 +40,11 @@ class CaseFacts(Base):
     staff: Mapped[str | None] = mapped_column(String(40))
     pole: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
-    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first dispatch
-    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first arrival
-    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last 'handled' (after rework)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_at: Mapped[datetime | None] = mapped_column(EpochSeconds)
+    dispatched_at: Mapped[datetime | None] = mapped_column(EpochSeconds)  # the first dispatch
+    arrived_at: Mapped[datetime | None] = mapped_column(EpochSeconds)  # the first arrival
+    handled_at: Mapped[datetime | None] = mapped_column(EpochSeconds)  # the last 'handled' (after rework)
+    closed_at: Mapped[datetime | None] = mapped_column(EpochSeconds)
     ever_deferred: Mapped[bool] = mapped_column(Boolean, default=False)
     deferred_s: Mapped[float] = mapped_column(Float, default=0.0)
     rework: Mapped[int] = mapped_column(Integer, default=0)
@@ -54,11 +56,11 @@ class CaseFacts(Base):
     t_verify: Mapped[float | None] = mapped_column(Float)
     t_close: Mapped[float | None] = mapped_column(Float)
     dispatch_on_time: Mapped[bool | None] = mapped_column(Boolean)
-    handle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handle_due_at: Mapped[datetime | None] = mapped_column(EpochSeconds)
     handle_on_time: Mapped[bool | None] = mapped_column(Boolean)
-    close_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    close_due_at: Mapped[datetime] = mapped_column(EpochSeconds)
     close_on_time: Mapped[bool | None] = mapped_column(Boolean)
-    stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the current stage's deadline
+    stage_due_at: Mapped[datetime | None] = mapped_column(EpochSeconds)  # the current stage's deadline
     satisfaction: Mapped[str | None] = mapped_column(String(24))
     response_m: Mapped[float | None] = mapped_column(Float)  # distance of the first assignee to the case
 

@@ -7,6 +7,7 @@ cohort through the index on `reported_at`; everything else is arithmetic on that
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, select, type_coerce
 
 from brain.alarms.enums import WELFARE_TYPES, AlarmState
 from brain.alarms.models import Alarm
@@ -23,14 +24,16 @@ from brain.kpi.facts import CaseFacts, FactsProjector
 from brain.kpi.indicators import BY_KEY, CASE_INDICATORS, Indicator, closure_due
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff
-from brain.storage.db import Database, utcnow
+from brain.storage.db import Database, EpochSeconds, utcnow
 
 WINDOWS = ("today", "7d", "30d", "custom")
 MAX_WINDOW_DAYS = 366
 UNPLACED = "—"  # the group of cases without a value for the breakdown (no committee, no team yet)
 
 _COLUMNS = [c.name for c in CaseFacts.__table__.columns]
-_TIMES = [c.name for c in CaseFacts.__table__.columns if c.type.__class__.__name__ == "UTCDateTime"]
+_TIMES = [c.name for c in CaseFacts.__table__.columns if isinstance(c.type, EpochSeconds)]
+_BOOLS = [c.name for c in CaseFacts.__table__.columns if c.type.__class__.__name__ == "Boolean"]
+_TEXTS = [c.name for c in CaseFacts.__table__.columns if c.type.__class__.__name__ == "String"]
 _NUMBERS = [c.name for c in CaseFacts.__table__.columns
             if c.type.__class__.__name__ in ("Float", "Integer") and c.name != "case_id"]
 
@@ -67,6 +70,21 @@ class Figure:
     def as_dict(self) -> dict:
         return {"key": self.key, "value": self.value, "numerator": self.numerator, "denominator": self.denominator,
                 **({"parts": self.parts} if self.parts else {})}
+
+
+@dataclass
+class Screen:
+    """What the leaders' screen shows for one window and breakdown."""
+
+    window: Window
+    frame: pd.DataFrame
+    figures: dict[str, Figure]
+    groups: list[tuple[str, dict[str, Figure]]]
+    trend: pd.DataFrame
+    top_categories: list[tuple[str, int]]
+    by_committee: dict[str, int]
+    alarms: dict
+    staff: dict
 
 
 def local_midnight(d: date, tz: ZoneInfo) -> datetime:
@@ -162,14 +180,27 @@ def _values(ind: Indicator, df: pd.DataFrame) -> np.ndarray:
     return v / 60.0 if ind.unit == "min" else v
 
 
-def evaluate(df: pd.DataFrame, now: datetime, codes: np.ndarray | None = None, k: int = 1
-             ) -> dict[str, list[Figure]]:
-    """Every case indicator for each of `k` groups (`codes`: the group of each row; None: one group)."""
+Masks = dict[str, tuple[np.ndarray, np.ndarray | None]]
+
+
+def masks(df: pd.DataFrame, now: datetime) -> Masks:
+    """Each indicator's numerator and denominator rows; computed once per frame, then grouped at will.
+    Under the key ``_closure_parts``: the due and the deferred rows of on-time closure."""
     ts = pd.Timestamp(now)
+    out: Masks = {ind.key: _masks(ind, df, ts) for ind in CASE_INDICATORS}
+    due = closure_due(df, ts)
+    out["_closure_parts"] = (due, due & df["ever_deferred"].to_numpy(dtype=bool))
+    return out
+
+
+def evaluate(df: pd.DataFrame, now: datetime, codes: np.ndarray | None = None, k: int = 1,
+             m: Masks | None = None) -> dict[str, list[Figure]]:
+    """Every case indicator for each of `k` groups (`codes`: the group of each row; None: one group)."""
+    m = masks(df, now) if m is None else m
     codes = np.zeros(len(df), dtype=np.int64) if codes is None else codes
     out: dict[str, list[Figure]] = {}
     for ind in CASE_INDICATORS:
-        num, den = _masks(ind, df, ts)
+        num, den = m[ind.key]
         if ind.kind == "count":
             n = np.bincount(codes[num], minlength=k)
             out[ind.key] = [Figure(ind.key, float(n[g]), float(n[g]), None) for g in range(k)]
@@ -196,19 +227,40 @@ def evaluate(df: pd.DataFrame, now: datetime, codes: np.ndarray | None = None, k
             out[ind.key] = [Figure(ind.key, round(n[g] / people[g], 2) if people.get(g, 0) else None, float(n[g]),
                                    float(people.get(g, 0))) for g in range(k)]
     # the on-time closure denominator is "due - deferred": show both parts
-    due = closure_due(df, ts)
-    deferred = due & df["ever_deferred"].to_numpy(dtype=bool)
+    due, deferred = m["_closure_parts"]
     n_due, n_deferred = np.bincount(codes[due], minlength=k), np.bincount(codes[deferred], minlength=k)
     for g, fig in enumerate(out["on_time_closure_rate"]):
         fig.parts = {"due": float(n_due[g]), "deferred": float(n_deferred[g])}
     return out
 
 
+def as_rows(facts: list[dict]) -> list[tuple]:
+    """Facts as `derive()` gives them, as rows the way the table stores them (times in epoch seconds)."""
+    times = set(_TIMES)
+    return [tuple((f[c].timestamp() if f[c] is not None else None) if c in times else f[c] for c in _COLUMNS)
+            for f in facts]
+
+
 def to_frame(rows: list) -> pd.DataFrame:
-    """`case_facts` rows (tuples in column order) as a frame with UTC times and the derived columns."""
-    df = pd.DataFrame.from_records(rows, columns=_COLUMNS)
-    for c in _TIMES:
-        df[c] = pd.to_datetime(df[c], utc=True)
+    """`case_facts` rows (tuples in column order, times in epoch seconds) as a frame with UTC times and the
+    derived columns."""
+    return _finish(pd.DataFrame.from_records(rows, columns=_COLUMNS))
+
+
+def _from_csv(data: bytes) -> pd.DataFrame:
+    """The frame from PostgreSQL's CSV (COPY): text columns kept as text, booleans from t/f."""
+    df = pd.read_csv(io.BytesIO(data), dtype={c: "object" for c in _TEXTS}, keep_default_na=False,
+                     na_values={c: [""] for c in _COLUMNS})
+    for c in _BOOLS:
+        df[c] = df[c].map({"t": True, "f": False}).astype(object)
+    for c in _TEXTS:
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return _finish(df)
+
+
+def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    for c in _TIMES:  # epoch seconds, as stored
+        df[c] = pd.to_datetime(pd.to_numeric(df[c]).astype(float), unit="s", utc=True)
     for c in _NUMBERS:
         df[c] = pd.to_numeric(df[c]).astype(float)
     df["ever_deferred"] = df["ever_deferred"].astype(bool)
@@ -227,11 +279,21 @@ class KpiService:
     # --- the case frame ------------------------------------------------------------------------
     def frame(self, w: Window) -> pd.DataFrame:
         """The window's cohort: the facts of every case reported in [start, end)."""
-        cols = [CaseFacts.__table__.c[c] for c in _COLUMNS]
+        t = CaseFacts.__table__
+        # times come back as the stored numbers (no per-value conversion); to_frame converts them at once
+        cols = [type_coerce(t.c[c], Float) if c in _TIMES else t.c[c] for c in _COLUMNS]
+        q = select(*cols).where(t.c.reported_at >= w.start, t.c.reported_at < w.end)
         with self.db.read() as s:
-            rows = s.execute(select(*cols).where(CaseFacts.reported_at >= w.start, CaseFacts.reported_at < w.end)
-                             ).all()
-        return to_frame([tuple(r) for r in rows])
+            conn = s.connection()
+            if conn.dialect.name == "postgresql":
+                # COPY streams the rows as CSV, parsed in C by pandas: several times faster than row fetching
+                sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+                with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+                    with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+                        data = b"".join(bytes(chunk) for chunk in copy)
+                return _from_csv(data)
+            rows = [tuple(r) for r in conn.execute(q).fetchall()]  # plain tuples: fastest for pandas
+        return to_frame(rows)
 
     def ensure_facts(self) -> int:
         """Replay the log into `case_facts` if the table is behind the cases (a database that predates
@@ -247,15 +309,16 @@ class KpiService:
             return self.projector.rebuild(s)
 
     # --- indicators ------------------------------------------------------------------------------
-    def figures(self, df: pd.DataFrame, now: datetime | None = None) -> dict[str, Figure]:
-        return {k: v[0] for k, v in evaluate(df, now or utcnow()).items()}
+    def figures(self, df: pd.DataFrame, now: datetime | None = None, m: Masks | None = None) -> dict[str, Figure]:
+        return {k: v[0] for k, v in evaluate(df, now or utcnow(), m=m).items()}
 
-    def breakdown(self, df: pd.DataFrame, by: str, now: datetime | None = None) -> list[tuple[str, dict[str, Figure]]]:
+    def breakdown(self, df: pd.DataFrame, by: str, now: datetime | None = None, m: Masks | None = None
+                  ) -> list[tuple[str, dict[str, Figure]]]:
         """The indicators per value of `by` (committee, category, ...), largest group first."""
         if by not in DIMENSIONS:
             raise KpiError(f"unknown breakdown {by!r}; one of {', '.join(DIMENSIONS)}")
         codes, uniques = pd.factorize(df[by].fillna(UNPLACED))
-        figs = evaluate(df, now or utcnow(), codes.astype(np.int64), len(uniques))
+        figs = evaluate(df, now or utcnow(), codes.astype(np.int64), len(uniques), m=m)
         groups = [(str(u), {k: v[g] for k, v in figs.items()}) for g, u in enumerate(uniques)]
         return sorted(groups, key=lambda kv: (-(kv[1]["reported"].value or 0), kv[0]))
 
@@ -336,6 +399,17 @@ class KpiService:
         return {"on_duty": sum(v for k, v in by.items() if k != DutyStatus.OFF_DUTY), "by_status": by}
 
     # --- everything at once ---------------------------------------------------------------------
+    def screen(self, w: Window, by: str, now: datetime | None = None, top: int = 10) -> Screen:
+        """Everything the /kpi screen shows for a window and a breakdown, from one read of the cohort."""
+        now = now or utcnow()
+        df = self.frame(w)
+        m = masks(df, now)
+        return Screen(window=w, frame=df, figures=self.figures(df, now, m), groups=self.breakdown(df, by, now, m),
+                      trend=self.trend(df, w),
+                      top_categories=[(str(k), int(v)) for k, v in df["category"].value_counts().head(top).items()],
+                      by_committee={str(k): int(v) for k, v in df["committee"].value_counts().items()},
+                      alarms=self.alarms(w), staff=self.staff_now())
+
     def report(self, w: Window, *, by: str | None = None, now: datetime | None = None, locale: str = "zh-CN"
                ) -> dict:
         """The API's answer: the window, every indicator with its definition, numerator and denominator,

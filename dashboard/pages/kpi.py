@@ -260,25 +260,19 @@ def register(guard, brain, locale_of) -> None:
         tr = translator(locale)
         by = by if by in DIMENSIONS else "committee"
         w = resolve_window(brain, kind, start, end)
-        now = utcnow()
-        df = brain.kpi.frame(w)
-        figs = brain.kpi.figures(df, now)
-        groups = brain.kpi.breakdown(df, by, now)
+        sc = brain.kpi.screen(w, by, utcnow(), top=TOP_CATEGORIES)
         names = group_names(brain, by, locale)
-        tiles = [_tile(figs[k], locale, tr) for k in HEADLINE]
-        trend = kpi_layers.trend_figure(brain.kpi.trend(df, w), title=tr("kpi.trend"),
+        tiles = [_tile(sc.figures[k], locale, tr) for k in HEADLINE]
+        trend = kpi_layers.trend_figure(sc.trend, title=tr("kpi.trend"),
                                         names={"reported": tr("kpi.trend.reported"), "closed": tr("kpi.trend.closed")},
                                         hourly=(w.end - w.start).days <= 1)
         cats = category_names(brain.catalogue, locale)
-        top = df["category"].value_counts().head(TOP_CATEGORIES)
-        top_fig = kpi_layers.top_figure([(cats.get(k, k), int(v)) for k, v in top.items()], title=tr("kpi.top"))
-        by_committee = df["committee"].value_counts()
-        hot = kpi_layers.hotspot_figure(brain.district, {k: int(v) for k, v in by_committee.items()},
-                                        title=tr("kpi.hotspots"), names=group_names(brain, "committee", locale),
-                                        zoom=zoom)
-        other = _other(brain.kpi.alarms(w), brain.kpi.staff_now(), locale, tr)
+        top_fig = kpi_layers.top_figure([(cats.get(k, k), v) for k, v in sc.top_categories], title=tr("kpi.top"))
+        hot = kpi_layers.hotspot_figure(brain.district, sc.by_committee, title=tr("kpi.hotspots"),
+                                        names=group_names(brain, "committee", locale), zoom=zoom)
+        other = _other(sc.alarms, sc.staff, locale, tr)
         table = [html.H3(f"{tr('kpi.ranking')} · {tr('kpi.by.' + by)} · {w.label}"),
-                 _table(table_rows(groups, names), locale, tr)]
+                 _table(table_rows(sc.groups, names), locale, tr)]
         return tiles, trend, top_fig, hot, other, table
 
     @guard.callback(Permission.READ_KPI, Output(ids.KPI_BY, "value"), Input(ids.KPI_ROTATE, "n_intervals"),
