@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.ratelimit import RateLimiter
@@ -32,6 +33,8 @@ from api.schemas import (
     NearestPoleOut,
     PlaceOut,
     PoleOut,
+    PositionAccepted,
+    PositionIn,
     RecommendationOut,
     StaffOut,
     TransitionIn,
@@ -54,6 +57,7 @@ from geodata.gazetteer import PoleNotFound
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
+INGEST_ROUTES = {f"{PREFIX}/alarms": "alarm", f"{PREFIX}/osmand": "position"}
 DENIALS = {401: {"model": ErrorOut, "description": "no session and no valid Bearer token"},
            403: {"model": ErrorOut, "description": "the role may not do this"}}
 Lon = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="WGS-84 longitude")]
@@ -81,8 +85,13 @@ def build_api(brain: Brain) -> FastAPI:
     app.state.brain = brain
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation(_req: Request, exc: RequestValidationError):
-        return _error(422, _validation_message(exc))
+    async def on_validation(req: Request, exc: RequestValidationError):
+        message = _validation_message(exc)
+        kind = INGEST_ROUTES.get(req.url.path)
+        if kind:  # a refused device or GPS message is counted and recorded like any other
+            await run_in_threadpool(brain.ingest.reject, kind, f"http:{req.url.path}", "invalid", message,
+                                    str(req.url.query)[:500])
+        return _error(422, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_req: Request, exc: StarletteHTTPException):
@@ -237,11 +246,45 @@ def build_api(brain: Brain) -> FastAPI:
         return brain.kpi.report(w, by=by.value if by else None, locale=lang)
 
     @r.post("/alarms", status_code=202, response_model=AlarmAccepted,
-            responses={422: {"model": ErrorOut}, **DENIALS}, summary="An alarm from a device (idempotent by id)")
+            responses={422: {"model": ErrorOut}, **DENIALS},
+            summary="An alarm from a device (idempotent by id; through the ingest pipeline)")
     def post_alarm(body: AlarmIn, who: Principal = Depends(requires(P.INGEST_ALARM))):
-        view, created = brain.alarms.raise_alarm(device_id=body.device_id, type=body.type, severity=body.severity,
-                                                 at=body.ts, alarm_id=body.id, actor=who.actor)
-        return {"id": view.id, "created": created, "count": view.count, "state": view.state}
+        out = brain.ingest.handle_alarm(body.model_dump(mode="json", exclude_none=True),
+                                        source=f"http:{PREFIX}/alarms", actor=who.actor)
+        return _ingest_answer(out)
+
+    def _ingest_answer(out):
+        if out.status == "rejected":
+            return _error(422, out.detail or "refused", field=out.reason)
+        if out.status == "duplicate":
+            return {"id": out.id or "", "created": False, "duplicate": True}
+        if out.alarm is None:
+            return {"status": out.status}
+        return {"id": out.alarm.id, "created": bool(out.created), "count": out.alarm.count, "state": out.alarm.state}
+
+    def _position(body: dict, who: Principal):
+        out = brain.ingest.handle_position({k: v for k, v in body.items() if v is not None},
+                                           source=f"http:{PREFIX}/osmand", actor=who.actor)
+        if out.status == "rejected":
+            return _error(422, out.detail or "refused", field=out.reason)
+        return {"status": out.status}
+
+    @r.get("/osmand", response_model=PositionAccepted, responses={422: {"model": ErrorOut}, **DENIALS},
+           summary="A staff position in the OsmAnd protocol (Traccar clients), as a query string")
+    def osmand_get(id: Annotated[str, Query(min_length=1, max_length=20)], lat: Lat, lon: Lon,
+                   timestamp: Annotated[str, Query(max_length=40)],
+                   speed: Annotated[float | None, Query(ge=0, le=200, allow_inf_nan=False)] = None,
+                   bearing: Annotated[float | None, Query(ge=0, le=360, allow_inf_nan=False)] = None,
+                   accuracy: Annotated[float | None, Query(ge=0, le=100000, allow_inf_nan=False)] = None,
+                   coord: Annotated[Literal["wgs84", "gcj02", "bd09"], Query()] = "wgs84",
+                   who: Principal = Depends(requires(P.INGEST_POSITION))):
+        return _position({"id": id, "lat": lat, "lon": lon, "timestamp": timestamp, "speed": speed,
+                          "bearing": bearing, "accuracy": accuracy, "coord": coord}, who)
+
+    @r.post("/osmand", response_model=PositionAccepted, responses={422: {"model": ErrorOut}, **DENIALS},
+            summary="A staff position in the OsmAnd protocol's names, as JSON")
+    def osmand_post(body: PositionIn, who: Principal = Depends(requires(P.INGEST_POSITION))):
+        return _position(body.model_dump(), who)
 
     @r.get("/alarms", response_model=list[AlarmOut], responses=DENIALS, summary="Alarms, newest activity first",
            dependencies=[Depends(requires(P.VIEW_MAP))])

@@ -23,6 +23,8 @@ class HealthOut(BaseModel):
     bus: dict
     simulator: dict
     district: dict
+    ingest: dict = Field(description="Messages accepted, duplicates and refusals by reason (this process, "
+                                     "and recorded refusals of the last 24 h); the MQTT consumer's state")
     started_at: str
 
 
@@ -211,8 +213,26 @@ class AlarmIn(BaseModel):
 class AlarmAccepted(BaseModel):
     id: str
     created: bool = Field(description="False when it bumped a live alarm or repeated a message")
-    count: int
-    state: str
+    duplicate: bool = Field(default=False, description="The same message was handled before: nothing changed")
+    count: int | None = None
+    state: str | None = None
+
+
+class PositionIn(BaseModel):
+    """A position in the OsmAnd protocol's names (Traccar clients), as JSON."""
+
+    id: str = Field(min_length=1, max_length=20, description="The staff member (device identifier)")
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    timestamp: str = Field(max_length=40, description="Epoch seconds (or ms) or an ISO time with a zone")
+    speed: float | None = Field(default=None, ge=0, le=200, allow_inf_nan=False)
+    bearing: float | None = Field(default=None, ge=0, le=360, allow_inf_nan=False)
+    accuracy: float | None = Field(default=None, ge=0, le=100000, allow_inf_nan=False)
+    coord: Literal["wgs84", "gcj02", "bd09"] = Field(default="wgs84", description="The datum of lat/lon")
+
+
+class PositionAccepted(BaseModel):
+    status: str = Field(description="accepted, or duplicate (this fix was received before)")
 
 
 class AlarmOut(BaseModel):

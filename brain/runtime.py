@@ -7,6 +7,7 @@ import sys
 import threading
 from datetime import timedelta
 
+from brain.alarms.escalation import Escalator
 from brain.alarms.service import AlarmService
 from brain.auth.service import AuthService
 from brain.cases.catalogue import Catalogue
@@ -18,6 +19,8 @@ from brain.district import seed as district_seed
 from brain.district.service import PlaceService
 from brain.events.bus import Bus, MemoryBus
 from brain.events.log import Store
+from brain.ingest.mqtt import MqttIngest
+from brain.ingest.pipeline import Pipeline
 from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
 from brain.sim.simulator import Simulator
@@ -54,6 +57,9 @@ class Brain:
         self.places = PlaceService(self.store)
         self.dispatch = DispatchService(cases=self.cases, staff=self.staff, catalogue=self.catalogue,
                                         district=self.district)
+        self.ingest = Pipeline(self.db, self.alarms, self.staff, self.gazetteer)
+        self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
+        self.mqtt: MqttIngest | None = None
         self.simulator: Simulator | None = None
         self.started_at = utcnow()
         self._lock = threading.Lock()
@@ -69,6 +75,12 @@ class Brain:
                 log.info("KPI facts rebuilt from the event log: %d cases", replayed)
             self.dispatch.load()
             self.dispatch.attach(self.bus)
+            if self.settings.escalate_after_s > 0:
+                self.escalator.start()
+            if self.settings.mqtt_url and self.mqtt is None:
+                self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest,
+                                       division=str(self.district.meta.get("division_code", "district")),
+                                       client_id=self.settings.mqtt_client_id).start()
             one_time = self.auth.ensure_admin(self.settings.admin_password)
             if one_time:
                 # shown once, here only; it is stored as an argon2 hash and cannot be recovered
@@ -100,6 +112,10 @@ class Brain:
         log.info("demo history written: %d cases, %d events over %d days", cases, events, days)
 
     def stop(self) -> None:
+        self.escalator.stop()
+        if self.mqtt:
+            self.mqtt.stop()
+            self.mqtt = None
         self.dispatch.detach()
         if self.simulator:
             self.simulator.stop()
@@ -117,4 +133,5 @@ class Brain:
                               "speed": self.settings.sim_speed if self.simulator else None},
                 "district": {"name": self.district.meta.get("name"), "poles": len(self.gazetteer),
                              "demo": bool(self.district.meta.get("demo"))},
+                "ingest": {**self.ingest.stats(), "mqtt": self.mqtt.health() if self.mqtt else None},
                 "started_at": self.started_at.isoformat()}

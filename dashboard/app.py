@@ -60,10 +60,16 @@ def live_layers(brain: Brain, snap: Snapshot, locale: str) -> dict[str, dict]:
     }
 
 
-def _clock_text(snap: Snapshot, tr, tz: str) -> str:
+def _clock_text(snap: Snapshot, tr, tz: str, rejected: int = 0) -> str:
+    """When the live layers were read, and how many device/GPS messages ingest refused in 24 h."""
     from zoneinfo import ZoneInfo
 
-    return f"{tr('live.updated')} {snap.at.astimezone(ZoneInfo(tz)).strftime('%H:%M:%S')}"
+    text = f"{tr('live.updated')} {snap.at.astimezone(ZoneInfo(tz)).strftime('%H:%M:%S')}"
+    return text + (f" · {tr('live.rejected')} {rejected}" if rejected else "")
+
+
+def _rejected(brain: Brain) -> int:
+    return int(brain.ingest.stats()["rejected_total_last_24h"] or 0)
 
 
 def _shell() -> html.Div:
@@ -143,7 +149,8 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
             html.Div(tr(f"counter.{name}"), className="label"),
             html.Div(str(counts[name]), id=f"{ids.COUNTER}-{name}", className="value")])
         for name in COUNTERS
-    ] + [html.Div(_clock_text(snap, tr, brain.settings.display_tz), id=ids.LIVE_STATUS, className="live-status")])
+    ] + [html.Div(_clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), id=ids.LIVE_STATUS,
+                  className="live-status")])
     fig = district_figure(brain.district, live=live_layers(brain, snap, locale), tr=tr)
     graph = dcc.Graph(id=ids.MAP, figure=fig, className="map",
                       config={"displayModeBar": False, "scrollZoom": True, "displaylogo": False},
@@ -225,7 +232,8 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             # the wall flies to it and stays there until someone acknowledges it
             patch["layout"]["map"]["center"] = {"lon": alarm.lon, "lat": alarm.lat}
             patch["layout"]["map"]["zoom"] = 17
-        return (patch, *[str(counts[n]) for n in COUNTERS], _clock_text(snap, tr, brain.settings.display_tz),
+        return (patch, *[str(counts[n]) for n in COUNTERS],
+                _clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)),
                 _feed(brain, snap, locale), banner, banner_class)
 
     dispatch_page.register(guard, brain, locale_of)

@@ -34,3 +34,9 @@ ALARM_TYPES: dict[str, dict[str, Severity]] = {
 
 # Alarms about an elderly resident living alone showing no sign of life (welfare checks).
 WELFARE_TYPES = frozenset({"no_usage", "no_activity"})
+
+# A real alarm that needs people on site becomes a case of this category: (device type, alarm type) -> category.
+ALARM_CATEGORY: dict[tuple[str, str], str] = {
+    ("smoke", "smoke"): "E0606", ("gas", "gas_leak"): "E0606", ("elevator", "trapped"): "E0601",
+    ("fire_lane", "blocked"): "E0603", ("infrared", "throw_from_height"): "E0604",
+    ("door", "no_activity"): "E0607", ("water_meter", "no_usage"): "E0607"}

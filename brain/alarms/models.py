@@ -29,6 +29,8 @@ class Alarm(Base):
     cleared_by: Mapped[str | None] = mapped_column(String(100))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     false_alarm: Mapped[bool | None] = mapped_column(Boolean)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # unacknowledged too long: a case made
+    case_id: Mapped[int | None] = mapped_column(Integer)  # the case escalation opened
     # set while the alarm is live, NULL once cleared: a unique index makes "one live per (device, type)"
     live_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -17,6 +17,7 @@ from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, AlarmState, Severity
 from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
+from brain.ingest.models import IngestMessage
 from brain.storage.db import utcnow
 
 
@@ -26,6 +27,10 @@ class AlarmError(ValueError):
 
 class AlarmNotFound(LookupError):
     pass
+
+
+class DuplicateMessage(Exception):
+    """This message was handled before; nothing changed."""
 
 
 MAX_FUTURE = timedelta(minutes=5)  # device clocks drift; beyond this a timestamp is refused
@@ -60,11 +65,14 @@ class AlarmService:
         self.store = store
 
     def raise_alarm(self, *, device_id: str, type: str, severity: str | None = None, at: datetime | None = None,
-                    actor: str = "device", alarm_id: str | None = None) -> tuple[AlarmView, bool]:
+                    actor: str = "device", alarm_id: str | None = None,
+                    message_id: str | None = None) -> tuple[AlarmView, bool]:
         """Raise an alarm or bump the live one for (device, type); returns (alarm, created).
 
         A new alarm emits ``alarm.raised``; a repeat only bumps count and last time (``alarm.repeated``
         goes on the bus, not the log). A device in maintenance is refused here (recorded elsewhere).
+        With `message_id`, the message is remembered in the same transaction: the same message again
+        raises DuplicateMessage and changes nothing, however many workers receive it.
         """
         now = at or utcnow()
         if now.tzinfo is None:
@@ -78,9 +86,15 @@ class AlarmService:
                 if (seen.device_id, seen.type) != (device_id, type):
                     raise AlarmError(f"alarm id {alarm_id} belongs to another device or type")
                 return _view(seen), False
+        if message_id is not None:
+            with self.store.db.read() as s:
+                if s.get(IngestMessage, message_id) is not None:
+                    raise DuplicateMessage(message_id)
         for attempt in range(2):
             try:
                 with self.store.unit(actor) as u:
+                    if message_id is not None:
+                        u.session.add(IngestMessage(id=message_id, kind="alarm", at=utcnow()))
                     device = u.session.get(Device, device_id)
                     if device is None:
                         raise AlarmError(f"unknown device {device_id!r}")
@@ -111,6 +125,10 @@ class AlarmService:
                         "lat": device.lat, "place_id": device.place_id}, at=now)
                     return _view(alarm), True
             except IntegrityError:
+                if message_id is not None:
+                    with self.store.db.read() as s:
+                        if s.get(IngestMessage, message_id) is not None:  # another worker took it first
+                            raise DuplicateMessage(message_id) from None
                 if attempt:
                     raise
         raise AssertionError("unreachable")

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from brain.alarms.enums import ALARM_TYPES, Severity
+from brain.alarms.enums import ALARM_CATEGORY, ALARM_TYPES, Severity
 from brain.alarms.service import AlarmService
 from brain.cases.enums import CaseStatus, Channel
 from brain.cases.service import CaseService, VersionConflict
@@ -64,10 +64,6 @@ STAGE_MINUTES = {CaseStatus.REPORTED: (2, 15), CaseStatus.REGISTERED: (3, 30), C
 SIM_ACTORS = {CaseStatus.HANDLING: "sim:team", CaseStatus.HANDLED: "sim:team", CaseStatus.VERIFIED: "sim:supervisor",
               CaseStatus.CLOSED: "sim:dispatcher"}
 
-# A real alarm that becomes a case: (device type, alarm type) -> category.
-ALARM_CASES = {("smoke", "smoke"): "E0606", ("gas", "gas_leak"): "E0606", ("elevator", "trapped"): "E0601",
-               ("fire_lane", "blocked"): "E0603", ("infrared", "throw_from_height"): "E0604",
-               ("door", "no_activity"): "E0607", ("water_meter", "no_usage"): "E0607"}
 
 
 class RoadGraph:
@@ -371,7 +367,7 @@ class Simulator:
                 continue
             lo, hi = (60, 300) if false else (600, 2400)
             self._alarm_clears.append((self._clock + float(self.rng.uniform(lo, hi)), view.id, false))
-            category = ALARM_CASES.get((dtype, atype))
+            category = ALARM_CATEGORY.get((dtype, atype))
             if not false and category and view.severity in (Severity.CRITICAL, Severity.MAJOR):
                 self._new_case(channel=Channel.IOT, category=category, lon=view.lon, lat=view.lat)
         due = [a for a in self._alarm_clears if a[0] <= self._clock]

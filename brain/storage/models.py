@@ -11,6 +11,7 @@ from brain.auth.models import Account, ApiToken, WebSession
 from brain.cases.models import Case
 from brain.district.models import Committee, Device, GridCell, Place, Pole, Road
 from brain.events.models import AuditRecord, EventRecord
+from brain.ingest.models import IngestMessage, IngestReject
 from brain.kpi.facts import CaseFacts
 from brain.staff.models import Staff, StaffTrack, Team
 from brain.storage.db import Base, UTCDateTime
@@ -34,6 +35,8 @@ __all__ = [
     "Device",
     "EventRecord",
     "GridCell",
+    "IngestMessage",
+    "IngestReject",
     "Place",
     "Pole",
     "Road",

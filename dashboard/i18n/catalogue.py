@@ -116,6 +116,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "report.minutes_over": {"zh-CN": "超时（分钟）", "en": "Minutes over"},
     "report.severity": {"zh-CN": "级别", "en": "Severity"},
     "report.alarm_type": {"zh-CN": "类型", "en": "Type"},
+    "live.rejected": {"zh-CN": "接入拒收(24小时)", "en": "messages refused (24 h)"},
     "page.not_found": {"zh-CN": "页面不存在", "en": "Page not found"},
     "auth.logout": {"zh-CN": "退出", "en": "Sign out"},
     "auth.forbidden": {"zh-CN": "您的角色无权查看此页面", "en": "Your role may not view this page"},

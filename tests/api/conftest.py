@@ -48,7 +48,8 @@ class Site:
 
 @pytest.fixture
 def site(db, district):
-    brain = Brain(Settings(simulate=False, admin_password=ADMIN_PASSWORD), district=district, db=db, bus=MemoryBus())
+    brain = Brain(Settings(simulate=False, escalate_after_s=0, admin_password=ADMIN_PASSWORD), district=district,
+                  db=db, bus=MemoryBus())
     server, _ = create_app(brain=brain)
     perms = server.state.callback_permissions
     with TestClient(server) as c:

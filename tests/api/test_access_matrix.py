@@ -57,6 +57,10 @@ API = {
     ("POST", "/api/v1/cases/{case_id}/feedback"): ("/api/v1/cases/{case}/feedback",
                                                    {"satisfaction": "satisfied"}, CASE_OPENERS),
     ("GET", "/api/v1/kpi"): ("/api/v1/kpi?by=committee", None, {"leader", "admin"}),
+    ("GET", "/api/v1/osmand"): ("/api/v1/osmand?id=S00001&lat=31.33&lon=121.45&timestamp=1",
+                                None, {"field", "admin"}),
+    ("POST", "/api/v1/osmand"): ("/api/v1/osmand", {"id": "S00001", "lat": 31.33, "lon": 121.45, "timestamp": "1"},
+                                 {"field", "admin"}),
 }
 
 # Dash callback (by its first output) -> roles allowed

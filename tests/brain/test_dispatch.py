@@ -197,8 +197,9 @@ def test_two_dispatchers_assigning_at_once_on_postgresql_exactly_one_wins(distri
     url = service_url("DATABASE_URL")
     engine, drop = private_pg_schema(url, district)
     try:
-        brains = [Brain(Settings(simulate=False, admin_password="race-admin-pass"), district=district,
-                        db=Database(url, engine=engine), bus=MemoryBus()).start() for _ in range(2)]
+        settings = Settings(simulate=False, escalate_after_s=0, admin_password="race-admin-pass")
+        brains = [Brain(settings, district=district, db=Database(url, engine=engine), bus=MemoryBus()).start()
+                  for _ in range(2)]
         for attempt in range(5):
             c = brains[0].cases.open_case(channel="street_patrol", category="E0501", pole="0412", actor="patrol")
             picks = [r.staff_id for r in brains[0].dispatch.recommend(c.id).ranked[:2]]

@@ -38,7 +38,8 @@ class LiveApp:
 def live_app(tmp_path_factory, district):
     """The whole app (API + UI) on SQLite, simulator off so the tests decide what happens."""
     db_file = tmp_path_factory.mktemp("e2e") / "brain.sqlite3"
-    settings = Settings(database_url=f"sqlite:///{db_file}", simulate=False, admin_password=ADMIN_PASSWORD)
+    settings = Settings(database_url=f"sqlite:///{db_file}", simulate=False, admin_password=ADMIN_PASSWORD,
+                        escalate_after_s=0)
     brain = Brain(settings, district=district)
     server_app, _ = create_app(settings, brain=brain)
     port = free_port()

@@ -1,0 +1,270 @@
+"""The ingest pipeline, in one place and in order:
+
+    decode -> validate -> de-duplicate -> enrich -> persist -> publish
+
+for device alarms and staff positions, from MQTT or HTTP alike. Each message has an id (given, or
+derived from its content), so handling it twice changes nothing. A message that fails a stage is
+refused with a reason: logged, counted, and kept in `ingest_rejects` with the start of what arrived.
+Nothing raised by a message escapes `handle_*`: a consumer never dies of bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from brain.alarms.service import AlarmError, AlarmService, AlarmView, DuplicateMessage
+from brain.district.models import Device
+from brain.ingest.models import IngestReject
+from brain.staff.models import Staff, StaffTrack
+from brain.staff.service import Fix, StaffService
+from brain.storage.db import Database, utcnow
+from geodata.crs import to_wgs84
+from geodata.gazetteer import Gazetteer
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 16 * 1024
+MAX_FUTURE = timedelta(minutes=5)
+MAX_AGE = timedelta(days=7)  # older than this is not news: refused, not replayed into the live state
+ID_MAX = 80
+EXCERPT = 500
+
+
+class Refused(Exception):
+    """A stage refused the message; `reason` is a short code, the message says why in words."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # accepted | duplicate | rejected
+    reason: str | None = None
+    detail: str | None = None
+    id: str | None = None
+    created: bool | None = None  # alarms: a new alarm (else a repeat bumped the live one)
+    alarm: AlarmView | None = None
+
+
+# --- decode and validate ---------------------------------------------------------------------------
+def decode(raw: bytes | str | dict) -> dict:
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "replace")
+    if len(raw) > MAX_BYTES:
+        raise Refused("oversized", f"{len(raw)} bytes; at most {MAX_BYTES}")
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=lambda c: float("nan"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise Refused("malformed_json", f"not JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise Refused("malformed_json", "a JSON object is expected")
+    return body
+
+
+def _text(body: dict, name: str, *, required: bool = True, limit: int = 40) -> str | None:
+    v = body.get(name)
+    if v is None or v == "":
+        if required:
+            raise Refused("missing_field", f"{name} is required")
+        return None
+    if not isinstance(v, (str, int)) or isinstance(v, bool):
+        raise Refused("bad_field", f"{name} must be text")
+    v = str(v).strip()
+    if not v or len(v) > limit:
+        raise Refused("bad_field", f"{name} must be 1 to {limit} characters")
+    return v
+
+
+def parse_time(v, *, now: datetime, name: str = "ts") -> datetime:
+    """An ISO time with a zone, or epoch seconds (or milliseconds); not in the future, not stale."""
+    if v is None or v == "":
+        raise Refused("missing_field", f"{name} is required")
+    try:
+        numeric = (isinstance(v, (int, float)) and not isinstance(v, bool)) or (
+            isinstance(v, str) and v.replace(".", "", 1).isdigit())
+        if numeric:
+            x = float(v)
+            if not math.isfinite(x):
+                raise ValueError("not finite")
+            t = datetime.fromtimestamp(x / 1000 if x > 1e11 else x, UTC)
+        elif isinstance(v, str):
+            t = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        else:
+            raise ValueError(f"{type(v).__name__}")
+    except (ValueError, OverflowError, OSError) as e:
+        raise Refused("bad_timestamp", f"{name}: not a time ({e})") from None
+    if t.tzinfo is None:
+        raise Refused("bad_timestamp", f"{name}: give a time zone (e.g. 2026-11-22T08:00:00+08:00)")
+    if t > now + MAX_FUTURE:
+        raise Refused("future_timestamp", f"{name} {t.isoformat()} is in the future")
+    if t < now - MAX_AGE:
+        raise Refused("stale_timestamp", f"{name} {t.isoformat()} is more than {MAX_AGE.days} days old")
+    return t
+
+
+def _number(body: dict, name: str, *, required: bool = True) -> float | None:
+    v = body.get(name)
+    if v is None or v == "":
+        if required:
+            raise Refused("missing_field", f"{name} is required")
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise Refused("bad_field", f"{name} must be a number") from None
+    if not math.isfinite(x):
+        raise Refused("not_a_number", f"{name} is not a finite number")
+    return x
+
+
+def derived_id(*parts) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+class Pipeline:
+    """One per process; thread-safe. Counts what it accepted, skipped as duplicate and refused."""
+
+    def __init__(self, db: Database, alarms: AlarmService, staff: StaffService, gazetteer: Gazetteer) -> None:
+        self.db = db
+        self.alarms = alarms
+        self.staff = staff
+        self.gazetteer = gazetteer
+        self.counts: Counter = Counter()
+        self._lock = threading.Lock()
+        minx, miny, maxx, maxy = gazetteer.district.boundary.bounds
+        self._bbox = (minx, miny, maxx, maxy)
+
+    # --- bookkeeping ---------------------------------------------------------------------------
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.counts[key] += 1
+
+    def reject(self, kind: str, source: str, reason: str, detail: str, raw=None) -> Outcome:
+        """Log, count and keep a refused message; never raises."""
+        self._count(f"{kind}.rejected.{reason}")
+        excerpt = raw if isinstance(raw, str) else (
+            raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json.dumps(raw, ensure_ascii=False,
+                                                                                     default=str))
+        log.warning("ingest refused a %s from %s: %s (%s)", kind, source, reason, detail)
+        try:
+            with self.db.transaction() as s:
+                s.add(IngestReject(at=utcnow(), source=source[:120], kind=kind, reason=reason[:40],
+                                   detail=detail[:1000], excerpt=(excerpt or "")[:EXCERPT]))
+        except Exception:  # the database is down: the log line and the counter still hold it
+            log.exception("could not record a refused message")
+        return Outcome("rejected", reason=reason, detail=detail)
+
+    def stats(self, hours: int = 24) -> dict:
+        """This process's counters, and the refusals of the last `hours` recorded by every worker."""
+        since = utcnow() - timedelta(hours=hours)
+        with self.db.read() as s:
+            rows = s.execute(select(IngestReject.reason, func.count()).where(IngestReject.at >= since)
+                             .group_by(IngestReject.reason)).all()
+        with self._lock:
+            counts = dict(self.counts)
+        return {"process": counts, f"rejected_last_{hours}h": {r: int(n) for r, n in rows},
+                "rejected_total_last_24h": sum(int(n) for _r, n in rows) if hours == 24 else None}
+
+    # --- alarms --------------------------------------------------------------------------------
+    def handle_alarm(self, raw, *, source: str, device_from_topic: str | None = None,
+                     actor: str = "device") -> Outcome:
+        """An alarm message: {"device_id", "type", "ts", optional "id", "severity"}."""
+        try:
+            body = decode(raw)                                                      # decode
+            now = utcnow()
+            device_id = _text(body, "device_id", required=device_from_topic is None)  # validate
+            if device_from_topic is not None:
+                if device_id is not None and device_id != device_from_topic:
+                    raise Refused("device_mismatch", f"topic names {device_from_topic}, body {device_id}")
+                device_id = device_from_topic
+            type_ = _text(body, "type", limit=32)
+            ts = parse_time(body.get("ts"), now=now)
+            severity = _text(body, "severity", required=False, limit=16)
+            given = _text(body, "id", required=False, limit=ID_MAX)
+            message_id = given or derived_id("alarm", device_id, type_, ts.isoformat())
+            with self.db.read() as s:                                                # enrich (the device)
+                known = s.get(Device, device_id)
+            if known is None:
+                raise Refused("unknown_device", f"unknown device {device_id!r}")
+            view, created = self.alarms.raise_alarm(                                # de-duplicate + persist
+                device_id=str(device_id), type=str(type_), severity=severity, at=ts, actor=actor,
+                alarm_id=given[:40] if given else None, message_id=message_id)
+            # publish: alarm.raised goes on the bus when the transaction commits
+        except Refused as e:
+            return self.reject("alarm", source, e.reason, str(e), raw)
+        except DuplicateMessage as e:
+            self._count("alarm.duplicate")
+            return Outcome("duplicate", id=str(e))
+        except AlarmError as e:
+            reason = "unknown_type" if "raises no alarm" in str(e) else "refused"
+            return self.reject("alarm", source, reason, str(e), raw)
+        except Exception as e:  # a bug or an outage: refused with its reason, the consumer goes on
+            log.exception("alarm ingest failed")
+            return self.reject("alarm", source, "internal_error", f"{type(e).__name__}: {e}", raw)
+        self._count("alarm.accepted")
+        return Outcome("accepted", id=view.id, created=created, alarm=view)
+
+    # --- positions -----------------------------------------------------------------------------
+    def handle_position(self, raw, *, source: str, staff_from_topic: str | None = None,
+                        actor: str = "gps") -> Outcome:
+        """A position: {"id" (staff), "lat", "lon", "timestamp", optional "speed", "bearing", "accuracy",
+        "coord" (wgs84 | gcj02 | bd09)}; OsmAnd's names, as Traccar clients send them."""
+        try:
+            body = decode(raw)
+            now = utcnow()
+            staff_id = _text(body, "id", required=staff_from_topic is None, limit=20)
+            if staff_from_topic is not None:
+                if staff_id is not None and staff_id != staff_from_topic:
+                    raise Refused("staff_mismatch", f"topic names {staff_from_topic}, body {staff_id}")
+                staff_id = staff_from_topic
+            lat, lon = _number(body, "lat"), _number(body, "lon")
+            assert lat is not None and lon is not None
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                if self._near(lat, lon):
+                    raise Refused("swapped_coordinates", f"lat {lat} and lon {lon} look swapped")
+                raise Refused("bad_coordinates", f"lat {lat}, lon {lon} are not coordinates")
+            at = parse_time(body.get("timestamp"), now=now, name="timestamp")
+            speed = _number(body, "speed", required=False)
+            system = (_text(body, "coord", required=False, limit=8) or "wgs84").lower()
+            try:
+                lon, lat = to_wgs84(lon, lat, system)
+            except ValueError:
+                raise Refused("bad_field", f"coord {system!r}: one of wgs84, gcj02, bd09") from None
+            if not self._near(lon, lat):
+                if self._near(lat, lon):
+                    raise Refused("swapped_coordinates", f"lat {lat} and lon {lon} look swapped")
+                raise Refused("out_of_district", f"({lon:.5f}, {lat:.5f}) is far outside the district")
+            with self.db.read() as s:                                                  # enrich + de-duplicate
+                if s.get(Staff, staff_id) is None:
+                    raise Refused("unknown_staff", f"unknown staff member {staff_id!r}")
+                seen = s.scalar(select(func.count()).select_from(StaffTrack).where(
+                    StaffTrack.staff_id == staff_id, StaffTrack.at == at))
+            if seen:
+                self._count("position.duplicate")
+                return Outcome("duplicate")
+            self.staff.record_fixes([Fix(str(staff_id), lon, lat, at, speed)], actor=actor)  # persist + publish
+        except Refused as e:
+            return self.reject("position", source, e.reason, str(e), raw)
+        except Exception as e:
+            log.exception("position ingest failed")
+            return self.reject("position", source, "internal_error", f"{type(e).__name__}: {e}", raw)
+        self._count("position.accepted")
+        return Outcome("accepted")
+
+    def _near(self, lon: float, lat: float, margin_deg: float = 0.05) -> bool:
+        """Within about 5 km of the district's box: staff may work just outside, not in another city."""
+        minx, miny, maxx, maxy = self._bbox
+        return minx - margin_deg <= lon <= maxx + margin_deg and miny - margin_deg <= lat <= maxy + margin_deg

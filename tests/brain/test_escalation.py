@@ -1,0 +1,50 @@
+"""A critical alarm nobody acknowledges becomes an urgent case, auto-dispatched, exactly once."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from brain.alarms.escalation import Escalator
+from brain.alarms.models import Alarm
+from brain.events.models import EventRecord
+from brain.storage.db import utcnow
+
+
+def _devices(brain, kind, n=1):
+    d = brain.district.devices
+    return [str(x) for x in d[d["type"] == kind]["id"].iloc[:n]]
+
+
+def test_an_unacknowledged_critical_alarm_opens_an_urgent_case_that_is_auto_dispatched(brain):
+    brain.dispatch.attach(brain.bus)  # auto-dispatch listens on the bus
+    esc = Escalator(brain.store, brain.cases, after=timedelta(minutes=3))
+    now = utcnow()
+    elevator = _devices(brain, "elevator")[0]
+    old, _ = brain.alarms.raise_alarm(device_id=elevator, type="trapped", at=now - timedelta(minutes=4))
+    smoke_acked, fresh_smoke = _devices(brain, "smoke", 2)
+    acked, _ = brain.alarms.raise_alarm(device_id=smoke_acked, type="smoke", at=now - timedelta(minutes=10))
+    brain.alarms.acknowledge(acked.id, actor="operator")
+    brain.alarms.raise_alarm(device_id=fresh_smoke, type="smoke", at=now - timedelta(minutes=1))  # not yet due
+    lane = _devices(brain, "fire_lane")[0]
+    brain.alarms.raise_alarm(device_id=lane, type="blocked", at=now - timedelta(minutes=30))  # major: not escalated
+    opened = esc.run_once(now)
+    assert len(opened) == 1
+    case = brain.cases.get(opened[0])
+    assert (case.channel, case.priority, case.category) == ("iot", "urgent", "E0601")
+    assert case.status == "dispatched" and case.assigned_staff_id  # auto-dispatched to the nearest suitable
+    with brain.db.read() as s:
+        row = s.get(Alarm, old.id)
+        assert row.case_id == case.id and row.escalated_at is not None and row.state == "active"
+        ev = s.scalars(select(EventRecord).where(EventRecord.type == "alarm.escalated")).one()
+    assert ev.payload["case_id"] == case.id
+    assert esc.run_once(now + timedelta(minutes=1)) == []  # once only
+
+
+def test_two_escalators_at_once_open_one_case(brain):
+    now = utcnow()
+    dev = _devices(brain, "gas")[0]
+    alarm, _ = brain.alarms.raise_alarm(device_id=dev, type="gas_leak", at=now - timedelta(minutes=5))
+    a = Escalator(brain.store, brain.cases, after=timedelta(minutes=3))
+    b = Escalator(brain.store, brain.cases, after=timedelta(minutes=3))
+    assert a.escalate(alarm.id, now) is not None
+    assert b.escalate(alarm.id, now) is None

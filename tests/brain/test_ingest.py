@@ -1,0 +1,120 @@
+"""The ingest pipeline: every kind of bad input refused with a reason, counted and recorded; a message
+handled twice changes nothing."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from brain.alarms.models import Alarm
+from brain.ingest.models import IngestReject
+from brain.staff.models import StaffTrack
+from brain.storage.db import utcnow
+from geodata.crs import wgs84_to_gcj02
+
+
+def _device(brain, kind="smoke"):
+    d = brain.district.devices
+    return str(d[d["type"] == kind]["id"].iloc[0])
+
+
+def _rejects(brain):
+    with brain.db.read() as s:
+        return [(r.kind, r.reason, r.excerpt) for r in s.scalars(select(IngestReject).order_by(IngestReject.seq))]
+
+
+def test_a_good_alarm_is_accepted_and_the_same_message_again_changes_nothing(brain):
+    dev = _device(brain)
+    msg = json.dumps({"device_id": dev, "type": "smoke", "ts": utcnow().isoformat(), "id": "m-1"}).encode()
+    first = brain.ingest.handle_alarm(msg, source="test")
+    assert first.status == "accepted" and first.created
+    again = brain.ingest.handle_alarm(msg, source="test")
+    assert again.status in ("accepted", "duplicate") and not again.created
+    with brain.db.read() as s:
+        alarms = s.scalars(select(Alarm)).all()
+    assert len(alarms) == 1 and alarms[0].count == 1
+
+
+def test_a_repeat_message_bumps_the_live_alarm_once_however_often_it_is_delivered(brain):
+    dev = _device(brain)
+    t = utcnow()
+    brain.ingest.handle_alarm({"device_id": dev, "type": "smoke", "ts": t.isoformat()}, source="test")
+    repeat = {"device_id": dev, "type": "smoke", "ts": (t + timedelta(seconds=30)).isoformat()}  # id derived
+    assert brain.ingest.handle_alarm(repeat, source="test").status == "accepted"
+    assert brain.ingest.handle_alarm(repeat, source="test").status == "duplicate"
+    with brain.db.read() as s:
+        assert s.scalars(select(Alarm)).one().count == 2
+    assert brain.ingest.counts["alarm.duplicate"] == 1
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"{not json", "malformed_json"),
+    (b"[1, 2]", "malformed_json"),
+    (b"x" * 20_000, "oversized"),
+    ({"type": "smoke", "ts": "2026-11-22T08:00:00+08:00"}, "missing_field"),
+    ({"device_id": "NOPE-1", "type": "smoke", "ts": "now"}, "bad_timestamp"),
+    ({"device_id": "NOPE-1", "type": "smoke", "ts": "2026-11-22T08:00:00"}, "bad_timestamp"),
+    ({"device_id": "NOPE-1", "type": "smoke", "ts": "2099-01-01T00:00:00+00:00"}, "future_timestamp"),
+    ({"device_id": "NOPE-1", "type": "smoke", "ts": "2020-01-01T00:00:00+00:00"}, "stale_timestamp"),
+    ({"device_id": "NOPE-1", "type": "smoke", "ts": "{now}"}, "unknown_device"),
+    ({"device_id": "{smoke}", "type": "trapped", "ts": "{now}"}, "unknown_type"),
+    ({"device_id": ["a"], "type": "smoke", "ts": "{now}"}, "bad_field"),
+])
+def test_bad_alarms_are_refused_with_a_reason_counted_and_kept(brain, raw, reason):
+    if isinstance(raw, dict):
+        raw = {k: (v.replace("{now}", utcnow().isoformat()).replace("{smoke}", _device(brain))
+                   if isinstance(v, str) else v) for k, v in raw.items()}
+    out = brain.ingest.handle_alarm(raw, source="mqtt:test/topic")
+    assert (out.status, out.reason) == ("rejected", reason), out
+    assert brain.ingest.counts[f"alarm.rejected.{reason}"] == 1
+    kind, recorded, excerpt = _rejects(brain)[-1]
+    assert (kind, recorded) == ("alarm", reason) and len(excerpt) <= 500
+    assert brain.ingest.stats()["rejected_last_24h"] == {reason: 1}
+    with brain.db.read() as s:
+        assert s.scalars(select(Alarm)).all() == []
+
+
+def test_the_topic_names_the_device_and_a_body_that_disagrees_is_refused(brain):
+    dev = _device(brain)
+    ok = brain.ingest.handle_alarm({"type": "smoke", "ts": utcnow().isoformat()}, source="t", device_from_topic=dev)
+    assert ok.status == "accepted"
+    bad = brain.ingest.handle_alarm({"device_id": "OTHER", "type": "smoke", "ts": utcnow().isoformat()},
+                                    source="t", device_from_topic=dev)
+    assert bad.reason == "device_mismatch"
+
+
+def _fix(brain, **kw):
+    s = brain.staff.roster()[0]
+    body = {"id": s.id, "lat": 31.3301, "lon": 121.4502, "timestamp": int(utcnow().timestamp()) + 2}
+    body.update(kw)
+    return s.id, body
+
+
+def test_a_position_moves_the_person_once_and_gcj02_is_converted(brain):
+    sid, body = _fix(brain)
+    glon, glat = wgs84_to_gcj02(121.4502, 31.3301)
+    body.update(lon=glon, lat=glat, coord="gcj02")
+    assert brain.ingest.handle_position(body, source="test").status == "accepted"
+    assert brain.ingest.handle_position(body, source="test").status == "duplicate"
+    person = next(p for p in brain.staff.roster() if p.id == sid)
+    assert person.lon == pytest.approx(121.4502, abs=1e-5) and person.lat == pytest.approx(31.3301, abs=1e-5)
+    with brain.db.read() as s:
+        assert len(s.scalars(select(StaffTrack).where(StaffTrack.staff_id == sid,
+                                                      StaffTrack.lon == person.lon)).all()) == 1
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"lat": 121.4502, "lon": 31.3301}, "swapped_coordinates"),
+    ({"lat": 39.9, "lon": 116.4}, "out_of_district"),
+    ({"lat": "NaN"}, "not_a_number"),
+    ({"lat": 95.0}, "bad_coordinates"),
+    ({"timestamp": 4102444800}, "future_timestamp"),
+    ({"id": "S99999"}, "unknown_staff"),
+    ({"coord": "mars"}, "bad_field"),
+])
+def test_bad_positions_are_refused_with_a_reason(brain, change, reason):
+    _sid, body = _fix(brain, **change)
+    out = brain.ingest.handle_position(json.dumps(body).encode(), source="http:/api/v1/osmand")
+    assert (out.status, out.reason) == ("rejected", reason), out
+    assert _rejects(brain)[-1][:2] == ("position", reason)
