@@ -29,6 +29,8 @@ from api.schemas import (
     FeedbackOut,
     HealthOut,
     KpiOut,
+    MaintenanceIn,
+    MaintenanceOut,
     MeOut,
     NearestPoleOut,
     PlaceOut,
@@ -258,6 +260,8 @@ def build_api(brain: Brain) -> FastAPI:
             return _error(422, out.detail or "refused", field=out.reason)
         if out.status == "duplicate":
             return {"id": out.id or "", "created": False, "duplicate": True}
+        if out.status == "suppressed":
+            return {"id": "", "created": False, "suppressed": out.reason}
         if out.alarm is None:
             return {"status": out.status}
         return {"id": out.alarm.id, "created": bool(out.created), "count": out.alarm.count, "state": out.alarm.state}
@@ -303,6 +307,13 @@ def build_api(brain: Brain) -> FastAPI:
     def clear(alarm_id: AlarmId, false_alarm: bool | None = None,
               who: Principal = Depends(requires(P.HANDLE_ALARM))):
         return brain.alarms.clear(alarm_id, actor=who.actor, false_alarm=false_alarm).as_dict()
+
+    @r.post("/devices/{device_id}/maintenance", response_model=MaintenanceOut,
+            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}, **DENIALS},
+            summary="Put a device in maintenance (its alarms recorded, not raised) or take it out")
+    def maintenance(device_id: Annotated[str, Path(max_length=40)], body: MaintenanceIn,
+                    who: Principal = Depends(requires(P.HANDLE_ALARM))):
+        return brain.alarms.set_maintenance(device_id, body.on, actor=who.actor, reason=body.reason)
 
     @r.get("/devices", response_model=list[DeviceOut], responses=DENIALS, summary="IoT devices and their state",
            dependencies=[Depends(requires(P.VIEW_MAP))])

@@ -214,6 +214,7 @@ class AlarmAccepted(BaseModel):
     id: str
     created: bool = Field(description="False when it bumped a live alarm or repeated a message")
     duplicate: bool = Field(default=False, description="The same message was handled before: nothing changed")
+    suppressed: str | None = Field(default=None, description="Recorded, not raised: maintenance or flapping")
     count: int | None = None
     state: str | None = None
 
@@ -297,3 +298,13 @@ class KpiOut(BaseModel):
     groups: list[KpiGroupOut] | None = None
     alarms: dict
     staff: dict
+
+
+class MaintenanceIn(BaseModel):
+    on: bool
+    reason: str = Field(min_length=1, max_length=500, description="Why, e.g. the work order number")
+
+
+class MaintenanceOut(BaseModel):
+    device_id: str
+    maintenance: bool

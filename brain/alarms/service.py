@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, AlarmState, Severity
@@ -31,6 +31,18 @@ class AlarmNotFound(LookupError):
 
 class DuplicateMessage(Exception):
     """This message was handled before; nothing changed."""
+
+
+class AlarmSuppressed(Exception):
+    """Recorded (``alarm.suppressed`` in the log), not raised: the device is in maintenance, or flapping."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+FLAP_WINDOW = timedelta(minutes=10)
+FLAP_LIMIT = 3  # this many alarms of one (device, type) raised within the window: the next ones are damped
 
 
 MAX_FUTURE = timedelta(minutes=5)  # device clocks drift; beyond this a timestamp is refused
@@ -108,22 +120,28 @@ class AlarmService:
                     device.last_seen_at = max(device.last_seen_at or now, now)
                     live_key = f"{device_id}|{type}"
                     alarm = u.session.scalar(select(Alarm).where(Alarm.live_key == live_key))
-                    if alarm is not None:
+                    damped = self._damped(u, device, type, now) if alarm is None else None
+                    if damped:
+                        u.emit("alarm.suppressed", "device", device_id, {"type": type, "reason": damped}, at=now)
+                    elif alarm is not None:
                         alarm.count += 1
                         alarm.last_at = max(alarm.last_at, now)
                         u.signal("alarm.repeated", "alarm", alarm.id, {"count": alarm.count})
                         u.session.flush()
                         return _view(alarm), False
-                    alarm = Alarm(id=alarm_id or uuid.uuid4().hex, device_id=device_id, type=type,
-                                  severity=sev.value, state=AlarmState.ACTIVE.value, count=1, lon=device.lon,
-                                  lat=device.lat, place_id=device.place_id, first_at=now, last_at=now,
-                                  live_key=live_key)
-                    u.session.add(alarm)
-                    u.session.flush()
-                    u.emit("alarm.raised", "alarm", alarm.id, {
-                        "device_id": device_id, "type": type, "severity": sev.value, "lon": device.lon,
-                        "lat": device.lat, "place_id": device.place_id}, at=now)
-                    return _view(alarm), True
+                    else:
+                        alarm = Alarm(id=alarm_id or uuid.uuid4().hex, device_id=device_id, type=type,
+                                      severity=sev.value, state=AlarmState.ACTIVE.value, count=1, lon=device.lon,
+                                      lat=device.lat, place_id=device.place_id, first_at=now, last_at=now,
+                                      live_key=live_key)
+                        u.session.add(alarm)
+                        u.session.flush()
+                        u.emit("alarm.raised", "alarm", alarm.id, {
+                            "device_id": device_id, "type": type, "severity": sev.value, "lon": device.lon,
+                            "lat": device.lat, "place_id": device.place_id}, at=now)
+                        return _view(alarm), True
+                # recorded, not raised (committed with the message id, so a repeat is a duplicate)
+                raise AlarmSuppressed(str(damped))
             except IntegrityError:
                 if message_id is not None:
                     with self.store.db.read() as s:
@@ -132,6 +150,29 @@ class AlarmService:
                 if attempt:
                     raise
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _damped(u, device: Device, type: str, now: datetime) -> str | None:
+        """Why a new alarm of this device and type is recorded but not raised, if it is."""
+        if device.maintenance:
+            return "maintenance"
+        recent = u.session.scalar(select(func.count()).select_from(Alarm).where(
+            Alarm.device_id == device.id, Alarm.type == type, Alarm.first_at >= now - FLAP_WINDOW))
+        return "flapping" if (recent or 0) >= FLAP_LIMIT else None
+
+    def set_maintenance(self, device_id: str, on: bool, *, actor: str, reason: str) -> dict:
+        """Put a device in maintenance (its alarms are recorded, not raised) or take it out; logged."""
+        if not reason or not reason.strip():
+            raise AlarmError("say why (e.g. the work order)")
+        with self.store.unit(actor) as u:
+            device = u.session.get(Device, device_id)
+            if device is None:
+                raise AlarmNotFound(f"no device {device_id}")
+            if device.maintenance != on:
+                device.maintenance = on
+                u.session.flush()
+                u.emit("device.maintenance", "device", device_id, {"on": on, "reason": reason.strip()[:500]})
+            return {"device_id": device_id, "maintenance": on}
 
     def clear(self, alarm_id: str, *, actor: str, false_alarm: bool | None = None,
               at: datetime | None = None) -> AlarmView:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from brain.alarms.service import AlarmError, AlarmService, AlarmView, DuplicateMessage
+from brain.alarms.service import AlarmError, AlarmService, AlarmSuppressed, AlarmView, DuplicateMessage
 from brain.district.models import Device
 from brain.ingest.models import IngestReject
 from brain.staff.models import Staff, StaffTrack
@@ -49,7 +49,7 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # accepted | duplicate | rejected
+    status: str  # accepted | duplicate | suppressed | rejected
     reason: str | None = None
     detail: str | None = None
     id: str | None = None
@@ -208,6 +208,9 @@ class Pipeline:
         except DuplicateMessage as e:
             self._count("alarm.duplicate")
             return Outcome("duplicate", id=str(e))
+        except AlarmSuppressed as e:  # in the log as alarm.suppressed: recorded, not raised
+            self._count(f"alarm.suppressed.{e.reason}")
+            return Outcome("suppressed", reason=e.reason)
         except AlarmError as e:
             reason = "unknown_type" if "raises no alarm" in str(e) else "refused"
             return self.reject("alarm", source, reason, str(e), raw)

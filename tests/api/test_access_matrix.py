@@ -57,6 +57,9 @@ API = {
     ("POST", "/api/v1/cases/{case_id}/feedback"): ("/api/v1/cases/{case}/feedback",
                                                    {"satisfaction": "satisfied"}, CASE_OPENERS),
     ("GET", "/api/v1/kpi"): ("/api/v1/kpi?by=committee", None, {"leader", "admin"}),
+    ("POST", "/api/v1/devices/{device_id}/maintenance"): ("/api/v1/devices/{device}/maintenance",
+                                                          {"on": True, "reason": "work order 17"},
+                                                          {"operator", "dispatcher", "admin"}),
     ("GET", "/api/v1/osmand"): ("/api/v1/osmand?id=S00001&lat=31.33&lon=121.45&timestamp=1",
                                 None, {"field", "admin"}),
     ("POST", "/api/v1/osmand"): ("/api/v1/osmand", {"id": "S00001", "lat": 31.33, "lon": 121.45, "timestamp": "1"},
@@ -109,6 +112,7 @@ def test_api_route_allows_or_denies(site, method, template, role):
     smoke = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
     if body and body.get("device_id") == "{device}":
         body = {**body, "device_id": smoke}
+    path = path.replace("{device}", smoke)
     if "{alarm}" in path:
         alarm, _ = site.brain.alarms.raise_alarm(device_id=smoke, type="smoke")
         path = path.replace("{alarm}", alarm.id)

@@ -118,3 +118,32 @@ def test_bad_positions_are_refused_with_a_reason(brain, change, reason):
     out = brain.ingest.handle_position(json.dumps(body).encode(), source="http:/api/v1/osmand")
     assert (out.status, out.reason) == ("rejected", reason), out
     assert _rejects(brain)[-1][:2] == ("position", reason)
+
+
+def test_a_device_in_maintenance_has_its_alarms_recorded_not_raised(brain):
+    from brain.events.models import EventRecord
+
+    dev = _device(brain, "gas")
+    brain.alarms.set_maintenance(dev, True, actor="operator", reason="work order 17")
+    out = brain.ingest.handle_alarm({"device_id": dev, "type": "gas_leak", "ts": utcnow().isoformat()}, source="t")
+    assert (out.status, out.reason) == ("suppressed", "maintenance")
+    with brain.db.read() as s:
+        assert s.scalars(select(Alarm)).all() == []
+        types = [e.type for e in s.scalars(select(EventRecord).where(EventRecord.subject_id == dev))]
+    assert types == ["device.maintenance", "alarm.suppressed"]
+    brain.alarms.set_maintenance(dev, False, actor="operator", reason="done")
+    later = {"device_id": dev, "type": "gas_leak", "ts": (utcnow() + timedelta(seconds=1)).isoformat()}
+    assert brain.ingest.handle_alarm(later, source="t").status == "accepted"
+
+
+def test_a_flapping_device_is_damped_after_three_alarms_in_ten_minutes(brain):
+    dev = _device(brain, "fire_lane")
+    t = utcnow() - timedelta(minutes=8)
+    for i in range(3):
+        out = brain.ingest.handle_alarm({"device_id": dev, "type": "blocked", "ts": (t + timedelta(minutes=2 * i))
+                                         .isoformat()}, source="t")
+        assert out.status == "accepted" and out.created
+        brain.alarms.clear(out.id, actor="device")
+    fourth = brain.ingest.handle_alarm({"device_id": dev, "type": "blocked", "ts": utcnow().isoformat()}, source="t")
+    assert (fourth.status, fourth.reason) == ("suppressed", "flapping")
+    assert brain.ingest.counts["alarm.suppressed.flapping"] == 1
