@@ -48,3 +48,47 @@ def snapshot(brain) -> Snapshot:
     """Read the live state through the services (one read each)."""
     return Snapshot(at=utcnow(), cases=brain.cases.open_cases(), alarms=brain.alarms.live(),
                     staff=brain.staff.roster())
+
+
+# How long each live feed may stay silent before the wall shows it as gone quiet (seconds).
+FEED_SILENCE_S = {"cases": 900.0, "alarms": 3600.0, "staff": 60.0}
+FEED_EVENTS = {"cases": "case.*", "alarms": "alarm.*", "staff": "staff.moved"}
+
+
+class Freshness:
+    """When each live feed last brought something: followed on the bus, seeded from the data at start."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, datetime | None] = dict.fromkeys(FEED_SILENCE_S)
+        self._off: list = []
+
+    def attach(self, bus) -> None:
+        for feed, pattern in FEED_EVENTS.items():
+            self._off.append(bus.subscribe(pattern, lambda e, feed=feed: self.seen(feed, e.at)))
+
+    def detach(self) -> None:
+        for off in self._off:
+            off()
+        self._off.clear()
+
+    def seen(self, feed: str, at: datetime) -> None:
+        last = self.last.get(feed)
+        if last is None or at > last:
+            self.last[feed] = at
+
+    def seed(self, snap: Snapshot) -> None:
+        """At start: the newest open case, live alarm and position fix, where nothing newer is known."""
+        for feed, times in (("cases", [c.reported_at for c in snap.cases]),
+                            ("alarms", [a.last_at for a in snap.alarms]),
+                            ("staff", [s.position_at for s in snap.staff if s.position_at])):
+            if times:
+                self.seen(feed, max(times))
+
+    def ages(self, now: datetime) -> dict[str, tuple[float | None, bool]]:
+        """Per feed: seconds since its last update (None: nothing yet) and whether it has gone silent."""
+        out = {}
+        for feed, limit in FEED_SILENCE_S.items():
+            last = self.last[feed]
+            age = None if last is None else max(0.0, (now - last).total_seconds())
+            out[feed] = (age, age is None or age > limit)
+        return out

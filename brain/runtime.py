@@ -23,6 +23,7 @@ from brain.ingest.mqtt import MqttIngest
 from brain.ingest.pipeline import Pipeline
 from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
+from brain.live import Freshness, snapshot
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
 from brain.storage.db import Database, utcnow
@@ -58,6 +59,7 @@ class Brain:
         self.dispatch = DispatchService(cases=self.cases, staff=self.staff, catalogue=self.catalogue,
                                         district=self.district)
         self.ingest = Pipeline(self.db, self.alarms, self.staff, self.gazetteer)
+        self.freshness = Freshness()
         self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
         self.mqtt: MqttIngest | None = None
         self.simulator: Simulator | None = None
@@ -75,6 +77,8 @@ class Brain:
                 log.info("KPI facts rebuilt from the event log: %d cases", replayed)
             self.dispatch.load()
             self.dispatch.attach(self.bus)
+            self.freshness.attach(self.bus)
+            self.freshness.seed(snapshot(self))
             if self.settings.escalate_after_s > 0:
                 self.escalator.start()
             if self.settings.mqtt_url and self.mqtt is None:
@@ -113,6 +117,7 @@ class Brain:
 
     def stop(self) -> None:
         self.escalator.stop()
+        self.freshness.detach()
         if self.mqtt:
             self.mqtt.stop()
             self.mqtt = None

@@ -68,6 +68,23 @@ def _clock_text(snap: Snapshot, tr, tz: str, rejected: int = 0) -> str:
     return text + (f" · {tr('live.rejected')} {rejected}" if rejected else "")
 
 
+def _age_text(age: float | None, tr) -> str:
+    if age is None:
+        return "—"
+    if age < 60:
+        return f"{int(age)} {tr('age.s')}"
+    if age < 3600:
+        return f"{int(age // 60)} {tr('age.min')}"
+    return f"{int(age // 3600)} {tr('age.h')}"
+
+
+def _freshness(brain: Brain, snap: Snapshot, tr) -> list:
+    """A badge per live layer: time since its feed last brought something; red once it has gone silent."""
+    return [html.Span(f"{tr('layer.' + feed)} {_age_text(age, tr)}", className="fresh stale" if silent else "fresh",
+                      title=tr("fresh.hint"))
+            for feed, (age, silent) in brain.freshness.ages(snap.at).items()]
+
+
 def _rejected(brain: Brain) -> int:
     return int(brain.ingest.stats()["rejected_total_last_24h"] or 0)
 
@@ -149,7 +166,8 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
             html.Div(tr(f"counter.{name}"), className="label"),
             html.Div(str(counts[name]), id=f"{ids.COUNTER}-{name}", className="value")])
         for name in COUNTERS
-    ] + [html.Div(_clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), id=ids.LIVE_STATUS,
+    ] + [html.Div(_freshness(brain, snap, tr), id=ids.FRESHNESS, className="freshness"),
+         html.Div(_clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), id=ids.LIVE_STATUS,
                   className="live-status")])
     fig = district_figure(brain.district, live=live_layers(brain, snap, locale), tr=tr)
     graph = dcc.Graph(id=ids.MAP, figure=fig, className="map",
@@ -201,6 +219,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         Output(ids.MAP, "figure"),
         *[Output(f"{ids.COUNTER}-{name}", "children") for name in COUNTERS],
         Output(ids.LIVE_STATUS, "children"),
+        Output(ids.FRESHNESS, "children"),
         Output(ids.FEED, "children"),
         Output(ids.BANNER, "children"),
         Output(ids.BANNER, "className"),
@@ -233,7 +252,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             patch["layout"]["map"]["center"] = {"lon": alarm.lon, "lat": alarm.lat}
             patch["layout"]["map"]["zoom"] = 17
         return (patch, *[str(counts[n]) for n in COUNTERS],
-                _clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)),
+                _clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), _freshness(brain, snap, tr),
                 _feed(brain, snap, locale), banner, banner_class)
 
     dispatch_page.register(guard, brain, locale_of)

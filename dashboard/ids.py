@@ -49,6 +49,7 @@ AUDIT_DAY = "audit-day"
 AUDIT_TABLE = "audit-table"
 BANNER = "takeover-banner"
 ALARM_PANEL = "alarm-panel"
+FRESHNESS = "freshness"
 ALARM_SIG = "alarm-panel-signature"
 ALARM_ACK = "alarm-ack"  # pattern: {"type": ALARM_ACK, "alarm": id}
 ALARM_CLEAR = "alarm-clear"  # pattern: {"type": ALARM_CLEAR, "alarm": id}

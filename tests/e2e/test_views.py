@@ -162,3 +162,18 @@ def test_the_dispatcher_acknowledges_and_clears_alarms_from_the_panel(page, live
                                 timeout=10_000)
     assert brain.alarms.find(state="cleared")[0].id == alarm.id
     assert page.errors == []
+
+
+def test_the_wall_shows_how_fresh_each_layer_is(anonymous, live_app):
+    sign_in(anonymous.page, live_app, "wall")
+    open_view(anonymous, live_app, "/wall")
+    page = anonymous.page
+    assert page.locator("#freshness .fresh").count() == 3
+    brain = live_app.brain
+    devices = brain.district.devices
+    dev = str(devices[devices["type"] == "fire_lane"]["id"].iloc[1])
+    brain.alarms.raise_alarm(device_id=dev, type="blocked")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#freshness .fresh')].some("
+        "e => e.innerText.startsWith('告警') && !e.classList.contains('stale'))", timeout=10_000)
+    assert anonymous.errors == []
