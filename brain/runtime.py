@@ -112,7 +112,9 @@ class Brain:
         now = utcnow()
         gen = HistoryGenerator(self.district, self.catalogue, self.policy, seed=self.settings.sim_seed or 7)
         # up to six hours ago: the live backfill covers the last six hours
-        cases, events = write(self.db, gen, start=now - timedelta(days=days), end=now - timedelta(hours=6), now=now)
+        until = now - timedelta(hours=6)
+        # finished by then: the live cases on the wall are the simulator's own, which it moves on
+        cases, events = write(self.db, gen, start=now - timedelta(days=days), end=until, now=now, finish_by=until)
         log.info("demo history written: %d cases, %d events over %d days", cases, events, days)
 
     def stop(self) -> None:

@@ -73,17 +73,26 @@ class HistoryGenerator:
         return np.sort(out)
 
     def batches(self, *, start: datetime, end: datetime, first_id: int, now: datetime, per_day: float = CASES_PER_DAY,
-                batch: int = 5000) -> Iterator[Batch]:
+                batch: int = 5000, finish_by: datetime | None = None) -> Iterator[Batch]:
+        """Cases reported between start and end; each moves on until `now`, or, with `finish_by`, is
+        closed (or cancelled) by then, its last stages shortened where they would run past it."""
         days = (end - start).total_seconds() / 86400
         n = round(per_day * days)
         offsets = self._times(n, start, end) if n else np.array([])
         for lo in range(0, n, batch):
             out = Batch([], [], [])
             for i in range(lo, min(n, lo + batch)):
-                self._one(out, first_id + i, start + timedelta(seconds=float(offsets[i])), now)
+                self._one(out, first_id + i, start + timedelta(seconds=float(offsets[i])), now, finish_by)
             yield out
 
-    def _one(self, out: Batch, case_id: int, t0: datetime, now: datetime) -> None:
+    @staticmethod
+    def _squeeze(prev: datetime, t: datetime, finish_by: datetime | None) -> datetime:
+        """`t`, or halfway from `prev` to `finish_by` where `t` would run past it."""
+        if finish_by is None or t <= finish_by:
+            return t
+        return prev + (max(finish_by, prev) - prev) / 2
+
+    def _one(self, out: Batch, case_id: int, t0: datetime, now: datetime, finish_by: datetime | None) -> None:
         rng = self.rng
         channel = self.channels[int(rng.choice(len(self.channels), p=self.channel_p))]
         category = str(rng.choice(CHANNELS[channel][2]))
@@ -105,7 +114,7 @@ class HistoryGenerator:
         while i < len(stages):
             stage = stages[i]
             minutes = limits[stage] * TYPICAL_SHARE[stage] * float(rng.lognormal(0.0, 0.8))
-            t = t + timedelta(minutes=minutes)
+            t = self._squeeze(t, t + timedelta(minutes=minutes), finish_by)
             if t > now:
                 break
             if stage == "dispatch" and cancelled:
@@ -116,7 +125,7 @@ class HistoryGenerator:
             if stage == "dispatch" and deferred:
                 events.append(("case.deferred", t, {"from": "registered", "to": "deferred", "note": "waiting"}))
                 state = "deferred"
-                t = t + timedelta(hours=float(rng.uniform(1, 24)))
+                t = self._squeeze(t, t + timedelta(hours=float(rng.uniform(1, 24))), finish_by)
                 if t > now:
                     break
                 events.append(("case.registered", t, {"from": "deferred", "to": "registered"}))
@@ -172,12 +181,13 @@ class HistoryGenerator:
 
 
 def write(db: Database, gen: HistoryGenerator, *, start: datetime, end: datetime, now: datetime,
-          per_day: float = CASES_PER_DAY, batch: int = 5000) -> tuple[int, int]:
+          per_day: float = CASES_PER_DAY, batch: int = 5000, finish_by: datetime | None = None) -> tuple[int, int]:
     """Write the history between start and end; returns (cases, events)."""
     with db.read() as s:
         first = int(s.scalar(select(func.max(Case.id))) or 0) + 1
     cases = events = 0
-    for b in gen.batches(start=start, end=end, first_id=first, now=now, per_day=per_day, batch=batch):
+    for b in gen.batches(start=start, end=end, first_id=first, now=now, per_day=per_day, batch=batch,
+                         finish_by=finish_by):
         with db.transaction() as s:
             if b.cases:
                 s.execute(insert(cast(Table, Case.__table__)), b.cases)

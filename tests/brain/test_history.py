@@ -49,3 +49,17 @@ def test_history_gives_the_kpi_screens_plausible_figures(brain):
     c = brain.cases.open_case(channel="wechat", category="C0107", pole="0412", actor="app")
     with brain.db.read() as s:
         assert c.id == s.scalar(select(func.max(Case.id)))
+
+
+def test_a_history_finished_by_a_time_leaves_no_case_open(brain):
+    now = utcnow()
+    until = now - timedelta(hours=6)
+    gen = HistoryGenerator(brain.district, brain.catalogue, brain.policy, seed=9)
+    cases, _ = write(brain.db, gen, start=now - timedelta(days=2), end=until, now=now, per_day=300, finish_by=until)
+    assert cases > 500
+    with brain.db.read() as s:
+        statuses = set(s.scalars(select(Case.status).distinct()))
+        last = s.scalar(select(func.max(EventRecord.at)).where(EventRecord.subject_type == "case",
+                                                              EventRecord.type != "case.feedback"))
+    assert statuses <= {"closed", "cancelled"} and last <= until
+    assert brain.cases.open_cases() == []
