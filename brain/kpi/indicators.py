@@ -187,6 +187,12 @@ CASE_INDICATORS: list[Indicator] = [
 ]
 
 BY_KEY = {i.key: i for i in CASE_INDICATORS}
+# The facts columns the indicators above read (the screen reads only these, plus its breakdown).
+INDICATOR_COLUMNS = frozenset({
+    "reported_at", "status", "registered_at", "dispatched_at", "arrived_at", "handled_at", "closed_at",
+    "handle_due_at", "close_due_at", "stage_due_at", "ever_deferred", "rework", "t_register", "t_dispatch",
+    "t_arrive", "t_handle", "t_verify", "t_close", "dispatch_on_time", "handle_on_time", "close_on_time",
+    "satisfaction", "pole", "category", "response_m", "staff"})
 # The tiles a leader sees first; the rest are in the table and the API.
 HEADLINE = ("reported", "registration_rate", "timely_dispatch_rate", "on_time_handling_rate", "closure_rate",
             "on_time_closure_rate", "rework_rate", "overdue_now", "satisfaction_rate", "response_time_mean")

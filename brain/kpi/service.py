@@ -8,6 +8,7 @@ cohort through the index on `reported_at`; everything else is arithmetic on that
 from __future__ import annotations
 
 import io
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -21,7 +22,7 @@ from brain.alarms.enums import WELFARE_TYPES, AlarmState
 from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.kpi.facts import CaseFacts, FactsProjector
-from brain.kpi.indicators import BY_KEY, CASE_INDICATORS, Indicator, closure_due
+from brain.kpi.indicators import BY_KEY, CASE_INDICATORS, INDICATOR_COLUMNS, Indicator, closure_due
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff
 from brain.storage.db import Database, EpochSeconds, utcnow
@@ -241,30 +242,36 @@ def as_rows(facts: list[dict]) -> list[tuple]:
             for f in facts]
 
 
-def to_frame(rows: list) -> pd.DataFrame:
-    """`case_facts` rows (tuples in column order, times in epoch seconds) as a frame with UTC times and the
+def to_frame(rows: list, columns: list[str] = _COLUMNS) -> pd.DataFrame:
+    """`case_facts` rows (tuples of `columns`, times in epoch seconds) as a frame with UTC times and the
     derived columns."""
-    return _finish(pd.DataFrame.from_records(rows, columns=_COLUMNS))
+    return _finish(pd.DataFrame.from_records(rows, columns=columns))
 
 
-def _from_csv(data: bytes) -> pd.DataFrame:
+def _from_csv(data: bytes, columns: list[str]) -> pd.DataFrame:
     """The frame from PostgreSQL's CSV (COPY): text columns kept as text, booleans from t/f."""
-    df = pd.read_csv(io.BytesIO(data), dtype={c: "object" for c in _TEXTS}, keep_default_na=False,
-                     na_values={c: [""] for c in _COLUMNS})
+    texts = [c for c in _TEXTS if c in columns]
+    df = pd.read_csv(io.BytesIO(data), dtype=dict.fromkeys(texts, "object"), keep_default_na=False,
+                     na_values={c: [""] for c in columns})
     for c in _BOOLS:
-        df[c] = df[c].map({"t": True, "f": False}).astype(object)
-    for c in _TEXTS:
+        if c in df:
+            df[c] = df[c].map({"t": True, "f": False}).astype(object)
+    for c in texts:
         df[c] = df[c].astype(object).where(df[c].notna(), None)
     return _finish(df)
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
     for c in _TIMES:  # epoch seconds, as stored
-        df[c] = pd.to_datetime(pd.to_numeric(df[c]).astype(float), unit="s", utc=True)
+        if c in df:
+            df[c] = pd.to_datetime(pd.to_numeric(df[c]).astype(float), unit="s", utc=True)
     for c in _NUMBERS:
-        df[c] = pd.to_numeric(df[c]).astype(float)
-    df["ever_deferred"] = df["ever_deferred"].astype(bool)
-    df["t_response"] = (df["arrived_at"] - df["reported_at"]).dt.total_seconds()
+        if c in df:
+            df[c] = pd.to_numeric(df[c]).astype(float)
+    if "ever_deferred" in df:
+        df["ever_deferred"] = df["ever_deferred"].astype(bool)
+    if "arrived_at" in df and "reported_at" in df:
+        df["t_response"] = (df["arrived_at"] - df["reported_at"]).dt.total_seconds()
     return df
 
 
@@ -277,11 +284,12 @@ class KpiService:
         self.tz = tz
 
     # --- the case frame ------------------------------------------------------------------------
-    def frame(self, w: Window) -> pd.DataFrame:
-        """The window's cohort: the facts of every case reported in [start, end)."""
+    def frame(self, w: Window, columns: AbstractSet[str] | None = None) -> pd.DataFrame:
+        """The window's cohort: the facts of every case reported in [start, end) (only `columns`, if given)."""
         t = CaseFacts.__table__
+        names = _COLUMNS if columns is None else [c for c in _COLUMNS if c in columns]
         # times come back as the stored numbers (no per-value conversion); to_frame converts them at once
-        cols = [type_coerce(t.c[c], Float) if c in _TIMES else t.c[c] for c in _COLUMNS]
+        cols = [type_coerce(t.c[c], Float) if c in _TIMES else t.c[c] for c in names]
         q = select(*cols).where(t.c.reported_at >= w.start, t.c.reported_at < w.end)
         with self.db.read() as s:
             conn = s.connection()
@@ -291,9 +299,9 @@ class KpiService:
                 with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
                     with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
                         data = b"".join(bytes(chunk) for chunk in copy)
-                return _from_csv(data)
+                return _from_csv(data, names)
             rows = [tuple(r) for r in conn.execute(q).fetchall()]  # plain tuples: fastest for pandas
-        return to_frame(rows)
+        return to_frame(rows, names)
 
     def ensure_facts(self) -> int:
         """Replay the log into `case_facts` if the table is behind the cases (a database that predates
@@ -402,7 +410,7 @@ class KpiService:
     def screen(self, w: Window, by: str, now: datetime | None = None, top: int = 10) -> Screen:
         """Everything the /kpi screen shows for a window and a breakdown, from one read of the cohort."""
         now = now or utcnow()
-        df = self.frame(w)
+        df = self.frame(w, INDICATOR_COLUMNS | {by, "committee", "category"})
         m = masks(df, now)
         return Screen(window=w, frame=df, figures=self.figures(df, now, m), groups=self.breakdown(df, by, now, m),
                       trend=self.trend(df, w),

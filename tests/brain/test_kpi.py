@@ -237,3 +237,13 @@ def test_alarm_indicators_time_to_acknowledge_false_alarms_and_welfare(brain):
     assert (out["false_alarm_rate"].numerator, out["false_alarm_rate"].denominator) == (1, 2)
     assert out["welfare"] == {"total": 1, "open": 0, "false": 0, "confirmed": 1, "cleared_unjudged": 0}
     assert out["device_online_rate"].denominator == len(devices)
+
+
+def test_the_screen_reads_only_the_columns_it_needs_and_gets_the_same_figures(brain, history):
+    w = window("custom", now=NOW, tz=TZ, start=DAY, end=DAY)
+    full = brain.kpi.figures(brain.kpi.frame(w), NOW)
+    screen = brain.kpi.screen(w, "channel", NOW)
+    assert "priority" not in screen.frame and "deferred_s" not in screen.frame
+    assert {k: (f.value, f.numerator, f.denominator) for k, f in screen.figures.items()} == {
+        k: (f.value, f.numerator, f.denominator) for k, f in full.items()}
+    assert dict(screen.groups)["wechat"]["reported"].value == 1
