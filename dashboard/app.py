@@ -26,6 +26,7 @@ from dashboard.pages import kpi as kpi_page
 from layers import alarms as alarm_layer
 from layers import cases as case_layer
 from layers import staff as staff_layer
+from layers.diff import SentCache, write_diff
 from layers.figure import FIT_HEIGHT_PX, FIT_WIDTH_PX, TRACE_INDEX, district_figure
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ PAGE_PERMISSION = {"/wall": Permission.VIEW_MAP, "/dispatch": Permission.READ_CA
 FEED_LENGTH = 8
 COUNTERS = ("open_cases", "overdue", "unacknowledged_alarms", "staff_on_duty")
 LIVE_INTERVAL_MS = 2000
+SENT = SentCache()  # what each open page was last sent: ticks send only the difference
 
 
 def locale_of(search: str | None) -> str:
@@ -154,7 +156,7 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
     who = current()
     if who is None or not who.can(PAGE_PERMISSION[path]):
         return [header, html.Div(tr("auth.forbidden"), className="forbidden")]
-    tick = html.Div([dcc.Interval(id=ids.LIVE_TICK, interval=LIVE_INTERVAL_MS), dcc.Store(id=ids.MAP_FITTED)])
+    tick = [dcc.Interval(id=ids.LIVE_TICK, interval=LIVE_INTERVAL_MS), dcc.Store(id=ids.MAP_FITTED)]
     if path == "/audit":
         return [header, audit_page.body(locale), dcc.Interval(id=ids.LIVE_TICK, interval=10_000)]
     if path == "/kpi":
@@ -169,7 +171,9 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
     ] + [html.Div(_freshness(brain, snap, tr), id=ids.FRESHNESS, className="freshness"),
          html.Div(_clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), id=ids.LIVE_STATUS,
                   className="live-status")])
-    fig = district_figure(brain.district, live=live_layers(brain, snap, locale), tr=tr)
+    live = live_layers(brain, snap, locale)
+    fig = district_figure(brain.district, live=live, tr=tr)
+    tick = html.Div([*tick, dcc.Store(id=ids.LIVE_VERSION, data=SENT.put({"locale": locale, **live}))])
     graph = dcc.Graph(id=ids.MAP, figure=fig, className="map",
                       config={"displayModeBar": False, "scrollZoom": True, "displaylogo": False},
                       style={"height": "100%", "width": "100%"})
@@ -223,27 +227,24 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         Output(ids.FEED, "children"),
         Output(ids.BANNER, "children"),
         Output(ids.BANNER, "className"),
+        Output(ids.LIVE_VERSION, "data"),
         Input(ids.LIVE_TICK, "n_intervals"),
         State(ids.URL, "search"),
         State(ids.URL, "pathname"),
+        State(ids.LIVE_VERSION, "data"),
         prevent_initial_call=True,
     )
-    def live_update(_n, search, pathname):
+    def live_update(_n, search, pathname, version):
         locale = locale_of(search)
         tr = translator(locale)
         snap = snapshot(brain)
         layers = live_layers(brain, snap, locale)
+        sent = SENT.take(version if isinstance(version, str) else None)
+        if sent is not None and sent.get("locale") != locale:
+            sent = None
         patch = Patch()
-        for name, d in layers.items():
-            i = TRACE_INDEX[name]
-            patch["data"][i]["lon"] = d["lon"]
-            patch["data"][i]["lat"] = d["lat"]
-            patch["data"][i]["customdata"] = d["customdata"]
-            patch["data"][i]["marker"]["color"] = d["marker.color"]
-            if "marker.size" in d:
-                patch["data"][i]["marker"]["size"] = d["marker.size"]
-            if "marker.opacity" in d:
-                patch["data"][i]["marker"]["opacity"] = d["marker.opacity"]
+        for name, d in layers.items():  # only what changed since this page's last tick
+            write_diff(patch, TRACE_INDEX[name], sent.get(name) if sent else None, d)
         counts = snap.headline()
         alarm = snap.takeover
         banner, banner_class = _banner(brain, alarm, tr, snap.at), "banner takeover" if alarm else "banner"
@@ -251,9 +252,10 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             # the wall flies to it and stays there until someone acknowledges it
             patch["layout"]["map"]["center"] = {"lon": alarm.lon, "lat": alarm.lat}
             patch["layout"]["map"]["zoom"] = 17
+        token = SENT.put({"locale": locale, **layers})
         return (patch, *[str(counts[n]) for n in COUNTERS],
                 _clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), _freshness(brain, snap, tr),
-                _feed(brain, snap, locale), banner, banner_class)
+                _feed(brain, snap, locale), banner, banner_class, token)
 
     dispatch_page.register(guard, brain, locale_of)
     audit_page.register(guard, brain, locale_of)

@@ -50,6 +50,7 @@ AUDIT_TABLE = "audit-table"
 BANNER = "takeover-banner"
 ALARM_PANEL = "alarm-panel"
 FRESHNESS = "freshness"
+LIVE_VERSION = "live-version"  # the token of what the page was last sent
 ALARM_SIG = "alarm-panel-signature"
 ALARM_ACK = "alarm-ack"  # pattern: {"type": ALARM_ACK, "alarm": id}
 ALARM_CLEAR = "alarm-clear"  # pattern: {"type": ALARM_CLEAR, "alarm": id}

@@ -177,3 +177,23 @@ def test_the_wall_shows_how_fresh_each_layer_is(anonymous, live_app):
         "() => [...document.querySelectorAll('#freshness .fresh')].some("
         "e => e.innerText.startsWith('告警') && !e.classList.contains('stale'))", timeout=10_000)
     assert anonymous.errors == []
+
+
+def test_after_many_diff_ticks_the_browser_holds_exactly_the_servers_markers(page, live_app):
+    from brain.live import snapshot
+    from dashboard.app import live_layers
+
+    open_view(page, live_app, "/wall")
+    brain = live_app.brain
+    roster = [s for s in brain.staff.roster() if s.lon is not None]
+    for step in range(4):  # four rounds of a few moves, each sent as edits
+        brain.staff.record_fixes([Fix(s.id, s.lon + 1e-4 * (step + 1), s.lat, utcnow()) for s in roster[step::9]])
+        page.page.wait_for_timeout(2_300)
+
+    def same():
+        want = live_layers(brain, snapshot(brain), "zh-CN")["staff"]
+        got = trace(page, "staff")
+        return got["lon"] == pytest.approx(want["lon"]) and got["lat"] == pytest.approx(want["lat"])
+
+    assert wait_for(same)
+    assert page.errors == []

@@ -1,0 +1,76 @@
+"""Live updates as differences: only the markers that changed travel to the browser.
+
+The server remembers what each open page was last sent (a token the page keeps); a tick compares the
+new data of each live trace with that, element by element, and writes a Patch that assigns only the
+changed elements. Where most of an array changed, or its length did (a case opened or closed), the
+array is sent whole. Without the page's token (restart, expired) every live array is sent whole.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+
+WHOLE_IF_CHANGED = 0.5  # above this share of changed elements, sending the array is smaller than the edits
+KEYS = ("lon", "lat", "customdata", "marker.color", "marker.size", "marker.opacity")
+
+
+def _target(patch, trace: int, key: str):
+    node = patch["data"][trace]
+    parts = key.split(".")
+    for p in parts[:-1]:
+        node = node[p]
+    return node, parts[-1]
+
+
+def write_diff(patch, trace: int, old: dict | None, new: dict) -> int:
+    """Patch trace `trace` from `old` (what the page has) to `new`; returns the number of edits."""
+    edits = 0
+    for key in KEYS:
+        if key not in new:
+            continue
+        node, leaf = _target(patch, trace, key)
+        before, after = (old or {}).get(key), new[key]
+        if before is None or len(before) != len(after):
+            node[leaf] = after
+            edits += 1
+            continue
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        if not changed:
+            continue
+        if len(changed) > WHOLE_IF_CHANGED * len(after):
+            node[leaf] = after
+            edits += 1
+            continue
+        array = node[leaf]
+        for i in changed:
+            array[i] = after[i]
+        edits += len(changed)
+    return edits
+
+
+class SentCache:
+    """What each page was last sent, by token; the oldest entries go first (a page that lost its entry
+    gets everything again)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, layers: dict) -> str:
+        token = uuid.uuid4().hex
+        with self._lock:
+            self._items[token] = layers
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return token
+
+    def take(self, token: str | None) -> dict | None:
+        """The state behind `token`, forgotten once taken: the page moves on to the token of this tick.
+        (If that answer is lost, the page asks with the old token again and gets everything.)"""
+        if not token:
+            return None
+        with self._lock:
+            return self._items.pop(token, None)
