@@ -21,6 +21,7 @@ from brain.events.bus import Bus, MemoryBus
 from brain.events.log import Store
 from brain.ingest.mqtt import MqttIngest
 from brain.ingest.pipeline import Pipeline
+from brain.ingest.queue import IngestQueue
 from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
 from brain.live import Freshness, snapshot
@@ -62,6 +63,7 @@ class Brain:
         self.freshness = Freshness()
         self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
         self.mqtt: MqttIngest | None = None
+        self.queue: IngestQueue | None = None
         self.simulator: Simulator | None = None
         self.started_at = utcnow()
         self._lock = threading.Lock()
@@ -81,10 +83,13 @@ class Brain:
             self.freshness.seed(snapshot(self))
             if self.settings.escalate_after_s > 0:
                 self.escalator.start()
+            if self.settings.redis_url and self.queue is None:
+                # the durable queue: MQTT hands messages over, this worker (and any other) handles them
+                self.queue = IngestQueue(self.settings.redis_url, self.ingest).start()
             if self.settings.mqtt_url and self.mqtt is None:
                 self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest,
                                        division=str(self.district.meta.get("division_code", "district")),
-                                       client_id=self.settings.mqtt_client_id).start()
+                                       client_id=self.settings.mqtt_client_id, queue=self.queue).start()
             one_time = self.auth.ensure_admin(self.settings.admin_password)
             if one_time:
                 # shown once, here only; it is stored as an argon2 hash and cannot be recovered
@@ -123,6 +128,9 @@ class Brain:
         if self.mqtt:
             self.mqtt.stop()
             self.mqtt = None
+        if self.queue:
+            self.queue.stop()
+            self.queue = None
         self.dispatch.detach()
         if self.simulator:
             self.simulator.stop()
@@ -140,5 +148,6 @@ class Brain:
                               "speed": self.settings.sim_speed if self.simulator else None},
                 "district": {"name": self.district.meta.get("name"), "poles": len(self.gazetteer),
                              "demo": bool(self.district.meta.get("demo"))},
-                "ingest": {**self.ingest.stats(), "mqtt": self.mqtt.health() if self.mqtt else None},
+                "ingest": {**self.ingest.stats(), "mqtt": self.mqtt.health() if self.mqtt else None,
+                           "queue": self.queue.health() if self.queue else None},
                 "started_at": self.started_at.isoformat()}

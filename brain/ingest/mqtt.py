@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 
 from brain.ingest.pipeline import Pipeline
+from brain.ingest.queue import IngestQueue
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +32,21 @@ def topics(division: str) -> dict[str, str]:
 class MqttIngest:
     """Subscribes on start(); every message goes through `pipeline`; stop() disconnects."""
 
-    def __init__(self, url: str, pipeline: Pipeline, *, division: str, client_id: str = "community-brain-ingest"
-                 ) -> None:
+    def __init__(self, url: str, pipeline: Pipeline, *, division: str, client_id: str = "community-brain-ingest",
+                 queue: IngestQueue | None = None) -> None:
+        """With `queue`, messages are handed to the durable Redis queue (any worker handles them) instead
+        of the pipeline in this process."""
         u = urlparse(url)
         if u.scheme not in ("mqtt", "tcp", ""):
             raise ValueError(f"MQTT_URL must be mqtt://host:port, not {url!r}")
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
         self.pipeline = pipeline
+        self.queue = queue
         self.division = division
         self.topics = topics(division)
         self.connected = threading.Event()
         self.received = 0
+        self.unacknowledged = 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                                   manual_ack=True)
         if u.username:
@@ -64,7 +69,8 @@ class MqttIngest:
 
     def health(self) -> dict:
         return {"connected": self.connected.is_set(), "broker": f"{self.host}:{self.port}",
-                "topics": list(self.topics.values()), "received": self.received}
+                "topics": list(self.topics.values()), "received": self.received,
+                "left_unacknowledged": self.unacknowledged, "via": "redis" if self.queue else "pipeline"}
 
     # --- callbacks (the network thread) ----------------------------------------------------------
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
@@ -85,15 +91,22 @@ class MqttIngest:
         try:
             parts = msg.topic.split("/")
             source = f"mqtt:{msg.topic}"[:120]
-            if len(parts) == 5 and parts[:3] == ["brain", self.division, "devices"] and parts[4] == "events":
+            alarm = len(parts) == 5 and parts[:3] == ["brain", self.division, "devices"] and parts[4] == "events"
+            position = len(parts) == 5 and parts[:3] == ["brain", self.division, "staff"] and parts[4] == "position"
+            if (alarm or position) and self.queue is not None:
+                self.queue.enqueue("alarm" if alarm else "position", bytes(msg.payload), source=source,
+                                   subject=parts[3][:40])
+            elif alarm:
                 self.pipeline.handle_alarm(msg.payload, source=source, device_from_topic=parts[3],
                                            actor=f"device:{parts[3]}"[:100])
-            elif len(parts) == 5 and parts[:3] == ["brain", self.division, "staff"] and parts[4] == "position":
+            elif position:
                 self.pipeline.handle_position(msg.payload, source=source, staff_from_topic=parts[3],
                                               actor="gps")
             else:
                 self.pipeline.reject("unknown", source, "unknown_topic", f"no handler for {msg.topic}", msg.payload)
-        except Exception:  # the pipeline never raises; this is the last guard of the network thread
-            log.exception("MQTT message on %s could not be handled", msg.topic)
-        finally:
-            client.ack(msg.mid, msg.qos)
+        except Exception:  # Redis unreachable (the pipeline itself never raises): not acknowledged, so the
+            # broker delivers it again when this session reconnects; nothing is lost
+            log.exception("MQTT message on %s could not be handed over; left unacknowledged", msg.topic)
+            self.unacknowledged += 1
+            return
+        client.ack(msg.mid, msg.qos)

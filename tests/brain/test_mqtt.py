@@ -101,3 +101,27 @@ def test_messages_sent_while_the_consumer_is_down_arrive_when_it_returns(brain, 
             assert s.scalars(select(Alarm).where(Alarm.device_id == dev)).one().type == "trapped"
     finally:
         consumer.stop()
+
+
+def test_with_redis_mqtt_hands_messages_to_the_durable_queue_for_any_worker(brain, broker):
+    from brain.ingest.queue import IngestQueue
+
+    url = service_url("REDIS_URL")
+    name = f"test:ingest:{uuid.uuid4().hex[:8]}"
+    queue = IngestQueue(url, brain.ingest, stream=name, consumer="w1")
+    d = brain.district.meta["division_code"]
+    consumer = MqttIngest(service_url("MQTT_URL"), brain.ingest, division=d,
+                          client_id=f"test-ingest-{uuid.uuid4().hex[:8]}", queue=queue).start()
+    try:
+        devices = brain.district.devices
+        dev = str(devices[devices["type"] == "gas"]["id"].iloc[0])
+        _publish(broker, f"brain/{d}/devices/{dev}/events", {"type": "gas_leak", "ts": utcnow().isoformat()})
+        assert _wait(lambda: consumer.received == 1)
+        assert brain.ingest.counts["alarm.accepted"] == 0  # handed over, not handled in the MQTT thread
+        assert _wait(lambda: queue.work_once(block_ms=200) == 1)
+        with brain.db.read() as s:
+            assert s.scalars(select(Alarm).where(Alarm.device_id == dev)).one().type == "gas_leak"
+        assert consumer.health()["via"] == "redis"
+    finally:
+        consumer.stop()
+        queue.redis.delete(name)

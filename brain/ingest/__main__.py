@@ -1,0 +1,37 @@
+"""An extra ingest worker: ``python -m brain.ingest`` (needs REDIS_URL and the app's DATABASE_URL).
+
+It takes messages from the durable Redis queue (which the app's MQTT consumer fills) alongside the
+app's own worker; start as many as the load needs. It does not connect to MQTT itself (one consumer
+session per client id) and serves no pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from brain.config import Settings
+from brain.runtime import Brain
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env().with_(simulate=False, mqtt_url=None)
+    if not settings.redis_url:
+        print("REDIS_URL is not set: an extra worker takes its messages from the Redis queue", file=sys.stderr)
+        return 2
+    brain = Brain(settings).start()
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    logging.getLogger("brain").info("ingest worker %s on %s", brain.queue.consumer if brain.queue else "?",
+                                    settings.redis_url)
+    done.wait()
+    brain.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
