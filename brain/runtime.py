@@ -44,6 +44,10 @@ class Brain:
         self.gazetteer = Gazetteer(self.district)
         self._owns_db = db is None
         self.db = db or Database(settings.database_url)
+        if bus is None and settings.redis_url:
+            from brain.events.redis_bus import RedisBus
+
+            bus = RedisBus(settings.redis_url)  # every worker sees every change
         self.bus: Bus = bus or MemoryBus()
         self.store = Store(self.db, self.bus)
         self.catalogue = Catalogue.load(settings.categories_file) if settings.categories_file else Catalogue.load()

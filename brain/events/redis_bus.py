@@ -1,0 +1,88 @@
+"""The bus across worker processes: every event is published on a Redis channel and every worker's
+listener hands it to its own subscribers, so each worker's live views and projections see every change.
+
+Handlers run in the listener thread, after `publish` returns (not in the publisher's thread as with
+`MemoryBus`). If Redis cannot be reached, the event (already committed to the log) is delivered to
+this worker's own subscribers and the miss is counted; other workers catch up from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import redis
+
+from brain.events.bus import MemoryBus
+from brain.events.types import Event
+
+log = logging.getLogger(__name__)
+CHANNEL = "brain:events"
+
+
+class RedisBus(MemoryBus):
+    kind = "redis"
+
+    def __init__(self, url: str, *, channel: str = CHANNEL) -> None:
+        super().__init__()
+        self.url = url
+        self.channel = channel
+        self.redis: Any = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.fanout_errors = 0
+        self.received = 0
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="redis-bus", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(5):
+            log.warning("Redis bus: not subscribed yet to %s (retrying in the background)", channel)
+
+    def publish(self, event: Event) -> None:
+        try:
+            self.redis.publish(self.channel, json.dumps(event.as_dict(), ensure_ascii=False, default=str))
+        except redis.RedisError as e:
+            self.fanout_errors += 1
+            log.warning("Redis bus: %s not fanned out (%s); delivered in this worker only", event.type, e)
+            super().publish(event)
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.channel)
+                self._ready.set()
+                while not self._stop.is_set():
+                    msg = pubsub.get_message(timeout=0.5)
+                    if msg is None or msg.get("type") != "message":
+                        continue
+                    try:
+                        event = Event.from_dict(json.loads(msg["data"]))
+                    except (ValueError, TypeError, KeyError) as e:
+                        log.warning("Redis bus: an unreadable message on %s: %s", self.channel, e)
+                        continue
+                    self.received += 1
+                    super().publish(event)
+            except redis.RedisError as e:
+                self._ready.clear()
+                log.warning("Redis bus: %s; resubscribing", e)
+                self._stop.wait(1.0)
+            finally:
+                try:
+                    pubsub.close()
+                except redis.RedisError:
+                    pass
+
+    def health(self) -> dict:
+        try:
+            ok = bool(self.redis.ping())
+        except redis.RedisError:
+            ok = False
+        return {**super().health(), "ok": ok, "subscribed": self._ready.is_set(), "received": self.received,
+                "fanout_errors": self.fanout_errors}
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(3)
+        super().close()

@@ -1,0 +1,53 @@
+"""The bus across workers on a real Redis (REDIS_URL): an event published by one reaches the others."""
+
+import time
+import uuid
+
+import pytest
+
+from brain.events.redis_bus import RedisBus
+from brain.events.types import Event
+from tests.conftest import service_url
+
+
+def _wait(predicate, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not predicate():
+        time.sleep(0.02)
+    return predicate()
+
+
+@pytest.fixture
+def channel():
+    return f"test:events:{uuid.uuid4().hex[:8]}"
+
+
+def test_an_event_published_by_one_worker_reaches_every_worker(channel):
+    url = service_url("REDIS_URL")
+    a, b = RedisBus(url, channel=channel), RedisBus(url, channel=channel)
+    try:
+        seen_a, seen_b = [], []
+        a.subscribe("case.*", seen_a.append)
+        b.subscribe("case.*", seen_b.append)
+        b.subscribe("alarm.*", lambda e: 1 / 0)  # a failing handler breaks nothing
+        ev = Event(type="case.opened", subject_type="case", subject_id="7", actor="t", payload={"x": "居委会"})
+        a.publish(ev)
+        a.publish(Event(type="alarm.raised", subject_type="alarm", subject_id="1", actor="t"))
+        assert _wait(lambda: len(seen_a) == 1 and len(seen_b) == 1)
+        assert seen_b[0] == ev and seen_a[0].payload == {"x": "居委会"}
+        assert _wait(lambda: b.handler_errors == 1)
+        assert a.health()["ok"] and b.health()["received"] == 2
+    finally:
+        a.close()
+        b.close()
+
+
+def test_without_redis_the_event_still_reaches_this_workers_subscribers(channel):
+    bus = RedisBus("redis://127.0.0.1:1/0", channel=channel)  # nothing listens there
+    try:
+        seen = []
+        bus.subscribe("*", seen.append)
+        bus.publish(Event(type="case.opened", subject_type="case", subject_id="1", actor="t"))
+        assert len(seen) == 1 and bus.fanout_errors == 1 and bus.health()["ok"] is False
+    finally:
+        bus.close()
