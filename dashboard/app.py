@@ -27,7 +27,7 @@ from layers import alarms as alarm_layer
 from layers import cases as case_layer
 from layers import staff as staff_layer
 from layers.diff import SentCache, write_diff
-from layers.figure import FIT_HEIGHT_PX, FIT_WIDTH_PX, TRACE_INDEX, district_figure
+from layers.figure import FIT_HEIGHT_PX, FIT_WIDTH_PX, HOVER_FONT_PX, LEGEND_FONT_PX, TRACE_INDEX, district_figure
 
 log = logging.getLogger(__name__)
 ASSETS = __import__("pathlib").Path(__file__).resolve().parent.parent / "assets"
@@ -273,9 +273,16 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             const scale = Math.min(gd.clientWidth / WIDTH, gd.clientHeight / HEIGHT);
             if (!(scale > 0)) { return [skip, true]; }
             const map = Object.assign({}, fig.layout.map, {zoom: fig.layout.map.zoom + Math.log2(scale)});
-            return [Object.assign({}, fig, {layout: Object.assign({}, fig.layout, {map: map})}), true];
+            // on a wall larger than 1080p, the legend and hover text grow with it (readable from the room)
+            const k = Math.max(1, scale);
+            const legend = Object.assign({}, fig.layout.legend || {}, {font: Object.assign(
+                {}, (fig.layout.legend || {}).font || {}, {size: Math.round(LEGEND_PX * k)})});
+            const hover = {font: {size: Math.round(HOVER_PX * k)}};
+            const layout = Object.assign({}, fig.layout, {map: map, legend: legend, hoverlabel: hover});
+            return [Object.assign({}, fig, {layout: layout}), true];
         }
-        """.replace("WIDTH", str(FIT_WIDTH_PX)).replace("HEIGHT", str(FIT_HEIGHT_PX)),
+        """.replace("WIDTH", str(FIT_WIDTH_PX)).replace("HEIGHT", str(FIT_HEIGHT_PX))
+        .replace("LEGEND_PX", str(LEGEND_FONT_PX)).replace("HOVER_PX", str(HOVER_FONT_PX)),
         Output(ids.MAP, "figure", allow_duplicate=True),
         Output(ids.MAP_FITTED, "data"),
         Input(ids.LIVE_TICK, "n_intervals"),

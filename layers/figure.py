@@ -19,6 +19,7 @@ TRACE_INDEX = {name: i for i, name in enumerate(STATIC + LIVE + OVERLAY)}
 UIREVISION = "district-map"
 
 
+LEGEND_FONT_PX, HOVER_FONT_PX = 14, 15  # at 1080p; a larger wall scales them with the map (dashboard/app.py)
 FIT_WIDTH_PX, FIT_HEIGHT_PX = 1700, 850  # the map area of a 1920x1080 wall; the page refits to its real size
 
 
@@ -60,7 +61,8 @@ def district_figure(district, *, live: dict[str, dict], tr) -> go.Figure:
         map={"style": style.offline_map_style(), "center": {"lon": c.x, "lat": c.y}, "zoom": zoom},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=style.BACKGROUND, plot_bgcolor=style.BACKGROUND,
         font={"color": style.TEXT, "family": "sans-serif", "size": 14}, uirevision=UIREVISION,
-        legend={"bgcolor": "rgba(17,26,46,0.85)", "font": {"color": style.TEXT, "size": 14}, "x": 0.01, "y": 0.99,
+        legend={"bgcolor": "rgba(17,26,46,0.85)", "font": {"color": style.TEXT, "size": LEGEND_FONT_PX}, "x": 0.01,
+                "y": 0.99,
                 "xanchor": "left", "yanchor": "top", "itemsizing": "constant"},
-        hoverlabel={"font": {"size": 15}}, showlegend=True)
+        hoverlabel={"font": {"size": HOVER_FONT_PX}}, showlegend=True)
     return fig

@@ -197,3 +197,21 @@ def test_after_many_diff_ticks_the_browser_holds_exactly_the_servers_markers(pag
 
     assert wait_for(same)
     assert page.errors == []
+
+
+def test_on_a_4k_wall_the_map_fills_its_area_and_the_legend_grows(browser, live_app):
+    ctx = browser.new_context(viewport={"width": 3840, "height": 2160})
+    try:
+        page = ctx.new_page()
+        sign_in(page, live_app, "wall")
+        page.goto(live_app.url + "/wall")
+        page.wait_for_selector("#district-map .maplibregl-canvas", timeout=30_000)
+        page.wait_for_function("() => { const gd = document.querySelector('#district-map .js-plotly-plot');"
+                               " return gd && gd.layout.legend.font.size > 14; }", timeout=15_000)
+        size = page.evaluate("() => document.querySelector('#district-map .js-plotly-plot').layout.legend.font.size")
+        assert 26 <= size <= 32  # about twice 1080p's 14 px
+        overflow = page.evaluate("() => [document.documentElement.scrollWidth > innerWidth,"
+                                 " document.documentElement.scrollHeight > innerHeight]")
+        assert overflow == [False, False]  # no scrollbars on the wall
+    finally:
+        ctx.close()
