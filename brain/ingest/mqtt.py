@@ -52,6 +52,7 @@ class MqttIngest:
         if u.username:
             self.client.username_pw_set(u.username, u.password)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -78,6 +79,13 @@ class MqttIngest:
             log.error("MQTT connect refused: %s", reason_code)
             return
         client.subscribe([(t, 1) for t in self.topics.values()])
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        # ready only once the broker has confirmed the subscriptions: a message published before that
+        # would not be routed to this session
+        if any(getattr(rc, "is_failure", False) for rc in reason_codes):
+            log.error("MQTT subscription refused: %s", reason_codes)
+            return
         self.connected.set()
         log.info("MQTT ingest subscribed on %s:%s to %s", self.host, self.port, ", ".join(self.topics.values()))
 

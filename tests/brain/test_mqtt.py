@@ -116,7 +116,7 @@ def test_with_redis_mqtt_hands_messages_to_the_durable_queue_for_any_worker(brai
         devices = brain.district.devices
         dev = str(devices[devices["type"] == "gas"]["id"].iloc[0])
         _publish(broker, f"brain/{d}/devices/{dev}/events", {"type": "gas_leak", "ts": utcnow().isoformat()})
-        assert _wait(lambda: consumer.received == 1)
+        assert _wait(lambda: consumer.received >= 1)
         assert brain.ingest.counts["alarm.accepted"] == 0  # handed over, not handled in the MQTT thread
         assert _wait(lambda: queue.work_once(block_ms=200) == 1)
         with brain.db.read() as s:
