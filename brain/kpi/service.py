@@ -424,7 +424,8 @@ class KpiService:
         the breakdown if asked, alarms and staff."""
         now = now or utcnow()
         df = self.frame(w)
-        figs = self.figures(df, now)
+        m = masks(df, now)
+        figs = self.figures(df, now, m)
 
         def row(f: Figure) -> dict:
             ind = BY_KEY[f.key]
@@ -435,7 +436,7 @@ class KpiService:
         if by:
             out["by"] = by
             out["groups"] = [{"group": g, "indicators": [f.as_dict() for f in fs.values()]}
-                             for g, fs in self.breakdown(df, by, now)]
+                             for g, fs in self.breakdown(df, by, now, m)]
         alarms = self.alarms(w)
         for k in ("ack_time_mean", "false_alarm_rate", "device_online_rate"):
             alarms[k] = alarms[k].as_dict()

@@ -22,6 +22,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; the domain only stores timezone-aware times")
+    return value
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
 
@@ -31,9 +37,7 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; the domain only stores timezone-aware times")
-        value = value.astimezone(UTC)
+        value = _aware(value).astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
@@ -52,11 +56,7 @@ class EpochSeconds(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; the domain only stores timezone-aware times")
-        return value.timestamp()
+        return None if value is None else _aware(value).timestamp()
 
     def process_result_value(self, value, dialect):
         return None if value is None else datetime.fromtimestamp(value, UTC)
