@@ -12,6 +12,10 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+# Most severe first: the order alarm lists and the handover report use.
+SEVERITY_RANK = {s.value: i for i, s in enumerate(Severity)}
+
+
 class AlarmState(StrEnum):
     ACTIVE = "active"  # raised, not acknowledged
     ACKNOWLEDGED = "acknowledged"

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from brain.alarms.enums import AlarmState
+from brain.alarms.enums import SEVERITY_RANK, AlarmState
 from brain.kpi.service import Figure, window
 from brain.staff.enums import DutyStatus
 
@@ -27,9 +27,6 @@ class Handover:
     alarms: list  # unacknowledged live alarms (AlarmView), most severe and oldest first
     acknowledged_alarms: int
     teams: list[dict]  # {id, name, department, <duty status>: n}
-
-
-SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
 
 
 def handover(brain, now: datetime) -> Handover:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
 
+from brain.alarms.enums import SEVERITY_RANK
 from brain.alarms.service import AlarmError, AlarmNotFound
 from brain.auth.context import current
 from brain.auth.enums import Permission
@@ -214,7 +215,6 @@ def _event_text(e: dict, tr, staff: dict) -> str:
         return kind
 
 
-SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
 
 
 def live_alarms(brain) -> list:

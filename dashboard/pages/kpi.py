@@ -97,12 +97,10 @@ def fmt(f: Figure) -> str:
 
 def fraction(f: Figure) -> str:
     ind = BY_KEY[f.key]
-    if ind.kind == "rate":
-        return f"{int(f.numerator or 0):,} / {int(f.denominator or 0):,}"
+    if ind.kind in ("rate", "ratio"):
+        return fraction_of(f)
     if ind.kind in ("mean", "p90"):
         return f"n = {int(f.denominator or 0):,}"
-    if ind.kind == "ratio":
-        return f"{int(f.numerator or 0):,} / {int(f.denominator or 0):,}"
     return ""
 
 
