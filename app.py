@@ -12,7 +12,7 @@ import logging
 import os
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from api.app import build_api
 from api.login import build_router as login_router
@@ -25,6 +25,11 @@ from dashboard.app import create_dash
 log = logging.getLogger("brain")
 
 
+async def empty_glyphs(fontstack: str, glyph_range: str) -> Response:
+    """The map style's glyph server: an empty set for any font and range (see layers/style.py)."""
+    return Response(b"", media_type="application/x-protobuf", headers={"cache-control": "max-age=86400"})
+
+
 def create_app(settings: Settings | None = None, *, brain: Brain | None = None) -> tuple[FastAPI, Brain]:
     """Build the server (API + UI) and its brain; the brain starts with the server and stops with it."""
     settings = settings or (brain.settings if brain else Settings.from_env())
@@ -32,6 +37,7 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
     server = build_api(brain)
     server.include_router(login_router(brain, secure_cookies=settings.secure_cookies))
     server.include_router(report_router(brain))
+    server.add_api_route("/map/glyphs/{fontstack}/{glyph_range}.pbf", empty_glyphs, include_in_schema=False)
     dash_app, callback_permissions = create_dash(brain, server)
     server.state.callback_permissions = callback_permissions  # the table the gate enforces (tests read it)
     server.state.dash = dash_app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -39,8 +40,12 @@ from api.schemas import (
     PositionIn,
     RecommendationOut,
     StaffOut,
+    StatusAccepted,
+    StatusIn,
     TransitionIn,
     UnmaskIn,
+    WelfareOutcomeIn,
+    WelfareOutcomeOut,
 )
 from api.security import client_source, requires
 from brain.alarms.enums import AlarmState
@@ -60,6 +65,7 @@ from geodata.gazetteer import PoleNotFound
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 INGEST_ROUTES = {f"{PREFIX}/alarms": "alarm", f"{PREFIX}/osmand": "position"}
+STATUS_ROUTE = re.compile(rf"^{PREFIX}/devices/[^/]+/status$")
 DENIALS = {401: {"model": ErrorOut, "description": "no session and no valid Bearer token"},
            403: {"model": ErrorOut, "description": "the role may not do this"}}
 Lon = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="WGS-84 longitude")]
@@ -89,7 +95,7 @@ def build_api(brain: Brain) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def on_validation(req: Request, exc: RequestValidationError):
         message = _validation_message(exc)
-        kind = INGEST_ROUTES.get(req.url.path)
+        kind = INGEST_ROUTES.get(req.url.path) or ("status" if STATUS_ROUTE.match(req.url.path) else None)
         if kind:  # a refused device or GPS message is counted and recorded like any other
             await run_in_threadpool(brain.ingest.reject, kind, f"http:{req.url.path}", "invalid", message,
                                     str(req.url.query)[:500])
@@ -314,6 +320,23 @@ def build_api(brain: Brain) -> FastAPI:
     def maintenance(device_id: Annotated[str, Path(max_length=40)], body: MaintenanceIn,
                     who: Principal = Depends(requires(P.HANDLE_ALARM))):
         return brain.alarms.set_maintenance(device_id, body.on, actor=who.actor, reason=body.reason)
+
+    @r.post("/devices/{device_id}/status", response_model=StatusAccepted,
+            responses={422: {"model": ErrorOut}, **DENIALS},
+            summary="A device's heartbeat, optionally with a sign of life at home (through the ingest pipeline)")
+    def device_status(device_id: Annotated[str, Path(min_length=1, max_length=40)], body: StatusIn,
+                      who: Principal = Depends(requires(P.INGEST_ALARM))):
+        out = brain.ingest.handle_status({**body.model_dump(mode="json"), "device_id": device_id},
+                                         source=f"http:{PREFIX}/devices/status", actor=who.actor)
+        if out.status == "rejected":
+            return _error(422, out.detail or "refused", field=out.reason)
+        return {"status": out.status, "came_back": bool(out.created)}
+
+    @r.post("/alarms/{alarm_id}/welfare", response_model=WelfareOutcomeOut,
+            responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}, **DENIALS},
+            summary="What a welfare rung found: the resident is fine, or was not reached (climb now)")
+    def welfare_outcome(alarm_id: AlarmId, body: WelfareOutcomeIn, who: Principal = Depends(requires(P.HANDLE_ALARM))):
+        return brain.monitor.record_outcome(alarm_id, body.outcome, actor=who.actor, note=body.note)
 
     @r.get("/devices", response_model=list[DeviceOut], responses=DENIALS, summary="IoT devices and their state",
            dependencies=[Depends(requires(P.VIEW_MAP))])

@@ -247,6 +247,8 @@ class AlarmOut(BaseModel):
     last_at: str
     lon: float
     lat: float
+    rung: str | None = Field(default=None, description="Welfare alarms: call, visit or emergency")
+    rung_due_at: str | None = Field(default=None, description="Welfare alarms: when the next rung is due")
 
 
 class DeviceOut(BaseModel):
@@ -298,6 +300,28 @@ class KpiOut(BaseModel):
     groups: list[KpiGroupOut] | None = None
     alarms: dict
     staff: dict
+
+
+class StatusIn(BaseModel):
+    ts: datetime = Field(description="When the device sent it, with a time zone")
+    activity: bool = Field(default=False, description="A sign of life at home: a door opened, water ran")
+
+
+class StatusAccepted(BaseModel):
+    status: str = Field(description="accepted")
+    came_back: bool = Field(description="The device had been offline; its offline alarm is cleared")
+
+
+class WelfareOutcomeIn(BaseModel):
+    outcome: Literal["resident_ok", "not_reached"] = Field(
+        description="resident_ok: the resident is fine (alarm cleared); not_reached: climb to the next rung now")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class WelfareOutcomeOut(BaseModel):
+    id: str
+    state: str
+    rung: str | None = Field(description="call, visit or emergency")
 
 
 class MaintenanceIn(BaseModel):

@@ -31,8 +31,9 @@ COOKIE = "brain_session"
 MAX_API_BODY = 64 * 1024
 MAX_CALLBACK_BODY = 1024 * 1024
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/favicon.ico", "/api/v1/health",
-                   "/api/v1/openapi.json", "/api/v1/docs")
-STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico")  # no data: no need to know who
+                   "/api/v1/openapi.json", "/api/v1/docs", "/map/glyphs/")
+# no data: no need to know who asks
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico", "/map/glyphs/")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 DENIED = object()
 

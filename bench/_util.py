@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
+from sqlalchemy import create_engine, make_url, text
 
 
 def timings(fn: Callable, items: Iterable) -> np.ndarray:
@@ -27,3 +29,17 @@ def show(rows: list[dict]) -> None:
     print(f"{'':<38}{'n':>8}{'p50 µs':>12}{'p99 µs':>12}{'mean µs':>12}")
     for r in rows:
         print(f"{r['name']:<38}{r['n']:>8}{r['p50_us']:>12.1f}{r['p99_us']:>12.1f}{r['mean_us']:>12.1f}")
+
+
+def pg_url(database: str, *, fresh: bool = False) -> str:
+    """A database of the benchmark's own on the server of DATABASE_URL (default: the local one), created
+    if missing (dropped first with `fresh`)."""
+    base = make_url(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test")
+    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        if fresh:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}):
+            c.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    return base.set(database=database).render_as_string(hide_password=False)

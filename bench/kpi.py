@@ -20,7 +20,6 @@ The two must agree on every figure; the run says so.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ import pandas as pd
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from bench._util import pg_url
 from brain.cases.models import Case
 from brain.config import Settings
 from brain.events.bus import MemoryBus
@@ -43,16 +43,6 @@ from brain.storage.db import Database, utcnow
 WINDOWS = ("today", "7d", "30d")
 SQLITE_FILE = Path(__file__).resolve().parent.parent / "var" / "bench-kpi.sqlite3"
 PG_DB = "brain_bench_kpi"
-
-
-def pg_url() -> str:
-    base = make_url(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test")
-    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": PG_DB}):
-            c.execute(text(f'CREATE DATABASE "{PG_DB}"'))
-    admin.dispose()
-    return base.set(database=PG_DB).render_as_string(hide_password=False)
 
 
 def prepare(url: str, cases: int, fresh: bool) -> Brain:
@@ -157,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "sqlite"):
         rows += run("SQLite", f"sqlite:///{SQLITE_FILE}", args)
     if args.only in (None, "postgresql"):
-        rows += run("PostgreSQL", pg_url(), args)
+        rows += run("PostgreSQL", pg_url(PG_DB), args)
     df = pd.DataFrame(rows)
     pd.set_option("display.width", 160)
     print("\n" + df.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))

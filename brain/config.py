@@ -31,6 +31,10 @@ class Settings:
     sim_seed: int | None = None
     sim_history_days: int = 30  # days of finished cases written on a first start with the simulator on
     escalate_after_s: int = 180  # a critical alarm unacknowledged this long opens an urgent case; 0: never
+    monitor_interval_s: int = 30  # how often silent devices and quiet homes are looked for; 0: not in this process
+    welfare_hours: float = 12.0  # a home of an elderly resident living alone with no sign of life this long: alarm
+    welfare_call_min: float = 15.0  # rung 1 (call the resident) climbs to a visit after this long
+    welfare_visit_min: float = 60.0  # rung 2 (a care worker visits) climbs to an emergency after this long
     host: str = "127.0.0.1"
     port: int = 8050
     display_tz: str = "Asia/Shanghai"
@@ -40,6 +44,8 @@ class Settings:
     time_limits_file: Path | None = None  # an edited copy of brain/cases/time_limits.json
     admin_password: str | None = None  # first start only; otherwise a one-time password is printed
     secure_cookies: bool = False  # set behind HTTPS
+    live_push: bool = True  # screens are told of changes over a WebSocket; off: they poll every live_poll_ms
+    live_poll_ms: int = 2000
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -57,6 +63,10 @@ class Settings:
             sim_speed=float(e.get("BRAIN_SIM_SPEED") or 1.0),
             sim_history_days=int(e.get("BRAIN_SIM_HISTORY_DAYS") or 30),
             escalate_after_s=int(e.get("BRAIN_ESCALATE_AFTER_S") or 180),
+            monitor_interval_s=int(e.get("BRAIN_MONITOR_INTERVAL_S") or 30),
+            welfare_hours=float(e.get("BRAIN_WELFARE_HOURS") or 12.0),
+            welfare_call_min=float(e.get("BRAIN_WELFARE_CALL_MIN") or 15.0),
+            welfare_visit_min=float(e.get("BRAIN_WELFARE_VISIT_MIN") or 60.0),
             host=e.get("BRAIN_HOST") or cls.host,
             port=int(e.get("BRAIN_PORT") or cls.port),
             require_services=_flag(e.get("BRAIN_REQUIRE_SERVICES"), False),
@@ -64,6 +74,8 @@ class Settings:
             categories_file=Path(e["BRAIN_CATEGORIES"]) if e.get("BRAIN_CATEGORIES") else None,
             time_limits_file=Path(e["BRAIN_TIME_LIMITS"]) if e.get("BRAIN_TIME_LIMITS") else None,
             secure_cookies=_flag(e.get("BRAIN_SECURE_COOKIES"), False),
+            live_push=_flag(e.get("BRAIN_LIVE_PUSH"), True),
+            live_poll_ms=int(e.get("BRAIN_LIVE_POLL_MS") or 2000),
         )
 
     def with_(self, **changes) -> Settings:

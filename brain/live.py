@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,3 +95,60 @@ class Freshness:
             age = None if last is None else max(0.0, (now - last).total_seconds())
             out[feed] = (age, age is None or age > limit)
         return out
+
+
+# Events that change what the live layers show; anything else (audit, KPI, auth) wakes no screen.
+CHANGE_EVENTS = ("case.*", "alarm.*", "staff.*")
+
+
+class Changes:
+    """A counter of live changes, followed on the bus, that screens wait on (push instead of polling).
+
+    `bump()` may be called from any thread (bus handlers run in the publisher's or the listener's
+    thread); `wait()` is awaited on an event loop and returns as soon as the counter moves past the
+    value the caller last saw.
+    """
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self._lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._off: list = []
+
+    def attach(self, bus) -> None:
+        for pattern in CHANGE_EVENTS:
+            self._off.append(bus.subscribe(pattern, lambda _e: self.bump()))
+
+    def detach(self) -> None:
+        for off in self._off:
+            off()
+        self._off.clear()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.seq += 1
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that loop has closed: its waiter is gone with it
+                with self._lock:
+                    self._waiters.discard((loop, event))
+
+    async def wait(self, seen: int, timeout: float) -> int:
+        """The counter once it is past `seen`, or as it is after `timeout` seconds."""
+        if self.seq != seen:
+            return self.seq
+        loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+        key = (loop, event)
+        with self._lock:
+            self._waiters.add(key)
+        try:
+            if self.seq == seen:  # a bump between the first check and registering
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            with self._lock:
+                self._waiters.discard(key)
+        return self.seq

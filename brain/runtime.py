@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 from brain.alarms.escalation import Escalator
+from brain.alarms.monitor import DeviceMonitor, Ladder
 from brain.alarms.service import AlarmService
 from brain.auth.service import AuthService
 from brain.cases.catalogue import Catalogue
@@ -24,7 +25,7 @@ from brain.ingest.pipeline import Pipeline
 from brain.ingest.queue import IngestQueue
 from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
-from brain.live import Freshness, snapshot
+from brain.live import Changes, Freshness, snapshot
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
 from brain.storage.db import Database, utcnow
@@ -63,8 +64,13 @@ class Brain:
         self.places = PlaceService(self.store)
         self.dispatch = DispatchService(cases=self.cases, staff=self.staff, catalogue=self.catalogue,
                                         district=self.district)
-        self.ingest = Pipeline(self.db, self.alarms, self.staff, self.gazetteer)
+        self.monitor = DeviceMonitor(self.store, self.alarms, self.cases,
+                                     ladder=Ladder(settings.welfare_hours, settings.welfare_call_min,
+                                                   settings.welfare_visit_min),
+                                     interval_s=float(settings.monitor_interval_s or 30))
+        self.ingest = Pipeline(self.db, self.alarms, self.staff, self.gazetteer, self.monitor)
         self.freshness = Freshness()
+        self.changes = Changes()
         self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
         self.mqtt: MqttIngest | None = None
         self.queue: IngestQueue | None = None
@@ -84,12 +90,18 @@ class Brain:
             self.dispatch.load()
             self.dispatch.attach(self.bus)
             self.freshness.attach(self.bus)
+            self.changes.attach(self.bus)
             self.freshness.seed(snapshot(self))
             if self.settings.escalate_after_s > 0:
                 self.escalator.start()
+            if self.settings.monitor_interval_s > 0:
+                self.monitor.start()
             if self.settings.redis_url and self.queue is None:
                 # the durable queue: MQTT hands messages over, this worker (and any other) handles them
                 self.queue = IngestQueue(self.settings.redis_url, self.ingest).start()
+                if not self.queue.durable():
+                    log.warning("Redis at REDIS_URL keeps nothing on disk (appendonly no): messages queued but "
+                                "not yet handled would be lost if it restarted; run it with --appendonly yes")
             if self.settings.mqtt_url and self.mqtt is None:
                 self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest,
                                        division=str(self.district.meta.get("division_code", "district")),
@@ -103,7 +115,8 @@ class Brain:
             if self.settings.simulate and self.simulator is None:
                 self.simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,
                                            alarms=self.alarms, speed=self.settings.sim_speed,
-                                           seed=self.settings.sim_seed, dispatch=self.dispatch)
+                                           seed=self.settings.sim_seed, dispatch=self.dispatch,
+                                           monitor=self.monitor)
                 if not self.cases.open_cases(limit=1):
                     self._write_history()
                     self.simulator.backfill()
@@ -128,7 +141,9 @@ class Brain:
 
     def stop(self) -> None:
         self.escalator.stop()
+        self.monitor.stop()
         self.freshness.detach()
+        self.changes.detach()
         if self.mqtt:
             self.mqtt.stop()
             self.mqtt = None

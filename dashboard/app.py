@@ -6,6 +6,7 @@ The locale comes from the URL (``?lang=en``), so a wall PC is configured by its 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import parse_qs
 
@@ -27,7 +28,15 @@ from layers import alarms as alarm_layer
 from layers import cases as case_layer
 from layers import staff as staff_layer
 from layers.diff import SentCache, write_diff
-from layers.figure import FIT_HEIGHT_PX, FIT_WIDTH_PX, HOVER_FONT_PX, LEGEND_FONT_PX, TRACE_INDEX, district_figure
+from layers.figure import (
+    FIT_HEIGHT_PX,
+    FIT_WIDTH_PX,
+    HOVER_FONT_PX,
+    LEGEND_FONT_PX,
+    POLE_LABEL_ZOOM,
+    TRACE_INDEX,
+    district_figure,
+)
 
 log = logging.getLogger(__name__)
 ASSETS = __import__("pathlib").Path(__file__).resolve().parent.parent / "assets"
@@ -36,7 +45,10 @@ PAGE_PERMISSION = {"/wall": Permission.VIEW_MAP, "/dispatch": Permission.READ_CA
                    "/audit": Permission.READ_AUDIT}
 FEED_LENGTH = 8
 COUNTERS = ("open_cases", "overdue", "unacknowledged_alarms", "staff_on_duty")
-LIVE_INTERVAL_MS = 2000
+HEARTBEAT_MS = 5000  # with push on: the tick that only ages clocks and badges
+PUSH_GAP_S = 0.15  # at most about seven pushes a second per page: a storm is coalesced, not replayed
+POLE_CLICK_M = 5.0  # a marker this close to a pole stands on it: a click on it opens the pole's card
+PUSH_IDLE_S = 20.0  # a quiet page still hears from its push loop this often (and so notices a closed socket)
 SENT = SentCache()  # what each open page was last sent: ticks send only the difference
 
 
@@ -46,10 +58,11 @@ def locale_of(search: str | None) -> str:
     return lang if lang in LOCALES else DEFAULT_LOCALE
 
 
-def live_layers(brain: Brain, snap: Snapshot, locale: str) -> dict[str, dict]:
-    """The data dicts of the live layers for one snapshot, labelled in `locale`."""
+def live_layers(brain: Brain, snap: Snapshot, locale: str, scale: float = 1.0) -> dict[str, dict]:
+    """The data dicts of the live layers for one snapshot, labelled in `locale`, with marker sizes times
+    `scale` (a wall larger than 1080p: the page tells its scale once its map is fitted)."""
     tr = translator(locale)
-    return {
+    layers = {
         "cases": case_layer.data(snap.cases, now=snap.at, labels={"overdue": tr("case.overdue")},
                                  status_names=names(tr, "status", {c.status for c in snap.cases}),
                                  category_names=category_names(brain.catalogue, locale)),
@@ -60,6 +73,17 @@ def live_layers(brain: Brain, snap: Snapshot, locale: str) -> dict[str, dict]:
                                   status_names=names(tr, "duty", {s.status for s in snap.staff}),
                                   stale_label=tr("staff.stale")),
     }
+    if scale != 1.0:
+        for d in layers.values():
+            if "marker.size" in d:
+                d["marker.size"] = [round(s * scale, 1) for s in d["marker.size"]]
+    return layers
+
+
+def page_scale(fitted) -> float:
+    """The scale the page's map was fitted at (1 until then; never below 1, never absurd)."""
+    return min(max(float(fitted), 1.0), 4.0) if isinstance(fitted, (int, float)) and not isinstance(fitted, bool) \
+        else 1.0
 
 
 def _clock_text(snap: Snapshot, tr, tz: str, rejected: int = 0) -> str:
@@ -95,6 +119,7 @@ def _shell() -> html.Div:
     return html.Div(className="shell", children=[
         dcc.Location(id=ids.URL),
         dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
+        dcc.Store(id=ids.LIVE_PUSH),
         html.Div(id=ids.PAGE, className="page"),
     ])
 
@@ -156,7 +181,9 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
     who = current()
     if who is None or not who.can(PAGE_PERMISSION[path]):
         return [header, html.Div(tr("auth.forbidden"), className="forbidden")]
-    tick = [dcc.Interval(id=ids.LIVE_TICK, interval=LIVE_INTERVAL_MS), dcc.Store(id=ids.MAP_FITTED)]
+    interval = HEARTBEAT_MS if brain.settings.live_push else brain.settings.live_poll_ms
+    tick = [dcc.Interval(id=ids.LIVE_TICK, interval=interval), dcc.Store(id=ids.MAP_FITTED),
+            dcc.Interval(id=ids.FIT_TICK, interval=250, max_intervals=40)]  # until the map is fitted
     if path == "/audit":
         return [header, audit_page.body(locale), dcc.Interval(id=ids.LIVE_TICK, interval=10_000)]
     if path == "/kpi":
@@ -173,7 +200,8 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
                   className="live-status")])
     live = live_layers(brain, snap, locale)
     fig = district_figure(brain.district, live=live, tr=tr)
-    tick = html.Div([*tick, dcc.Store(id=ids.LIVE_VERSION, data=SENT.put({"locale": locale, **live}))])
+    tick = html.Div([*tick, dcc.Store(id=ids.LIVE_VERSION, data=SENT.put({"locale": locale, **live})),
+                     dcc.Store(id=ids.LIVE_PULL)])
     graph = dcc.Graph(id=ids.MAP, figure=fig, className="map",
                       config={"displayModeBar": False, "scrollZoom": True, "displaylogo": False},
                       style={"height": "100%", "width": "100%"})
@@ -183,8 +211,43 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
                       className="banner takeover" if alarm else "banner")
     if path == "/dispatch":
         return [header, banner, counters, feed, html.Div(className="dispatch-body", children=[
-            dispatch_page.body(brain, locale), html.Div(graph, className="map-wrap")]), tick]
-    return [header, banner, counters, feed, html.Div(graph, className="map-wrap"), tick]
+            dispatch_page.body(brain, locale), _map_wrap(graph)]), tick]
+    return [header, banner, counters, feed, _map_wrap(graph), tick]
+
+
+def pole_card(brain: Brain, number: str, locale: str) -> list | None:
+    """A pole's card: number, code, grid cell, committee, road and the open cases there; None if no such pole."""
+    from zoneinfo import ZoneInfo
+
+    from geodata.gazetteer import PoleNotFound
+
+    tr = translator(locale)
+    try:
+        pole = brain.gazetteer.lookup(number)
+    except PoleNotFound:
+        return None
+    committees = brain.district.committee_names
+    names = category_names(brain.catalogue, locale)
+    tz = ZoneInfo(brain.settings.display_tz)
+    cases = brain.cases.open_cases(limit=20, pole=pole.number)
+    rows = [("hover.code", pole.code), ("hover.grid", pole.grid), ("pole.road", pole.road),
+            ("hover.committee", f"{committees.get(pole.committee, '')} {pole.committee or ''}".strip())]
+    return [html.H3(f"{tr('hover.pole')} {pole.number}"),
+            html.Dl([x for key, value in rows for x in (html.Dt(tr(key)), html.Dd(value or "—"))]),
+            html.H4(tr("pole.open_cases")),
+            html.Ul([html.Li(f"#{c.id} {names.get(c.category, c.category)} · {tr('status.' + c.status)} · "
+                             f"{c.reported_at.astimezone(tz).strftime('%m-%d %H:%M')}") for c in cases])
+            if cases else html.Div(tr("pole.none_open"), className="muted"),
+            html.Div(tr("pole.close_hint"), className="hint")]
+
+
+def _map_wrap(graph) -> html.Div:
+    """The map's frame, with the card of a clicked pole; it tells the overlay script (assets/overlay.js)
+    which traces hold poles and alarms."""
+    card = html.Div(id=ids.POLE_CARD, className="pole-card hidden", role="dialog")
+    return html.Div([graph, card], className="map-wrap", **{"data-pole-trace": str(TRACE_INDEX["poles"]),
+                                                    "data-alarm-trace": str(TRACE_INDEX["alarms"]),
+                                                    "data-label-zoom": str(POLE_LABEL_ZOOM)})
 
 
 class GuardedDash:
@@ -203,6 +266,30 @@ class GuardedDash:
             return wrapped
 
         return register
+
+
+def register_push(guard: GuardedDash, brain: Brain) -> None:
+    """Push: one loop per open page, over Dash's WebSocket, waits for a live change on the bus and sets
+    the page's change counter; the live callbacks listen to that counter and send their differences.
+    So a change reaches the screen in one round trip, not at the next poll, and a quiet district costs
+    nothing but the slow heartbeat tick. Pushes are at least PUSH_GAP_S apart: a storm is coalesced (and
+    assets/live_gate.js keeps one request for differences in flight per page)."""
+
+    @guard.callback(Permission.VIEW_MAP, websocket=True, persistent=True)
+    async def live_push():
+        ws = dash.ctx.websocket
+        loop = asyncio.get_running_loop()
+        seen, last = brain.changes.seq, 0.0
+        while ws is not None and not ws.is_shutdown:
+            seq = await brain.changes.wait(seen, PUSH_IDLE_S)
+            if seq == seen:
+                continue
+            wait = PUSH_GAP_S - (loop.time() - last)
+            if wait > 0:  # gather what else arrives in the gap into the same push
+                await asyncio.sleep(wait)
+            seen, last = brain.changes.seq, loop.time()
+            dash.set_props(ids.LIVE_PUSH, {"data": seen})
+        raise dash.exceptions.PreventUpdate
 
 
 def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Permission | None]]:
@@ -229,18 +316,20 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         Output(ids.BANNER, "className"),
         Output(ids.LIVE_VERSION, "data"),
         Input(ids.LIVE_TICK, "n_intervals"),
+        Input(ids.LIVE_PULL, "data"),
         State(ids.URL, "search"),
         State(ids.URL, "pathname"),
         State(ids.LIVE_VERSION, "data"),
+        State(ids.MAP_FITTED, "data"),
         prevent_initial_call=True,
     )
-    def live_update(_n, search, pathname, version):
-        locale = locale_of(search)
+    def live_update(_n, _pushed, search, pathname, version, fitted):
+        locale, scale = locale_of(search), page_scale(fitted)
         tr = translator(locale)
         snap = snapshot(brain)
-        layers = live_layers(brain, snap, locale)
+        layers = live_layers(brain, snap, locale, scale)
         sent = SENT.take(version if isinstance(version, str) else None)
-        if sent is not None and sent.get("locale") != locale:
+        if sent is not None and (sent.get("locale"), sent.get("scale", 1.0)) != (locale, scale):
             sent = None
         patch = Patch()
         for name, d in layers.items():  # only what changed since this page's last tick
@@ -252,11 +341,35 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             # the wall flies to it and stays there until someone acknowledges it
             patch["layout"]["map"]["center"] = {"lon": alarm.lon, "lat": alarm.lat}
             patch["layout"]["map"]["zoom"] = 17
-        token = SENT.put({"locale": locale, **layers})
+        token = SENT.put({"locale": locale, "scale": scale, **layers})
         return (patch, *[str(counts[n]) for n in COUNTERS],
                 _clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), _freshness(brain, snap, tr),
                 _feed(brain, snap, locale), banner, banner_class, token)
 
+    if brain.settings.live_push:
+        register_push(guard, brain)
+
+    @guard.callback(Permission.VIEW_MAP, Output(ids.POLE_CARD, "children"), Output(ids.POLE_CARD, "className"),
+                    Input(ids.MAP, "clickData"), Input(ids.POLE_CARD, "n_clicks"), State(ids.URL, "search"),
+                    prevent_initial_call=True)
+    def show_pole(click, _closed, search):
+        """A click on a pole, or on a marker standing on one (a case reported there), opens the pole's card;
+        a click on the card closes it."""
+        if dash.ctx.triggered_id == ids.POLE_CARD:
+            return [], "pole-card hidden"
+        try:
+            point = click["points"][0]
+            if point["curveNumber"] == TRACE_INDEX["poles"]:
+                number = str(point["customdata"][0])
+            else:
+                found = brain.gazetteer.nearest_pole(float(point["lon"]), float(point["lat"]))
+                if not found or found[1] > POLE_CLICK_M:
+                    return dash.no_update, dash.no_update
+                number = found[0].number
+        except (TypeError, KeyError, IndexError, ValueError):
+            return dash.no_update, dash.no_update
+        card = pole_card(brain, number, locale_of(search))
+        return (card, "pole-card") if card else (dash.no_update, dash.no_update)
     dispatch_page.register(guard, brain, locale_of)
     audit_page.register(guard, brain, locale_of)
     kpi_page.register(guard, brain, locale_of)
@@ -269,25 +382,53 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         function(n, done, fig) {
             const skip = window.dash_clientside.no_update;
             const gd = document.querySelector('#district-map .js-plotly-plot');
-            if (done || !fig || !fig.layout || !fig.layout.map || !gd) { return [skip, skip]; }
+            if (done) { return [skip, skip, true]; }
+            if (!fig || !fig.layout || !fig.layout.map || !gd) { return [skip, skip, skip]; }
             const scale = Math.min(gd.clientWidth / WIDTH, gd.clientHeight / HEIGHT);
-            if (!(scale > 0)) { return [skip, true]; }
+            if (!(scale > 0)) { return [skip, 1, true]; }
             const map = Object.assign({}, fig.layout.map, {zoom: fig.layout.map.zoom + Math.log2(scale)});
-            // on a wall larger than 1080p, the legend and hover text grow with it (readable from the room)
-            const k = Math.max(1, scale);
+            // on a wall larger than 1080p, the legend, hover text, markers and lines grow with it (readable
+            // from the room); the server sizes the live markers by the scale this returns
+            const k = Math.min(Math.max(1, scale), 4);
+            const data = fig.data.map((t) => {
+                const out = Object.assign({}, t);
+                if (t.marker && t.marker.size !== undefined) {
+                    const s = t.marker.size;
+                    out.marker = Object.assign({}, t.marker, {size: Array.isArray(s) ? s.map((v) => v * k) : s * k});
+                }
+                if (t.line && t.line.width) { out.line = Object.assign({}, t.line, {width: t.line.width * k}); }
+                return out;
+            });
             const legend = Object.assign({}, fig.layout.legend || {}, {font: Object.assign(
                 {}, (fig.layout.legend || {}).font || {}, {size: Math.round(LEGEND_PX * k)})});
             const hover = {font: {size: Math.round(HOVER_PX * k)}};
             const layout = Object.assign({}, fig.layout, {map: map, legend: legend, hoverlabel: hover});
-            return [Object.assign({}, fig, {layout: layout}), true];
+            // and the tick stops: while it ran, each of its turns made the map's live update in flight stale
+            return [Object.assign({}, fig, {data: data, layout: layout}), k, true];
         }
         """.replace("WIDTH", str(FIT_WIDTH_PX)).replace("HEIGHT", str(FIT_HEIGHT_PX))
         .replace("LEGEND_PX", str(LEGEND_FONT_PX)).replace("HOVER_PX", str(HOVER_FONT_PX)),
         Output(ids.MAP, "figure", allow_duplicate=True),
         Output(ids.MAP_FITTED, "data"),
-        Input(ids.LIVE_TICK, "n_intervals"),
+        Output(ids.FIT_TICK, "disabled"),
+        Input(ids.FIT_TICK, "n_intervals"),
         State(ids.MAP_FITTED, "data"),
         State(ids.MAP, "figure"),
+        prevent_initial_call=True,
+    )
+
+    # The gate between a push and the page's request for its differences (assets/live_gate.js): one
+    # request in flight at a time. A push while one is out is remembered and asked for as soon as that
+    # one lands, with everything that changed meanwhile. Without it, in a storm each push started a
+    # request that a newer one made stale before it could be drawn.
+    app.clientside_callback(
+        """
+        function(pushed) {
+            return window.brainLiveGate ? window.brainLiveGate.push(pushed) : pushed;
+        }
+        """,
+        Output(ids.LIVE_PULL, "data"),
+        Input(ids.LIVE_PUSH, "data"),
         prevent_initial_call=True,
     )
 

@@ -50,6 +50,11 @@ class District:
         return int(self.meta.get("metric_epsg") or DEFAULT_METRIC_EPSG)
 
     @property
+    def committee_names(self) -> dict[str, str]:
+        """Committee code -> name."""
+        return dict(zip(self.committees["code"], self.committees["name"], strict=True))
+
+    @property
     def crs(self) -> MetricCRS:
         return MetricCRS(self.metric_epsg)
 

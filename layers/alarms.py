@@ -1,4 +1,5 @@
-"""Live alarms: colour by severity (critical in vermillion, largest)."""
+"""Live alarms: colour by severity (critical in vermillion, largest). customdata ends with the raw state
+and severity, which the map overlay (assets/overlay.js) reads to ring unacknowledged critical alarms."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def data(alarms, *, now: datetime, severity_names: dict[str, str], type_names: d
         colour.append(SEVERITY_COLOUR.get(a.severity, style.MUTED))
         size.append(SEVERITY_SIZE.get(a.severity, 12))
         custom.append([type_names.get(a.type, a.type), severity_names.get(a.severity, a.severity), a.device_id,
-                       a.count, int((now - a.first_at).total_seconds() // 60), a.state])
+                       a.count, int((now - a.first_at).total_seconds() // 60), a.state, a.severity])
     return {"lon": lon, "lat": lat, "marker.color": colour, "marker.size": size, "customdata": custom}
 
 

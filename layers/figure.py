@@ -20,6 +20,7 @@ UIREVISION = "district-map"
 
 
 LEGEND_FONT_PX, HOVER_FONT_PX = 14, 15  # at 1080p; a larger wall scales them with the map (dashboard/app.py)
+POLE_LABEL_ZOOM = 17  # from this zoom (street level) every pole in view shows its number (assets/overlay.js)
 FIT_WIDTH_PX, FIT_HEIGHT_PX = 1700, 850  # the map area of a 1920x1080 wall; the page refits to its real size
 
 

@@ -37,13 +37,15 @@ ROAD_COLOUR = "#33476b"
 POLE_COLOUR = "#7f93b3"
 
 
-GLYPHS_URL = "/assets/glyphs/{fontstack}/{range}.pbf"
+GLYPHS_URL = "/map/glyphs/{fontstack}/{range}.pbf"  # served empty by the app itself (app.py)
 
 
 def offline_map_style(background: str = BACKGROUND) -> dict:
     """A MapLibre style with no sources: nothing to fetch, so nothing leaves the building."""
     # MapLibre refuses a style whose symbol layers have no `glyphs`; plotly adds symbol layers to
-    # every scattermap trace. The URL is local and only fetched if text is ever drawn on the map.
+    # every scattermap trace. The URL is the app's own and answers an empty glyph set: a symbol layer
+    # (the counts of clustered poles) draws no text, and nothing is asked of any other host. Text on
+    # the map is page text over it (assets/overlay.js), in the system's CJK fonts.
     # `sources` must not be empty: plotly prunes empty objects on update and MapLibre then rejects
     # the style ("missing required property sources"); an empty local GeoJSON source prevents that.
     return {"version": 8, "name": "community-brain-offline",

@@ -109,7 +109,8 @@ def db(request, tmp_path):
 @pytest.fixture
 def brain(db, district) -> Brain:
     """A brain on the demo district, seeded, simulator off."""
-    b = Brain(Settings(simulate=False, escalate_after_s=0), district=district, db=db, bus=MemoryBus())
+    b = Brain(Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0), district=district, db=db,
+              bus=MemoryBus())
     b.start()
     # Everyone has just reported where they are (the seeded positions may be minutes old by now).
     now = utcnow()

@@ -12,17 +12,7 @@ import os
 
 from playwright.sync_api import sync_playwright
 
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-gpu", "--no-first-run", "--hide-scrollbars"]
-
-
-def login(page, base: str, user: str, password: str) -> None:
-    """Sign in through the login form, as a person would."""
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+from tools.browser import ARGS, CHROMIUM, login
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     foreign: list[str] = []
     errors: list[str] = []
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = b.new_page(viewport={"width": w, "height": h})
         page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith((args.base, "data:", "blob:"))
                 else None)

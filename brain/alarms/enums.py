@@ -25,19 +25,36 @@ class AlarmState(StrEnum):
 
 LIVE_STATES = frozenset({AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED})
 
-# Device type -> alarm types it can raise, with the default severity of each.
+OFFLINE = "offline"  # the alarm the brain raises itself for a device silent past its heartbeat interval
+
+# Device type -> alarm types it can raise, with the default severity of each. Every type can also be
+# OFFLINE: major where a dead sensor leaves a life unwatched (smoke, gas, an elderly resident's home).
 ALARM_TYPES: dict[str, dict[str, Severity]] = {
-    "smoke": {"smoke": Severity.CRITICAL, "low_battery": Severity.WARNING},
-    "gas": {"gas_leak": Severity.CRITICAL, "low_battery": Severity.WARNING},
-    "water_meter": {"no_usage": Severity.MAJOR, "leak": Severity.MINOR},
-    "door": {"no_activity": Severity.MAJOR},
-    "elevator": {"trapped": Severity.CRITICAL, "fault": Severity.MAJOR},
-    "fire_lane": {"blocked": Severity.MAJOR},
-    "infrared": {"throw_from_height": Severity.MAJOR},
+    "smoke": {"smoke": Severity.CRITICAL, "low_battery": Severity.WARNING, OFFLINE: Severity.MAJOR},
+    "gas": {"gas_leak": Severity.CRITICAL, "low_battery": Severity.WARNING, OFFLINE: Severity.MAJOR},
+    "water_meter": {"no_usage": Severity.MAJOR, "leak": Severity.MINOR, OFFLINE: Severity.MAJOR},
+    "door": {"no_activity": Severity.MAJOR, OFFLINE: Severity.MAJOR},
+    "elevator": {"trapped": Severity.CRITICAL, "fault": Severity.MAJOR, OFFLINE: Severity.MINOR},
+    "fire_lane": {"blocked": Severity.MAJOR, OFFLINE: Severity.MINOR},
+    "infrared": {"throw_from_height": Severity.MAJOR, OFFLINE: Severity.MINOR},
 }
 
+# Sensors whose events are signs of life in an elderly resident's home, and the welfare alarm each raises.
+WELFARE_SENSORS = {"door": "no_activity", "water_meter": "no_usage"}
+
+
+class Rung(StrEnum):
+    """The welfare ladder: each rung has its own timer; an unresolved rung climbs to the next."""
+
+    CALL = "call"  # the duty operator calls the resident
+    VISIT = "visit"  # a care worker goes to the door (a case, auto-dispatched)
+    EMERGENCY = "emergency"  # critical: the wall takes over, emergency services are called
+
+
+RUNG_STEPS = {1: Rung.CALL, 2: Rung.VISIT, 3: Rung.EMERGENCY}  # Alarm.rung -> its name
+
 # Alarms about an elderly resident living alone showing no sign of life (welfare checks).
-WELFARE_TYPES = frozenset({"no_usage", "no_activity"})
+WELFARE_TYPES = frozenset(WELFARE_SENSORS.values())
 
 # A real alarm that needs people on site becomes a case of this category: (device type, alarm type) -> category.
 ALARM_CATEGORY: dict[tuple[str, str], str] = {

@@ -9,7 +9,6 @@ unacknowledged); acknowledging the alarm does not cancel the case, which now has
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -20,6 +19,7 @@ from brain.cases.enums import Channel, Priority
 from brain.cases.service import CaseService, IntakeError
 from brain.district.models import Device
 from brain.events.log import Store
+from brain.periodic import Periodic
 from brain.storage.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -27,14 +27,14 @@ ACTOR = "system:escalation"
 FALLBACK_CATEGORY = "E0606"  # a critical alarm of a kind without its own category: an emergency
 
 
-class Escalator:
+class Escalator(Periodic):
+    thread_name = "escalation"
+
     def __init__(self, store: Store, cases: CaseService, *, after: timedelta, interval_s: float = 10.0) -> None:
         self.store = store
         self.cases = cases
         self.after = after
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def due(self, now: datetime) -> list[str]:
         with self.store.db.read() as s:
@@ -79,23 +79,3 @@ class Escalator:
                 u.emit("alarm.escalated", "alarm", alarm_id, {"case_id": case.id, "after_min": minutes}, at=now)
         log.warning("alarm %s unacknowledged for %d min: case #%s opened", alarm_id, minutes, case.id)
         return case.id
-
-    # --- the background worker ------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="escalation", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.run_once()
-            except Exception:  # a database hiccup: try again next round
-                log.exception("escalation round failed")

@@ -31,6 +31,9 @@ class Alarm(Base):
     false_alarm: Mapped[bool | None] = mapped_column(Boolean)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # unacknowledged too long: a case made
     case_id: Mapped[int | None] = mapped_column(Integer)  # the case escalation opened
+    # welfare alarms: the rung of the ladder reached (1 call, 2 visit, 3 emergency) and when the next is due
+    rung: Mapped[int | None] = mapped_column(Integer)
+    rung_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # set while the alarm is live, NULL once cleared: a unique index makes "one live per (device, type)"
     live_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -7,18 +7,19 @@ same alarm at once cannot create two rows.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, AlarmState, Severity
+from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState, Severity
 from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
 from brain.ingest.models import IngestMessage
-from brain.storage.db import utcnow
+from brain.storage.db import UTCDateTime, utcnow
 
 
 class AlarmError(ValueError):
@@ -49,6 +50,29 @@ MAX_FUTURE = timedelta(minutes=5)  # device clocks drift; beyond this a timestam
 
 
 @dataclass(frozen=True)
+class AlarmMessage:
+    """One alarm as a device (or the brain) reports it, for raise_many."""
+
+    device_id: str
+    type: str
+    at: datetime
+    severity: str | None = None
+    alarm_id: str | None = None  # the sender's alarm id: sending it again changes nothing
+    message_id: str | None = None  # the message's id: handled once, however often it arrives
+    actor: str | None = None  # who the event names (e.g. device:SMK-000001); the batch's actor if None
+
+
+@dataclass(frozen=True)
+class Raised:
+    """What became of one message: created, repeated (count bumped), known (its alarm id exists),
+    duplicate (its message id was handled), suppressed (maintenance, flapping) or refused (reason)."""
+
+    status: str
+    alarm: AlarmView | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class AlarmView:
     id: str
     device_id: str
@@ -60,16 +84,20 @@ class AlarmView:
     last_at: datetime
     lon: float
     lat: float
+    rung: str | None = None  # welfare alarms: the ladder's rung (call, visit, emergency)
+    rung_due_at: datetime | None = None  # when it climbs to the next, unless resolved
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
         d["first_at"], d["last_at"] = self.first_at.isoformat(), self.last_at.isoformat()
+        d["rung_due_at"] = self.rung_due_at.isoformat() if self.rung_due_at else None
         return d
 
 
 def _view(a: Alarm) -> AlarmView:
     return AlarmView(id=a.id, device_id=a.device_id, type=a.type, severity=a.severity, state=a.state,
-                     count=a.count, first_at=a.first_at, last_at=a.last_at, lon=a.lon, lat=a.lat)
+                     count=a.count, first_at=a.first_at, last_at=a.last_at, lon=a.lon, lat=a.lat,
+                     rung=RUNG_STEPS[a.rung].value if a.rung in RUNG_STEPS else None, rung_due_at=a.rung_due_at)
 
 
 class AlarmService:
@@ -78,87 +106,154 @@ class AlarmService:
 
     def raise_alarm(self, *, device_id: str, type: str, severity: str | None = None, at: datetime | None = None,
                     actor: str = "device", alarm_id: str | None = None,
-                    message_id: str | None = None) -> tuple[AlarmView, bool]:
+                    message_id: str | None = None, from_device: bool = True) -> tuple[AlarmView, bool]:
         """Raise an alarm or bump the live one for (device, type); returns (alarm, created).
 
         A new alarm emits ``alarm.raised``; a repeat only bumps count and last time (``alarm.repeated``
-        goes on the bus, not the log). A device in maintenance is refused here (recorded elsewhere).
-        With `message_id`, the message is remembered in the same transaction: the same message again
-        raises DuplicateMessage and changes nothing, however many workers receive it.
+        goes on the bus, not the log). A device in maintenance, or flapping, is recorded, not raised
+        (AlarmSuppressed). With `message_id`, the message is remembered in the same transaction: the
+        same message again raises DuplicateMessage and changes nothing, however many workers receive
+        it. An alarm the brain raises about a device (`from_device=False`: offline, welfare) is no sign
+        the device is alive.
         """
-        now = at or utcnow()
-        if now.tzinfo is None:
-            raise AlarmError("ts: give a time zone (e.g. 2026-11-22T08:00:00+08:00)")
-        if now > utcnow() + MAX_FUTURE:
-            raise AlarmError(f"ts {now.isoformat()} is in the future")
-        if alarm_id is not None:
-            with self.store.db.read() as s:
-                seen = s.get(Alarm, alarm_id)
-            if seen is not None:  # the same message again (at-least-once delivery): nothing changes
-                if (seen.device_id, seen.type) != (device_id, type):
-                    raise AlarmError(f"alarm id {alarm_id} belongs to another device or type")
-                return _view(seen), False
-        if message_id is not None:
-            with self.store.db.read() as s:
-                if s.get(IngestMessage, message_id) is not None:
-                    raise DuplicateMessage(message_id)
+        msg = AlarmMessage(device_id=device_id, type=type, at=at or utcnow(), severity=severity, alarm_id=alarm_id,
+                           message_id=message_id, actor=actor)
         for attempt in range(2):
             try:
-                with self.store.unit(actor) as u:
-                    if message_id is not None:
-                        u.session.add(IngestMessage(id=message_id, kind="alarm", at=utcnow()))
-                    device = u.session.get(Device, device_id)
-                    if device is None:
-                        raise AlarmError(f"unknown device {device_id!r}")
-                    known = ALARM_TYPES.get(device.type, {})
-                    if type not in known:
-                        raise AlarmError(f"device type {device.type!r} raises no alarm {type!r}")
-                    try:
-                        sev = Severity(severity) if severity else known[type]
-                    except ValueError:
-                        raise AlarmError(f"unknown severity {severity!r}") from None
-                    device.last_seen_at = max(device.last_seen_at or now, now)
-                    live_key = f"{device_id}|{type}"
-                    alarm = u.session.scalar(select(Alarm).where(Alarm.live_key == live_key))
-                    damped = self._damped(u, device, type, now) if alarm is None else None
-                    if damped:
-                        u.emit("alarm.suppressed", "device", device_id, {"type": type, "reason": damped}, at=now)
-                    elif alarm is not None:
-                        alarm.count += 1
-                        alarm.last_at = max(alarm.last_at, now)
-                        u.signal("alarm.repeated", "alarm", alarm.id, {"count": alarm.count})
-                        u.session.flush()
-                        return _view(alarm), False
-                    else:
-                        alarm = Alarm(id=alarm_id or uuid.uuid4().hex, device_id=device_id, type=type,
-                                      severity=sev.value, state=AlarmState.ACTIVE.value, count=1, lon=device.lon,
-                                      lat=device.lat, place_id=device.place_id, first_at=now, last_at=now,
-                                      live_key=live_key)
-                        u.session.add(alarm)
-                        u.session.flush()
-                        u.emit("alarm.raised", "alarm", alarm.id, {
-                            "device_id": device_id, "type": type, "severity": sev.value, "lon": device.lon,
-                            "lat": device.lat, "place_id": device.place_id}, at=now)
-                        return _view(alarm), True
-                # recorded, not raised (committed with the message id, so a repeat is a duplicate)
-                raise AlarmSuppressed(str(damped))
-            except IntegrityError:
-                if message_id is not None:
-                    with self.store.db.read() as s:
-                        if s.get(IngestMessage, message_id) is not None:  # another worker took it first
-                            raise DuplicateMessage(message_id) from None
+                [r] = self.raise_many([msg], actor=actor, from_device=from_device)
+            except IntegrityError:  # another worker raised the same alarm, or took the same message, just now
                 if attempt:
                     raise
+                continue
+            if r.status == "duplicate":
+                raise DuplicateMessage(str(message_id))
+            if r.status == "refused":
+                raise AlarmError(str(r.reason))
+            if r.status == "suppressed":
+                raise AlarmSuppressed(str(r.reason))
+            assert r.alarm is not None
+            return r.alarm, r.status == "created"
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _damped(u, device: Device, type: str, now: datetime) -> str | None:
-        """Why a new alarm of this device and type is recorded but not raised, if it is."""
-        if device.maintenance:
-            return "maintenance"
-        recent = u.session.scalar(select(func.count()).select_from(Alarm).where(
-            Alarm.device_id == device.id, Alarm.type == type, Alarm.first_at >= now - FLAP_WINDOW))
-        return "flapping" if (recent or 0) >= FLAP_LIMIT else None
+    def raise_many(self, messages: list[AlarmMessage], *, actor: str = "device",
+                   from_device: bool = True) -> list[Raised]:
+        """Raise or bump many alarms in one transaction, in order; one result per message (created,
+        repeated, duplicate, suppressed or refused with the reason). What raise_alarm does for one, at
+        the cost of a handful of queries for the whole batch. IntegrityError if another worker wrote
+        the same live alarm or message id meanwhile: nothing of the batch is kept, try again."""
+        now = utcnow()
+        out: list[Raised | None] = [None] * len(messages)
+        for i, m in enumerate(messages):
+            if m.at.tzinfo is None:
+                out[i] = Raised("refused", reason="ts: give a time zone (e.g. 2026-11-22T08:00:00+08:00)")
+            elif m.at > now + MAX_FUTURE:
+                out[i] = Raised("refused", reason=f"ts {m.at.isoformat()} is in the future")
+        todo = [(i, m) for i, m in enumerate(messages) if out[i] is None]
+        if not todo:
+            return [r for r in out if r is not None]
+        with self.store.unit(actor) as u:
+            s = u.session
+            # read what the batch needs, a few queries in all (plain rows: written back in bulk below)
+            ids = {m.message_id for _i, m in todo if m.message_id}
+            seen = set(s.scalars(select(IngestMessage.id).where(IngestMessage.id.in_(ids)))) if ids else set()
+            given = {m.alarm_id for _i, m in todo if m.alarm_id}
+            known = {a.id: _view(a) for a in s.scalars(select(Alarm).where(Alarm.id.in_(given)))} if given else {}
+            devices = {d.id: d for d in s.execute(select(
+                Device.id, Device.type, Device.lon, Device.lat, Device.place_id, Device.maintenance)
+                .where(Device.id.in_({m.device_id for _i, m in todo})))}
+            keys = {f"{m.device_id}|{m.type}" for _i, m in todo}
+            live = {a.live_key: _view(a) for a in s.scalars(select(Alarm).where(Alarm.live_key.in_(keys)))}
+            since = min(m.at for _i, m in todo) - FLAP_WINDOW
+            recent: dict[str, list[datetime]] = {}
+            for dev, kind, first in s.execute(select(Alarm.device_id, Alarm.type, Alarm.first_at).where(
+                    Alarm.device_id.in_(devices), Alarm.first_at >= since)):
+                recent.setdefault(f"{dev}|{kind}", []).append(first)
+            new_alarms: dict[str, dict] = {}  # live_key -> row to insert
+            bumps: dict[str, list] = {}  # alarm id -> [messages, latest time]
+            seen_at: dict[str, datetime] = {}  # device id -> latest time it reported
+            messages_in: list[dict] = []
+            for i, m in todo:
+                u.actor = m.actor or actor
+                if m.alarm_id is not None and m.alarm_id in known:  # the same message again: nothing changes
+                    old = known[m.alarm_id]
+                    out[i] = Raised("refused", reason=f"alarm id {m.alarm_id} belongs to another device or type") \
+                        if (old.device_id, old.type) != (m.device_id, m.type) else Raised("known", alarm=old)
+                    continue
+                if m.message_id is not None and m.message_id in seen:
+                    out[i] = Raised("duplicate")
+                    continue
+                device = devices.get(m.device_id)
+                if device is None:
+                    out[i] = Raised("refused", reason=f"unknown device {m.device_id!r}")
+                    continue
+                kinds = ALARM_TYPES.get(device.type, {})
+                if m.type not in kinds:
+                    out[i] = Raised("refused", reason=f"device type {device.type!r} raises no alarm {m.type!r}")
+                    continue
+                try:
+                    sev = Severity(m.severity) if m.severity else kinds[m.type]
+                except ValueError:
+                    out[i] = Raised("refused", reason=f"unknown severity {m.severity!r}")
+                    continue
+                if m.message_id is not None:
+                    seen.add(m.message_id)
+                    messages_in.append({"id": m.message_id, "kind": "alarm", "at": now})
+                if from_device:
+                    seen_at[m.device_id] = max(seen_at.get(m.device_id, m.at), m.at)
+                key = f"{m.device_id}|{m.type}"
+                view = live.get(key)
+                if view is not None:  # a repeat: count and last time, in bulk below
+                    bump = bumps.setdefault(view.id, [0, view.last_at])
+                    bump[0] += 1
+                    bump[1] = max(bump[1], m.at)
+                    view = replace(view, count=view.count + 1, last_at=bump[1])
+                    live[key] = view
+                    out[i] = Raised("repeated", alarm=view)
+                    continue
+                damped = "maintenance" if device.maintenance else (
+                    "flapping" if sum(1 for t in recent.get(key, ()) if t >= m.at - FLAP_WINDOW) >= FLAP_LIMIT
+                    else None)
+                if damped:
+                    u.emit("alarm.suppressed", "device", m.device_id, {"type": m.type, "reason": damped}, at=m.at)
+                    out[i] = Raised("suppressed", reason=damped)
+                    continue
+                row = {"id": m.alarm_id or uuid.uuid4().hex, "device_id": m.device_id, "type": m.type,
+                       "severity": sev.value, "state": AlarmState.ACTIVE.value, "count": 1, "lon": device.lon,
+                       "lat": device.lat, "place_id": device.place_id, "first_at": m.at, "last_at": m.at,
+                       "live_key": key, "version": 1}
+                new_alarms[key] = row
+                live[key] = view = AlarmView(id=row["id"], device_id=m.device_id, type=m.type, severity=sev.value,
+                                             state=row["state"], count=1, first_at=m.at, last_at=m.at,
+                                             lon=device.lon, lat=device.lat)
+                recent.setdefault(key, []).append(m.at)
+                u.emit("alarm.raised", "alarm", row["id"], {
+                    "device_id": m.device_id, "type": m.type, "severity": sev.value, "lon": device.lon,
+                    "lat": device.lat, "place_id": device.place_id}, at=m.at)
+                out[i] = Raised("created", alarm=view)
+            u.actor = actor
+            # write back in bulk: new alarms and message ids inserted, repeats and last-seen times updated
+            # Core: plain executemany, no ORM object per row
+            alarms_t, devices_t = cast(Table, Alarm.__table__), cast(Table, Device.__table__)
+            if new_alarms:
+                s.execute(insert(alarms_t), list(new_alarms.values()))
+            if bumps:  # (an alarm made earlier in this batch is in its table already: its repeats add up too)
+                t = bindparam("t", type_=UTCDateTime())
+                s.execute(update(alarms_t).where(alarms_t.c.id == bindparam("b_id")).values(
+                    count=alarms_t.c.count + bindparam("n"), version=alarms_t.c.version + 1,
+                    last_at=case((alarms_t.c.last_at < t, t), else_=alarms_t.c.last_at)),
+                    [{"b_id": k, "n": n, "t": last} for k, (n, last) in bumps.items()])
+            if seen_at:
+                t = bindparam("t", type_=UTCDateTime())
+                seen_col = devices_t.c.last_seen_at
+                s.execute(update(devices_t).where(devices_t.c.id == bindparam("b_id")).values(
+                    last_seen_at=case((or_(seen_col.is_(None), seen_col < t), t), else_=seen_col)),
+                    [{"b_id": k, "t": v} for k, v in seen_at.items()])
+            if messages_in:
+                s.execute(insert(cast(Table, IngestMessage.__table__)), messages_in)
+            counts = {v.id: v.count for v in live.values()}
+            for alarm_id, (n, _last) in bumps.items():  # one bus signal per alarm and batch
+                u.signal("alarm.repeated", "alarm", alarm_id, {"count": counts.get(alarm_id), "added": n})
+        return [r if r is not None else Raised("refused", reason="not handled") for r in out]
 
     def set_maintenance(self, device_id: str, on: bool, *, actor: str, reason: str) -> dict:
         """Put a device in maintenance (its alarms are recorded, not raised) or take it out; logged."""
@@ -184,11 +279,17 @@ class AlarmService:
                 raise AlarmNotFound(f"no alarm {alarm_id}")
             if AlarmState(alarm.state) not in LIVE_STATES:
                 raise AlarmError(f"alarm {alarm_id} is {alarm.state}, not live")
-            alarm.state, alarm.cleared_at, alarm.cleared_by = AlarmState.CLEARED.value, now, actor
-            alarm.live_key, alarm.false_alarm = None, false_alarm
-            u.session.flush()
-            u.emit("alarm.cleared", "alarm", alarm.id, {"false_alarm": false_alarm}, at=now)
+            self.clear_in(u, alarm, actor=actor, at=now, false_alarm=false_alarm)
             return _view(alarm)
+
+    @staticmethod
+    def clear_in(u, alarm: Alarm, *, actor: str, at: datetime, false_alarm: bool | None, **detail) -> None:
+        """Clear a live alarm within the unit `u` (no longer live: a new one of its device and type may be
+        raised, and a welfare ladder stops); emits ``alarm.cleared`` with `detail`."""
+        alarm.state, alarm.cleared_at, alarm.cleared_by = AlarmState.CLEARED.value, at, actor
+        alarm.live_key, alarm.rung_due_at, alarm.false_alarm = None, None, false_alarm
+        u.session.flush()
+        u.emit("alarm.cleared", "alarm", alarm.id, {"false_alarm": false_alarm, **detail}, at=at)
 
     def acknowledge(self, alarm_id: str, *, actor: str, at: datetime | None = None) -> AlarmView:
         """Someone has seen the alarm and takes it on (who, when); emits ``alarm.acknowledged``.

@@ -326,9 +326,10 @@ class CaseService:
                 raise CaseNotFound(f"no case {case_id}")
             return self._view(case)
 
-    def open_cases(self, limit: int = 5000) -> list[CaseView]:
-        """Every case not yet closed, cancelled or merged, oldest first."""
+    def open_cases(self, limit: int = 5000, *, pole: str | None = None) -> list[CaseView]:
+        """Every case not yet closed, cancelled or merged (at one pole, if given), oldest first."""
+        q = select(Case).where(Case.status.not_in([t.value for t in TERMINAL]))
+        if pole is not None:
+            q = q.where(Case.pole_number == pole)
         with self.store.db.read() as s:
-            rows = s.scalars(select(Case).where(Case.status.not_in([t.value for t in TERMINAL]))
-                             .order_by(Case.reported_at).limit(limit)).all()
-            return [self._view(c) for c in rows]
+            return [self._view(c) for c in s.scalars(q.order_by(Case.reported_at).limit(limit))]

@@ -82,4 +82,5 @@ class Device(Base):
     online: Mapped[bool] = mapped_column(Boolean, default=True)
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a door opened, water ran (welfare)
     extra: Mapped[dict | None] = mapped_column(JSON)

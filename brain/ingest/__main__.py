@@ -8,6 +8,7 @@ session per client id) and serves no pages.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,8 @@ from brain.runtime import Brain
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("BRAIN_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env().with_(simulate=False, mqtt_url=None)
     if not settings.redis_url:
         print("REDIS_URL is not set: an extra worker takes its messages from the Redis queue", file=sys.stderr)

@@ -3,30 +3,44 @@
 Topics (``<d>`` is the district's division code):
 
     brain/<d>/devices/<device_id>/events     an alarm, JSON: {"type", "ts", optional "id", "severity"}
+    brain/<d>/devices/<device_id>/status     a heartbeat, JSON: {"ts", optional "activity": true}
     brain/<d>/staff/<staff_id>/position      a fix, JSON: {"lat", "lon", "timestamp", optional "speed",
                                              "bearing", "accuracy", "coord": "wgs84" | "gcj02" | "bd09"}
 
 QoS 1 with a persistent session under a fixed client id: messages published while the consumer is
 down wait at the broker, and a message delivered twice is recognised by its id. A message is
-acknowledged only after the pipeline has handled it (accepted, duplicate or refused with a record).
+acknowledged only after the pipeline has handled it (accepted, duplicate or refused with a record),
+or, with the durable queue (REDIS_URL), once it is in Redis: a hand-over thread takes what arrived in
+the last few milliseconds to Redis in one round trip and then acknowledges each message.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
+import redis
 
 from brain.ingest.pipeline import Pipeline
 from brain.ingest.queue import IngestQueue
 
 log = logging.getLogger(__name__)
+HANDOVER_PATIENCE_S = 30.0  # how long a message waits for Redis to come back before the session restarts
+HANDOVER_BATCH = 500  # messages handed to Redis in one round trip
+HANDOVER_LINGER_S = 0.005  # a message waits at most this long for others to share its round trip
+HANDOVER_MAX = 20_000  # waiting messages beyond which the consumer stops taking more from the broker
+
+
+# (topic level 3, level 5) -> the kind of message: brain/<division>/<level 3>/<id>/<level 5>
+KINDS = {("devices", "events"): "alarm", ("devices", "status"): "status", ("staff", "position"): "position"}
 
 
 def topics(division: str) -> dict[str, str]:
-    return {"alarms": f"brain/{division}/devices/+/events", "positions": f"brain/{division}/staff/+/position"}
+    return {"alarms": f"brain/{division}/devices/+/events", "status": f"brain/{division}/devices/+/status",
+            "positions": f"brain/{division}/staff/+/position"}
 
 
 class MqttIngest:
@@ -47,6 +61,12 @@ class MqttIngest:
         self.connected = threading.Event()
         self.received = 0
         self.unacknowledged = 0
+        self.handover_retries = 0
+        self.handed_over = 0
+        self._stopping = False
+        self._waiting: list[tuple] = []
+        self._cond = threading.Condition()
+        self._handover: threading.Thread | None = None
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                                   manual_ack=True)
         if u.username:
@@ -58,6 +78,9 @@ class MqttIngest:
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     def start(self, timeout: float = 10.0) -> MqttIngest:
+        if self.queue is not None:
+            self._handover = threading.Thread(target=self._hand_over_loop, name="mqtt-handover", daemon=True)
+            self._handover.start()
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         if not self.connected.wait(timeout):
@@ -65,12 +88,18 @@ class MqttIngest:
         return self
 
     def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._handover is not None:
+            self._handover.join(HANDOVER_PATIENCE_S + 5)  # what is waiting is handed over (and acknowledged)
         self.client.disconnect()
         self.client.loop_stop()
 
     def health(self) -> dict:
         return {"connected": self.connected.is_set(), "broker": f"{self.host}:{self.port}",
                 "topics": list(self.topics.values()), "received": self.received,
+                "handed_over": self.handed_over, "handover_retries": self.handover_retries,
                 "left_unacknowledged": self.unacknowledged, "via": "redis" if self.queue else "pipeline"}
 
     # --- callbacks (the network thread) ----------------------------------------------------------
@@ -94,27 +123,78 @@ class MqttIngest:
         if reason_code != 0:
             log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
+    # --- the hand-over to the durable queue (its own thread) --------------------------------------
+    def _take(self, item: tuple) -> None:
+        """Queue a message for the hand-over thread; if Redis has been away long enough for HANDOVER_MAX
+        to be waiting, hold here (the broker keeps the rest meanwhile)."""
+        with self._cond:
+            while len(self._waiting) >= HANDOVER_MAX and not self._stopping:
+                self._cond.wait(1.0)
+            self._waiting.append(item)
+            if len(self._waiting) >= HANDOVER_BATCH:
+                self._cond.notify_all()
+
+    def _hand_over_loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._waiting:
+                    if self._stopping:
+                        return
+                    self._cond.wait(HANDOVER_LINGER_S)
+                batch, self._waiting = self._waiting[:HANDOVER_BATCH], self._waiting[HANDOVER_BATCH:]
+                self._cond.notify_all()
+            if batch:
+                self._hand_over(batch)
+
+    def _hand_over(self, batch: list[tuple]) -> None:
+        """Into the durable queue in one round trip, then each acknowledged to the broker. While Redis is
+        away (a restart), try again for a while. If it stays away, the messages are left unacknowledged:
+        the broker delivers them again when this session restarts (counted in `left_unacknowledged`)."""
+        queue = self.queue
+        assert queue is not None
+        delay, waited = 0.2, 0.0
+        while True:
+            try:
+                queue.enqueue_many([item[:4] for item in batch])
+                break
+            except redis.RedisError:
+                if waited >= HANDOVER_PATIENCE_S or self._stopping:
+                    log.exception("%d MQTT messages could not be handed over; left unacknowledged", len(batch))
+                    self.unacknowledged += len(batch)
+                    return
+                self.handover_retries += 1
+                time.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 2.0)
+        for *_rest, mid, qos in batch:
+            self.client.ack(mid, qos)
+        self.handed_over += len(batch)
+
     def _on_message(self, client, _userdata, msg) -> None:
         self.received += 1
         try:
             parts = msg.topic.split("/")
             source = f"mqtt:{msg.topic}"[:120]
-            alarm = len(parts) == 5 and parts[:3] == ["brain", self.division, "devices"] and parts[4] == "events"
-            position = len(parts) == 5 and parts[:3] == ["brain", self.division, "staff"] and parts[4] == "position"
-            if (alarm or position) and self.queue is not None:
-                self.queue.enqueue("alarm" if alarm else "position", bytes(msg.payload), source=source,
-                                   subject=parts[3][:40])
+            kind = KINDS.get((parts[2], parts[4])) if len(parts) == 5 and parts[:2] == ["brain", self.division] \
+                else None
+            alarm, status, position = kind == "alarm", kind == "status", kind == "position"
+            if kind and self.queue is not None:  # acknowledged by the hand-over thread once in Redis
+                self._take((kind, bytes(msg.payload), source, parts[3][:40], msg.mid, msg.qos))
+                return
             elif alarm:
                 self.pipeline.handle_alarm(msg.payload, source=source, device_from_topic=parts[3],
                                            actor=f"device:{parts[3]}"[:100])
+            elif status:
+                self.pipeline.handle_status(msg.payload, source=source, device_from_topic=parts[3],
+                                            actor=f"device:{parts[3]}"[:100])
             elif position:
                 self.pipeline.handle_position(msg.payload, source=source, staff_from_topic=parts[3],
                                               actor="gps")
             else:
                 self.pipeline.reject("unknown", source, "unknown_topic", f"no handler for {msg.topic}", msg.payload)
-        except Exception:  # Redis unreachable (the pipeline itself never raises): not acknowledged, so the
-            # broker delivers it again when this session reconnects; nothing is lost
-            log.exception("MQTT message on %s could not be handed over; left unacknowledged", msg.topic)
+        except Exception:  # the last guard of the network thread (the pipeline itself never raises): not
+            # acknowledged, so the broker keeps it and delivers it again when this session restarts
+            log.exception("MQTT message on %s could not be handled; left unacknowledged", msg.topic)
             self.unacknowledged += 1
             return
         client.ack(msg.mid, msg.qos)

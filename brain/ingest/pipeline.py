@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from brain.alarms.service import AlarmError, AlarmService, AlarmSuppressed, AlarmView, DuplicateMessage
-from brain.district.models import Device
+from brain.alarms.monitor import DeviceMonitor
+from brain.alarms.service import AlarmMessage, AlarmNotFound, AlarmService, AlarmView
 from brain.ingest.models import IngestReject
 from brain.staff.models import Staff, StaffTrack
 from brain.staff.service import Fix, StaffService
@@ -130,6 +131,16 @@ def _number(body: dict, name: str, *, required: bool = True) -> float | None:
     return x
 
 
+def _device_id(body: dict, from_topic: str | None) -> str:
+    """The device a message is about: the topic's (MQTT), which the body may repeat but not contradict."""
+    named = _text(body, "device_id", required=from_topic is None)
+    if from_topic is None:
+        return str(named)
+    if named is not None and named != from_topic:
+        raise Refused("device_mismatch", f"topic names {from_topic}, body {named}")
+    return from_topic
+
+
 def derived_id(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
@@ -137,9 +148,11 @@ def derived_id(*parts) -> str:
 class Pipeline:
     """One per process; thread-safe. Counts what it accepted, skipped as duplicate and refused."""
 
-    def __init__(self, db: Database, alarms: AlarmService, staff: StaffService, gazetteer: Gazetteer) -> None:
+    def __init__(self, db: Database, alarms: AlarmService, staff: StaffService, gazetteer: Gazetteer,
+                 monitor: DeviceMonitor | None = None) -> None:
         self.db = db
         self.alarms = alarms
+        self.monitor = monitor
         self.staff = staff
         self.gazetteer = gazetteer
         self.counts: Counter = Counter()
@@ -153,8 +166,8 @@ class Pipeline:
             self.counts[key] += 1
 
     def reject(self, kind: str, source: str, reason: str, detail: str, raw=None) -> Outcome:
-        """Log, count and keep a refused message; never raises."""
-        self._count(f"{kind}.rejected.{reason}")
+        """Log, keep and count a refused message; never raises. It is counted once kept (or once keeping
+        it has failed), so a reader who sees the count finds the row."""
         excerpt = raw if isinstance(raw, str) else (
             raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json.dumps(raw, ensure_ascii=False,
                                                                                      default=str))
@@ -165,6 +178,7 @@ class Pipeline:
                                    detail=detail[:1000], excerpt=(excerpt or "")[:EXCERPT]))
         except Exception:  # the database is down: the log line and the counter still hold it
             log.exception("could not record a refused message")
+        self._count(f"{kind}.rejected.{reason}")
         return Outcome("rejected", reason=reason, detail=detail)
 
     def stats(self, hours: int = 24) -> dict:
@@ -182,43 +196,100 @@ class Pipeline:
     def handle_alarm(self, raw, *, source: str, device_from_topic: str | None = None,
                      actor: str = "device") -> Outcome:
         """An alarm message: {"device_id", "type", "ts", optional "id", "severity"}."""
+        return self.handle_alarms([(raw, source, device_from_topic, actor)])[0]
+
+    def handle_alarms(self, items: list[tuple]) -> list[Outcome]:
+        """Many alarm messages, each (raw, source, device from the topic or None, actor), in order, with
+        one transaction for all that pass validation; one outcome each. A batch that meets a concurrent
+        writer (the same live alarm or message id) is handled again one message at a time."""
+        out: list[Outcome | None] = [None] * len(items)
+        parsed: list[tuple[int, AlarmMessage]] = []
+        now = utcnow()
+        for i, (raw, source, topic, actor) in enumerate(items):
+            try:
+                parsed.append((i, self._parse_alarm(raw, topic, actor, now)))            # decode + validate
+            except Refused as e:
+                out[i] = self.reject("alarm", source, e.reason, str(e), raw)
+        if parsed:
+            try:                                         # enrich + de-duplicate + persist (publish on commit)
+                results = self._raise([m for _i, m in parsed])
+            except Exception as e:  # a bug or an outage: refused with its reason, the consumer goes on
+                log.exception("alarm ingest failed")
+                results = [e] * len(parsed)
+            for (i, m), r in zip(parsed, results, strict=True):
+                raw, source = items[i][0], items[i][1]
+                out[i] = self._alarm_outcome(r, m, source, raw)
+        return [o if o is not None else Outcome("rejected", reason="internal_error") for o in out]
+
+    def _raise(self, messages: list[AlarmMessage]) -> list:
+        try:
+            return list(self.alarms.raise_many(messages))
+        except IntegrityError:  # another worker wrote one of these meanwhile: one by one, each retried once
+            results: list = []
+            for m in messages:
+                for attempt in range(2):
+                    try:
+                        results.extend(self.alarms.raise_many([m]))
+                        break
+                    except IntegrityError as e:
+                        if attempt:
+                            results.append(e)
+            return results
+
+    def _alarm_outcome(self, r, m: AlarmMessage, source: str, raw) -> Outcome:
+        if isinstance(r, Exception):
+            return self.reject("alarm", source, "internal_error", f"{type(r).__name__}: {r}", raw)
+        if r.status == "duplicate":
+            self._count("alarm.duplicate")
+            return Outcome("duplicate", id=m.message_id)
+        if r.status == "suppressed":  # in the log as alarm.suppressed: recorded, not raised
+            self._count(f"alarm.suppressed.{r.reason}")
+            return Outcome("suppressed", reason=r.reason)
+        if r.status == "refused":
+            text = str(r.reason)
+            code = "unknown_device" if text.startswith("unknown device") else (
+                "unknown_type" if "raises no alarm" in text else "refused")
+            return self.reject("alarm", source, code, text, raw)
+        self._count("alarm.accepted")
+        return Outcome("accepted", id=r.alarm.id, created=r.status == "created", alarm=r.alarm)
+
+    @staticmethod
+    def _parse_alarm(raw, device_from_topic: str | None, actor: str, now: datetime) -> AlarmMessage:
+        body = decode(raw)
+        device_id = _device_id(body, device_from_topic)
+        type_ = str(_text(body, "type", limit=32))
+        ts = parse_time(body.get("ts"), now=now)
+        severity = _text(body, "severity", required=False, limit=16)
+        given = _text(body, "id", required=False, limit=ID_MAX)
+        return AlarmMessage(device_id=device_id, type=type_, at=ts, severity=severity,
+                            alarm_id=given[:40] if given else None,
+                            message_id=given or derived_id("alarm", device_id, type_, ts.isoformat()), actor=actor)
+
+    # --- device status (heartbeats, signs of life) ------------------------------------------------
+    def handle_status(self, raw, *, source: str, device_from_topic: str | None = None,
+                      actor: str = "device") -> Outcome:
+        """A device's status: {"device_id" (or the topic's), "ts", optional "activity": true (a door opened,
+        water ran)}. Every status is a heartbeat; handling one twice changes nothing more."""
         try:
             body = decode(raw)                                                      # decode
-            now = utcnow()
-            device_id = _text(body, "device_id", required=device_from_topic is None)  # validate
-            if device_from_topic is not None:
-                if device_id is not None and device_id != device_from_topic:
-                    raise Refused("device_mismatch", f"topic names {device_from_topic}, body {device_id}")
-                device_id = device_from_topic
-            type_ = _text(body, "type", limit=32)
-            ts = parse_time(body.get("ts"), now=now)
-            severity = _text(body, "severity", required=False, limit=16)
-            given = _text(body, "id", required=False, limit=ID_MAX)
-            message_id = given or derived_id("alarm", device_id, type_, ts.isoformat())
-            with self.db.read() as s:                                                # enrich (the device)
-                known = s.get(Device, device_id)
-            if known is None:
-                raise Refused("unknown_device", f"unknown device {device_id!r}")
-            view, created = self.alarms.raise_alarm(                                # de-duplicate + persist
-                device_id=str(device_id), type=str(type_), severity=severity, at=ts, actor=actor,
-                alarm_id=given[:40] if given else None, message_id=message_id)
-            # publish: alarm.raised goes on the bus when the transaction commits
+            device_id = _device_id(body, device_from_topic)                         # validate
+            ts = parse_time(body.get("ts"), now=utcnow())
+            activity = body.get("activity", False)
+            if not isinstance(activity, bool):
+                raise Refused("bad_field", "activity must be true or false")
+            if self.monitor is None:
+                raise Refused("refused", "this process does not follow device status")
+            try:                                                   # enrich (the device) + persist + publish
+                result = self.monitor.status(device_id, at=ts, activity=activity, actor=actor)
+            except AlarmNotFound:
+                raise Refused("unknown_device", f"unknown device {device_id!r}") from None
         except Refused as e:
-            return self.reject("alarm", source, e.reason, str(e), raw)
-        except DuplicateMessage as e:
-            self._count("alarm.duplicate")
-            return Outcome("duplicate", id=str(e))
-        except AlarmSuppressed as e:  # in the log as alarm.suppressed: recorded, not raised
-            self._count(f"alarm.suppressed.{e.reason}")
-            return Outcome("suppressed", reason=e.reason)
-        except AlarmError as e:
-            reason = "unknown_type" if "raises no alarm" in str(e) else "refused"
-            return self.reject("alarm", source, reason, str(e), raw)
-        except Exception as e:  # a bug or an outage: refused with its reason, the consumer goes on
-            log.exception("alarm ingest failed")
-            return self.reject("alarm", source, "internal_error", f"{type(e).__name__}: {e}", raw)
-        self._count("alarm.accepted")
-        return Outcome("accepted", id=view.id, created=created, alarm=view)
+            return self.reject("status", source, e.reason, str(e), raw)
+        except Exception as e:
+            log.exception("status ingest failed")
+            return self.reject("status", source, "internal_error", f"{type(e).__name__}: {e}", raw)
+        self._count("status.accepted")
+        return Outcome("accepted", id=str(device_id), created=bool(result["came_back"]))
 
     # --- positions -----------------------------------------------------------------------------
     def handle_position(self, raw, *, source: str, staff_from_topic: str | None = None,

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from brain.alarms.enums import ALARM_CATEGORY, ALARM_TYPES, Severity
+from brain.alarms.enums import ALARM_CATEGORY, ALARM_TYPES, OFFLINE, WELFARE_SENSORS, WELFARE_TYPES, Severity
 from brain.alarms.service import AlarmService
 from brain.cases.enums import CaseStatus, Channel
 from brain.cases.service import CaseService, VersionConflict
@@ -34,6 +34,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 CASES_PER_DAY = 500.0
 ALARMS_PER_DAY = 120.0
 FALSE_ALARM_SHARE = 0.6
+SILENT_SHARE = 0.002  # of heartbeats: the device falls silent for 2 to 6 intervals (goes offline, then back)
 REPORT_EVERY_S = 5.0
 TRACK_RETENTION = timedelta(hours=24)  # position history kept for the demo; pruned hourly
 
@@ -109,7 +110,7 @@ class Simulator:
     """Background thread driving the services; `tick(dt)` is the whole of one step (tests call it)."""
 
     def __init__(self, *, district: District, cases: CaseService, staff: StaffService, alarms: AlarmService,
-                 speed: float = 1.0, seed: int | None = None, dispatch=None) -> None:
+                 speed: float = 1.0, seed: int | None = None, dispatch=None, monitor=None) -> None:
         if not speed > 0 or not math.isfinite(speed):
             raise ValueError("speed must be a positive number")
         self.district = district
@@ -117,6 +118,7 @@ class Simulator:
         self.staff = staff
         self.alarms = alarms
         self.dispatch = dispatch  # optional DispatchService: assign the nearest suitable person
+        self.monitor = monitor  # optional DeviceMonitor: devices send their heartbeats (and signs of life) to it
         self.speed = speed
         self.rng = np.random.default_rng(seed)
         self.crs = district.crs
@@ -134,6 +136,10 @@ class Simulator:
         self._channel_p = np.array([CHANNELS[c][0] for c in ch]) / sum(CHANNELS[c][0] for c in ch)
         dev = district.devices
         self._devices = list(zip(dev["id"], dev["type"], strict=True)) if len(dev) else []
+        # each device's next heartbeat (simulator clock): spread over its interval so they do not all beat at once
+        self._beats = [(float(self.rng.uniform(0, hb)), str(d), str(t), float(hb))
+                       for d, t, hb in zip(dev["id"], dev["type"], dev["heartbeat_s"], strict=True)] if len(dev) else []
+        self._silent_until: dict[str, float] = {}
         self._poles = district.poles["number"].astype(str).to_numpy()
 
     # --- set-up -----------------------------------------------------------------------------
@@ -196,6 +202,7 @@ class Simulator:
         self._arrivals(sdt)
         self._advance_cases()
         self._alarm_activity(sdt)
+        self._heartbeats()
         if self._clock - self._last_prune >= 3600:
             self._last_prune = self._clock
             self.stats["track_pruned"] += self.staff.prune_track(older_than=utcnow() - TRACK_RETENTION)
@@ -350,13 +357,38 @@ class Simulator:
             if CaseStatus(view.status).is_open:
                 self._schedule(view.id, CaseStatus(view.status))
 
+    # --- devices ----------------------------------------------------------------------------
+    def _heartbeats(self) -> None:
+        """Devices beat a little inside their interval; a few fall silent for a while (a flat battery, a
+        lost link) and the monitor takes them offline; door sensors and water meters report signs of life."""
+        if self.monitor is None or not self._beats:
+            return
+        now = utcnow()
+        for i, (due, device_id, dtype, hb) in enumerate(self._beats):
+            if due > self._clock:
+                continue
+            next_due = self._clock + hb * float(self.rng.uniform(0.8, 1.0))
+            self._beats[i] = (next_due, device_id, dtype, hb)
+            if self._silent_until.get(device_id, 0.0) > self._clock:
+                continue
+            if self.rng.random() < SILENT_SHARE:
+                self._silent_until[device_id] = self._clock + hb * float(self.rng.uniform(2, 6))
+                continue
+            activity = dtype in WELFARE_SENSORS and bool(self.rng.random() < 0.7)
+            try:
+                self.monitor.status(device_id, at=now, activity=activity, actor=f"device:{device_id}")
+                self.stats["heartbeats"] += 1
+            except LookupError:
+                continue
+
     # --- alarms -----------------------------------------------------------------------------
     def _alarm_activity(self, sdt: float) -> None:
         if not self._devices:
             return
         for _ in range(int(self.rng.poisson(ALARMS_PER_DAY / 86400.0 * sdt))):
             device_id, dtype = self._devices[int(self.rng.integers(0, len(self._devices)))]
-            types = list(ALARM_TYPES.get(dtype, {}))
+            # offline and welfare alarms are the brain's own conclusions (DeviceMonitor), not a device's message
+            types = [t for t in ALARM_TYPES.get(dtype, {}) if t != OFFLINE and t not in WELFARE_TYPES]
             if not types:
                 continue
             atype = str(self.rng.choice(types))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
 
 from brain.alarms.enums import SEVERITY_RANK
+from brain.alarms.monitor import Outcome
 from brain.alarms.service import AlarmError, AlarmNotFound
 from brain.auth.context import current
 from brain.auth.enums import Permission
@@ -100,7 +101,7 @@ def _minutes_left(c: CaseView, now: datetime) -> str:
 def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None) -> list:
     tr = translator(locale)
     names = category_names(brain.catalogue, locale)
-    committee_names = dict(zip(brain.district.committees["code"], brain.district.committees["name"], strict=True))
+    committee_names = brain.district.committee_names
     now = utcnow()
     items = []
     for c in queue_order(cases, now)[:QUEUE_LENGTH]:
@@ -217,6 +218,7 @@ def _event_text(e: dict, tr, staff: dict) -> str:
 
 
 
+
 def live_alarms(brain) -> list:
     """The alarms the panel lists: most severe, then oldest, first."""
     return sorted(brain.alarms.live(), key=lambda a: (SEVERITY_RANK.get(a.severity, 9), a.first_at, a.id))[:40]
@@ -225,7 +227,8 @@ def live_alarms(brain) -> list:
 def alarm_signature(alarms, now: datetime, locale: str) -> str:
     """What the panel shows, in one string: the panel is redrawn only when this changes."""
     return f"{locale}|" + ";".join(
-        f"{a.id}:{a.state}:{a.count}:{int((now - a.first_at).total_seconds() // 60)}" for a in alarms)
+        f"{a.id}:{a.state}:{a.severity}:{a.count}:{int((now - a.first_at).total_seconds() // 60)}:{a.rung}"
+        for a in alarms)
 
 
 def alarm_items(alarms, locale: str, now: datetime) -> list:
@@ -240,12 +243,21 @@ def alarm_items(alarms, locale: str, now: datetime) -> list:
         if may and a.state == "active":
             buttons.append(html.Button(tr("alarms.acknowledge"), id={"type": ids.ALARM_ACK, "alarm": a.id},
                                        n_clicks=0, className="small"))
-        if may:
+        if may and a.rung:  # a welfare alarm: what the current rung found
+            buttons.extend(html.Button(tr(f"welfare.{o}"), id={"type": ids.ALARM_WELFARE, "alarm": a.id, "outcome": o},
+                                       n_clicks=0, className="small") for o in Outcome.ALL)
+        elif may:
             buttons.append(html.Button(tr("alarms.clear"), id={"type": ids.ALARM_CLEAR, "alarm": a.id}, n_clicks=0,
                                        className="small"))
+        rung = ""
+        if a.rung:
+            rung = f" · {tr('rung.' + a.rung)}"
+            if a.rung_due_at:
+                rung += f" ({tr('rung.next_in')} {max(0, int((a.rung_due_at - now).total_seconds() // 60))} " \
+                        f"{tr('hover.min')})"
         items.append(html.Div(className="alarm-item", children=[
             html.Span(tr(f"severity.{a.severity}"), className=f"sev-{a.severity}"),
-            html.Span(f"{tr('alarm.' + a.type)} · {a.device_id} · ×{a.count} · {minutes} {tr('hover.min')}"
+            html.Span(f"{tr('alarm.' + a.type)} · {a.device_id} · ×{a.count} · {minutes} {tr('hover.min')}{rung}"
                       + (f" · {tr('alarms.acknowledged')}" if a.state == "acknowledged" else ""), className="grow"),
             *buttons]))
     return items or [html.Div(tr("alarms.none"), className="empty-queue")]
@@ -255,9 +267,9 @@ def register(guard, brain, locale_of) -> None:
     """The /dispatch callbacks, each with the permission it needs."""
 
     @guard.callback(Permission.VIEW_MAP, Output(ids.ALARM_PANEL, "children"), Output(ids.ALARM_SIG, "data"),
-                    Input(ids.LIVE_TICK, "n_intervals"), Input(ids.REFRESH, "data"), State(ids.ALARM_SIG, "data"),
-                    State(ids.URL, "search"))
-    def show_alarms(_n, _refresh, signature, search):
+                    Input(ids.LIVE_TICK, "n_intervals"), Input(ids.LIVE_PUSH, "data"), Input(ids.REFRESH, "data"),
+                    State(ids.ALARM_SIG, "data"), State(ids.URL, "search"))
+    def show_alarms(_n, _pushed, _refresh, signature, search):
         # Like the queue: re-drawn only when something shown changed, so a click is never lost to a redraw.
         now, locale = utcnow(), locale_of(search)
         alarms = live_alarms(brain)
@@ -270,17 +282,20 @@ def register(guard, brain, locale_of) -> None:
                     Output(ids.REFRESH, "data", allow_duplicate=True),
                     Input({"type": ids.ALARM_ACK, "alarm": ALL}, "n_clicks"),
                     Input({"type": ids.ALARM_CLEAR, "alarm": ALL}, "n_clicks"),
+                    Input({"type": ids.ALARM_WELFARE, "alarm": ALL, "outcome": ALL}, "n_clicks"),
                     State(ids.REFRESH, "data"), State(ids.URL, "search"), prevent_initial_call=True)
-    def handle_alarm(ack, clear, refresh, search):
+    def handle_alarm(ack, clear, welfare, refresh, search):
         tr = translator(locale_of(search))
         trigger = ctx.triggered_id
-        if not trigger or not any((ack or []) + (clear or [])):
+        if not trigger or not any((ack or []) + (clear or []) + (welfare or [])):
             return no_update, no_update
         who = current()
         actor = who.actor if who else "unknown"
         try:
             if trigger["type"] == ids.ALARM_ACK:
                 brain.alarms.acknowledge(trigger["alarm"], actor=actor)
+            elif trigger["type"] == ids.ALARM_WELFARE:
+                brain.monitor.record_outcome(trigger["alarm"], str(trigger.get("outcome")), actor=actor)
             else:
                 brain.alarms.clear(trigger["alarm"], actor=actor)
         except (AlarmError, AlarmNotFound) as e:
@@ -288,11 +303,11 @@ def register(guard, brain, locale_of) -> None:
         return html.Span(tr("dispatch.done"), className="ok"), (refresh or 0) + 1
 
     @guard.callback(Permission.READ_CASES, Output(ids.QUEUE, "children"), Output(ids.QUEUE_SIG, "data"),
-                    Input(ids.LIVE_TICK, "n_intervals"), Input(ids.REFRESH, "data"),
+                    Input(ids.LIVE_TICK, "n_intervals"), Input(ids.LIVE_PUSH, "data"), Input(ids.REFRESH, "data"),
                     Input(ids.FILTER_STATUS, "value"), Input(ids.FILTER_CATEGORY, "value"),
                     Input(ids.FILTER_COMMITTEE, "value"), Input(ids.FILTER_CHANNEL, "value"),
                     Input(ids.SELECTED, "data"), State(ids.QUEUE_SIG, "data"), State(ids.URL, "search"))
-    def show_queue(_n, _refresh, status, category, committee, channel, selected, signature, search):
+    def show_queue(_n, _pushed, _refresh, status, category, committee, channel, selected, signature, search):
         cases = filter_cases(brain.cases.open_cases(), status=status, category=category, committee=committee,
                              channel=channel)
         now = utcnow()

@@ -48,8 +48,8 @@ class Site:
 
 @pytest.fixture
 def site(db, district):
-    brain = Brain(Settings(simulate=False, escalate_after_s=0, admin_password=ADMIN_PASSWORD), district=district,
-                  db=db, bus=MemoryBus())
+    settings = Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0, admin_password=ADMIN_PASSWORD)
+    brain = Brain(settings, district=district, db=db, bus=MemoryBus())
     server, _ = create_app(brain=brain)
     perms = server.state.callback_permissions
     with TestClient(server) as c:

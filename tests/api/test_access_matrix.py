@@ -12,6 +12,7 @@ from tests.api.conftest import HUMAN, ORIGIN, SERVICE
 from tests.conftest import sqlite_database
 
 ALL_ROLES = HUMAN + SERVICE
+PUSH = "(push: the live change counter, over the WebSocket)"
 
 
 @pytest.fixture
@@ -60,6 +61,11 @@ API = {
     ("POST", "/api/v1/devices/{device_id}/maintenance"): ("/api/v1/devices/{device}/maintenance",
                                                           {"on": True, "reason": "work order 17"},
                                                           {"operator", "dispatcher", "admin"}),
+    ("POST", "/api/v1/devices/{device_id}/status"): ("/api/v1/devices/{device}/status",
+                                                     {"ts": "2026-01-01T08:00:00+08:00", "activity": True},
+                                                     {"gateway", "admin"}),
+    ("POST", "/api/v1/alarms/{alarm_id}/welfare"): ("/api/v1/alarms/{alarm}/welfare", {"outcome": "resident_ok"},
+                                                    {"operator", "dispatcher", "admin"}),
     ("GET", "/api/v1/osmand"): ("/api/v1/osmand?id=S00001&lat=31.33&lon=121.45&timestamp=1",
                                 None, {"field", "admin"}),
     ("POST", "/api/v1/osmand"): ("/api/v1/osmand", {"id": "S00001", "lat": 31.33, "lon": 121.45, "timestamp": "1"},
@@ -85,7 +91,16 @@ CALLBACKS = {
     "kpi-drill.children": {"leader", "admin"},
     "kpi-timeline.children": CASE_READERS,
     "kpi-download.data": {"leader", "admin"},
+    "pole-card.children": MAP_VIEWERS,
+    PUSH: MAP_VIEWERS,
 }
+
+
+def _name(site, key: str) -> str:
+    """A callback's name in the matrix: its first output, or PUSH for the output-less push loop."""
+    if site.client.app.state.dash.callback_map[key].get("no_output"):
+        return PUSH
+    return key.strip(".").split("...")[0]
 
 
 def test_the_matrix_names_every_api_route(site):
@@ -95,7 +110,7 @@ def test_the_matrix_names_every_api_route(site):
 
 
 def test_the_matrix_names_every_server_callback(site):
-    firsts = {key.strip(".").split("...")[0] for key in site.callback_permissions}
+    firsts = {_name(site, key) for key in site.callback_permissions}
     assert firsts == set(CALLBACKS)
 
 
@@ -134,7 +149,7 @@ VALUES = {"url.pathname": "/wall", "url.search": "", "live-tick.n_intervals": 1}
 
 def _callback_body(site, first_output: str) -> dict:
     """A well-formed request for the callback, built from its own declaration (values as on first load)."""
-    key = next(k for k in site.callback_permissions if k.strip(".").split("...")[0] == first_output)
+    key = next(k for k in site.callback_permissions if _name(site, k) == first_output)
     spec = site.client.app.state.dash.callback_map[key]
 
     def values(items):
@@ -147,11 +162,11 @@ def _callback_body(site, first_output: str) -> dict:
                 out.append({"id": item["id"], "property": item["property"], "value": VALUES.get(name)})
         return out
 
-    parts = [p.split("@")[0] for p in key.strip(".").split("...")]
+    parts = [] if spec.get("no_output") else [p.split("@")[0] for p in key.strip(".").split("...")]
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in parts]
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": values(spec["inputs"]),
-            "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"],
-            "state": values(spec.get("state", []))}
+    changed = [f"{i['id']}.{i['property']}" for i in spec["inputs"][:1]]
+    return {"output": key, "outputs": outputs if len(outputs) != 1 else outputs[0], "inputs": values(spec["inputs"]),
+            "changedPropIds": changed, "state": values(spec.get("state", []))}
 
 
 def _post_callback(client, body, headers=None):
@@ -211,3 +226,29 @@ def test_dash_data_endpoints_need_a_session(site):
     for path in ("/_dash-layout", "/_dash-dependencies"):
         assert site.client.get(path).status_code == 401
         assert site.login("wall").get(path).status_code == 200
+
+
+@pytest.mark.parametrize("role", [None, *HUMAN])
+def test_the_live_push_socket_is_open_only_to_people_who_may_see_the_map(site, role):
+    from starlette.websockets import WebSocketDisconnect
+
+    client = site.login(role) if role else site.client
+    allowed = role in MAP_VIEWERS
+    try:
+        with client.websocket_connect("/_dash-ws-callback", headers={"origin": ORIGIN}) as ws:
+            ws.send_json({"type": "heartbeat"})
+            assert ws.receive_json() == {"type": "heartbeat_ack"}
+            opened = True
+    except WebSocketDisconnect as e:
+        assert e.code == 4403
+        opened = False
+    assert opened is allowed
+
+
+def test_the_live_push_socket_refuses_another_site(site):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as e, \
+            site.login("admin").websocket_connect("/_dash-ws-callback", headers={"origin": "http://evil.example"}):
+        pass
+    assert e.value.code == 4403

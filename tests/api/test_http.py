@@ -125,3 +125,9 @@ def test_devices_list_their_place_and_state(site):
     devices = site.client.get("/api/v1/devices", headers=site.bearer("operator")).json()
     assert len(devices) == len(site.brain.district.devices)
     assert set(devices[0]) >= {"id", "type", "place", "lon", "lat", "online", "last_seen_at"}
+
+
+def test_the_map_glyph_server_is_the_app_itself_and_answers_an_empty_set(client):
+    r = client.get("/map/glyphs/Open Sans Regular,Arial Unicode MS Regular/0-255.pbf")
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == "application/x-protobuf"

@@ -51,3 +51,52 @@ def test_http_alarms_go_through_the_pipeline(site):
     bad = site.client.post("/api/v1/alarms", json={**body, "type": "trapped"}, headers=h)
     assert bad.status_code == 422 and bad.json()["field"] == "unknown_type"
     assert site.brain.ingest.counts["alarm.rejected.unknown_type"] == 1
+
+
+def test_a_device_status_over_http_is_a_heartbeat_and_brings_an_offline_device_back(site):
+    from datetime import timedelta
+
+    devices = site.brain.district.devices
+    lift = str(devices[devices["type"] == "elevator"]["id"].iloc[0])
+    h = site.bearer("gateway")
+    with site.brain.db.transaction() as s:
+        from sqlalchemy import update
+
+        from brain.district.models import Device
+
+        s.execute(update(Device).where(Device.id == lift).values(last_seen_at=utcnow() - timedelta(hours=2)))
+    assert site.brain.monitor.sweep_offline(utcnow()) == [lift]
+    r = site.client.post(f"/api/v1/devices/{lift}/status", json={"ts": utcnow().isoformat()}, headers=h)
+    assert r.status_code == 200 and r.json() == {"status": "accepted", "came_back": True}, r.text
+    assert not [a for a in site.brain.alarms.live() if a.type == "offline"]
+    r = site.client.post("/api/v1/devices/NOPE-1/status", json={"ts": utcnow().isoformat()}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "unknown_device"
+    r = site.client.post(f"/api/v1/devices/{lift}/status", json={"ts": "2026-01-01T08:00:00"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "bad_timestamp"  # a time without its zone
+    r = site.client.post(f"/api/v1/devices/{lift}/status", json={"ts": utcnow().isoformat(), "activity": "perhaps"},
+                         headers=h)
+    assert r.status_code == 422  # refused by the schema, still recorded
+    with site.brain.db.read() as s:
+        kinds = [(x.kind, x.reason) for x in s.scalars(select(IngestReject).order_by(IngestReject.seq))]
+    assert kinds == [("status", "unknown_device"), ("status", "bad_timestamp"), ("status", "invalid")]
+
+
+def test_an_operator_records_a_welfare_outcome_over_http(site):
+    from datetime import timedelta
+
+    places, devices = site.brain.district.places, site.brain.district.devices
+    home = str(places[(places["kind"] == "home") & places["living_alone"]]["id"].iloc[0])
+    sensors = devices[(devices["place"] == home) & devices["type"].isin(["door", "water_meter"])]["id"].tolist()
+    with site.brain.db.transaction() as s:
+        from sqlalchemy import update
+
+        from brain.district.models import Device
+
+        s.execute(update(Device).where(Device.id.in_(sensors)).values(last_activity_at=utcnow() - timedelta(hours=20)))
+    [alarm_id] = site.brain.monitor.sweep_welfare(utcnow())
+    h = site.bearer("admin")
+    r = site.client.post(f"/api/v1/alarms/{alarm_id}/welfare", json={"outcome": "maybe"}, headers=h)
+    assert r.status_code == 422
+    r = site.client.post(f"/api/v1/alarms/{alarm_id}/welfare", json={"outcome": "resident_ok", "note": "接通电话"},
+                         headers=h)
+    assert r.status_code == 200 and r.json() == {"id": alarm_id, "state": "cleared", "rung": "call"}, r.text

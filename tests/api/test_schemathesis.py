@@ -35,4 +35,4 @@ def test_api_conforms_to_its_openapi_document(site):
 
         conforms()
         checked.append(operation.label)
-    assert len(checked) == 23, checked
+    assert len(checked) == 25, checked

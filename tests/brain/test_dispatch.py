@@ -197,7 +197,7 @@ def test_two_dispatchers_assigning_at_once_on_postgresql_exactly_one_wins(distri
     url = service_url("DATABASE_URL")
     engine, drop = private_pg_schema(url, district)
     try:
-        settings = Settings(simulate=False, escalate_after_s=0, admin_password="race-admin-pass")
+        settings = Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0, admin_password="race-admin-pass")
         brains = [Brain(settings, district=district, db=Database(url, engine=engine), bus=MemoryBus()).start()
                   for _ in range(2)]
         for attempt in range(5):

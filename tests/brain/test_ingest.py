@@ -5,9 +5,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from brain.alarms.models import Alarm
+from brain.events.models import EventRecord
 from brain.ingest.models import IngestReject
 from brain.staff.models import StaffTrack
 from brain.storage.db import utcnow
@@ -147,3 +148,38 @@ def test_a_flapping_device_is_damped_after_three_alarms_in_ten_minutes(brain):
     fourth = brain.ingest.handle_alarm({"device_id": dev, "type": "blocked", "ts": utcnow().isoformat()}, source="t")
     assert (fourth.status, fourth.reason) == ("suppressed", "flapping")
     assert brain.ingest.counts["alarm.suppressed.flapping"] == 1
+
+
+def test_a_batch_of_alarms_is_one_transaction_with_the_same_outcomes_as_one_by_one(brain):
+    devices = brain.district.devices
+    smoke = [str(d) for d in devices[devices["type"] == "smoke"]["id"].iloc[:3]]
+    brain.alarms.set_maintenance(smoke[2], True, actor="operator", reason="work order 5")
+    now = utcnow()
+
+    def msg(device, kind="low_battery", mid=None, ts=None):
+        body = {"device_id": device, "type": kind, "ts": (ts or now).isoformat()}
+        if mid:
+            body["id"] = mid
+        return (json.dumps(body), "test", None, f"device:{device}")
+
+    batch = [msg(smoke[0], mid="m1"), msg(smoke[0], mid="m2"), msg(smoke[0], mid="m1"),  # new, repeat, duplicate
+             msg("NOPE-1", mid="m3"), msg(smoke[1], ts=now + timedelta(hours=1)),  # unknown device, future
+             msg(smoke[1], kind="trapped"), msg(smoke[2], mid="m4"),  # wrong type for a smoke detector, maintenance
+             (b"{broken", "test", None, "device")]
+    with brain.db.read() as s:
+        events_before = s.scalar(select(func.count()).select_from(EventRecord))
+    outs = brain.ingest.handle_alarms(batch)
+    assert [(o.status, o.reason) for o in outs] == [
+        ("accepted", None), ("accepted", None), ("duplicate", None), ("rejected", "unknown_device"),
+        ("rejected", "future_timestamp"), ("rejected", "unknown_type"), ("suppressed", "maintenance"),
+        ("rejected", "malformed_json")]
+    assert outs[0].created is True and outs[1].created is False
+    with brain.db.read() as s:
+        alarm = s.scalars(select(Alarm).where(Alarm.device_id == smoke[0])).one()
+        assert alarm.count == 2
+        kinds = list(s.scalars(select(EventRecord.type).order_by(EventRecord.seq).offset(events_before)))
+    assert kinds == ["alarm.raised", "alarm.suppressed"]
+    again = brain.ingest.handle_alarms(batch[:2])  # delivered again: nothing changes
+    assert [(o.status, o.created) for o in again] == [("accepted", False), ("duplicate", None)]  # m1: its alarm
+    with brain.db.read() as s:
+        assert s.get(Alarm, alarm.id).count == 2

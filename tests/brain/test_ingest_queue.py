@@ -100,3 +100,18 @@ def test_a_message_delivered_twice_changes_nothing(brain, stream):
     assert q.work_once(block_ms=100) == 2
     assert _alarms(brain, dev)[0].count == 2  # the first bumped the live alarm; the second was a duplicate
     assert brain.ingest.counts["alarm.duplicate"] == 1
+
+
+def test_trimming_drops_only_what_every_worker_has_acknowledged(brain, stream):
+    url, name = stream
+    a = IngestQueue(url, brain.ingest, stream=name, consumer="a")
+    for i in range(5):
+        a.enqueue("alarm", json.dumps({"type": "smoke", "ts": utcnow().isoformat()}), source="test",
+                  subject=_smoke(brain, i))
+    assert a.work_once(count=3, block_ms=100) == 3
+    assert a.trim() == 3 and a.redis.xlen(name) == 2  # the three handled went; the two waiting stay
+    taken = a.redis.xreadgroup("ingest", "doomed", {name: ">"}, count=1)  # taken, never acknowledged
+    assert taken
+    assert a.trim() == 0 and a.redis.xlen(name) == 2  # a pending entry and what follows it stay
+    assert a.work_once(count=5, block_ms=100) == 1
+    assert a.redis.xlen(name) == 2  # still pending under "doomed" until taken over

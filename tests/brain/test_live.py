@@ -1,8 +1,13 @@
 """The live picture: headline counters, the takeover alarm and how fresh each feed is."""
 
+import asyncio
+import threading
+import time
 from datetime import timedelta
 
-from brain.live import FEED_SILENCE_S, Freshness, snapshot
+from brain.events.bus import MemoryBus
+from brain.events.types import Event
+from brain.live import FEED_SILENCE_S, Changes, Freshness, snapshot
 from brain.staff.service import Fix
 from brain.storage.db import utcnow
 
@@ -38,3 +43,47 @@ def _type_of(brain, dev):
 
     kind = brain.district.devices.set_index("id").loc[dev, "type"]
     return next(iter(ALARM_TYPES[kind]))
+
+
+def test_a_change_wakes_a_waiting_screen_at_once_from_another_thread():
+    changes = Changes()
+
+    async def scenario():
+        seen = changes.seq
+        threading.Timer(0.05, changes.bump).start()
+        t0 = time.monotonic()
+        seq = await changes.wait(seen, timeout=30)
+        return seq - seen, time.monotonic() - t0
+
+    moved, waited = asyncio.run(scenario())
+    assert moved == 1
+    assert waited < 10  # woken by the bump, far before its 30 s timeout
+
+
+def test_a_quiet_wait_returns_the_same_counter_after_its_timeout_and_a_missed_change_returns_at_once():
+    changes = Changes()
+
+    async def scenario():
+        quiet = await changes.wait(changes.seq, timeout=0.05)
+        changes.bump()
+        missed = await changes.wait(quiet, timeout=30)  # bumped before the wait began
+        return quiet, missed
+
+    assert asyncio.run(scenario()) == (0, 1)
+
+
+def test_only_changes_to_the_live_layers_move_the_counter():
+    bus, changes = MemoryBus(), Changes()
+    changes.attach(bus)
+    for kind in ("case.opened", "alarm.raised", "staff.moved", "auth.login", "kpi.export", "device.maintenance"):
+        bus.publish(Event(kind, "x", "1", "test"))
+    assert changes.seq == 3
+    changes.detach()
+    bus.publish(Event("case.closed", "case", "1", "test"))
+    assert changes.seq == 3
+
+
+def test_the_brain_counts_live_changes_as_they_are_committed(brain):
+    before = brain.changes.seq
+    brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412", actor="test")
+    assert brain.changes.seq > before

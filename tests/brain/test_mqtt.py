@@ -125,3 +125,32 @@ def test_with_redis_mqtt_hands_messages_to_the_durable_queue_for_any_worker(brai
     finally:
         consumer.stop()
         queue.redis.delete(name)
+
+
+def test_a_status_on_a_device_topic_is_its_heartbeat_and_a_sign_of_life_clears_a_welfare_alarm(brain, broker):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from brain.district.models import Device
+
+    d = brain.district.meta["division_code"]
+    places, devices = brain.district.places, brain.district.devices
+    home = str(places[(places["kind"] == "home") & places["living_alone"]]["id"].iloc[0])
+    door = str(devices[(devices["place"] == home) & (devices["type"] == "door")]["id"].iloc[0])
+    with brain.db.transaction() as s:
+        s.execute(update(Device).where(Device.place_id == home)
+                  .values(last_activity_at=utcnow() - timedelta(hours=20)))
+    [alarm_id] = brain.monitor.sweep_welfare(utcnow())
+    consumer = _consumer(brain, f"test-status-{uuid.uuid4().hex[:8]}")
+    try:
+        _publish(broker, f"brain/{d}/devices/{door}/status", {"ts": utcnow().isoformat(), "activity": True})
+        _publish(broker, f"brain/{d}/devices/{door}/status", b"{not json")
+        assert _wait(lambda: brain.ingest.counts["status.accepted"] == 1
+                     and brain.ingest.counts["status.rejected.malformed_json"] == 1)
+        with brain.db.read() as s:
+            alarm = s.get(Alarm, alarm_id)
+            assert (alarm.state, alarm.false_alarm) == ("cleared", True)
+            assert s.get(Device, door).last_activity_at > utcnow() - timedelta(minutes=1)
+    finally:
+        consumer.stop()

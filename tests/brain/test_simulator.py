@@ -5,9 +5,9 @@ import shapely
 from brain.sim.simulator import CHANNELS, HOURLY_PROFILE, Simulator
 
 
-def make(brain, district, seed=3, speed=50.0, dispatch=None):
+def make(brain, district, seed=3, speed=50.0, dispatch=None, monitor=None):
     sim = Simulator(district=district, cases=brain.cases, staff=brain.staff, alarms=brain.alarms, speed=speed,
-                    seed=seed, dispatch=dispatch)
+                    seed=seed, dispatch=dispatch, monitor=monitor)
     sim.load_state()
     return sim
 
@@ -74,3 +74,21 @@ def test_the_nearest_suitable_person_is_sent_and_walks_to_the_case(brain, distri
     assert busy
     heading = [w for w in sim.walkers.values() if w.goal is not None]
     assert heading and all(w.goal in sim.graph.xy for w in heading)
+
+
+def test_devices_beat_within_their_interval_so_the_monitor_finds_almost_none_offline(brain, district):
+    sim = make(brain, district, speed=600.0, monitor=brain.monitor)  # ten simulated minutes a tick
+    for _ in range(12):  # two simulated hours: every device has beaten at least once
+        sim.tick(1.0)
+    assert sim.stats["heartbeats"] >= len(district.devices)
+    with brain.db.read() as s:
+        from sqlalchemy import func, select
+
+        from brain.district.models import Device
+
+        active = s.scalar(select(func.count()).select_from(Device).where(Device.last_activity_at.is_not(None)))
+    assert active > 0  # door sensors and water meters reported signs of life
+    from brain.storage.db import utcnow
+
+    gone = brain.monitor.sweep_offline(utcnow())
+    assert len(gone) <= len(district.devices) * 0.02  # only those the simulator let fall silent

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 
-from app import create_app
 from brain.config import Settings
 from brain.runtime import Brain
 from tests.conftest import missing
+from tools.browser import ARGS, CHROMIUM
+from tools.serve import serve
 
-CHROMIUM = "/usr/bin/chromium"
 ADMIN_PASSWORD = "e2e-admin-password"
 PASSWORD = "e2e-person-password"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-gpu", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveApp:
-    def __init__(self, brain: Brain, port: int, server: uvicorn.Server, thread: threading.Thread) -> None:
-        self.brain, self.port, self.server, self.thread = brain, port, server, thread
-        self.url = f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +21,13 @@ def live_app(tmp_path_factory, district):
     """The whole app (API + UI) on SQLite, simulator off so the tests decide what happens."""
     db_file = tmp_path_factory.mktemp("e2e") / "brain.sqlite3"
     settings = Settings(database_url=f"sqlite:///{db_file}", simulate=False, admin_password=ADMIN_PASSWORD,
-                        escalate_after_s=0)
+                        escalate_after_s=0, monitor_interval_s=0)
     brain = Brain(settings, district=district)
-    server_app, _ = create_app(settings, brain=brain)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(server_app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the app did not start")
-        time.sleep(0.05)
-    yield LiveApp(brain, port, server, thread)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        with serve(settings, brain) as served:
+            yield served
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +37,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
 

@@ -210,8 +210,164 @@ def test_on_a_4k_wall_the_map_fills_its_area_and_the_legend_grows(browser, live_
                                " return gd && gd.layout.legend.font.size > 14; }", timeout=15_000)
         size = page.evaluate("() => document.querySelector('#district-map .js-plotly-plot').layout.legend.font.size")
         assert 26 <= size <= 32  # about twice 1080p's 14 px
+        # markers grow with it too: the poles (static, in the page) and the live cases (sized by the server)
+        page.wait_for_function("() => document.querySelector('#district-map .js-plotly-plot').data[IDX].marker.size"
+                               " .every((s) => s >= 16)".replace("IDX", str(TRACE_INDEX["cases"])), timeout=15_000)
+        pole = page.evaluate("() => document.querySelector('#district-map .js-plotly-plot').data[IDX].marker.size"
+                             .replace("IDX", str(TRACE_INDEX["poles"])))
+        assert pole >= 7  # 4 px at 1080p
         overflow = page.evaluate("() => [document.documentElement.scrollWidth > innerWidth,"
                                  " document.documentElement.scrollHeight > innerHeight]")
         assert overflow == [False, False]  # no scrollbars on the wall
     finally:
         ctx.close()
+
+
+def test_a_change_reaches_the_wall_by_push_not_at_the_next_poll(page, live_app):
+    """The update that draws a new alarm was asked for because the server pushed the change counter
+    (``live-push``, let through the page's gate as ``live-pull``), not by the wall's slow heartbeat tick."""
+    open_view(page, live_app, "/wall")
+    bodies: list[str] = []
+    page.page.on("request", lambda r: bodies.append(r.post_data) if r.method == "POST" and r.post_data
+                 and "district-map.figure" in r.post_data else None)
+    devices = live_app.brain.district.devices
+    device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-1])
+    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
+    assert wait_for(lambda: device in [row[2] for row in trace(page, "alarms")["custom"]])
+    pushed = [b for b in bodies if '"changedPropIds":["live-pull.data"]' in b.replace(" ", "")]
+    assert pushed, bodies
+    assert page.errors == []
+
+
+WRAP = "() => Object.assign({}, document.querySelector('.map-wrap').dataset)"
+
+
+def zoom_to_street(p) -> None:
+    """Zoom in with the wheel over the map's centre, as an operator does, until pole numbers show."""
+    box = p.locator("#district-map").bounding_box()
+    p.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(20):
+        if float(p.evaluate(WRAP)["zoom"]) >= 17.2:
+            break
+        p.mouse.wheel(0, -300)
+        p.wait_for_timeout(300)
+    p.wait_for_function("() => +document.querySelector('.map-wrap').dataset.poleLabels > 0", timeout=10_000)
+
+
+def test_at_street_zoom_every_pole_in_view_shows_its_number_and_at_district_zoom_none(page, live_app):
+    open_view(page, live_app, "/wall")
+    p = page.page
+    p.wait_for_function("() => document.querySelector('.map-wrap').dataset.poleLabels !== undefined",
+                        timeout=15_000)
+    assert p.evaluate(WRAP)["poleLabels"] == "0"
+    zoom_to_street(p)
+    shown = p.evaluate("() => [...document.querySelectorAll('.pole-label')].map((e) => e.textContent)")
+    numbers = set(live_app.brain.district.poles["number"])
+    assert shown and set(shown) <= numbers
+    assert len(shown) < len(numbers)  # only the poles in view
+    assert page.errors == []
+
+
+def test_an_unacknowledged_critical_alarm_pulses_on_the_map_until_it_is_acknowledged(page, live_app):
+    brain = live_app.brain
+    devices = brain.district.devices
+    dev = str(devices[devices["type"] == "gas"]["id"].iloc[-1])
+    open_view(page, live_app, "/wall")
+    alarm, _ = brain.alarms.raise_alarm(device_id=dev, type="gas_leak")
+    try:
+        page.page.wait_for_function("() => +document.querySelector('.map-wrap').dataset.alarmRings >= 1",
+                                    timeout=10_000)
+        assert page.page.locator(".alarm-pulse").count() >= 1
+        animation = page.page.evaluate("() => getComputedStyle(document.querySelector('.alarm-pulse')).animationName")
+        assert animation == "alarm-pulse"
+        brain.alarms.acknowledge(alarm.id, actor="operator")
+        page.page.wait_for_function("() => document.querySelector('.map-wrap').dataset.alarmRings === '0'",
+                                    timeout=10_000)
+    finally:
+        brain.alarms.clear(alarm.id, actor="operator")
+    assert page.errors == []
+
+
+def test_clicking_a_pole_opens_its_card_with_the_open_cases_there_and_a_click_closes_it(page, live_app):
+    open_view(page, live_app, "/wall")
+    p = page.page
+    zoom_to_street(p)
+    # the pole nearest the middle of the map (not one under the legend in a corner) with no other marker
+    # (a case, an alarm, a person left by other tests) within 20 px, which a click might pick instead;
+    # where every pole in view has one that close, the pole farthest from any
+    # (a redraw of the map between zooming and reading its labels can leave none for a moment: zoom again)
+    picked = None
+    for _ in range(3):
+        picked = p.evaluate("""(live) => {
+            const gd = document.querySelector('#district-map .js-plotly-plot');
+            const map = gd._fullLayout.map._subplot.map;
+            const others = live.flatMap((i) => (gd.data[i].lon || []).map(
+                (lon, k) => map.project([lon, gd.data[i].lat[k]])));
+            const box = document.querySelector('#district-map .maplibregl-canvas').getBoundingClientRect();
+            const labels = [...document.querySelectorAll('.pole-label')].map((e) =>
+                [e.textContent, parseFloat(e.style.left), parseFloat(e.style.top)]);
+            const room = (l) => Math.min(Infinity, ...others.map((o) => Math.hypot(o.x - l[1], o.y - l[2])));
+            const clear = labels.filter((l) => room(l) > 20);
+            const d = (l) => Math.hypot(l[1] - box.width / 2, l[2] - box.height / 2);
+            if (!labels.length) { return null; }
+            if (!clear.length) { return labels.reduce((a, b) => (room(a) >= room(b) ? a : b)); }
+            return clear.reduce((a, b) => (d(a) <= d(b) ? a : b)); }""",
+            [TRACE_INDEX[n] for n in ("cases", "alarms", "staff")])
+        if picked:
+            break
+        zoom_to_street(p)
+    assert picked, "no pole number showed at street zoom"
+    number, x, y = picked
+    case = live_app.brain.cases.open_case(channel="hotline_12345", category="C0107", pole=number, actor="e2e")
+    assert wait_for(lambda: case.id in [row[0] for row in trace(page, "cases")["custom"]])  # the redraw is done
+    canvas = p.locator("#district-map .maplibregl-canvas").bounding_box()
+    for _ in range(3):  # a live redraw between hover and click loses the click, as it would a person's
+        p.mouse.move(canvas["x"] + x + 3, canvas["y"] + y + 3)
+        p.mouse.move(canvas["x"] + x, canvas["y"] + y)  # plotly picks the point under the pointer
+        p.wait_for_timeout(300)
+        p.mouse.click(canvas["x"] + x, canvas["y"] + y)
+        try:
+            p.wait_for_selector(".pole-card:not(.hidden)", timeout=4_000)
+            break
+        except Exception:
+            continue
+    p.wait_for_selector(".pole-card:not(.hidden)", timeout=1_000)
+    text = p.inner_text(".pole-card")
+    pole = live_app.brain.gazetteer.lookup(number)
+    committees = live_app.brain.district.committees.set_index("code")["name"]
+    assert f"杆号 {number}" in text and pole.code in text and pole.grid in text
+    assert committees[pole.committee] in text
+    assert f"#{case.id}" in text
+    p.click(".pole-card")
+    p.wait_for_selector(".pole-card.hidden", state="attached", timeout=10_000)
+    assert page.errors == []
+
+
+def test_the_dispatcher_records_what_each_welfare_rung_found_from_the_panel(page, live_app):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from brain.district.models import Device
+
+    brain = live_app.brain
+    places = brain.district.places
+    home = str(places[(places["kind"] == "home") & places["living_alone"]]["id"].iloc[-1])
+    with brain.db.transaction() as s:
+        s.execute(update(Device).where(Device.place_id == home)
+                  .values(last_activity_at=utcnow() - timedelta(hours=30)))
+    [alarm_id] = brain.monitor.sweep_welfare(utcnow())
+    dev = next(a.device_id for a in brain.alarms.live() if a.id == alarm_id)
+    open_view(page, live_app, "/dispatch")
+    item = f"#alarm-panel .alarm-item:has-text('{dev}')"
+    page.page.locator(item).wait_for(timeout=10_000)
+    assert "电话联系老人" in page.page.inner_text(item)
+    page.page.locator(f"{item} button:has-text('联系不上')").click()
+    page.page.wait_for_function("(d) => [...document.querySelectorAll('#alarm-panel .alarm-item')].some("
+                                "e => e.innerText.includes(d) && e.innerText.includes('上门查看'))", arg=dev,
+                                timeout=10_000)
+    page.page.locator(f"{item} button:has-text('老人平安')").click()
+    page.page.wait_for_function("(d) => !document.querySelector('#alarm-panel').innerText.includes(d)", arg=dev,
+                                timeout=10_000)
+    cleared = [a for a in brain.alarms.find(state="cleared") if a.id == alarm_id]
+    assert cleared and page.errors == []

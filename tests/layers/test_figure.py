@@ -8,10 +8,11 @@ from brain.staff.service import StaffView
 from brain.storage.db import utcnow
 from dashboard.i18n import translator
 from layers import cases as case_layer
+from layers import poles, style
 from layers import staff as staff_layer
-from layers import style
 from layers.figure import LIVE, OVERLAY, STATIC, TRACE_INDEX, UIREVISION, district_figure, fit_zoom
 
+HOVER = {k: k for k in ("pole", "code", "grid", "committee")}
 EMPTY = {"lon": [], "lat": [], "marker.color": [], "marker.size": [], "marker.opacity": [], "customdata": []}
 
 
@@ -33,7 +34,7 @@ def test_map_style_names_no_outside_host(district):
     assert "http" not in text and "mapbox://" not in text
     s = style.offline_map_style()
     assert all(src["type"] == "geojson" for src in s["sources"].values())
-    assert s["glyphs"].startswith("/assets/")
+    assert s["glyphs"].startswith("/map/glyphs/")  # the app's own (app.empty_glyphs)
 
 
 def test_fit_zoom_shows_the_whole_district_at_street_level(district):
@@ -67,3 +68,19 @@ def test_stale_positions_are_drawn_faint():
     d = staff_layer.data([fresh, stale], now=now, status_names={}, stale_label="位置过期")
     assert d["marker.opacity"] == [1.0, 0.35]
     assert d["customdata"][1][3] == "位置过期"
+
+
+def test_poles_carry_every_detail_on_hover_up_to_the_detail_limit_and_are_not_clustered(district):
+    t = poles.trace(district, "杆号", HOVER)
+    assert len(t.customdata[0]) == 5 and t.customdata[0][0] == district.poles["number"].iloc[0]
+    assert not (t.cluster and t.cluster.enabled)
+
+
+def test_a_city_scale_pole_set_carries_only_numbers_and_is_clustered_below_street_zoom(district, monkeypatch):
+    monkeypatch.setattr(poles, "DETAIL_MAX", len(district.poles) - 1)
+    t = poles.trace(district, "杆号", HOVER)
+    assert [list(row) for row in t.customdata[:3]] == [[n] for n in district.poles["number"].iloc[:3]]
+    assert t.cluster.enabled and t.cluster.maxzoom == poles.CLUSTER_BELOW_ZOOM
+    full = len(json.dumps(poles.trace(district, "杆号", HOVER).to_plotly_json()))
+    monkeypatch.setattr(poles, "DETAIL_MAX", 10**9)
+    assert full < 0.5 * len(json.dumps(poles.trace(district, "杆号", HOVER).to_plotly_json()))

@@ -1,0 +1,94 @@
+/* Community Brain: what the map draws over itself without any glyph server (nothing is fetched).
+ *
+ * - Pole numbers: from the street zoom the map frame names (data-label-zoom), every pole in view shows
+ *   its number as page text (system CJK fonts), placed with the map's own projection. A resident
+ *   reads the number off the pole; the operator finds it on the map.
+ * - Unacknowledged critical alarms: a pulsing ring around each, until someone acknowledges it.
+ *
+ * It reads the figure the page already holds (the pole and alarm traces named by data-pole-trace and
+ * data-alarm-trace on .map-wrap) and follows the map's moves and every redraw.
+ */
+(function () {
+  "use strict";
+  var MAX_LABELS = 800;  // beyond this many poles in view the numbers would overlap into noise
+
+  function mapOf(gd) {
+    var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    return sub && sub.map;
+  }
+
+  function Overlay(wrap, gd, map) {
+    this.wrap = wrap;
+    this.gd = gd;
+    this.map = map;
+    this.poleTrace = parseInt(wrap.dataset.poleTrace, 10);
+    this.alarmTrace = parseInt(wrap.dataset.alarmTrace, 10);
+    this.labelZoom = parseFloat(wrap.dataset.labelZoom);
+    this.layer = document.createElement("div");
+    this.layer.className = "map-overlay";
+    map.getCanvasContainer().parentNode.appendChild(this.layer);
+    this.pending = false;
+    var self = this;
+    var later = function () { self.schedule(); };
+    map.on("move", later);
+    map.on("resize", later);
+    gd.on("plotly_afterplot", later);
+    this.schedule();
+  }
+
+  Overlay.prototype.schedule = function () {
+    if (this.pending) { return; }
+    this.pending = true;
+    var self = this;
+    requestAnimationFrame(function () { self.pending = false; self.draw(); });
+  };
+
+  Overlay.prototype.draw = function () {
+    var map = this.map, data = this.gd.data || [];
+    var html = [];
+    var poles = data[this.poleTrace];
+    var zoom = map.getZoom();
+    this.wrap.dataset.zoom = zoom.toFixed(2);
+    var labels = 0;
+    if (poles && poles.lon && zoom >= this.labelZoom && poles.visible !== "legendonly" && poles.visible !== false) {
+      var b = map.getBounds(), w = b.getWest(), e = b.getEast(), s = b.getSouth(), n = b.getNorth();
+      for (var i = 0; i < poles.lon.length && labels < MAX_LABELS; i++) {
+        var lon = poles.lon[i], lat = poles.lat[i];
+        if (lon < w || lon > e || lat < s || lat > n) { continue; }
+        var p = map.project([lon, lat]);
+        html.push('<span class="pole-label" style="left:' + p.x.toFixed(1) + "px;top:" + p.y.toFixed(1) + 'px">' +
+          String(poles.customdata[i][0]).replace(/[^0-9A-Za-z-]/g, "") + "</span>");
+        labels++;
+      }
+    }
+    var alarms = data[this.alarmTrace];
+    var rings = 0;
+    if (alarms && alarms.customdata && alarms.visible !== "legendonly" && alarms.visible !== false) {
+      for (var j = 0; j < alarms.customdata.length; j++) {
+        var row = alarms.customdata[j];
+        if (!row || row[5] !== "active" || row[6] !== "critical") { continue; }
+        var q = map.project([alarms.lon[j], alarms.lat[j]]);
+        html.push('<span class="alarm-pulse" style="left:' + q.x.toFixed(1) + "px;top:" + q.y.toFixed(1) +
+          'px"></span>');
+        rings++;
+      }
+    }
+    this.layer.innerHTML = html.join("");
+    this.wrap.dataset.poleLabels = String(labels);
+    this.wrap.dataset.alarmRings = String(rings);
+  };
+
+  function attach() {
+    var wraps = document.querySelectorAll(".map-wrap[data-pole-trace]");
+    for (var k = 0; k < wraps.length; k++) {
+      var wrap = wraps[k];
+      var gd = wrap.querySelector(".js-plotly-plot");
+      var map = mapOf(gd);
+      if (!map || (wrap.__overlay && wrap.__overlay.map === map)) { continue; }
+      wrap.__overlay = new Overlay(wrap, gd, map);
+    }
+  }
+
+  // pages are drawn by Dash after this script runs, and again on every navigation
+  setInterval(attach, 500);
+})();
