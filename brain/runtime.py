@@ -25,6 +25,7 @@ from brain.ingest.pipeline import Pipeline
 from brain.ingest.queue import IngestQueue
 from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
+from brain.leader import Lease
 from brain.live import Changes, Freshness, snapshot
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
@@ -75,6 +76,8 @@ class Brain:
         self.mqtt: MqttIngest | None = None
         self.queue: IngestQueue | None = None
         self.simulator: Simulator | None = None
+        self.lease: Lease | None = None
+        self._roles = threading.Lock()  # the leader's parts start and stop one at a time
         self.started_at = utcnow()
         self._lock = threading.Lock()
 
@@ -102,16 +105,32 @@ class Brain:
                 if not self.queue.durable():
                     log.warning("Redis at REDIS_URL keeps nothing on disk (appendonly no): messages queued but "
                                 "not yet handled would be lost if it restarted; run it with --appendonly yes")
-            if self.settings.mqtt_url and self.mqtt is None:
-                self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest,
-                                       division=str(self.district.meta.get("division_code", "district")),
-                                       client_id=self.settings.mqtt_client_id, queue=self.queue).start()
             one_time = self.auth.ensure_admin(self.settings.admin_password)
             if one_time:
                 # shown once, here only; it is stored as an argon2 hash and cannot be recovered
                 print(f"\n  First start: account 'admin' created with the one-time password  {one_time}\n"
                       "  Sign in at /login and change it: python -m brain.auth set-password --username admin\n",
                       file=sys.stderr, flush=True)
+            if self.settings.redis_url and (self.settings.mqtt_url or self.settings.simulate) and self.lease is None:
+                # several workers share one Redis: the MQTT consumer and the simulator run in one of them
+                self.lease = Lease(self.settings.redis_url, f"brain:{self._division}:leader",
+                                   ttl_s=self.settings.leader_ttl_s, on_gain=self._lead,
+                                   on_loss=self._follow).start()
+                self.lease.wait_idle(timeout=600)  # the first worker leads from its start
+            else:
+                self._lead()
+        return self
+
+    @property
+    def _division(self) -> str:
+        return str(self.district.meta.get("division_code", "district"))
+
+    def _lead(self) -> None:
+        """This worker runs the parts that must run once: the MQTT consumer and the simulator."""
+        with self._roles:
+            if self.settings.mqtt_url and self.mqtt is None:
+                self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest, division=self._division,
+                                       client_id=self.settings.mqtt_client_id, queue=self.queue).start()
             if self.settings.simulate and self.simulator is None:
                 self.simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,
                                            alarms=self.alarms, speed=self.settings.sim_speed,
@@ -122,7 +141,16 @@ class Brain:
                     self.simulator.backfill()
                 self.simulator.load_state()
                 self.simulator.start()
-        return self
+
+    def _follow(self) -> None:
+        """Another worker leads now (or this one stops): stop what only the leader runs."""
+        with self._roles:
+            if self.mqtt:
+                self.mqtt.stop()
+                self.mqtt = None
+            if self.simulator:
+                self.simulator.stop()
+                self.simulator = None
 
     def _write_history(self) -> None:
         """A first start of the demo: a month of finished cases before the live ones, for the KPI screens."""
@@ -144,16 +172,14 @@ class Brain:
         self.monitor.stop()
         self.freshness.detach()
         self.changes.detach()
-        if self.mqtt:
-            self.mqtt.stop()
-            self.mqtt = None
+        if self.lease:
+            self.lease.stop()  # gives the lease up: a standby worker takes over at once
+            self.lease = None
+        self._follow()
         if self.queue:
             self.queue.stop()
             self.queue = None
         self.dispatch.detach()
-        if self.simulator:
-            self.simulator.stop()
-            self.simulator = None
         self.bus.close()
         if self._owns_db:  # a database handed in belongs to whoever made it
             self.db.dispose()
@@ -163,6 +189,7 @@ class Brain:
         bus = self.bus.health()
         ok = bool(db.get("ok") and bus.get("ok"))
         return {"status": "ok" if ok else "degraded", "database": db, "bus": bus,
+                "leader": self.lease.health() if self.lease else {"leading": True, "name": None},
                 "simulator": {"running": bool(self.simulator and self.simulator.running),
                               "speed": self.settings.sim_speed if self.simulator else None},
                 "district": {"name": self.district.meta.get("name"), "poles": len(self.gazetteer),

@@ -116,3 +116,16 @@ def brain(db, district) -> Brain:
     now = utcnow()
     b.staff.record_fixes([Fix(s.id, s.lon, s.lat, now) for s in b.staff.roster() if s.lon is not None])
     return b
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of the test's own (append-only, fsync always) that the test may kill and start again."""
+    from tools.services import OwnRedis
+
+    try:
+        server = OwnRedis(tmp_path).start()
+    except RuntimeError as e:
+        missing(str(e))
+    yield server
+    server.stop()

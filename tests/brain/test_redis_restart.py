@@ -21,7 +21,7 @@ from brain.ingest.mqtt import MqttIngest
 from brain.ingest.queue import IngestQueue
 from brain.storage.db import utcnow
 from tests.conftest import missing, sqlite_database
-from tools.services import OwnRedis, own_mosquitto
+from tools.services import own_mosquitto
 
 
 @pytest.fixture
@@ -40,16 +40,6 @@ def own_broker(tmp_path):
             yield url
     except RuntimeError as e:
         missing(str(e))
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    try:
-        server = OwnRedis(tmp_path).start()
-    except RuntimeError as e:
-        missing(str(e))
-    yield server
-    server.stop()
 
 
 def test_redis_killed_and_restarted_under_load_loses_nothing(brain, own_redis, own_broker):
