@@ -118,6 +118,18 @@ def brain(db, district) -> Brain:
     return b
 
 
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass; its last answer."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
 @pytest.fixture
 def own_redis(tmp_path):
     """A Redis of the test's own (append-only, fsync always) that the test may kill and start again."""

@@ -11,16 +11,7 @@ import redis
 from brain.config import Settings
 from brain.leader import Lease
 from brain.runtime import Brain
-from tests.conftest import service_url
-
-
-def _wait(predicate, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from tests.conftest import service_url, wait_until
 
 
 class Role:
@@ -77,7 +68,7 @@ def test_a_leader_that_stops_hands_over_at_once(lease_name):
         started = time.monotonic()
         first.stop()  # releases the lease: the standby need not wait for it to lapse
         assert (a.running, a.stops) == (False, 1)
-        assert _wait(lambda: b.running, timeout=5)
+        assert wait_until(lambda: b.running, timeout=5)
         assert time.monotonic() - started < 3.0  # its next attempt (every third of 5 s), not the 5 s lapse
     finally:
         second.stop()
@@ -91,7 +82,7 @@ def test_a_dead_leaders_lease_lapses_and_a_standby_takes_over(lease_name):
         first.wait_idle()
         assert first.leading and not second.leading
         first._stop.set()  # the leader hangs: it neither renews nor releases
-        assert _wait(lambda: b.running, timeout=5)
+        assert wait_until(lambda: b.running, timeout=5)
         assert second.holder() == second.token
     finally:
         first.stop(release=False)
@@ -105,7 +96,7 @@ def test_a_leader_whose_lease_another_took_steps_down(lease_name):
         lease.wait_idle()
         assert a.running
         redis.Redis.from_url(service_url("REDIS_URL")).set(lease_name, "another-worker", px=60_000)
-        assert _wait(lambda: not a.running, timeout=5)
+        assert wait_until(lambda: not a.running, timeout=5)
         assert (lease.leading, a.stops, lease.lost) == (False, 1, 1)
     finally:
         lease.stop()
@@ -118,7 +109,7 @@ def test_a_leader_takes_its_lease_back_when_redis_forgot_it(lease_name):
     try:
         lease.wait_idle()
         r.delete(lease_name)  # Redis restarted without persistence
-        assert _wait(lambda: r.get(lease_name) == lease.token.encode(), timeout=5)
+        assert wait_until(lambda: r.get(lease_name) == lease.token.encode(), timeout=5)
         assert (lease.leading, a.starts, a.stops) == (True, 1, 0)  # never stepped down meanwhile
     finally:
         lease.stop()
@@ -130,10 +121,10 @@ def test_a_leader_keeps_leading_while_redis_is_unreachable(own_redis):
     try:
         lease.wait_idle()
         own_redis.kill()  # nobody can take the lease while Redis is away
-        assert _wait(lambda: lease.unreachable >= 2, timeout=10)
+        assert wait_until(lambda: lease.unreachable >= 2, timeout=10)
         assert lease.leading and a.running and a.stops == 0
         own_redis.start()
-        assert _wait(lambda: lease.holder() == lease.token, timeout=10)
+        assert wait_until(lambda: lease.holder() == lease.token, timeout=10)
         assert (lease.leading, a.starts, a.stops) == (True, 1, 0)
     finally:
         lease.stop()
@@ -159,9 +150,9 @@ def test_only_the_leading_brain_runs_the_mqtt_consumer_and_the_simulator(tmp_pat
         first.stop()
         stopped.append(first)
         assert (first.simulator, first.mqtt) == (None, None)
-        assert _wait(lambda: second.simulator is not None and second.mqtt is not None, timeout=10)
+        assert wait_until(lambda: second.simulator is not None and second.mqtt is not None, timeout=10)
         assert second.simulator.running
-        assert _wait(lambda: second.mqtt.connected.is_set(), timeout=10)
+        assert wait_until(lambda: second.mqtt.connected.is_set(), timeout=10)
         assert second.health()["leader"]["leading"] is True
     finally:
         for brain in (first, second):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from brain.alarms.models import Alarm
 from brain.ingest.mqtt import MqttIngest
 from brain.storage.db import utcnow
-from tests.conftest import service_url
+from tests.conftest import service_url, wait_until
 
 
 @pytest.fixture
@@ -33,15 +33,6 @@ def broker():
 def _publish(pub, topic, payload):
     info = pub.publish(topic, payload if isinstance(payload, bytes) else json.dumps(payload), qos=1)
     info.wait_for_publish(5)
-
-
-def _wait(predicate, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def _consumer(brain, client_id):
@@ -65,8 +56,8 @@ def test_alarms_and_positions_arrive_by_topic_and_bad_ones_are_counted(brain, br
         _publish(broker, f"brain/{d}/staff/{person.id}/position",
                  {"lat": 31.3302, "lon": 121.4503, "timestamp": utcnow().timestamp() + 2})
         _publish(broker, f"brain/{d}/staff/{person.id}/position", {"lat": "NaN", "lon": 121.45, "timestamp": 1})
-        assert _wait(lambda: consumer.received >= 6), consumer.health()
-        assert _wait(lambda: brain.ingest.counts["position.accepted"] == 1)
+        assert wait_until(lambda: consumer.received >= 6), consumer.health()
+        assert wait_until(lambda: brain.ingest.counts["position.accepted"] == 1)
         counts = brain.ingest.counts
         assert counts["alarm.accepted"] == 2 or counts["alarm.accepted"] + counts["alarm.duplicate"] == 2
         assert counts["alarm.rejected.malformed_json"] == 1 and counts["alarm.rejected.unknown_device"] == 1
@@ -96,7 +87,7 @@ def test_messages_sent_while_the_consumer_is_down_arrive_when_it_returns(brain, 
         assert s.scalars(select(Alarm).where(Alarm.device_id == dev)).all() == []
     consumer = _consumer(brain, client_id)
     try:
-        assert _wait(lambda: brain.ingest.counts["alarm.accepted"] == 1), consumer.health()
+        assert wait_until(lambda: brain.ingest.counts["alarm.accepted"] == 1), consumer.health()
         with brain.db.read() as s:
             assert s.scalars(select(Alarm).where(Alarm.device_id == dev)).one().type == "trapped"
     finally:
@@ -116,9 +107,9 @@ def test_with_redis_mqtt_hands_messages_to_the_durable_queue_for_any_worker(brai
         devices = brain.district.devices
         dev = str(devices[devices["type"] == "gas"]["id"].iloc[0])
         _publish(broker, f"brain/{d}/devices/{dev}/events", {"type": "gas_leak", "ts": utcnow().isoformat()})
-        assert _wait(lambda: consumer.received >= 1)
+        assert wait_until(lambda: consumer.received >= 1)
         assert brain.ingest.counts["alarm.accepted"] == 0  # handed over, not handled in the MQTT thread
-        assert _wait(lambda: queue.work_once(block_ms=200) == 1)
+        assert wait_until(lambda: queue.work_once(block_ms=200) == 1)
         with brain.db.read() as s:
             assert s.scalars(select(Alarm).where(Alarm.device_id == dev)).one().type == "gas_leak"
         assert consumer.health()["via"] == "redis"
@@ -146,7 +137,7 @@ def test_a_status_on_a_device_topic_is_its_heartbeat_and_a_sign_of_life_clears_a
     try:
         _publish(broker, f"brain/{d}/devices/{door}/status", {"ts": utcnow().isoformat(), "activity": True})
         _publish(broker, f"brain/{d}/devices/{door}/status", b"{not json")
-        assert _wait(lambda: brain.ingest.counts["status.accepted"] == 1
+        assert wait_until(lambda: brain.ingest.counts["status.accepted"] == 1
                      and brain.ingest.counts["status.rejected.malformed_json"] == 1)
         with brain.db.read() as s:
             alarm = s.get(Alarm, alarm_id)

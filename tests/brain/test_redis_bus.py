@@ -1,20 +1,12 @@
 """The bus across workers on a real Redis (REDIS_URL): an event published by one reaches the others."""
 
-import time
 import uuid
 
 import pytest
 
 from brain.events.redis_bus import RedisBus
 from brain.events.types import Event
-from tests.conftest import service_url
-
-
-def _wait(predicate, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not predicate():
-        time.sleep(0.02)
-    return predicate()
+from tests.conftest import service_url, wait_until
 
 
 @pytest.fixture
@@ -33,9 +25,9 @@ def test_an_event_published_by_one_worker_reaches_every_worker(channel):
         ev = Event(type="case.opened", subject_type="case", subject_id="7", actor="t", payload={"x": "居委会"})
         a.publish(ev)
         a.publish(Event(type="alarm.raised", subject_type="alarm", subject_id="1", actor="t"))
-        assert _wait(lambda: len(seen_a) == 1 and len(seen_b) == 1)
+        assert wait_until(lambda: len(seen_a) == 1 and len(seen_b) == 1)
         assert seen_b[0] == ev and seen_a[0].payload == {"x": "居委会"}
-        assert _wait(lambda: b.handler_errors == 1)
+        assert wait_until(lambda: b.handler_errors == 1)
         assert a.health()["ok"] and b.health()["received"] == 2
     finally:
         a.close()
