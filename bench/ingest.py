@@ -1,17 +1,21 @@
 """Sustained alarms per second MQTT -> pipeline -> database with de-duplication, beside the raw broker
 and raw XADD rates, in the same run.
 
-    python -m bench.ingest [--alarms 50000] [--devices 860] [--duplicates 0.1] [--only postgresql|sqlite]
+    python -m bench.ingest [--alarms 50000] [--duplicates 0.1] [--only postgresql|sqlite]
+                           [--publisher gateway|devices] [--workers N [--app-hands-over-only]]
 
 A Mosquitto and a Redis of the benchmark's own (tools/services.py: the broker never drops what it
 holds for a slow consumer; Redis with an append-only file, fsync every second here as in production
 advice for throughput). The app's ingest runs as in production with REDIS_URL: its MQTT consumer
-hands each message to the Redis stream, and its queue worker reads batches of up to 500, runs them
-through the pipeline (one transaction per batch) and acknowledges them. A separate process publishes
-`--alarms` messages at QoS 1 as fast as the broker takes them: each district device (the demo's 860)
-sends alarms of its types, with given message ids; `--duplicates` of them are sent twice (the same
-id: at-least-once delivery). Measured:
-- **raw broker**: the same number of messages published to a topic that a bare paho subscriber
+hands each message to the Redis stream, and its queue worker reads batches of up to 1,000, runs them
+through the pipeline (one transaction per batch) and acknowledges them. `--alarms` messages are
+published at QoS 1 as fast as the broker takes them: each district device (the demo's 860) sends
+alarms of its types, with given message ids; `--duplicates` of them are sent twice (the same id:
+at-least-once delivery). The publisher is by default one gateway connection (mosquitto_pub, a C client,
+on ``brain/<d>/gateways/bench/events``, each body naming its device): devices are not on the brain's
+machine, and a Python publisher would take most of a core of the two being measured. `--publisher
+devices` publishes on each device's own topic from one paho client instead. Measured:
+- **raw broker**: the same messages, the same publisher, to a topic that a bare paho subscriber
   counts (publish -> delivered), no processing;
 - **raw XADD**: the same number of XADDs of the same bodies, one round trip each;
 - **MQTT -> database**: from the first publish to the last message stored (its id in
@@ -64,7 +68,7 @@ def messages(district: District, n: int, duplicates: float, run: str) -> list[tu
     for i in range(distinct):
         device, dtype = devices[i % len(devices)]
         kind = kinds[dtype][(i // len(devices)) % len(kinds[dtype])]
-        body = json.dumps({"type": kind, "ts": now, "id": f"{run}-{i}"}).encode()
+        body = json.dumps({"device_id": str(device), "type": kind, "ts": now, "id": f"{run}-{i}"}).encode()
         out.append((str(device), body))
     step = max(1, int(1 / duplicates)) if duplicates else 0
     if step:
@@ -86,21 +90,33 @@ def publisher(url: str, name: str, inflight: int) -> mqtt.Client:
     return c
 
 
-def publish(url: str, topic_prefix: str, batch: list[tuple[str, bytes]], started) -> None:
-    """In its own process: publish everything at QoS 1 and wait until the broker has taken it all."""
+def publish(url: str, base: str, batch: list[tuple[str, bytes]], started, gateway: bool) -> None:
+    """In its own process: publish everything at QoS 1 and wait until the broker has taken it all.
+
+    `gateway`: one connection carries every device's alarms on ``<base>/gateways/bench/events`` (each
+    body names its device), sent by mosquitto_pub, a C client that leaves the CPU to what is measured.
+    Otherwise each on its device's topic ``<base>/devices/<id>/events`` from one paho client."""
+    if gateway:
+        u = urlparse(url)
+        started.set()
+        subprocess.run(["mosquitto_pub", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 1883), "-q", "1",
+                        "-i", f"bench-gw-{uuid.uuid4().hex[:8]}", "-t", f"{base}/gateways/bench/events", "-l"],
+                       input=b"\n".join(body for _d, body in batch) + b"\n", check=True)
+        return
     c = publisher(url, "bench-pub", 1000)
     started.set()
-    infos = [c.publish(f"{topic_prefix}/{device}/events", body, qos=1) for device, body in batch]
+    infos = [c.publish(f"{base}/devices/{device}/events", body, qos=1) for device, body in batch]
     for info in infos:
         info.wait_for_publish(120)
     c.loop_stop()
     c.disconnect()
 
 
-def raw_broker(url: str, batch: list[tuple[str, bytes]]) -> float:
-    """Messages per second through the broker alone: published here, counted by a bare subscriber."""
+def raw_broker(url: str, batch: list[tuple[str, bytes]], gateway: bool = False) -> float:
+    """Messages per second through the broker alone: published as in the run, counted by a bare paho
+    subscriber (the client library the app's consumer uses), no processing."""
     u = urlparse(url)
-    topic = f"bench/raw/{uuid.uuid4().hex[:8]}"
+    base = f"bench/raw/{uuid.uuid4().hex[:8]}"
     got = threading.Event()
     count = [0]
 
@@ -112,12 +128,12 @@ def raw_broker(url: str, batch: list[tuple[str, bytes]]) -> float:
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{uuid.uuid4().hex[:8]}")
     sub.on_message = on_message
     sub.connect(u.hostname or "127.0.0.1", u.port or 1883)
-    sub.subscribe(f"{topic}/+/events", qos=1)
+    sub.subscribe(f"{base}/#", qos=1)
     sub.loop_start()
     time.sleep(0.5)
     started = mp.Event()
     t0 = time.perf_counter()
-    p = mp.Process(target=publish, args=(url, topic, batch, started))
+    p = mp.Process(target=publish, args=(url, base, batch, started, gateway))
     p.start()
     got.wait(300)
     dt = time.perf_counter() - t0
@@ -139,9 +155,10 @@ def raw_xadd(url: str, batch: list[tuple[str, bytes]]) -> float:
 
 
 def full(db_url: str, mqtt_url: str, redis_url: str, district: District, batch: list[tuple[str, bytes]],
-         workers: int = 0) -> dict:
+         workers: int = 0, gateway: bool = True, in_app: bool = True) -> dict:
     settings = Settings(database_url=db_url, redis_url=redis_url, mqtt_url=mqtt_url, simulate=False,
-                        escalate_after_s=0, monitor_interval_s=0, mqtt_client_id=f"bench-{uuid.uuid4().hex[:8]}")
+                        escalate_after_s=0, monitor_interval_s=0, mqtt_client_id=f"bench-{uuid.uuid4().hex[:8]}",
+                        ingest_in_app=in_app or not workers)
     # the in-process bus: this measures ingest, not the fan-out to screens
     brain = Brain(settings, district=district, bus=MemoryBus()).start()
     division = str(district.meta["division_code"])
@@ -154,7 +171,7 @@ def full(db_url: str, mqtt_url: str, redis_url: str, district: District, batch: 
         time.sleep(3.0 if workers else 0)  # the extra workers are up and reading
         started = mp.Event()
         t0 = time.perf_counter()
-        p = mp.Process(target=publish, args=(mqtt_url, f"brain/{division}/devices", batch, started))
+        p = mp.Process(target=publish, args=(mqtt_url, f"brain/{division}", batch, started, gateway))
         p.start()
         deadline = time.monotonic() + 600
         stored = 0
@@ -188,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("postgresql", "sqlite"))
     ap.add_argument("--workers", type=int, default=0,
                     help="extra ingest worker processes (python -m brain.ingest) beside the app's own")
+    ap.add_argument("--publisher", choices=("gateway", "devices"), default="gateway",
+                    help="gateway: one mosquitto_pub connection for all devices (default); devices: a paho "
+                         "client publishing on each device's own topic")
+    ap.add_argument("--app-hands-over-only", action="store_true",
+                    help="with --workers: the app only hands MQTT over to Redis (BRAIN_INGEST_IN_APP=0)")
     args = ap.parse_args(argv)
     district = District.load()
     run = uuid.uuid4().hex[:6]
@@ -198,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"{len(batch):,} messages ({len({json.loads(b)['id'] for _d, b in batch}):,} distinct) from "
                   f"{len(district.devices)} devices", flush=True)
-            broker = raw_broker(mqtt_url, batch)
+            gateway = args.publisher == "gateway"
+            broker = raw_broker(mqtt_url, batch, gateway)
             print(f"  raw broker (publish -> subscriber): {broker:,.0f} msg/s", flush=True)
             xadd = raw_xadd(own.url, batch)
             print(f"  raw XADD (one round trip each): {xadd:,.0f} msg/s", flush=True)
@@ -209,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only and name.lower() != args.only:
                     continue
                 redis.Redis.from_url(own.url).flushall()
-                r = full(url(), mqtt_url, own.url, district, batch, args.workers)
+                r = full(url(), mqtt_url, own.url, district, batch, args.workers, gateway,
+                         in_app=not args.app_hands_over_only)
                 rows.append((name, r))
                 print(f"  MQTT -> {name} (the app + {args.workers} extra workers): {r['rate']:,.0f} alarms/s "
                       f"({r['seconds']:.1f} s)", flush=True)

@@ -24,6 +24,7 @@ class Settings:
     redis_url: str | None = None
     mqtt_url: str | None = None
     mqtt_client_id: str = "community-brain-ingest"  # one per ingest worker: the broker keeps its session
+    ingest_in_app: bool = True  # with REDIS_URL: this process also handles the queue (off: python -m brain.ingest does)
     leader_ttl_s: float = 10.0  # with REDIS_URL: a dead leader's MQTT consumer and simulator move on after this
     district_dir: Path = DEMO_DIR
     metric_epsg: int = DEFAULT_METRIC_EPSG
@@ -58,6 +59,7 @@ class Settings:
             redis_url=e.get("REDIS_URL") or None,
             mqtt_url=e.get("MQTT_URL") or None,
             mqtt_client_id=e.get("BRAIN_MQTT_CLIENT_ID") or cls.mqtt_client_id,
+            ingest_in_app=_flag(e.get("BRAIN_INGEST_IN_APP"), True),
             leader_ttl_s=float(e.get("BRAIN_LEADER_TTL_S") or cls.leader_ttl_s),
             district_dir=Path(e.get("BRAIN_DISTRICT_DIR") or DEMO_DIR),
             metric_epsg=int(e.get("BRAIN_METRIC_EPSG") or DEFAULT_METRIC_EPSG),

@@ -101,7 +101,9 @@ class Brain:
                 self.monitor.start()
             if self.settings.redis_url and self.queue is None:
                 # the durable queue: MQTT hands messages over, this worker (and any other) handles them
-                self.queue = IngestQueue(self.settings.redis_url, self.ingest).start()
+                self.queue = IngestQueue(self.settings.redis_url, self.ingest)
+                if self.settings.ingest_in_app:
+                    self.queue.start()
                 if not self.queue.durable():
                     log.warning("Redis at REDIS_URL keeps nothing on disk (appendonly no): messages queued but "
                                 "not yet handled would be lost if it restarted; run it with --appendonly yes")

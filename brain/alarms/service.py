@@ -19,7 +19,7 @@ from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
 from brain.ingest.models import IngestMessage
-from brain.storage.db import UTCDateTime, utcnow
+from brain.storage.db import UTCDateTime, among, insert_new, utcnow
 
 
 class AlarmError(ValueError):
@@ -47,6 +47,9 @@ FLAP_LIMIT = 3  # this many alarms of one (device, type) raised within the windo
 
 
 MAX_FUTURE = timedelta(minutes=5)  # device clocks drift; beyond this a timestamp is refused
+# A device's last-seen time is written when it moves on by this much: a storm of alarms from one device
+# does not rewrite its row with each (heartbeats are minutes apart; "offline" is judged in minutes).
+SEEN_STEP = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,22 @@ class AlarmView:
         return d
 
 
-def _view(a: Alarm) -> AlarmView:
+# the columns an AlarmView is made of, read as plain rows
+_VIEW = select(Alarm.id, Alarm.device_id, Alarm.type, Alarm.severity, Alarm.state, Alarm.count, Alarm.first_at,
+               Alarm.last_at, Alarm.lon, Alarm.lat, Alarm.rung, Alarm.rung_due_at)
+
+
+def _acceptable(m: AlarmMessage, devices: dict, known: dict) -> bool:
+    """Whether raise_many takes this message in (raised, repeated or damped) rather than refusing it
+    or finding its alarm id known: only such a message's id is remembered."""
+    device = devices.get(m.device_id)
+    if device is None or m.alarm_id in known:
+        return False
+    kinds = ALARM_TYPES.get(device.type, {})
+    return m.type in kinds and (not m.severity or m.severity in Severity._value2member_map_)
+
+
+def _view(a) -> AlarmView:
     return AlarmView(id=a.id, device_id=a.device_id, type=a.type, severity=a.severity, state=a.state,
                      count=a.count, first_at=a.first_at, last_at=a.last_at, lon=a.lon, lat=a.lat,
                      rung=RUNG_STEPS[a.rung].value if a.rung in RUNG_STEPS else None, rung_due_at=a.rung_due_at)
@@ -153,25 +171,33 @@ class AlarmService:
             return [r for r in out if r is not None]
         with self.store.unit(actor) as u:
             s = u.session
-            # read what the batch needs, a few queries in all (plain rows: written back in bulk below)
-            ids = {m.message_id for _i, m in todo if m.message_id}
-            seen = set(s.scalars(select(IngestMessage.id).where(IngestMessage.id.in_(ids)))) if ids else set()
+            # read what the batch needs, a few queries in all (plain rows, no ORM objects: written back in bulk)
             given = {m.alarm_id for _i, m in todo if m.alarm_id}
-            known = {a.id: _view(a) for a in s.scalars(select(Alarm).where(Alarm.id.in_(given)))} if given else {}
-            devices = {d.id: d for d in s.execute(select(
-                Device.id, Device.type, Device.lon, Device.lat, Device.place_id, Device.maintenance)
-                .where(Device.id.in_({m.device_id for _i, m in todo})))}
             keys = {f"{m.device_id}|{m.type}" for _i, m in todo}
-            live = {a.live_key: _view(a) for a in s.scalars(select(Alarm).where(Alarm.live_key.in_(keys)))}
+            rows = s.execute(_VIEW.add_columns(Alarm.live_key).where(
+                or_(among(s, Alarm.live_key, keys), among(s, Alarm.id, given)) if given
+                else among(s, Alarm.live_key, keys))).all()
+            known = {a.id: _view(a) for a in rows if a.id in given}  # the sender's alarm ids already there
+            live = {a.live_key: _view(a) for a in rows if a.live_key in keys}  # the live alarms of these keys
+            devices = {d.id: d for d in s.execute(select(
+                Device.id, Device.type, Device.lon, Device.lat, Device.place_id, Device.maintenance,
+                Device.last_seen_at).where(among(s, Device.id, {m.device_id for _i, m in todo})))}
+            # the messages handled before: every id of a message that can take effect is inserted now, and
+            # those already there (or being inserted by another worker) are the duplicates
+            ids = {m.message_id for _i, m in todo if m.message_id and _acceptable(m, devices, known)}
+            fresh = insert_new(s, cast(Table, IngestMessage.__table__), "id", ids, kind="alarm", at=now)
+            seen = ids - fresh
+            # damping looks back only where an alarm may be raised (no live one for its device and type)
             since = min(m.at for _i, m in todo) - FLAP_WINDOW
+            quiet = {m.device_id for _i, m in todo if f"{m.device_id}|{m.type}" not in live}
             recent: dict[str, list[datetime]] = {}
-            for dev, kind, first in s.execute(select(Alarm.device_id, Alarm.type, Alarm.first_at).where(
-                    Alarm.device_id.in_(devices), Alarm.first_at >= since)):
-                recent.setdefault(f"{dev}|{kind}", []).append(first)
+            if quiet:
+                for dev, kind, first in s.execute(select(Alarm.device_id, Alarm.type, Alarm.first_at).where(
+                        among(s, Alarm.device_id, quiet), Alarm.first_at >= since)):
+                    recent.setdefault(f"{dev}|{kind}", []).append(first)
             new_alarms: dict[str, dict] = {}  # live_key -> row to insert
             bumps: dict[str, list] = {}  # alarm id -> [messages, latest time]
             seen_at: dict[str, datetime] = {}  # device id -> latest time it reported
-            messages_in: list[dict] = []
             for i, m in todo:
                 u.actor = m.actor or actor
                 if m.alarm_id is not None and m.alarm_id in known:  # the same message again: nothing changes
@@ -196,8 +222,7 @@ class AlarmService:
                     out[i] = Raised("refused", reason=f"unknown severity {m.severity!r}")
                     continue
                 if m.message_id is not None:
-                    seen.add(m.message_id)
-                    messages_in.append({"id": m.message_id, "kind": "alarm", "at": now})
+                    seen.add(m.message_id)  # the same message twice in one batch
                 if from_device:
                     seen_at[m.device_id] = max(seen_at.get(m.device_id, m.at), m.at)
                 key = f"{m.device_id}|{m.type}"
@@ -241,15 +266,15 @@ class AlarmService:
                 s.execute(update(alarms_t).where(alarms_t.c.id == bindparam("b_id")).values(
                     count=alarms_t.c.count + bindparam("n"), version=alarms_t.c.version + 1,
                     last_at=case((alarms_t.c.last_at < t, t), else_=alarms_t.c.last_at)),
-                    [{"b_id": k, "n": n, "t": last} for k, (n, last) in bumps.items()])
+                    [{"b_id": k, "n": n, "t": last} for k, (n, last) in sorted(bumps.items())])  # lock order
+            seen_at = {k: v for k, v in seen_at.items()  # only where it moves on by a step or more
+                       if devices[k].last_seen_at is None or devices[k].last_seen_at < v - SEEN_STEP}
             if seen_at:
                 t = bindparam("t", type_=UTCDateTime())
                 seen_col = devices_t.c.last_seen_at
                 s.execute(update(devices_t).where(devices_t.c.id == bindparam("b_id")).values(
                     last_seen_at=case((or_(seen_col.is_(None), seen_col < t), t), else_=seen_col)),
-                    [{"b_id": k, "t": v} for k, v in seen_at.items()])
-            if messages_in:
-                s.execute(insert(cast(Table, IngestMessage.__table__)), messages_in)
+                    [{"b_id": k, "t": v} for k, v in sorted(seen_at.items())])
             counts = {v.id: v.count for v in live.values()}
             for alarm_id, (n, _last) in bumps.items():  # one bus signal per alarm and batch
                 u.signal("alarm.repeated", "alarm", alarm_id, {"count": counts.get(alarm_id), "added": n})

@@ -22,6 +22,8 @@ Handler = Callable[[Event], None]
 class Bus(Protocol):
     def publish(self, event: Event) -> None: ...
 
+    def publish_many(self, events: list[Event]) -> None: ...
+
     def subscribe(self, pattern: str, handler: Handler) -> Callable[[], None]: ...
 
     def health(self) -> dict: ...
@@ -66,6 +68,11 @@ class MemoryBus:
                 except Exception:
                     self.handler_errors += 1
                     log.exception("bus handler %r failed on %s", handler, event.type)
+
+    def publish_many(self, events: list[Event]) -> None:
+        """Publish several events in order (a unit's, after its commit)."""
+        for event in events:
+            self.publish(event)
 
     def health(self) -> dict:
         return {"ok": True, "kind": self.kind, "subscribers": len(self._subs),

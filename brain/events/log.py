@@ -76,5 +76,4 @@ class Store:
             if unit.events:
                 for projector in self.projectors:
                     projector(session, unit.events)
-        for ev in unit.events:
-            self.bus.publish(ev)
+        self.bus.publish_many(unit.events)

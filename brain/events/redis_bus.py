@@ -40,12 +40,24 @@ class RedisBus(MemoryBus):
             log.warning("Redis bus: not subscribed yet to %s (retrying in the background)", channel)
 
     def publish(self, event: Event) -> None:
+        self.publish_many([event])
+
+    def publish_many(self, events: list[Event]) -> None:
+        """All of them in one round trip, in order (a storm's batch is hundreds of events)."""
+        if not events:
+            return
         try:
-            self.redis.publish(self.channel, json.dumps(event.as_dict(), ensure_ascii=False, default=str))
+            pipe = self.redis.pipeline(transaction=False)
+            for event in events:
+                pipe.publish(self.channel, json.dumps(event.as_dict(), ensure_ascii=False, default=str))
+            pipe.execute()
         except redis.RedisError as e:
-            self.fanout_errors += 1
-            log.warning("Redis bus: %s not fanned out (%s); delivered in this worker only", event.type, e)
-            super().publish(event)
+            # a pipeline sends all or reports failure: none is taken as fanned out, each is delivered here
+            self.fanout_errors += len(events)
+            log.warning("Redis bus: %d events (%s...) not fanned out (%s); delivered in this worker only",
+                        len(events), events[0].type, e)
+            for event in events:
+                MemoryBus.publish(self, event)
 
     def _listen(self) -> None:
         while not self._stop.is_set():

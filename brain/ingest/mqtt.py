@@ -4,6 +4,8 @@ Topics (``<d>`` is the district's division code):
 
     brain/<d>/devices/<device_id>/events     an alarm, JSON: {"type", "ts", optional "id", "severity"}
     brain/<d>/devices/<device_id>/status     a heartbeat, JSON: {"ts", optional "activity": true}
+    brain/<d>/gateways/<gateway_id>/events   alarms of the devices behind a gateway (one connection for
+    brain/<d>/gateways/<gateway_id>/status   many sensors): the same bodies, each naming its "device_id"
     brain/<d>/staff/<staff_id>/position      a fix, JSON: {"lat", "lon", "timestamp", optional "speed",
                                              "bearing", "accuracy", "coord": "wgs84" | "gcj02" | "bd09"}
 
@@ -35,12 +37,13 @@ HANDOVER_MAX = 20_000  # waiting messages beyond which the consumer stops taking
 
 
 # (topic level 3, level 5) -> the kind of message: brain/<division>/<level 3>/<id>/<level 5>
-KINDS = {("devices", "events"): "alarm", ("devices", "status"): "status", ("staff", "position"): "position"}
+KINDS = {("devices", "events"): "alarm", ("devices", "status"): "status", ("staff", "position"): "position",
+         ("gateways", "events"): "alarm", ("gateways", "status"): "status"}
 
 
 def topics(division: str) -> dict[str, str]:
     return {"alarms": f"brain/{division}/devices/+/events", "status": f"brain/{division}/devices/+/status",
-            "positions": f"brain/{division}/staff/+/position"}
+            "positions": f"brain/{division}/staff/+/position", "gateways": f"brain/{division}/gateways/+/+"}
 
 
 class MqttIngest:
@@ -178,15 +181,17 @@ class MqttIngest:
             kind = KINDS.get((parts[2], parts[4])) if len(parts) == 5 and parts[:2] == ["brain", self.division] \
                 else None
             alarm, status, position = kind == "alarm", kind == "status", kind == "position"
+            # a device's own topic names it; behind a gateway each body names its device
+            device = parts[3][:40] if kind and parts[2] == "devices" else None
+            actor = f"device:{device}" if device else "device"  # the pipeline names the body's device
             if kind and self.queue is not None:  # acknowledged by the hand-over thread once in Redis
-                self._take((kind, bytes(msg.payload), source, parts[3][:40], msg.mid, msg.qos))
+                subject = parts[3][:40] if parts[2] != "gateways" else None
+                self._take((kind, bytes(msg.payload), source, subject, msg.mid, msg.qos))
                 return
             elif alarm:
-                self.pipeline.handle_alarm(msg.payload, source=source, device_from_topic=parts[3],
-                                           actor=f"device:{parts[3]}"[:100])
+                self.pipeline.handle_alarm(msg.payload, source=source, device_from_topic=device, actor=actor)
             elif status:
-                self.pipeline.handle_status(msg.payload, source=source, device_from_topic=parts[3],
-                                            actor=f"device:{parts[3]}"[:100])
+                self.pipeline.handle_status(msg.payload, source=source, device_from_topic=device, actor=actor)
             elif position:
                 self.pipeline.handle_position(msg.payload, source=source, staff_from_topic=parts[3],
                                               actor="gps")

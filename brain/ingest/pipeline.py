@@ -263,7 +263,8 @@ class Pipeline:
         given = _text(body, "id", required=False, limit=ID_MAX)
         return AlarmMessage(device_id=device_id, type=type_, at=ts, severity=severity,
                             alarm_id=given[:40] if given else None,
-                            message_id=given or derived_id("alarm", device_id, type_, ts.isoformat()), actor=actor)
+                            message_id=given or derived_id("alarm", device_id, type_, ts.isoformat()),
+                            actor=f"device:{device_id}"[:100] if actor == "device" else actor)  # behind a gateway
 
     # --- device status (heartbeats, signs of life) ------------------------------------------------
     def handle_status(self, raw, *, source: str, device_from_topic: str | None = None,

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 STREAM = "brain:ingest"
 GROUP = "ingest"
 TRIM_EVERY = 1000  # handled messages between trims of the acknowledged part of the stream
+READ_BATCH = 1000  # messages a worker takes per read: handled in one transaction (alarms), then acknowledged
 
 
 class IngestQueue:
@@ -166,7 +167,7 @@ class IngestQueue:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.work_once(count=500, block_ms=500)
+                self.work_once(count=READ_BATCH, block_ms=500)
             except redis.RedisError as e:  # Redis restarting: wait and go on; nothing was acknowledged
                 log.warning("ingest queue: %s; retrying", e)
                 self._stop.wait(1.0)

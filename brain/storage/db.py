@@ -7,8 +7,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, Float, create_engine, event, inspect, select, text
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -73,6 +87,43 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def among(session: Session, column, values) -> Any:
+    """`column IN values`. On PostgreSQL one array parameter (``= ANY(:values)``): the statement is the
+    same however many values, so it is neither re-rendered nor re-parsed for each list length."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def insert_new(session: Session, table: Table, key: str, keys, **same) -> set:
+    """Insert a row for each of `keys` not in `table` yet (column `key`; the other columns `same` for all)
+    with ON CONFLICT DO NOTHING, in one statement; returns the keys inserted.
+
+    A row another transaction is inserting at the same moment is waited for (PostgreSQL) and then
+    skipped, so it is not reported as inserted here."""
+    keys = sorted(keys)  # one lock order for every worker
+    if not keys:
+        return set()
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        rows = select(func.unnest(bindparam("keys", keys, type_=postgresql.ARRAY(table.c[key].type))),
+                      *[literal(v, type_=table.c[c].type).label(c) for c, v in same.items()])
+        stmt: Any = postgresql.insert(table).from_select([key, *same], rows).on_conflict_do_nothing(
+            index_elements=[key])
+        return set(session.scalars(stmt.returning(table.c[key])))
+    if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+        return set(session.scalars(stmt.returning(table.c[key]), [{key: k, **same} for k in keys]))
+    raise NotImplementedError(f"insert_new on {name}")  # pragma: no cover - the two databases we ship for
 
 
 class Database:

@@ -74,6 +74,44 @@ def test_alarms_and_positions_arrive_by_topic_and_bad_ones_are_counted(brain, br
         consumer.stop()
 
 
+@pytest.mark.parametrize("durable", [False, True], ids=["direct", "redis"])
+def test_a_gateway_topic_carries_alarms_of_the_devices_its_bodies_name(brain, broker, durable):
+    from brain.events.models import EventRecord
+    from brain.ingest.queue import IngestQueue
+
+    d = brain.district.meta["division_code"]
+    devices = brain.district.devices
+    smoke, gas = (str(devices[devices["type"] == t]["id"].iloc[0]) for t in ("smoke", "gas"))
+    name = f"test:ingest:{uuid.uuid4().hex[:8]}"
+    queue = IngestQueue(service_url("REDIS_URL"), brain.ingest, stream=name, consumer="w1") if durable else None
+    consumer = MqttIngest(service_url("MQTT_URL"), brain.ingest, division=d,
+                          client_id=f"test-gw-{uuid.uuid4().hex[:8]}", queue=queue).start()
+    topic = f"brain/{d}/gateways/gw-7/events"
+    try:
+        _publish(broker, topic, {"device_id": smoke, "type": "smoke", "ts": utcnow().isoformat()})
+        _publish(broker, topic, {"device_id": gas, "type": "gas_leak", "ts": utcnow().isoformat()})
+        _publish(broker, topic, {"type": "smoke", "ts": utcnow().isoformat()})  # names no device
+        _publish(broker, f"brain/{d}/gateways/gw-7/weather", {"device_id": smoke})  # no such kind
+        assert wait_until(lambda: consumer.received >= 4), consumer.health()
+        if queue is not None:
+            assert wait_until(lambda: consumer.handed_over == 3)
+            assert queue.work_once(block_ms=500) == 3
+        counts = brain.ingest.counts
+        assert wait_until(lambda: counts["alarm.accepted"] == 2 and counts["alarm.rejected.missing_field"] == 1
+                          and counts["unknown.rejected.unknown_topic"] == 1), dict(counts)
+        with brain.db.read() as s:
+            raised = {a.device_id: a for a in s.scalars(select(Alarm).where(Alarm.device_id.in_([smoke, gas])))}
+            assert (raised[smoke].type, raised[gas].type) == ("smoke", "gas_leak")
+            actors = set(s.scalars(select(EventRecord.actor).where(EventRecord.type == "alarm.raised",
+                                                                   EventRecord.subject_id.in_(
+                                                                       [a.id for a in raised.values()]))))
+            assert actors == {f"device:{smoke}", f"device:{gas}"}
+    finally:
+        consumer.stop()
+        if queue is not None:
+            queue.redis.delete(name)
+
+
 def test_messages_sent_while_the_consumer_is_down_arrive_when_it_returns(brain, broker):
     d = brain.district.meta["division_code"]
     client_id = f"test-ingest-{uuid.uuid4().hex[:8]}"

@@ -124,3 +124,28 @@ def test_a_nullable_column_added_by_a_newer_build_is_added_to_an_older_database(
     finally:
         if drop:
             drop()
+
+
+def test_insert_new_inserts_only_the_missing_keys_and_says_which(db):
+    from brain.ingest.models import IngestMessage
+    from brain.storage.db import insert_new, utcnow
+
+    table, at = IngestMessage.__table__, utcnow()
+    with db.transaction() as s:
+        assert insert_new(s, table, "id", ["m-1", "m-2"], kind="alarm", at=at) == {"m-1", "m-2"}
+    with db.transaction() as s:
+        assert insert_new(s, table, "id", ["m-2", "m-3", "m-1"], kind="status", at=at) == {"m-3"}
+        assert insert_new(s, table, "id", [], kind="status", at=at) == set()
+    with db.read() as s:
+        rows = {m.id: (m.kind, m.at) for m in s.scalars(select(IngestMessage))}
+    assert rows == {"m-1": ("alarm", at), "m-2": ("alarm", at), "m-3": ("status", at)}
+
+
+def test_among_selects_the_rows_whose_column_is_one_of_the_values(db, district):
+    from brain.storage.db import among
+
+    seed(db, district)
+    wanted = [str(i) for i in district.devices["id"].iloc[:3]] + ["NO-SUCH-DEVICE"]
+    with db.read() as s:
+        assert set(s.scalars(select(Device.id).where(among(s, Device.id, wanted)))) == set(wanted[:3])
+        assert list(s.scalars(select(Device.id).where(among(s, Device.id, [])))) == []
