@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, insert, or_, select, update
+from sqlalchemy import DateTime, Integer, String, Table, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState, Severity
@@ -110,6 +110,27 @@ def _acceptable(m: AlarmMessage, devices: dict, known: dict) -> bool:
         return False
     kinds = ALARM_TYPES.get(device.type, {})
     return m.type in kinds and (not m.severity or m.severity in Severity._value2member_map_)
+
+
+def _bump(s, alarms_t: Table, bumps: list[tuple[str, list]]) -> None:
+    """Add each (alarm id, [n, latest time]) to its alarm's count and last time: on PostgreSQL one
+    UPDATE .. FROM unnest(arrays), elsewhere one UPDATE per alarm (executemany)."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        v = select(func.unnest(bindparam("ids", [k for k, _b in bumps], type_=ARRAY(String))).label("id"),
+                   func.unnest(bindparam("ns", [b[0] for _k, b in bumps], type_=ARRAY(Integer))).label("n"),
+                   func.unnest(bindparam("ts", [b[1] for _k, b in bumps], type_=ARRAY(DateTime(timezone=True))))
+                   .label("t")).subquery("v")
+        s.execute(update(alarms_t).where(alarms_t.c.id == v.c.id).values(
+            count=alarms_t.c.count + v.c.n, version=alarms_t.c.version + 1,
+            last_at=func.greatest(alarms_t.c.last_at, v.c.t)))
+        return
+    t = bindparam("t", type_=UTCDateTime())
+    s.execute(update(alarms_t).where(alarms_t.c.id == bindparam("b_id")).values(
+        count=alarms_t.c.count + bindparam("n"), version=alarms_t.c.version + 1,
+        last_at=case((alarms_t.c.last_at < t, t), else_=alarms_t.c.last_at)),
+        [{"b_id": k, "n": n, "t": last} for k, (n, last) in bumps])
 
 
 def _view(a) -> AlarmView:
@@ -262,11 +283,7 @@ class AlarmService:
             if new_alarms:
                 s.execute(insert(alarms_t), list(new_alarms.values()))
             if bumps:  # (an alarm made earlier in this batch is in its table already: its repeats add up too)
-                t = bindparam("t", type_=UTCDateTime())
-                s.execute(update(alarms_t).where(alarms_t.c.id == bindparam("b_id")).values(
-                    count=alarms_t.c.count + bindparam("n"), version=alarms_t.c.version + 1,
-                    last_at=case((alarms_t.c.last_at < t, t), else_=alarms_t.c.last_at)),
-                    [{"b_id": k, "n": n, "t": last} for k, (n, last) in sorted(bumps.items())])  # lock order
+                _bump(s, alarms_t, sorted(bumps.items()))  # in id order: one lock order for every worker
             seen_at = {k: v for k, v in seen_at.items()  # only where it moves on by a step or more
                        if devices[k].last_seen_at is None or devices[k].last_seen_at < v - SEEN_STEP}
             if seen_at:

@@ -96,3 +96,18 @@ def test_timestamps_far_in_the_future_or_without_a_zone_are_refused(brain, distr
         brain.alarms.raise_alarm(device_id=smoke_device(district), type="smoke", at=utcnow() + timedelta(hours=1))
     with pytest.raises(AlarmError, match="time zone"):
         brain.alarms.raise_alarm(device_id=smoke_device(district), type="smoke", at=datetime(2026, 1, 1))
+
+
+def test_repeats_in_batches_add_to_the_count_and_never_move_the_last_time_back(brain):
+    from brain.alarms.service import AlarmMessage
+
+    devices = brain.district.devices
+    dev = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
+    t0 = utcnow() - timedelta(minutes=30)
+    [first] = brain.alarms.raise_many([AlarmMessage(dev, "smoke", t0)])
+    later, earlier = t0 + timedelta(minutes=20), t0 + timedelta(minutes=5)
+    results = brain.alarms.raise_many([AlarmMessage(dev, "smoke", later), AlarmMessage(dev, "smoke", earlier)])
+    assert [r.status for r in results] == ["repeated", "repeated"]
+    brain.alarms.raise_many([AlarmMessage(dev, "smoke", earlier)])  # a late message, alone in its batch
+    [alarm] = [a for a in brain.alarms.live() if a.device_id == dev]
+    assert (alarm.id, alarm.count, alarm.first_at, alarm.last_at) == (first.alarm.id, 4, t0, later)
