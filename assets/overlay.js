@@ -3,7 +3,9 @@
  * - Pole numbers: from the street zoom the map frame names (data-label-zoom), every pole in view shows
  *   its number as page text (system CJK fonts), placed with the map's own projection. A resident
  *   reads the number off the pole; the operator finds it on the map.
- * - Unacknowledged critical alarms: a pulsing ring around each, until someone acknowledges it.
+ * - Unacknowledged critical alarms: a pulsing ring around each in view, until someone acknowledges it;
+ *   in a storm only the MAX_RINGS oldest (the layer lists the oldest first): thousands of animated
+ *   rings would stall the page, and the wall's banner already names the oldest.
  *
  * It reads the figure the page already holds (the pole and alarm traces named by data-pole-trace and
  * data-alarm-trace on .map-wrap) and follows the map's moves and every redraw.
@@ -11,6 +13,7 @@
 (function () {
   "use strict";
   var MAX_LABELS = 800;  // beyond this many poles in view the numbers would overlap into noise
+  var MAX_RINGS = 60;  // pulsing rings at a time
 
   function mapOf(gd) {
     var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
@@ -64,10 +67,13 @@
     var alarms = data[this.alarmTrace];
     var rings = 0;
     if (alarms && alarms.customdata && alarms.visible !== "legendonly" && alarms.visible !== false) {
-      for (var j = 0; j < alarms.customdata.length; j++) {
+      var v = map.getBounds(), vw = v.getWest(), ve = v.getEast(), vs = v.getSouth(), vn = v.getNorth();
+      for (var j = 0; j < alarms.customdata.length && rings < MAX_RINGS; j++) {
         var row = alarms.customdata[j];
         if (!row || row[5] !== "active" || row[6] !== "critical") { continue; }
-        var q = map.project([alarms.lon[j], alarms.lat[j]]);
+        var alon = alarms.lon[j], alat = alarms.lat[j];
+        if (alon < vw || alon > ve || alat < vs || alat > vn) { continue; }
+        var q = map.project([alon, alat]);
         html.push('<span class="alarm-pulse" style="left:' + q.x.toFixed(1) + "px;top:" + q.y.toFixed(1) +
           'px"></span>');
         rings++;

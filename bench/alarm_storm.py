@@ -5,7 +5,8 @@
 The whole app runs in-process as in production with REDIS_URL and MQTT_URL (a Mosquitto and a Redis
 of the benchmark's own, tools/services.py), on the demo district with its devices repeated (new ids at
 the same places) until 5,000 of them raise alarms of their own, with a signed-in Chromium on /wall. Another
-process publishes the storm at QoS 1, evenly over `--seconds`: each device sends 10 messages,
+process publishes the storm at QoS 1 through one gateway connection (mosquitto_pub, a C client: the
+devices are not on this machine), evenly over `--seconds`: each device sends 10 messages,
 alternating between two of its alarm types where it has two. Measured:
 - **nothing lost**: every message id stored once; the active alarms equal the distinct (device, type)
   pairs; the alarms' counts add up to the messages;
@@ -21,10 +22,12 @@ import json
 import math
 import multiprocessing as mp
 import os as _os
+import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -33,7 +36,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import func, select
 
 from bench._util import pg_url
-from bench.ingest import publisher, raw_broker
+from bench.ingest import raw_broker
 from bench.live_latency import WATCH
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, OFFLINE, WELFARE_TYPES
 from brain.alarms.models import Alarm
@@ -75,29 +78,34 @@ def storm(district: District, devices: int, alarms: int) -> list[tuple[str, byte
     for i in range(alarms):  # round-robin over the devices: every device's first message comes early
         device, dtype = chosen[i % devices]
         kind = kinds[dtype][(i // devices) % min(2, len(kinds[dtype]))]
-        out.append((device, json.dumps({"type": kind, "ts": now, "id": f"storm-{run}-{i}"}).encode()))
+        out.append((device, json.dumps({"device_id": device, "type": kind, "ts": now,
+                                        "id": f"storm-{run}-{i}"}).encode()))
     return out
 
 
-def publish_paced(url: str, prefix: str, batch: list[tuple[str, bytes]], seconds: float, times_file: str) -> None:
-    """In its own process: publish evenly over `seconds`; write when each device's first message went."""
-    c = publisher(url, "storm-pub", 2000)
+def publish_paced(url: str, base: str, batch: list[tuple[str, bytes]], seconds: float, times_file: str) -> None:
+    """In its own process: publish evenly over `seconds` through one gateway connection (mosquitto_pub,
+    a C client, fed line by line); write when each device's first message went."""
+    u = urlparse(url)
+    proc = subprocess.Popen(["mosquitto_pub", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 1883), "-q", "1",
+                             "-i", f"storm-gw-{uuid.uuid4().hex[:8]}", "-t", f"{base}/gateways/storm/events", "-l"],
+                            stdin=subprocess.PIPE)
+    assert proc.stdin is not None
     first: dict[str, float] = {}
     chunk = max(1, len(batch) // int(seconds * 20))  # 20 chunks a second
     t0 = time.time()
-    infos = []
     for k in range(0, len(batch), chunk):
         due = t0 + (k / len(batch)) * seconds
         if due > time.time():
             time.sleep(due - time.time())
-        for device, body in batch[k:k + chunk]:
-            first.setdefault(device, time.time())
-            infos.append(c.publish(f"{prefix}/{device}/events", body, qos=1))
-    for info in infos:
-        info.wait_for_publish(300)
+        now = time.time()
+        for device, _body in batch[k:k + chunk]:
+            first.setdefault(device, now)
+        proc.stdin.write(b"".join(body + b"\n" for _d, body in batch[k:k + chunk]))
+        proc.stdin.flush()
+    proc.stdin.close()
+    proc.wait(300)
     Path(times_file).write_text(json.dumps({"first": first, "sent_s": time.time() - t0}))
-    c.loop_stop()
-    c.disconnect()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         own = OwnRedis(Path(tmp)).start()
         redis.Redis.from_url(own.url).config_set("appendfsync", "everysec")
         try:
-            broker = raw_broker(mqtt_url, batch)
+            broker = raw_broker(mqtt_url, batch, gateway=True)
             print(f"  raw broker, the same messages unpaced: {broker:,.0f} msg/s", flush=True)
             db_url = pg_url(PG_DB, fresh=True) if args.db == "postgresql" else f"sqlite:///{Path(tmp) / 'b.sqlite3'}"
             settings = Settings(database_url=db_url, redis_url=None if _os.environ.get("STORM_NO_REDIS") else own.url,
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.time()
                 division = str(district.meta["division_code"])
                 t0 = time.time()
-                pub = mp.Process(target=publish_paced, args=(mqtt_url, f"brain/{division}/devices", batch,
+                pub = mp.Process(target=publish_paced, args=(mqtt_url, f"brain/{division}", batch,
                                                              args.seconds, times_file))
                 pub.start()
                 ids = len(batch)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import DateTime, Integer, String, Table, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import DateTime, Integer, String, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState, Severity
@@ -19,7 +19,7 @@ from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
 from brain.ingest.models import IngestMessage
-from brain.storage.db import UTCDateTime, among, insert_new, utcnow
+from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, utcnow
 
 
 class AlarmError(ValueError):
@@ -133,6 +133,13 @@ def _bump(s, alarms_t: Table, bumps: list[tuple[str, list]]) -> None:
         [{"b_id": k, "n": n, "t": last} for k, (n, last) in bumps])
 
 
+def _row_view(r) -> AlarmView:
+    """An AlarmView from a row of _VIEW (by position: a storm's wall makes thousands at a time)."""
+    id_, device_id, type_, severity, state, count, first_at, last_at, lon, lat, rung, rung_due_at = r[:12]
+    return AlarmView(id_, device_id, type_, severity, state, count, first_at, last_at, lon, lat,
+                     RUNG_STEPS[rung].value if rung in RUNG_STEPS else None, rung_due_at)
+
+
 def _view(a) -> AlarmView:
     return AlarmView(id=a.id, device_id=a.device_id, type=a.type, severity=a.severity, state=a.state,
                      count=a.count, first_at=a.first_at, last_at=a.last_at, lon=a.lon, lat=a.lat,
@@ -198,8 +205,8 @@ class AlarmService:
             rows = s.execute(_VIEW.add_columns(Alarm.live_key).where(
                 or_(among(s, Alarm.live_key, keys), among(s, Alarm.id, given)) if given
                 else among(s, Alarm.live_key, keys))).all()
-            known = {a.id: _view(a) for a in rows if a.id in given}  # the sender's alarm ids already there
-            live = {a.live_key: _view(a) for a in rows if a.live_key in keys}  # the live alarms of these keys
+            known = {a.id: _row_view(a) for a in rows if a.id in given}  # the sender's alarm ids already there
+            live = {a.live_key: _row_view(a) for a in rows if a.live_key in keys}  # the live alarms of these keys
             devices = {d.id: d for d in s.execute(select(
                 Device.id, Device.type, Device.lon, Device.lat, Device.place_id, Device.maintenance,
                 Device.last_seen_at).where(among(s, Device.id, {m.device_id for _i, m in todo})))}
@@ -280,8 +287,7 @@ class AlarmService:
             # write back in bulk: new alarms and message ids inserted, repeats and last-seen times updated
             # Core: plain executemany, no ORM object per row
             alarms_t, devices_t = cast(Table, Alarm.__table__), cast(Table, Device.__table__)
-            if new_alarms:
-                s.execute(insert(alarms_t), list(new_alarms.values()))
+            insert_rows(s, alarms_t, list(new_alarms.values()))
             if bumps:  # (an alarm made earlier in this batch is in its table already: its repeats add up too)
                 _bump(s, alarms_t, sorted(bumps.items()))  # in id order: one lock order for every worker
             seen_at = {k: v for k, v in seen_at.items()  # only where it moves on by a step or more
@@ -364,7 +370,7 @@ class AlarmService:
                     for d in s.scalars(select(Device).order_by(Device.id))]
 
     def live(self) -> list[AlarmView]:
-        with self.store.db.read() as s:
-            rows = s.scalars(select(Alarm).where(Alarm.state.in_([x.value for x in LIVE_STATES]))
-                             .order_by(Alarm.first_at)).all()
-            return [_view(a) for a in rows]
+        with self.store.db.read() as s:  # plain rows: a storm's wall reads thousands, several times a second
+            rows = s.execute(_VIEW.where(Alarm.state.in_([x.value for x in LIVE_STATES]))
+                             .order_by(Alarm.first_at, Alarm.id)).all()
+            return [_row_view(a) for a in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from brain.storage.db import utcnow
@@ -23,9 +23,10 @@ class Event:
     correlation_id: str | None = None
 
     def as_dict(self) -> dict:
-        d = asdict(self)
-        d["at"] = self.at.isoformat()
-        return d
+        """JSON-ready (the payload is shared, not copied: an event is never changed once made)."""
+        return {"type": self.type, "subject_type": self.subject_type, "subject_id": self.subject_id,
+                "actor": self.actor, "payload": self.payload, "at": self.at.isoformat(), "id": self.id,
+                "correlation_id": self.correlation_id}
 
     @classmethod
     def from_dict(cls, d: dict) -> Event:

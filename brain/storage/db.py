@@ -100,6 +100,25 @@ def among(session: Session, column, values) -> Any:
     return column.in_(values)
 
 
+def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert many rows (all with the same keys) in one statement: on PostgreSQL INSERT .. SELECT
+    unnest(one array per column), which is the same statement whatever the count; elsewhere executemany."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    columns = list(rows[0])
+    arrays = []
+    for i, c in enumerate(columns):
+        kind = table.c[c].type
+        kind = kind.impl if isinstance(kind, TypeDecorator) else kind  # UTCDateTime: timestamptz, values aware
+        arrays.append(func.unnest(bindparam(f"c{i}", [r[c] for r in rows], type_=ARRAY(kind))))
+    session.execute(table.insert().from_select(columns, select(*arrays)))
+
+
 def insert_new(session: Session, table: Table, key: str, keys, **same) -> set:
     """Insert a row for each of `keys` not in `table` yet (column `key`; the other columns `same` for all)
     with ON CONFLICT DO NOTHING, in one statement; returns the keys inserted.

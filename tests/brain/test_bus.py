@@ -34,3 +34,15 @@ def test_a_failing_handler_is_counted_and_never_breaks_the_bus():
 def test_events_round_trip_through_dicts():
     e = ev()
     assert Event.from_dict(e.as_dict()) == e
+
+
+def test_an_event_goes_to_json_with_every_field_and_comes_back_equal():
+    import json
+    from dataclasses import fields
+
+    from brain.events.types import Event
+
+    event = Event("alarm.raised", "alarm", "a-1", "device:SMK-1", {"type": "smoke", "lon": 121.45}, correlation_id="c")
+    d = json.loads(json.dumps(event.as_dict()))
+    assert set(d) == {f.name for f in fields(Event)}
+    assert Event.from_dict(d) == event

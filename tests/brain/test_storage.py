@@ -149,3 +149,19 @@ def test_among_selects_the_rows_whose_column_is_one_of_the_values(db, district):
     with db.read() as s:
         assert set(s.scalars(select(Device.id).where(among(s, Device.id, wanted)))) == set(wanted[:3])
         assert list(s.scalars(select(Device.id).where(among(s, Device.id, [])))) == []
+
+
+def test_insert_rows_writes_every_row_with_its_nulls_and_times(db):
+    from brain.alarms.models import Alarm
+    from brain.storage.db import insert_rows, utcnow
+
+    at = utcnow()
+    rows = [{"id": f"a-{i}", "device_id": f"D-{i}", "type": "smoke", "severity": "critical", "state": "active",
+             "count": i + 1, "lon": 121.45 + i / 1000, "lat": 31.33, "place_id": None if i % 2 else f"P-{i}",
+             "first_at": at, "last_at": at, "live_key": f"D-{i}|smoke", "version": 1} for i in range(3)]
+    with db.transaction() as s:
+        insert_rows(s, Alarm.__table__, rows)
+        insert_rows(s, Alarm.__table__, [])
+    with db.read() as s:
+        got = {a.id: (a.count, a.place_id, a.first_at, a.lon) for a in s.scalars(select(Alarm))}
+    assert got == {r["id"]: (r["count"], r["place_id"], at, r["lon"]) for r in rows}
