@@ -267,7 +267,8 @@ class AlarmService:
                     "flapping" if sum(1 for t in recent.get(key, ()) if t >= m.at - FLAP_WINDOW) >= FLAP_LIMIT
                     else None)
                 if damped:
-                    u.emit("alarm.suppressed", "device", m.device_id, {"type": m.type, "reason": damped}, at=m.at)
+                    u.emit("alarm.suppressed", "device", m.device_id, {"type": m.type, "reason": damped}, at=m.at,
+                           later=True)
                     out[i] = Raised("suppressed", reason=damped)
                     continue
                 row = {"id": m.alarm_id or uuid.uuid4().hex, "device_id": m.device_id, "type": m.type,
@@ -281,7 +282,7 @@ class AlarmService:
                 recent.setdefault(key, []).append(m.at)
                 u.emit("alarm.raised", "alarm", row["id"], {
                     "device_id": m.device_id, "type": m.type, "severity": sev.value, "lon": device.lon,
-                    "lat": device.lat, "place_id": device.place_id}, at=m.at)
+                    "lat": device.lat, "place_id": device.place_id}, at=m.at, later=True)
                 out[i] = Raised("created", alarm=view)
             u.actor = actor
             # write back in bulk: new alarms and message ids inserted, repeats and last-seen times updated

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from brain.events.bus import Bus
@@ -23,21 +25,37 @@ class Unit:
     source: str | None = None
     correlation_id: str | None = None
     events: list[Event] = field(default_factory=list)
+    later: list[tuple[dict, dict]] = field(default_factory=list)  # rows of emit(later=True), written at the end
 
     def emit(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None, *,
-             audit: str | None = None, at=None) -> Event:
-        """Append event `type` about (subject_type, subject_id) and its audit row; published after commit."""
+             audit: str | None = None, at=None, later: bool = False) -> Event:
+        """Append event `type` about (subject_type, subject_id) and its audit row; published after commit.
+
+        `later`: the two rows are written with the unit's other `later` rows in one bulk insert when the
+        unit ends (a batch of thousands of alarms), rather than flushed as objects; a query inside the
+        unit does not see them."""
         kwargs = {"at": at} if at is not None else {}
         ev = Event(type=type, subject_type=subject_type, subject_id=str(subject_id), actor=self.actor,
                    payload=payload or {}, correlation_id=self.correlation_id, **kwargs)
-        self.session.add(EventRecord(id=ev.id, type=ev.type, at=ev.at, actor=ev.actor,
-                                     subject_type=ev.subject_type, subject_id=ev.subject_id,
-                                     correlation_id=ev.correlation_id, payload=ev.payload))
-        self.session.add(AuditRecord(at=ev.at, actor=ev.actor, action=audit or ev.type,
-                                     subject=f"{subject_type}:{subject_id}", source=self.source,
-                                     event_id=ev.id, detail=ev.payload))
+        event_row = {"id": ev.id, "type": ev.type, "at": ev.at, "actor": ev.actor, "subject_type": ev.subject_type,
+                     "subject_id": ev.subject_id, "correlation_id": ev.correlation_id, "payload": ev.payload}
+        audit_row = {"at": ev.at, "actor": ev.actor, "action": audit or ev.type,
+                     "subject": f"{subject_type}:{subject_id}", "source": self.source, "event_id": ev.id,
+                     "detail": ev.payload}
+        if later:
+            self.later.append((event_row, audit_row))
+        else:
+            self.session.add(EventRecord(**event_row))
+            self.session.add(AuditRecord(**audit_row))
         self.events.append(ev)
         return ev
+
+    def write_later(self) -> None:
+        """Write the rows `emit(later=True)` kept, in event order, two inserts in all."""
+        if self.later:
+            self.session.execute(insert(cast(Table, EventRecord.__table__)), [e for e, _a in self.later])
+            self.session.execute(insert(cast(Table, AuditRecord.__table__)), [a for _e, a in self.later])
+            self.later.clear()
 
     def signal(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None) -> Event:
         """Queue a bus-only notification (telemetry such as a position fix): published, not logged."""
@@ -73,6 +91,7 @@ class Store:
         with self.db.transaction() as session:
             unit = Unit(session=session, actor=actor, source=source, correlation_id=correlation_id)
             yield unit
+            unit.write_later()
             if unit.events:
                 for projector in self.projectors:
                     projector(session, unit.events)

@@ -165,3 +165,21 @@ def test_insert_rows_writes_every_row_with_its_nulls_and_times(db):
     with db.read() as s:
         got = {a.id: (a.count, a.place_id, a.first_at, a.lon) for a in s.scalars(select(Alarm))}
     assert got == {r["id"]: (r["count"], r["place_id"], at, r["lon"]) for r in rows}
+
+
+def test_rows_emitted_later_are_written_at_the_end_of_the_unit_in_order(db):
+    bus = MemoryBus()
+    store = Store(db, bus)
+    seen = []
+    bus.subscribe("*", seen.append)
+    with store.unit("device:D-1") as u:
+        first = u.emit("alarm.raised", "alarm", "a-1", {"n": 1}, later=True)
+        second = u.emit("alarm.raised", "alarm", "a-2", {"n": 2}, later=True)
+        assert u.later and not seen  # kept until the unit ends, published after its commit
+    with db.read() as s:
+        events = s.scalars(select(EventRecord).order_by(EventRecord.seq)).all()
+        audits = s.scalars(select(AuditRecord).order_by(AuditRecord.seq)).all()
+    assert [(e.id, e.payload, e.actor) for e in events[-2:]] == [(first.id, {"n": 1}, "device:D-1"),
+                                                                   (second.id, {"n": 2}, "device:D-1")]
+    assert [(a.event_id, a.subject) for a in audits[-2:]] == [(first.id, "alarm:a-1"), (second.id, "alarm:a-2")]
+    assert [e.id for e in seen] == [first.id, second.id]
