@@ -17,7 +17,10 @@
     var url = typeof input === "string" ? input : (input && input.url) || "";
     if (url.indexOf("_dash-update-component") === -1 || !isLive(init)) { return original(input, init); }
     inFlight++;
-    return original(input, init).finally(function () {
+    var released = false;
+    var release = function () {
+      if (released) { return; }
+      released = true;
       inFlight = Math.max(0, inFlight - 1);
       if (inFlight === 0 && waiting !== null && window.dash_clientside && window.dash_clientside.set_props) {
         var value = waiting;
@@ -25,7 +28,19 @@
         // after this response is applied (its figure, its token), not before
         setTimeout(function () { window.dash_clientside.set_props("live-pull", {data: value}); }, 0);
       }
-    });
+    };
+    // The gate opens once the answer's body has been read, not when its headers arrive: a request sent
+    // between the two made the answer stale, and Dash would drop it (in a storm: every answer).
+    return original(input, init).then(function (res) {
+      if (res.status === 204 || res.status === 205 || res.status === 304) {  // no body (nothing to update)
+        setTimeout(release, 0);
+        return res;
+      }
+      return res.text().then(function (body) {
+        setTimeout(release, 0);  // Dash reads the copy below (a microtask) before this runs
+        return new Response(body, {status: res.status, statusText: res.statusText, headers: res.headers});
+      });
+    }).catch(function (err) { release(); throw err; });
   };
   window.brainLiveGate = {
     push: function (pushed) {

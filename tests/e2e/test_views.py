@@ -239,6 +239,31 @@ def test_a_change_reaches_the_wall_by_push_not_at_the_next_poll(page, live_app):
     assert page.errors == []
 
 
+def test_under_a_steady_stream_of_changes_the_wall_keeps_drawing_them(page, live_app):
+    """Twenty new alarms every 50 ms for about 4 s: the wall draws them again and again while the stream
+    goes on, not only once it stops (one request in flight, the next asked for once an answer is read)."""
+    open_view(page, live_app, "/wall")
+    p = page.page
+    p.evaluate("""(i) => { window.__lens = []; let last = -1; const f = () => {
+        const gd = document.querySelector('#district-map .js-plotly-plot');
+        const n = gd && gd.data && gd.data[i].customdata ? gd.data[i].customdata.length : -1;
+        if (n !== last) { window.__lens.push([Date.now(), n]); last = n; }
+        requestAnimationFrame(f); }; requestAnimationFrame(f); }""", TRACE_INDEX["alarms"])
+    from bench.alarm_storm import KINDS
+    from brain.alarms.service import AlarmMessage
+
+    devices = live_app.brain.district.devices
+    pairs = [(str(d), k) for d, t in zip(devices["id"], devices["type"], strict=True) for k in KINDS[t][:2]]
+    started = time.time()
+    for i in range(0, min(len(pairs), 1600), 20):  # 20 new alarms every 50 ms
+        live_app.brain.alarms.raise_many([AlarmMessage(d, k, utcnow()) for d, k in pairs[i:i + 20]])
+        time.sleep(0.05)
+    ended = time.time()
+    during = [n for t, n in p.evaluate("window.__lens") if started * 1000 < t < ended * 1000]
+    assert len(set(during)) >= 3, during  # drawn again and again while the stream went on
+    assert page.errors == []
+
+
 WRAP = "() => Object.assign({}, document.querySelector('.map-wrap').dataset)"
 
 
