@@ -18,14 +18,17 @@ alternating between two of its alarm types where it has two. Measured:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing as mp
 import os as _os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -108,12 +111,32 @@ def publish_paced(url: str, base: str, batch: list[tuple[str, bytes]], seconds: 
     Path(times_file).write_text(json.dumps({"first": first, "sent_s": time.time() - t0}))
 
 
+@contextlib.contextmanager
+def workers(n: int, db_url: str, redis_url: str) -> Iterator[None]:
+    """`n` ingest worker processes on the app's database and Redis (started once the app has seeded it)."""
+    env = {**_os.environ, "DATABASE_URL": db_url, "BRAIN_DATABASE_URL": db_url, "REDIS_URL": redis_url,
+           "BRAIN_MONITOR_INTERVAL_S": "0", "BRAIN_ESCALATE_AFTER_S": "0", "BRAIN_LOG_LEVEL": "WARNING"}
+    procs = [subprocess.Popen([sys.executable, "-m", "brain.ingest"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        if procs:
+            time.sleep(4.0)  # up and reading
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--alarms", type=int, default=50_000)
     ap.add_argument("--devices", type=int, default=5_000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="ingest worker processes (python -m brain.ingest) that handle the queue instead of the "
+                         "app (BRAIN_INGEST_IN_APP=0): the wall's process then only serves pages and hands MQTT over")
     args = ap.parse_args(argv)
     district = with_devices(District.load(), args.devices)
     batch = storm(district, args.devices, args.alarms)
@@ -130,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings(database_url=db_url, redis_url=None if _os.environ.get("STORM_NO_REDIS") else own.url,
                                 mqtt_url=mqtt_url, simulate=False,
                                 escalate_after_s=0, monitor_interval_s=0, admin_password=PASSWORD,
-                                mqtt_client_id=f"storm-{uuid.uuid4().hex[:8]}")
+                                mqtt_client_id=f"storm-{uuid.uuid4().hex[:8]}", ingest_in_app=not args.workers)
             brain = Brain(settings, district=district)
             if _os.environ.get("STORM_DEBUG"):
                 live = brain.alarms.live
@@ -142,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                     return out
 
                 brain.alarms.live = traced  # type: ignore[method-assign]
-            with serve(settings, brain) as app, sync_playwright() as p:
+            with serve(settings, brain) as app, sync_playwright() as p, workers(args.workers, db_url, own.url):
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 page = browser.new_page(viewport={"width": 1920, "height": 1080})
                 login(page, app.url, "admin", PASSWORD)

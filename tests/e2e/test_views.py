@@ -239,30 +239,51 @@ def test_a_change_reaches_the_wall_by_push_not_at_the_next_poll(page, live_app):
     assert page.errors == []
 
 
-def test_under_a_steady_stream_of_changes_the_wall_keeps_drawing_them(page, live_app):
+@pytest.fixture
+def own_app(tmp_path, district):
+    """An app of the test's own, for a test that leaves the map crowded."""
+    from brain.config import Settings
+    from brain.runtime import Brain
+    from tests.e2e.conftest import ADMIN_PASSWORD
+    from tools.serve import serve
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'brain.sqlite3'}", simulate=False,
+                        admin_password=ADMIN_PASSWORD, escalate_after_s=0, monitor_interval_s=0)
+    with serve(settings, Brain(settings, district=district)) as served:
+        yield served
+
+
+def test_under_a_steady_stream_of_changes_the_wall_keeps_drawing_them(browser, own_app):
     """Twenty new alarms every 50 ms for about 4 s: the wall draws them again and again while the stream
     goes on, not only once it stops (one request in flight, the next asked for once an answer is read)."""
-    open_view(page, live_app, "/wall")
-    p = page.page
-    p.evaluate("""(i) => { window.__lens = []; let last = -1; const f = () => {
-        const gd = document.querySelector('#district-map .js-plotly-plot');
-        const n = gd && gd.data && gd.data[i].customdata ? gd.data[i].customdata.length : -1;
-        if (n !== last) { window.__lens.push([Date.now(), n]); last = n; }
-        requestAnimationFrame(f); }; requestAnimationFrame(f); }""", TRACE_INDEX["alarms"])
     from brain.alarms.enums import ALARM_TYPES, OFFLINE, WELFARE_TYPES
     from brain.alarms.service import AlarmMessage
+    from tests.e2e.conftest import Watched
 
-    devices = live_app.brain.district.devices
+    devices = own_app.brain.district.devices
     own = {t: [k for k in kinds if k != OFFLINE and k not in WELFARE_TYPES] for t, kinds in ALARM_TYPES.items()}
-    pairs = [(str(d), k) for d, t in zip(devices["id"], devices["type"], strict=True) for k in own[t][:2]]
-    started = time.time()
-    for i in range(0, min(len(pairs), 1600), 20):  # 20 new alarms every 50 ms
-        live_app.brain.alarms.raise_many([AlarmMessage(d, k, utcnow()) for d, k in pairs[i:i + 20]])
-        time.sleep(0.05)
-    ended = time.time()
-    during = [n for t, n in p.evaluate("window.__lens") if started * 1000 < t < ended * 1000]
-    assert len(set(during)) >= 3, during  # drawn again and again while the stream went on
-    assert page.errors == []
+    pairs = [(str(d), k) for d, t in zip(devices["id"], devices["type"], strict=True) for k in own[t][:2]][:1600]
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = Watched(ctx.new_page(), own_app.url)
+        sign_in(page.page, own_app, "dispatcher")
+        open_view(page, own_app, "/wall")
+        page.page.evaluate("""(i) => { window.__lens = []; let last = -1; const f = () => {
+            const gd = document.querySelector('#district-map .js-plotly-plot');
+            const n = gd && gd.data && gd.data[i].customdata ? gd.data[i].customdata.length : -1;
+            if (n !== last) { window.__lens.push([Date.now(), n]); last = n; }
+            requestAnimationFrame(f); }; requestAnimationFrame(f); }""", TRACE_INDEX["alarms"])
+        started = time.time()
+        for i in range(0, len(pairs), 20):  # 20 new alarms every 50 ms
+            own_app.brain.alarms.raise_many([AlarmMessage(d, k, utcnow()) for d, k in pairs[i:i + 20]])
+            time.sleep(0.05)
+        ended = time.time()
+        during = [n for t, n in page.page.evaluate("window.__lens") if started * 1000 < t < ended * 1000]
+        assert len(set(during)) >= 3, during  # drawn again and again while the stream went on
+        assert wait_for(lambda: len(trace(page, "alarms")["custom"]) == len(pairs))
+        assert page.errors == []
+    finally:
+        ctx.close()
 
 
 WRAP = "() => Object.assign({}, document.querySelector('.map-wrap').dataset)"
