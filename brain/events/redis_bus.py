@@ -20,6 +20,7 @@ from brain.events.types import Event
 
 log = logging.getLogger(__name__)
 CHANNEL = "brain:events"
+PER_MESSAGE = 500  # events in one pub/sub message at most
 
 
 class RedisBus(MemoryBus):
@@ -43,13 +44,15 @@ class RedisBus(MemoryBus):
         self.publish_many([event])
 
     def publish_many(self, events: list[Event]) -> None:
-        """All of them in one round trip, in order (a storm's batch is hundreds of events)."""
+        """All of them in one round trip, in order: up to PER_MESSAGE events in each pub/sub message (a
+        storm's batch is hundreds of events; each message costs every worker's listener a read)."""
         if not events:
             return
         try:
             pipe = self.redis.pipeline(transaction=False)
-            for event in events:
-                pipe.publish(self.channel, json.dumps(event.as_dict(), ensure_ascii=False, default=str))
+            for k in range(0, len(events), PER_MESSAGE):
+                pipe.publish(self.channel, json.dumps([e.as_dict() for e in events[k:k + PER_MESSAGE]],
+                                                      ensure_ascii=False, default=str))
             pipe.execute()
         except redis.RedisError as e:
             # a pipeline sends all or reports failure: none is taken as fanned out, each is delivered here
@@ -69,13 +72,9 @@ class RedisBus(MemoryBus):
                     msg = pubsub.get_message(timeout=0.5)
                     if msg is None or msg.get("type") != "message":
                         continue
-                    try:
-                        event = Event.from_dict(json.loads(msg["data"]))
-                    except (ValueError, TypeError, KeyError) as e:
-                        log.warning("Redis bus: an unreadable message on %s: %s", self.channel, e)
-                        continue
-                    self.received += 1
-                    super().publish(event)
+                    for event in self._events(msg["data"]):
+                        self.received += 1
+                        super().publish(event)
             except redis.RedisError as e:
                 self._ready.clear()
                 log.warning("Redis bus: %s; resubscribing", e)
@@ -85,6 +84,22 @@ class RedisBus(MemoryBus):
                     pubsub.close()
                 except redis.RedisError:
                     pass
+
+    def _events(self, data) -> list[Event]:
+        """The events of one pub/sub message: a list of them (or one, as a single object); an unreadable
+        one is logged and skipped, the others are delivered."""
+        try:
+            items = json.loads(data)
+        except ValueError as e:
+            log.warning("Redis bus: an unreadable message on %s: %s", self.channel, e)
+            return []
+        out = []
+        for item in items if isinstance(items, list) else [items]:
+            try:
+                out.append(Event.from_dict(item))
+            except (ValueError, TypeError, KeyError) as e:
+                log.warning("Redis bus: an unreadable event on %s: %s", self.channel, e)
+        return out
 
     def health(self) -> dict:
         try:

@@ -1,8 +1,11 @@
 """The bus across workers on a real Redis (REDIS_URL): an event published by one reaches the others."""
 
+import json
+import time
 import uuid
 
 import pytest
+import redis
 
 from brain.events.redis_bus import RedisBus
 from brain.events.types import Event
@@ -43,3 +46,34 @@ def test_without_redis_the_event_still_reaches_this_workers_subscribers(channel)
         assert len(seen) == 1 and bus.fanout_errors == 1 and bus.health()["ok"] is False
     finally:
         bus.close()
+
+
+def test_a_units_many_events_reach_every_worker_in_order_in_few_messages(channel):
+    from brain.events import redis_bus
+
+    url = service_url("REDIS_URL")
+    a, b = RedisBus(url, channel=channel), RedisBus(url, channel=channel)
+    raw = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+    raw.subscribe(channel)
+    try:
+        seen = []
+        b.subscribe("alarm.*", seen.append)
+        events = [Event(type="alarm.raised", subject_type="alarm", subject_id=str(i), actor="t") for i in range(1200)]
+        a.publish_many(events)
+        assert wait_until(lambda: len(seen) == 1200)
+        assert [e.id for e in seen] == [e.id for e in events]
+        messages, quiet_until = [], time.monotonic() + 1.0
+        while time.monotonic() < quiet_until:  # (the subscription's own confirmation reads as None)
+            m = raw.get_message(timeout=0.1)
+            if m is not None:
+                messages.append(m)
+        assert len(messages) == -(-1200 // redis_bus.PER_MESSAGE)  # 3 messages, not 1,200
+        # a message with an unreadable event among readable ones: the readable ones are delivered
+        good = Event(type="alarm.cleared", subject_type="alarm", subject_id="9", actor="t")
+        redis.Redis.from_url(url).publish(channel, json.dumps([{"type": "alarm.x"}, good.as_dict()]))
+        redis.Redis.from_url(url).publish(channel, b"{not json")
+        assert wait_until(lambda: len(seen) == 1201) and seen[-1] == good
+    finally:
+        raw.close()
+        a.close()
+        b.close()
