@@ -21,6 +21,8 @@ class HealthOut(BaseModel):
     status: str = Field(description="ok when the database and the bus both answer, else degraded")
     database: dict
     bus: dict
+    leader: dict = Field(description="Whether this worker leads (runs the MQTT consumer and the simulator) and, "
+                                     "with REDIS_URL, which worker holds the lease")
     simulator: dict
     district: dict
     ingest: dict = Field(description="Messages accepted, duplicates and refusals by reason (this process, "

@@ -16,6 +16,7 @@ def test_health_reports_database_and_bus(client):
     body = r.json()
     assert body["status"] == "ok" and body["database"]["ok"] and body["bus"]["kind"] == "memory"
     assert body["district"]["poles"] == 2048 and body["district"]["demo"] is True
+    assert body["leader"]["leading"] is True  # one worker, no Redis: it runs the MQTT consumer and simulator
 
 
 @pytest.mark.parametrize("typed", ["0412", "０４１２", "04-12", "04%2012"])
