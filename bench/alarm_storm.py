@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             broker = raw_broker(mqtt_url, batch, gateway=True)
             print(f"  raw broker, the same messages unpaced: {broker:,.0f} msg/s", flush=True)
             db_url = pg_url(PG_DB, fresh=True) if args.db == "postgresql" else f"sqlite:///{Path(tmp) / 'b.sqlite3'}"
-            settings = Settings(database_url=db_url, redis_url=None if _os.environ.get("STORM_NO_REDIS") else own.url,
+            settings = Settings(database_url=db_url, redis_url=own.url,
                                 mqtt_url=mqtt_url, simulate=False,
                                 escalate_after_s=0, monitor_interval_s=0, admin_password=PASSWORD,
                                 mqtt_client_id=f"storm-{uuid.uuid4().hex[:8]}", ingest_in_app=not args.workers)
