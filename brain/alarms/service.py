@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import DateTime, Integer, String, Table, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState, Severity
@@ -19,7 +19,7 @@ from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
 from brain.ingest.models import IngestMessage
-from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, utcnow
+from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, pg_array, utcnow
 
 
 class AlarmError(ValueError):
@@ -73,6 +73,7 @@ class Raised:
     status: str
     alarm: AlarmView | None = None
     reason: str | None = None
+    code: str | None = None  # a refusal's kind where callers count it apart: unknown_device, unknown_type
 
 
 @dataclass(frozen=True)
@@ -97,34 +98,22 @@ class AlarmView:
         return d
 
 
-# the columns an AlarmView is made of, read as plain rows
-_VIEW = select(Alarm.id, Alarm.device_id, Alarm.type, Alarm.severity, Alarm.state, Alarm.count, Alarm.first_at,
-               Alarm.last_at, Alarm.lon, Alarm.lat, Alarm.rung, Alarm.rung_due_at)
-
-
-def _acceptable(m: AlarmMessage, devices: dict, known: dict) -> bool:
-    """Whether raise_many takes this message in (raised, repeated or damped) rather than refusing it
-    or finding its alarm id known: only such a message's id is remembered."""
-    device = devices.get(m.device_id)
-    if device is None or m.alarm_id in known:
-        return False
-    kinds = ALARM_TYPES.get(device.type, {})
-    return m.type in kinds and (not m.severity or m.severity in Severity._value2member_map_)
+# the columns an AlarmView is made of, in its order, read as plain rows
+_VIEW_COLUMNS = ("id", "device_id", "type", "severity", "state", "count", "first_at", "last_at", "lon", "lat",
+                 "rung", "rung_due_at")
+_VIEW = select(*(getattr(Alarm, c) for c in _VIEW_COLUMNS))
 
 
 def _bump(s, alarms_t: Table, bumps: list[tuple[str, list]]) -> None:
     """Add each (alarm id, [n, latest time]) to its alarm's count and last time: on PostgreSQL one
     UPDATE .. FROM unnest(arrays), elsewhere one UPDATE per alarm (executemany)."""
     if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        v = select(func.unnest(bindparam("ids", [k for k, _b in bumps], type_=ARRAY(String))).label("id"),
-                   func.unnest(bindparam("ns", [b[0] for _k, b in bumps], type_=ARRAY(Integer))).label("n"),
-                   func.unnest(bindparam("ts", [b[1] for _k, b in bumps], type_=ARRAY(DateTime(timezone=True))))
-                   .label("t")).subquery("v")
-        s.execute(update(alarms_t).where(alarms_t.c.id == v.c.id).values(
-            count=alarms_t.c.count + v.c.n, version=alarms_t.c.version + 1,
-            last_at=func.greatest(alarms_t.c.last_at, v.c.t)))
+        c = alarms_t.c
+        v = select(func.unnest(pg_array([k for k, _b in bumps], c.id.type, "ids")).label("id"),
+                   func.unnest(pg_array([b[0] for _k, b in bumps], c.count.type, "ns")).label("n"),
+                   func.unnest(pg_array([b[1] for _k, b in bumps], c.last_at.type, "ts")).label("t")).subquery("v")
+        s.execute(update(alarms_t).where(c.id == v.c.id).values(
+            count=c.count + v.c.n, version=c.version + 1, last_at=func.greatest(c.last_at, v.c.t)))
         return
     t = bindparam("t", type_=UTCDateTime())
     s.execute(update(alarms_t).where(alarms_t.c.id == bindparam("b_id")).values(
@@ -140,10 +129,8 @@ def _row_view(r) -> AlarmView:
                      RUNG_STEPS[rung].value if rung in RUNG_STEPS else None, rung_due_at)
 
 
-def _view(a) -> AlarmView:
-    return AlarmView(id=a.id, device_id=a.device_id, type=a.type, severity=a.severity, state=a.state,
-                     count=a.count, first_at=a.first_at, last_at=a.last_at, lon=a.lon, lat=a.lat,
-                     rung=RUNG_STEPS[a.rung].value if a.rung in RUNG_STEPS else None, rung_due_at=a.rung_due_at)
+def _view(a: Alarm) -> AlarmView:
+    return _row_view([getattr(a, c) for c in _VIEW_COLUMNS])
 
 
 class AlarmService:
@@ -167,7 +154,7 @@ class AlarmService:
         for attempt in range(2):
             try:
                 [r] = self.raise_many([msg], actor=actor, from_device=from_device)
-            except IntegrityError:  # another worker raised the same alarm, or took the same message, just now
+            except IntegrityError:  # another worker raised the same alarm just now
                 if attempt:
                     raise
                 continue
@@ -185,8 +172,9 @@ class AlarmService:
                    from_device: bool = True) -> list[Raised]:
         """Raise or bump many alarms in one transaction, in order; one result per message (created,
         repeated, duplicate, suppressed or refused with the reason). What raise_alarm does for one, at
-        the cost of a handful of queries for the whole batch. IntegrityError if another worker wrote
-        the same live alarm or message id meanwhile: nothing of the batch is kept, try again."""
+        the cost of a handful of queries for the whole batch. IntegrityError if another worker raised
+        the same live alarm meanwhile: nothing of the batch is kept, try again. (A message id another
+        worker takes at the same moment is waited for, then found a duplicate.)"""
         now = utcnow()
         out: list[Raised | None] = [None] * len(messages)
         for i, m in enumerate(messages):
@@ -210,16 +198,23 @@ class AlarmService:
             devices = {d.id: d for d in s.execute(select(
                 Device.id, Device.type, Device.lon, Device.lat, Device.place_id, Device.maintenance,
                 Device.last_seen_at).where(among(s, Device.id, {m.device_id for _i, m in todo})))}
-            # the messages handled before: every id of a message that can take effect is inserted now, and
-            # those already there (or being inserted by another worker) are the duplicates
-            ids = {m.message_id for _i, m in todo if m.message_id and _acceptable(m, devices, known)}
+            # each message checked once: refused, or its alarm id already known, or taken in with its severity
+            severity: dict[int, Severity] = {}
+            for i, m in todo:
+                out[i], sev = self._check(m, devices, known)
+                if sev is not None:
+                    severity[i] = sev
+            todo = [(i, m) for i, m in todo if i in severity]
+            # the messages handled before: the id of every message taken in is inserted now, and those
+            # already there (or being inserted by another worker) are the duplicates
+            ids = {m.message_id for _i, m in todo if m.message_id}
             fresh = insert_new(s, cast(Table, IngestMessage.__table__), "id", ids, kind="alarm", at=now)
             seen = ids - fresh
             # damping looks back only where an alarm may be raised (no live one for its device and type)
-            since = min(m.at for _i, m in todo) - FLAP_WINDOW
             quiet = {m.device_id for _i, m in todo if f"{m.device_id}|{m.type}" not in live}
             recent: dict[str, list[datetime]] = {}
             if quiet:
+                since = min(m.at for _i, m in todo) - FLAP_WINDOW
                 for dev, kind, first in s.execute(select(Alarm.device_id, Alarm.type, Alarm.first_at).where(
                         among(s, Alarm.device_id, quiet), Alarm.first_at >= since)):
                     recent.setdefault(f"{dev}|{kind}", []).append(first)
@@ -228,29 +223,12 @@ class AlarmService:
             seen_at: dict[str, datetime] = {}  # device id -> latest time it reported
             for i, m in todo:
                 u.actor = m.actor or actor
-                if m.alarm_id is not None and m.alarm_id in known:  # the same message again: nothing changes
-                    old = known[m.alarm_id]
-                    out[i] = Raised("refused", reason=f"alarm id {m.alarm_id} belongs to another device or type") \
-                        if (old.device_id, old.type) != (m.device_id, m.type) else Raised("known", alarm=old)
-                    continue
                 if m.message_id is not None and m.message_id in seen:
                     out[i] = Raised("duplicate")
                     continue
-                device = devices.get(m.device_id)
-                if device is None:
-                    out[i] = Raised("refused", reason=f"unknown device {m.device_id!r}")
-                    continue
-                kinds = ALARM_TYPES.get(device.type, {})
-                if m.type not in kinds:
-                    out[i] = Raised("refused", reason=f"device type {device.type!r} raises no alarm {m.type!r}")
-                    continue
-                try:
-                    sev = Severity(m.severity) if m.severity else kinds[m.type]
-                except ValueError:
-                    out[i] = Raised("refused", reason=f"unknown severity {m.severity!r}")
-                    continue
                 if m.message_id is not None:
                     seen.add(m.message_id)  # the same message twice in one batch
+                device, sev = devices[m.device_id], severity[i]
                 if from_device:
                     seen_at[m.device_id] = max(seen_at.get(m.device_id, m.at), m.at)
                 key = f"{m.device_id}|{m.type}"
@@ -285,8 +263,7 @@ class AlarmService:
                     "lat": device.lat, "place_id": device.place_id}, at=m.at, later=True)
                 out[i] = Raised("created", alarm=view)
             u.actor = actor
-            # write back in bulk: new alarms and message ids inserted, repeats and last-seen times updated
-            # Core: plain executemany, no ORM object per row
+            # write back in bulk (Core, no ORM object per row): new alarms, repeats, last-seen times
             alarms_t, devices_t = cast(Table, Alarm.__table__), cast(Table, Device.__table__)
             insert_rows(s, alarms_t, list(new_alarms.values()))
             if bumps:  # (an alarm made earlier in this batch is in its table already: its repeats add up too)
@@ -303,6 +280,28 @@ class AlarmService:
             for alarm_id, (n, _last) in bumps.items():  # one bus signal per alarm and batch
                 u.signal("alarm.repeated", "alarm", alarm_id, {"count": counts.get(alarm_id), "added": n})
         return [r if r is not None else Raised("refused", reason="not handled") for r in out]
+
+    @staticmethod
+    def _check(m: AlarmMessage, devices: dict, known: dict) -> tuple[Raised | None, Severity | None]:
+        """What raise_many does with a message before anything is written: (the result, None) if it is
+        refused or its alarm id is known (the same alarm sent again: nothing changes), else (None, its
+        severity)."""
+        if m.alarm_id is not None and m.alarm_id in known:
+            old = known[m.alarm_id]
+            if (old.device_id, old.type) != (m.device_id, m.type):
+                return Raised("refused", reason=f"alarm id {m.alarm_id} belongs to another device or type"), None
+            return Raised("known", alarm=old), None
+        device = devices.get(m.device_id)
+        if device is None:
+            return Raised("refused", reason=f"unknown device {m.device_id!r}", code="unknown_device"), None
+        kinds = ALARM_TYPES.get(device.type, {})
+        if m.type not in kinds:
+            return Raised("refused", reason=f"device type {device.type!r} raises no alarm {m.type!r}",
+                          code="unknown_type"), None
+        try:
+            return None, Severity(m.severity) if m.severity else kinds[m.type]
+        except ValueError:
+            return Raised("refused", reason=f"unknown severity {m.severity!r}"), None
 
     def set_maintenance(self, device_id: str, on: bool, *, actor: str, reason: str) -> dict:
         """Put a device in maintenance (its alarms are recorded, not raised) or take it out; logged."""

@@ -141,6 +141,12 @@ def _device_id(body: dict, from_topic: str | None) -> str:
     return from_topic
 
 
+def _actor(actor: str, device_id: str) -> str:
+    """Who a device message's events name: the plain "device" of a gateway's topic (or of the queue)
+    becomes the device the body names, as on the device's own topic."""
+    return f"device:{device_id}"[:100] if actor == "device" else actor
+
+
 def derived_id(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
@@ -246,10 +252,7 @@ class Pipeline:
             self._count(f"alarm.suppressed.{r.reason}")
             return Outcome("suppressed", reason=r.reason)
         if r.status == "refused":
-            text = str(r.reason)
-            code = "unknown_device" if text.startswith("unknown device") else (
-                "unknown_type" if "raises no alarm" in text else "refused")
-            return self.reject("alarm", source, code, text, raw)
+            return self.reject("alarm", source, r.code or "refused", str(r.reason), raw)
         self._count("alarm.accepted")
         return Outcome("accepted", id=r.alarm.id, created=r.status == "created", alarm=r.alarm)
 
@@ -264,7 +267,7 @@ class Pipeline:
         return AlarmMessage(device_id=device_id, type=type_, at=ts, severity=severity,
                             alarm_id=given[:40] if given else None,
                             message_id=given or derived_id("alarm", device_id, type_, ts.isoformat()),
-                            actor=f"device:{device_id}"[:100] if actor == "device" else actor)  # behind a gateway
+                            actor=_actor(actor, device_id))
 
     # --- device status (heartbeats, signs of life) ------------------------------------------------
     def handle_status(self, raw, *, source: str, device_from_topic: str | None = None,
@@ -281,7 +284,7 @@ class Pipeline:
             if self.monitor is None:
                 raise Refused("refused", "this process does not follow device status")
             try:                                                   # enrich (the device) + persist + publish
-                result = self.monitor.status(device_id, at=ts, activity=activity, actor=actor)
+                result = self.monitor.status(device_id, at=ts, activity=activity, actor=_actor(actor, device_id))
             except AlarmNotFound:
                 raise Refused("unknown_device", f"unknown device {device_id!r}") from None
         except Refused as e:

@@ -89,15 +89,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def pg_array(values, kind, name: str | None = None) -> Any:
+    """A PostgreSQL array parameter of `values` typed as arrays of `kind` (a column's type; UTCDateTime
+    as timestamptz, whose values are aware already)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    kind = kind.impl if isinstance(kind, TypeDecorator) else kind
+    return bindparam(name, list(values), type_=ARRAY(kind))
+
+
 def among(session: Session, column, values) -> Any:
     """`column IN values`. On PostgreSQL one array parameter (``= ANY(:values)``): the statement is the
     same however many values, so it is neither re-rendered nor re-parsed for each list length."""
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
+    if _postgres(session):
+        return column == any_(pg_array(values, column.type))
+    return column.in_(list(values))
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
@@ -105,17 +115,11 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     unnest(one array per column), which is the same statement whatever the count; elsewhere executemany."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
+    if not _postgres(session):
         session.execute(table.insert(), rows)
         return
-    from sqlalchemy.dialects.postgresql import ARRAY
-
     columns = list(rows[0])
-    arrays = []
-    for i, c in enumerate(columns):
-        kind = table.c[c].type
-        kind = kind.impl if isinstance(kind, TypeDecorator) else kind  # UTCDateTime: timestamptz, values aware
-        arrays.append(func.unnest(bindparam(f"c{i}", [r[c] for r in rows], type_=ARRAY(kind))))
+    arrays = [func.unnest(pg_array([r[c] for r in rows], table.c[c].type, f"c{i}")) for i, c in enumerate(columns)]
     session.execute(table.insert().from_select(columns, select(*arrays)))
 
 
@@ -128,21 +132,18 @@ def insert_new(session: Session, table: Table, key: str, keys, **same) -> set:
     keys = sorted(keys)  # one lock order for every worker
     if not keys:
         return set()
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
+    if _postgres(session):
         from sqlalchemy.dialects import postgresql
 
-        rows = select(func.unnest(bindparam("keys", keys, type_=postgresql.ARRAY(table.c[key].type))),
+        rows = select(func.unnest(pg_array(keys, table.c[key].type, "keys")),
                       *[literal(v, type_=table.c[c].type).label(c) for c, v in same.items()])
         stmt: Any = postgresql.insert(table).from_select([key, *same], rows).on_conflict_do_nothing(
             index_elements=[key])
         return set(session.scalars(stmt.returning(table.c[key])))
-    if name == "sqlite":
-        from sqlalchemy.dialects import sqlite
+    from sqlalchemy.dialects import sqlite
 
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
-        return set(session.scalars(stmt.returning(table.c[key]), [{key: k, **same} for k in keys]))
-    raise NotImplementedError(f"insert_new on {name}")  # pragma: no cover - the two databases we ship for
+    stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return set(session.scalars(stmt.returning(table.c[key]), [{key: k, **same} for k in keys]))
 
 
 class Database:
