@@ -10,6 +10,7 @@ from brain.auth.enums import Role
 from brain.config import Settings
 from brain.events.bus import MemoryBus
 from brain.runtime import Brain
+from tests.conftest import devices_just_heard
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 PASSWORD = "a-long-enough-password"
@@ -53,6 +54,7 @@ def site(db, district):
     server, _ = create_app(brain=brain)
     perms = server.state.callback_permissions
     with TestClient(server) as c:
+        devices_just_heard(brain)
         yield Site(c, brain, perms)
 
 
