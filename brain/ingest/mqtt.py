@@ -46,6 +46,45 @@ def topics(division: str) -> dict[str, str]:
             "positions": f"brain/{division}/staff/+/position", "gateways": f"brain/{division}/gateways/+/+"}
 
 
+RECV_CHUNK = 256 * 1024  # bytes taken from the socket at once (a burst of small messages in one call)
+
+
+class BufferedClient(mqtt.Client):
+    """paho's client, reading the socket in chunks.
+
+    paho reads a packet with three calls to recv (its command byte, its length, its body) and goes back
+    to select() after each packet: four system calls per message, which in an alarm storm cost more
+    than handling the message. Here recv takes what the socket holds (up to RECV_CHUNK) and packets are
+    cut from that buffer; a read goes on while the buffer holds bytes. The buffer is dropped with the
+    connection. (paho-mqtt is pinned: this leans on its reading methods, `_sock_recv` and `loop_read`.)
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rpos = 0
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        self._rbuf, self._rpos = b"", 0  # bytes of the old connection are not the new one's
+        return super().reconnect()
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            data = super()._sock_recv(RECV_CHUNK)  # BlockingIOError when there is nothing: as recv
+            if not data:
+                return data  # the connection is closed
+            self._rbuf, self._rpos = data, 0
+        start = self._rpos
+        self._rpos = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start:self._rpos]
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._rpos < len(self._rbuf):
+            rc = super().loop_read(max_packets)  # select() would not wake for bytes already taken
+        return rc
+
+
 class MqttIngest:
     """Subscribes on start(); every message goes through `pipeline`; stop() disconnects."""
 
@@ -70,8 +109,8 @@ class MqttIngest:
         self._waiting: list[tuple] = []
         self._cond = threading.Condition()
         self._handover: threading.Thread | None = None
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                                  manual_ack=True)
+        self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
+                                     manual_ack=True)
         if u.username:
             self.client.username_pw_set(u.username, u.password)
         self.client.on_connect = self._on_connect

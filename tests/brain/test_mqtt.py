@@ -183,3 +183,32 @@ def test_a_status_on_a_device_topic_is_its_heartbeat_and_a_sign_of_life_clears_a
             assert s.get(Device, door).last_activity_at > utcnow() - timedelta(minutes=1)
     finally:
         consumer.stop()
+
+
+def test_the_chunked_reader_delivers_a_burst_whole_and_in_order_across_chunk_boundaries(broker):
+    """BufferedClient cuts packets out of what one recv returned: a burst of small messages, and a message
+    larger than a chunk, arrive each once, whole, in order."""
+    from brain.ingest.mqtt import RECV_CHUNK, BufferedClient
+
+    u = urlparse(service_url("MQTT_URL"))
+    topic = f"test/chunks/{uuid.uuid4().hex[:8]}"
+    got: list[bytes] = []
+    sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{uuid.uuid4().hex[:8]}")
+    sub.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
+    sub.on_subscribe = lambda *_a: subscribed.append(True)
+    subscribed: list[bool] = []
+    sub.connect(u.hostname or "127.0.0.1", u.port or 1883)
+    sub.subscribe(topic, qos=1)
+    sub.loop_start()
+    try:
+        assert wait_until(lambda: subscribed)
+        sent = [f"{i:05d}-".encode() + b"x" * (i % 300) for i in range(3000)]
+        sent.insert(1500, b"L" * (RECV_CHUNK + 12_345))  # spans at least two chunks
+        infos = [broker.publish(topic, body, qos=1) for body in sent]
+        for info in infos:
+            info.wait_for_publish(10)
+        assert wait_until(lambda: len(got) >= len(sent), timeout=30), len(got)
+        assert got == sent
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
