@@ -13,7 +13,7 @@ QoS 1 with a persistent session under a fixed client id: messages published whil
 down wait at the broker, and a message delivered twice is recognised by its id. A message is
 acknowledged only after the pipeline has handled it (accepted, duplicate or refused with a record),
 or, with the durable queue (REDIS_URL), once it is in Redis: a hand-over thread takes what arrived in
-the last few milliseconds to Redis in one round trip and then acknowledges each message.
+the last few milliseconds to Redis as one stream entry and then acknowledges each message.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from brain.ingest.queue import IngestQueue
 
 log = logging.getLogger(__name__)
 HANDOVER_PATIENCE_S = 30.0  # how long a message waits for Redis to come back before the session restarts
-HANDOVER_BATCH = 500  # messages handed to Redis in one round trip
+HANDOVER_BATCH = 250  # messages handed to Redis as one stream entry (a worker reads READ_ENTRIES at a time)
 HANDOVER_LINGER_S = 0.005  # a message waits at most this long for others to share its round trip
 HANDOVER_MAX = 20_000  # waiting messages beyond which the consumer stops taking more from the broker
 

@@ -1,13 +1,17 @@
 """The durable ingest queue: a Redis Stream with a consumer group, so several workers share the work
 and a message a dead worker took but never finished is taken over by another.
 
-    enqueue  -> XADD brain:ingest * kind .. source .. body ..
-    work     -> XAUTOCLAIM (messages idle past `claim_idle_ms`, left by a worker that died)
+    enqueue  -> XADD brain:ingest * batch <messages, each kind, source, subject, body>
+    work     -> XAUTOCLAIM (entries idle past `claim_idle_ms`, left by a worker that died)
                 XREADGROUP GROUP ingest <consumer> ... STREAMS brain:ingest >
                 pipeline.handle_*  ->  XACK (also for a refusal: it is recorded, the message is done)
 
-A message is acknowledged only after the pipeline has handled it; handled twice (taken over after a
-crash between the effect and the XACK) it changes nothing, because every message has an id.
+An entry carries the messages handed over together (the MQTT consumer's batch of the last few
+milliseconds): one XADD, one entry read and one XACK for all of them, where a storm had paid for each
+message. An entry is acknowledged only after every message in it has been handled; handled twice
+(taken over after a crash between the effect and the XACK, or tried again after a database failure)
+a message changes nothing, because every message has an id. Entries of single messages in the
+earlier form (fields kind, source, body, subject) are still read.
 """
 
 from __future__ import annotations
@@ -27,7 +31,37 @@ log = logging.getLogger(__name__)
 STREAM = "brain:ingest"
 GROUP = "ingest"
 TRIM_EVERY = 1000  # handled messages between trims of the acknowledged part of the stream
-READ_BATCH = 1000  # messages a worker takes per read: handled in one transaction (alarms), then acknowledged
+READ_ENTRIES = 4  # entries a worker takes per read: their alarms handled in one transaction, then acknowledged
+_LEN = 4  # bytes of each part's length in an entry's batch
+
+
+def pack(items: list[tuple[str, bytes | str, str, str | None]]) -> bytes:
+    """(kind, body, source, subject) messages as one entry's batch: each part prefixed by its length."""
+    out = bytearray()
+    for kind, body, source, subject in items:
+        raw = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else bytes(body)
+        for part in (kind.encode(), source[:120].encode(), (subject or "").encode(), raw):
+            out += len(part).to_bytes(_LEN, "big")
+            out += part
+    return bytes(out)
+
+
+def unpack(data: bytes) -> list[tuple[str, str, str | None, bytes]]:
+    """An entry's batch as (kind, source, subject or None, body); ValueError if it is cut short."""
+    out, at, end = [], 0, len(data)
+    view = memoryview(data)
+    while at < end:
+        parts = []
+        for _ in range(4):
+            n = int.from_bytes(view[at:at + _LEN], "big")
+            at += _LEN
+            if at + n > end:
+                raise ValueError("an ingest batch cut short")
+            parts.append(bytes(view[at:at + n]))
+            at += n
+        kind, source, subject, body = parts
+        out.append((kind.decode(), source.decode("utf-8", "replace"), subject.decode() or None, body))
+    return out
 
 
 class IngestQueue:
@@ -54,50 +88,61 @@ class IngestQueue:
                 raise
 
     def enqueue(self, kind: str, body: bytes | str, *, source: str, subject: str | None = None) -> str:
-        """Add a raw message (`kind` alarm | status | position) for the workers; returns its stream id."""
-        return self.enqueue_many([(kind, body, source, subject)])[0]
+        """Add a raw message (`kind` alarm | status | position) for the workers; returns its entry's id."""
+        return self.enqueue_many([(kind, body, source, subject)])
 
-    def enqueue_many(self, items: list[tuple[str, bytes | str, str, str | None]]) -> list[str]:
-        """Several (kind, body, source, subject) in one round trip; all or, on an error, none confirmed."""
-        pipe = self.redis.pipeline(transaction=False)
-        for kind, body, source, subject in items:
-            pipe.xadd(self.stream, {"kind": kind, "source": source[:120], "body": body, "subject": subject or ""})
-        return [i.decode() for i in pipe.execute()]
+    def enqueue_many(self, items: list[tuple[str, bytes | str, str, str | None]]) -> str:
+        """Several (kind, body, source, subject) as one entry, in one round trip; returns its id. All are
+        in the stream once this returns, or none (an error)."""
+        return self.redis.xadd(self.stream, {"batch": pack(items)}).decode()
 
-    @staticmethod
-    def _fields(fields: dict) -> tuple[str, str, str | None, bytes]:
-        f = {k.decode(): v for k, v in fields.items()}
+    def _messages(self, entry_id: bytes, fields: dict) -> list[tuple[str, str, str | None, bytes]]:
+        """The messages of an entry; one that cannot be read is refused (recorded) as a whole."""
+        if b"batch" in fields:
+            try:
+                return unpack(fields[b"batch"])
+            except (ValueError, UnicodeDecodeError) as e:
+                self.pipeline.reject("unknown", "redis", "malformed_batch", f"entry {entry_id.decode()}: {e}",
+                                     bytes(fields[b"batch"][:500]))
+                return []
+        f = {k.decode(): v for k, v in fields.items()}  # one message per entry (the earlier form)
         subject = f.get("subject", b"").decode() or None
-        return f.get("kind", b"").decode(), f.get("source", b"redis").decode(), subject, f.get("body", b"")
+        return [(f.get("kind", b"").decode(), f.get("source", b"redis").decode(), subject, f.get("body", b""))]
 
-    def _handle(self, batch: list[tuple[bytes, dict]]) -> None:
-        """Handle messages in order (the alarms among them in one transaction) and acknowledge those done."""
-        alarms, done = [], []
-        for msg_id, fields in batch:
-            kind, source, subject, body = self._fields(fields)
-            actor = f"device:{subject}" if subject else "device"
-            if kind == "alarm":
-                alarms.append((msg_id, (body, source, subject, actor)))
-                continue
-            if kind == "status":
-                out = self.pipeline.handle_status(body, source=source, device_from_topic=subject, actor=actor)
-            elif kind == "position":
-                out = self.pipeline.handle_position(body, source=source, staff_from_topic=subject)
-            else:
-                out = self.pipeline.reject("unknown", source, "unknown_kind", f"no handler for kind {kind!r}", body)
-            done.append((msg_id, out))
+    def _handle(self, entries: list[tuple[bytes, dict]]) -> int:
+        """Handle the entries' messages in order (the alarms among them in one transaction), acknowledge
+        the entries all of whose messages are done; returns how many messages were handled."""
+        alarms, done = [], []  # (entry id, ...)
+        for entry_id, fields in entries:
+            for kind, source, subject, body in self._messages(entry_id, fields):
+                actor = f"device:{subject}" if subject else "device"
+                if kind == "alarm":
+                    alarms.append((entry_id, (body, source, subject, actor)))
+                    continue
+                if kind == "status":
+                    out = self.pipeline.handle_status(body, source=source, device_from_topic=subject, actor=actor)
+                elif kind == "position":
+                    out = self.pipeline.handle_position(body, source=source, staff_from_topic=subject)
+                else:
+                    out = self.pipeline.reject("unknown", source, "unknown_kind", f"no handler for kind {kind!r}",
+                                               body)
+                done.append((entry_id, out))
         if alarms:
             outs = self.pipeline.handle_alarms([item for _id, item in alarms])
-            done.extend((msg_id, out) for (msg_id, _item), out in zip(alarms, outs, strict=True))
-        # a database failure (not the message's fault) is left pending: taken over and tried again later
-        acked = [msg_id for msg_id, out in done if out.reason != "internal_error"]
-        self.failed += len(done) - len(acked)
+            done.extend((entry_id, out) for (entry_id, _item), out in zip(alarms, outs, strict=True))
+        # a database failure (not the message's fault) leaves its entry pending: taken over and tried again
+        # later, when the entry's other messages are found handled already
+        failed = {entry_id for entry_id, out in done if out.reason == "internal_error"}
+        acked = [entry_id for entry_id, _f in entries if entry_id not in failed]
+        self.failed += sum(1 for entry_id, _out in done if entry_id in failed)
         if acked:
             self.redis.xack(self.stream, self.group, *acked)
+        handled = sum(1 for entry_id, _out in done if entry_id not in failed)
         before = self.handled
-        self.handled += len(acked)
+        self.handled += handled
         if self.handled // TRIM_EVERY != before // TRIM_EVERY:
             self.trim()
+        return handled
 
     def trim(self) -> int:
         """Drop the entries every consumer has acknowledged (those before the oldest pending one, or all
@@ -115,20 +160,19 @@ class IngestQueue:
             floor = f"{ms}-{int(seq) + 1}"
         return int(self.redis.xtrim(self.stream, minid=floor, approximate=False))
 
-    def work_once(self, *, count: int = 100, block_ms: int = 1000) -> int:
-        """Take over abandoned messages, then read new ones; returns how many were handled."""
+    def work_once(self, *, count: int = READ_ENTRIES, block_ms: int = 1000) -> int:
+        """Take over abandoned entries, then read up to `count` new ones; returns how many messages were
+        handled."""
         done = 0
         _next, claimed, *_ = self.redis.xautoclaim(self.stream, self.group, self.consumer,
                                                    min_idle_time=self.claim_idle_ms, start_id="0-0", count=count)
-        claimed = [(msg_id, fields) for msg_id, fields in claimed if fields is not None]  # None: trimmed away
+        claimed = [(entry_id, fields) for entry_id, fields in claimed if fields is not None]  # None: trimmed away
         if claimed:
             self.reclaimed += len(claimed)
-            self._handle(claimed)
-            done += len(claimed)
+            done += self._handle(claimed)
         reply = self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms)
-        for _stream, messages in reply or []:
-            self._handle(messages)
-            done += len(messages)
+        for _stream, entries in reply or []:
+            done += self._handle(entries)
         return done
 
     def durable(self) -> bool:
@@ -142,6 +186,7 @@ class IngestQueue:
             return True
 
     def pending(self) -> int:
+        """Entries taken by a worker and not yet acknowledged."""
         return int(self.redis.xpending(self.stream, self.group)["pending"])
 
     def health(self) -> dict:
@@ -167,7 +212,7 @@ class IngestQueue:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.work_once(count=READ_BATCH, block_ms=500)
+                self.work_once(block_ms=500)
             except redis.RedisError as e:  # Redis restarting: wait and go on; nothing was acknowledged
                 log.warning("ingest queue: %s; retrying", e)
                 self._stop.wait(1.0)

@@ -14,7 +14,7 @@ import redis
 from sqlalchemy import select
 
 from brain.alarms.models import Alarm
-from brain.ingest.queue import IngestQueue
+from brain.ingest.queue import IngestQueue, pack, unpack
 from brain.storage.db import utcnow
 from tests.conftest import service_url
 
@@ -115,3 +115,71 @@ def test_trimming_drops_only_what_every_worker_has_acknowledged(brain, stream):
     assert a.trim() == 0 and a.redis.xlen(name) == 2  # a pending entry and what follows it stay
     assert a.work_once(count=5, block_ms=100) == 1
     assert a.redis.xlen(name) == 2  # still pending under "doomed" until taken over
+
+
+def _batch(brain, prefix, n, first=3):
+    """n alarm messages from `first` smoke detectors on, with ids, as the MQTT hand-over passes them."""
+    return [("alarm", json.dumps({"type": "smoke", "ts": utcnow().isoformat(), "id": f"{prefix}-{i}"}), "test",
+             _smoke(brain, first + i % 4)) for i in range(n)]
+
+
+def test_a_batch_travels_as_one_entry_and_is_acknowledged_once_all_its_messages_are_handled(brain, stream):
+    url, name = stream
+    q = IngestQueue(url, brain.ingest, stream=name, consumer="w")
+    items = [*_batch(brain, "b1", 40), ("alarm", b"{broken \xff", "test", _smoke(brain, 3)),
+             ("status", json.dumps({"ts": utcnow().isoformat()}), "test", _smoke(brain, 4))]
+    q.enqueue_many(items)
+    assert q.redis.xlen(name) == 1
+    assert q.work_once(block_ms=100) == 42
+    assert q.pending() == 0
+    assert sum(a.count for i in range(3, 7) for a in _alarms(brain, _smoke(brain, i))) == 40
+    assert brain.ingest.counts["alarm.rejected.malformed_json"] == 1
+    assert brain.ingest.counts["status.accepted"] == 1
+
+
+def test_a_batch_held_by_a_killed_worker_is_taken_over_and_each_alarm_stored_once(brain, stream):
+    url, name = stream
+    q = IngestQueue(url, brain.ingest, stream=name, consumer="survivor", claim_idle_ms=200)
+    q.enqueue_many(_batch(brain, "held-batch", 30))
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, url, name], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("took")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert q.pending() == 1
+    time.sleep(0.3)
+    assert q.work_once(block_ms=100) == 30 and q.reclaimed == 1
+    q.enqueue_many(_batch(brain, "held-batch", 30))  # the same again, as after an XACK that was lost
+    assert q.work_once(block_ms=100) == 30
+    alarms = [a for i in range(3, 7) for a in _alarms(brain, _smoke(brain, i))]
+    assert len(alarms) == 4 and sum(a.count for a in alarms) == 30  # one alarm per device, each message once
+
+
+def test_an_entry_of_the_earlier_one_message_form_is_still_read(brain, stream):
+    url, name = stream
+    q = IngestQueue(url, brain.ingest, stream=name, consumer="w")
+    dev = _smoke(brain, 8)
+    q.redis.xadd(name, {"kind": "alarm", "source": "test", "subject": dev,
+                        "body": json.dumps({"type": "smoke", "ts": utcnow().isoformat()})})
+    assert q.work_once(block_ms=100) == 1 and q.pending() == 0
+    assert len(_alarms(brain, dev)) == 1
+
+
+def test_a_batch_cut_short_is_refused_recorded_and_acknowledged(brain, stream):
+    url, name = stream
+    q = IngestQueue(url, brain.ingest, stream=name, consumer="w")
+    whole = pack([("alarm", b'{"type": "smoke"}', "test", "SMK-1")])
+    q.redis.xadd(name, {"batch": whole[:-5]})
+    assert q.work_once(block_ms=100) == 0 and q.pending() == 0
+    assert brain.ingest.counts["unknown.rejected.malformed_batch"] == 1
+
+
+def test_pack_and_unpack_keep_every_part_byte_for_byte():
+    items = [("alarm", b"\x00\xff not utf-8", "mqtt:brain/x/gateways/g/events", None),
+             ("position", '{"lat": 31.3}', "http", "S00001"), ("status", b"", "s" * 200, "SMK-000001")]
+    assert unpack(pack(items)) == [("alarm", "mqtt:brain/x/gateways/g/events", None, b"\x00\xff not utf-8"),
+                                   ("position", "http", "S00001", b'{"lat": 31.3}'),
+                                   ("status", "s" * 120, "SMK-000001", b"")]
