@@ -127,13 +127,14 @@ class Changes:
     def bump(self) -> None:
         with self._lock:
             self.seq += 1
-            waiters = list(self._waiters)
+            if not self._waiters:
+                return
+            waiters, self._waiters = self._waiters, set()  # each woken once, not by every event of a storm
         for loop, event in waiters:
             try:
                 loop.call_soon_threadsafe(event.set)
             except RuntimeError:  # that loop has closed: its waiter is gone with it
-                with self._lock:
-                    self._waiters.discard((loop, event))
+                pass
 
     async def wait(self, seen: int, timeout: float) -> int:
         """The counter once it is past `seen`, or as it is after `timeout` seconds."""

@@ -39,6 +39,7 @@ class MemoryBus:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subs: list[tuple[int, str, Handler]] = []
+        self._routes: dict[str, list[Handler]] = {}  # event type -> its handlers, found once per type
         self._next = 0
         self.published: Counter[str] = Counter()
         self.handler_errors = 0
@@ -49,25 +50,37 @@ class MemoryBus:
             token = self._next
             self._next += 1
             self._subs.append((token, pattern, handler))
+            self._routes = {}
 
         def unsubscribe() -> None:
             with self._lock:
                 self._subs = [s for s in self._subs if s[0] != token]
+                self._routes = {}
 
         return unsubscribe
 
     def publish(self, event: Event) -> None:
         """Deliver `event` to every matching handler; an exception in one is logged and counted."""
-        with self._lock:
-            subs = list(self._subs)
+        handlers = self._handlers(event.type)
         self.published[event.type] += 1
-        for _token, pattern, handler in subs:
-            if fnmatch.fnmatchcase(event.type, pattern):
-                try:
-                    handler(event)
-                except Exception:
-                    self.handler_errors += 1
-                    log.exception("bus handler %r failed on %s", handler, event.type)
+        for handler in handlers:
+            try:
+                handler(event)
+            except Exception:
+                self.handler_errors += 1
+                log.exception("bus handler %r failed on %s", handler, event.type)
+
+    def _handlers(self, event_type: str) -> list[Handler]:
+        """The handlers whose pattern matches `event_type`, in subscription order: matched once per type
+        until the subscriptions change (a storm publishes thousands of events of a few types)."""
+        routes = self._routes
+        found = routes.get(event_type)
+        if found is None:
+            with self._lock:
+                found = [h for _t, pattern, h in self._subs if fnmatch.fnmatchcase(event_type, pattern)]
+                if routes is self._routes:  # not changed meanwhile
+                    routes[event_type] = found
+        return found
 
     def publish_many(self, events: list[Event]) -> None:
         """Publish several events in order (a unit's, after its commit)."""
@@ -81,3 +94,4 @@ class MemoryBus:
     def close(self) -> None:
         with self._lock:
             self._subs.clear()
+            self._routes = {}

@@ -8,11 +8,11 @@ this worker's own subscribers and the miss is counted; other workers catch up fr
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import Any
 
+import orjson
 import redis
 
 from brain.events.bus import MemoryBus
@@ -51,8 +51,8 @@ class RedisBus(MemoryBus):
         try:
             pipe = self.redis.pipeline(transaction=False)
             for k in range(0, len(events), PER_MESSAGE):
-                pipe.publish(self.channel, json.dumps([e.as_dict() for e in events[k:k + PER_MESSAGE]],
-                                                      ensure_ascii=False, default=str))
+                pipe.publish(self.channel, orjson.dumps([e.as_dict() for e in events[k:k + PER_MESSAGE]],
+                                                        default=str, option=orjson.OPT_NON_STR_KEYS))
             pipe.execute()
         except redis.RedisError as e:
             # a pipeline sends all or reports failure: none is taken as fanned out, each is delivered here
@@ -89,7 +89,7 @@ class RedisBus(MemoryBus):
         """The events of one pub/sub message: a list of them (or one, as a single object); an unreadable
         one is logged and skipped, the others are delivered."""
         try:
-            items = json.loads(data)
+            items = orjson.loads(data)
         except ValueError as e:
             log.warning("Redis bus: an unreadable message on %s: %s", self.channel, e)
             return []

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     DateTime,
     Float,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     create_engine,
     event,
     func,
@@ -93,13 +97,34 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def pg_array_literal(values: list) -> str | None:
+    """`values` as the text of a PostgreSQL array (``{"a","b"}``, ``{1.5,NULL}``), or None where that
+    text would need more than JSON's quoting (a value with a backslash or a control character, or of a
+    type JSON has no form for). A JSON array of text, numbers, times and nulls reads the same as an
+    array literal once its brackets are braces; orjson writes it in C, where psycopg's list dumper
+    costs a batch of a thousand ids 2 ms of Python and a thousand times 10 ms. Times are written as
+    UTC where naive, as everywhere in the brain."""
+    try:
+        written = orjson.dumps(values, option=orjson.OPT_NAIVE_UTC).decode()
+    except TypeError:
+        return None
+    if "\\" in written or any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        return None  # escapes JSON and PostgreSQL read differently (\n); NaN, which JSON writes as null
+    return "{" + written[1:-1] + "}"
+
+
 def pg_array(values, kind, name: str | None = None) -> Any:
     """A PostgreSQL array parameter of `values` typed as arrays of `kind` (a column's type; UTCDateTime
-    as timestamptz, whose values are aware already)."""
+    as timestamptz, whose values are aware already): sent as the array's text where it has a plain one
+    (pg_array_literal), else as a list for psycopg to write."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
     kind = kind.impl if isinstance(kind, TypeDecorator) else kind
-    return bindparam(name, list(values), type_=ARRAY(kind))
+    values = list(values)
+    written = pg_array_literal(values)
+    if written is None:
+        return bindparam(name, values, type_=ARRAY(kind))
+    return cast(bindparam(name, written, type_=Text()), ARRAY(kind))
 
 
 def among(session: Session, column, values) -> Any:

@@ -183,3 +183,37 @@ def test_rows_emitted_later_are_written_at_the_end_of_the_unit_in_order(db):
                                                                    (second.id, {"n": 2}, "device:D-1")]
     assert [(a.event_id, a.subject) for a in audits[-2:]] == [(first.id, "alarm:a-1"), (second.id, "alarm:a-2")]
     assert [e.id for e in seen] == [first.id, second.id]
+
+
+AWKWARD_TEXT = ["plain", "", "NULL", "with \"quotes\"", "back\\slash", "line\nbreak", "tab\tand\x01control",
+                "{braces,and,commas}", "中文 · 编号", " spaced "]
+
+
+def test_array_literals_are_written_only_where_json_quoting_reads_the_same():
+    from brain.storage.db import pg_array_literal
+
+    at = datetime(2026, 11, 30, 4, 0, 0, 123456, tzinfo=UTC)
+    assert pg_array_literal(["a", "b c", None]) == '{"a","b c",null}'
+    assert pg_array_literal([1, 2.5]) == "{1,2.5}"
+    assert pg_array_literal([at]) == '{"2026-11-30T04:00:00.123456+00:00"}'
+    assert pg_array_literal([]) == "{}"
+    for awkward in (["back\\slash"], ['a "quote"'], ["line\nbreak"], [float("nan")], [object()]):
+        assert pg_array_literal(awkward) is None  # psycopg writes these
+
+
+def test_array_parameters_carry_every_value_unchanged_through_the_database(db):
+    """Whichever way an array parameter travels (its literal, or psycopg's list), PostgreSQL reads back
+    the values given: text with quotes, backslashes, control characters and braces, nulls, times."""
+    from brain.alarms.models import Alarm
+    from brain.storage.db import insert_rows, utcnow
+
+    at = utcnow()
+    rows = [{"id": f"x-{i}", "device_id": text, "type": "smoke", "severity": "critical", "state": "active",
+             "count": i, "lon": 121.45 + i / 7, "lat": 31.33, "place_id": None if i % 3 == 0 else text,
+             "first_at": at - timedelta(seconds=i), "last_at": at, "live_key": None, "version": 1}
+            for i, text in enumerate(AWKWARD_TEXT)]
+    with db.transaction() as s:
+        insert_rows(s, Alarm.__table__, rows)
+    with db.read() as s:
+        got = {a.id: (a.device_id, a.place_id, a.first_at, a.lon, a.count) for a in s.scalars(select(Alarm))}
+    assert got == {r["id"]: (r["device_id"], r["place_id"], r["first_at"], r["lon"], r["count"]) for r in rows}
