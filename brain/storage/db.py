@@ -15,10 +15,8 @@ from sqlalchemy import (
     DateTime,
     Float,
     Table,
-    Text,
     any_,
     bindparam,
-    cast,
     create_engine,
     event,
     func,
@@ -27,6 +25,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -117,14 +116,24 @@ def pg_array(values, kind, name: str | None = None) -> Any:
     """A PostgreSQL array parameter of `values` typed as arrays of `kind` (a column's type; UTCDateTime
     as timestamptz, whose values are aware already): sent as the array's text where it has a plain one
     (pg_array_literal), else as a list for psycopg to write."""
-    from sqlalchemy.dialects.postgresql import ARRAY
-
     kind = kind.impl if isinstance(kind, TypeDecorator) else kind
     values = list(values)
     written = pg_array_literal(values)
     if written is None:
         return bindparam(name, values, type_=ARRAY(kind))
-    return cast(bindparam(name, written, type_=Text()), ARRAY(kind))
+    return bindparam(name, written, type_=_ArrayLiteral(kind))
+
+
+class _ArrayLiteral(TypeDecorator):
+    """An array parameter given as its literal text: rendered ``%(p)s::VARCHAR(40)[]`` and sent untyped,
+    so PostgreSQL reads the text as the array once, when the statement is bound. (A CAST of a text
+    parameter would be evaluated again for every row a prepared statement's generic plan looks at.)"""
+
+    impl = ARRAY
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None  # the literal goes as it is
 
 
 def among(session: Session, column, values) -> Any:
