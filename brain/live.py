@@ -153,3 +153,21 @@ class Changes:
             with self._lock:
                 self._waiters.discard(key)
         return self.seq
+
+
+class Pace:
+    """How far apart pushes to a screen are: at least `floor_s`, and at least what a screen's live update
+    has been costing this process (a moving average). In a storm an update of thousands of markers takes
+    a good part of a second; pushed back to back, the screens would take the whole process and ingest
+    would fall behind. Pushed twice their cost apart (push to push), they take at most about half of it."""
+
+    def __init__(self, floor_s: float, weight: float = 0.3) -> None:
+        self.floor_s = floor_s
+        self.weight = weight
+        self.cost_s = 0.0
+
+    def record(self, seconds: float) -> None:
+        self.cost_s += self.weight * (max(0.0, seconds) - self.cost_s)
+
+    def gap(self) -> float:
+        return max(self.floor_s, 2 * self.cost_s)

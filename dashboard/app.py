@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from urllib.parse import parse_qs
 
 import dash
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 
 from brain.auth.context import current
 from brain.auth.enums import Permission
-from brain.live import Snapshot, snapshot
+from brain.live import Pace, Snapshot, snapshot
 from brain.runtime import Brain
 from dashboard import ids
 from dashboard.i18n import DEFAULT_LOCALE, LOCALES, translator
@@ -50,6 +51,7 @@ PUSH_GAP_S = 0.15  # at most about seven pushes a second per page: a storm is co
 POLE_CLICK_M = 5.0  # a marker this close to a pole stands on it: a click on it opens the pole's card
 PUSH_IDLE_S = 20.0  # a quiet page still hears from its push loop this often (and so notices a closed socket)
 SENT = SentCache()  # what each open page was last sent: ticks send only the difference
+PACE = Pace(PUSH_GAP_S)  # pushes spaced by what a live update costs here (a storm's updates are heavy)
 
 
 def locale_of(search: str | None) -> str:
@@ -272,7 +274,8 @@ def register_push(guard: GuardedDash, brain: Brain) -> None:
     """Push: one loop per open page, over Dash's WebSocket, waits for a live change on the bus and sets
     the page's change counter; the live callbacks listen to that counter and send their differences.
     So a change reaches the screen in one round trip, not at the next poll, and a quiet district costs
-    nothing but the slow heartbeat tick. Pushes are at least PUSH_GAP_S apart: a storm is coalesced (and
+    nothing but the slow heartbeat tick. Pushes are at least PUSH_GAP_S apart, and further apart while a
+    live update costs more than that (PACE): a storm is coalesced (and
     assets/live_gate.js keeps one request for differences in flight per page)."""
 
     @guard.callback(Permission.VIEW_MAP, websocket=True, persistent=True)
@@ -284,7 +287,7 @@ def register_push(guard: GuardedDash, brain: Brain) -> None:
             seq = await brain.changes.wait(seen, PUSH_IDLE_S)
             if seq == seen:
                 continue
-            wait = PUSH_GAP_S - (loop.time() - last)
+            wait = PACE.gap() - (loop.time() - last)
             if wait > 0:  # gather what else arrives in the gap into the same push
                 await asyncio.sleep(wait)
             seen, last = brain.changes.seq, loop.time()
@@ -324,6 +327,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         prevent_initial_call=True,
     )
     def live_update(_n, _pushed, search, pathname, version, fitted):
+        started = time.perf_counter()
         locale, scale = locale_of(search), page_scale(fitted)
         tr = translator(locale)
         snap = snapshot(brain)
@@ -342,6 +346,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             patch["layout"]["map"]["center"] = {"lon": alarm.lon, "lat": alarm.lat}
             patch["layout"]["map"]["zoom"] = 17
         token = SENT.put({"locale": locale, "scale": scale, **layers})
+        PACE.record(time.perf_counter() - started)
         return (patch, *[str(counts[n]) for n in COUNTERS],
                 _clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), _freshness(brain, snap, tr),
                 _feed(brain, snap, locale), banner, banner_class, token)

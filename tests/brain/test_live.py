@@ -5,6 +5,8 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
+
 from brain.events.bus import MemoryBus
 from brain.events.types import Event
 from brain.live import FEED_SILENCE_S, Changes, Freshness, snapshot
@@ -87,3 +89,39 @@ def test_the_brain_counts_live_changes_as_they_are_committed(brain):
     before = brain.changes.seq
     brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412", actor="test")
     assert brain.changes.seq > before
+
+
+def test_pushes_are_spaced_by_twice_what_a_live_update_costs_and_never_closer_than_the_floor():
+    from brain.live import Pace
+
+    pace = Pace(0.15, weight=0.5)
+    assert pace.gap() == 0.15  # nothing measured yet
+    pace.record(0.8)
+    pace.record(0.8)
+    assert pace.gap() == pytest.approx(2 * 0.6)  # half-way, then three quarters of the way to 0.8
+    for _ in range(30):
+        pace.record(0.01)  # the storm is over: cheap updates bring it back to the floor
+    assert pace.gap() == 0.15
+
+
+def test_a_waiting_screen_is_woken_once_however_many_changes_come_before_it_runs():
+    changes = Changes()
+    woken = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        original = loop.call_soon_threadsafe
+
+        def counted(fn, *args):
+            woken.append(fn)
+            return original(fn, *args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        waiter = asyncio.ensure_future(changes.wait(changes.seq, 5.0))
+        await asyncio.sleep(0.01)
+        for _ in range(500):
+            changes.bump()
+        return await waiter
+
+    assert asyncio.run(main()) == 500
+    assert len(woken) == 1
