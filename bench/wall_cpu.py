@@ -1,0 +1,84 @@
+"""What /wall costs the browser while nothing moves: Chromium's CPU on a quiet wall (the baseline) and
+on a wall taken over by an unacknowledged critical alarm (banner and ring blinking), in the same run.
+
+    python -m bench.wall_cpu [--seconds 10]
+
+The whole app runs in-process (SQLite in a temporary folder, the demo district, simulator off) and a
+signed-in Chromium (software drawing, as on this machine) keeps /wall open at 1920x1080. Chromium's
+CPU is read from /proc for all its processes over `--seconds`: first with no alarm, then with a
+critical smoke alarm waiting. The figure is cores busy (1.0 = one core all the time). A wall that
+burns a core while an alarm waits takes it from the map and, on a shared machine, from the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from brain.config import Settings
+from brain.runtime import Brain
+from tools.browser import ARGS, CHROMIUM, login
+from tools.serve import serve
+
+PASSWORD = "bench-admin-pass"
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far (those gone meanwhile count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def busy(pids: list[int], seconds: float) -> float:
+    before = cpu_seconds(pids)
+    time.sleep(seconds)
+    return (cpu_seconds(pids) - before) / seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'b.sqlite3'}", simulate=False,
+                            admin_password=PASSWORD, escalate_after_s=0, monitor_interval_s=0)
+        brain = Brain(settings)
+        with serve(settings, brain) as app, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            login(page, app.url, "admin", PASSWORD)
+            page.goto(app.url + "/wall")
+            page.wait_for_selector(".maplibregl-canvas", timeout=60_000)
+            page.wait_for_timeout(4000)
+            pids = [int(x) for x in subprocess.run(["pgrep", "-f", CHROMIUM], capture_output=True,
+                                                   text=True).stdout.split()]
+            quiet = busy(pids, args.seconds)
+            devices = brain.district.devices
+            smoke = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
+            brain.alarms.raise_alarm(device_id=smoke, type="smoke", actor="bench")
+            page.wait_for_selector(".banner.takeover", timeout=30_000)
+            page.wait_for_timeout(4000)  # the map has flown to the alarm
+            alarm = busy(pids, args.seconds)
+            animations = page.evaluate("() => document.getAnimations().length")
+            browser.close()
+    print(f"Chromium on /wall, cores busy over {args.seconds:.0f} s:")
+    print(f"  quiet wall (baseline)                      {quiet:5.2f}")
+    print(f"  critical alarm waiting (takeover, blinking) {alarm:5.2f}   x{alarm / max(quiet, 0.01):.1f}")
+    print(f"  animations running on the page: {animations}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
