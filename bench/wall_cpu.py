@@ -5,7 +5,7 @@ on a wall taken over by an unacknowledged critical alarm (banner and ring blinki
 
 The whole app runs in-process (SQLite in a temporary folder, the demo district, simulator off) and a
 signed-in Chromium (software drawing, as on this machine) keeps /wall open at 1920x1080. Chromium's
-CPU is read from /proc for all its processes over `--seconds`: first with no alarm, then with a
+CPU is read from /proc for all its processes (those below this one) over `--seconds`: first with no alarm, then with a
 critical smoke alarm waiting. The figure is cores busy (1.0 = one core all the time). A wall that
 burns a core while an alarm waits takes it from the map and, on a shared machine, from the server.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +40,30 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (here: Playwright's driver and the Chromium it started)."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        kids = [pid for pid, ppid in parent.items() if ppid in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def busy(pids: list[int], seconds: float) -> float:
     before = cpu_seconds(pids)
     time.sleep(seconds)
@@ -62,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(app.url + "/wall")
             page.wait_for_selector(".maplibregl-canvas", timeout=60_000)
             page.wait_for_timeout(4000)
-            pids = [int(x) for x in subprocess.run(["pgrep", "-f", CHROMIUM], capture_output=True,
-                                                   text=True).stdout.split()]
+            pids = [pid for pid in descendants(os.getpid()) if "chromium" in cmdline(pid)]
             quiet = busy(pids, args.seconds)
             devices = brain.district.devices
             smoke = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
