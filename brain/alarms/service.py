@@ -171,8 +171,9 @@ class AlarmService:
     def raise_many(self, messages: list[AlarmMessage], *, actor: str = "device",
                    from_device: bool = True) -> list[Raised]:
         """Raise or bump many alarms in one transaction, in order; one result per message (created,
-        repeated, duplicate, suppressed or refused with the reason). What raise_alarm does for one, at
-        the cost of a handful of queries for the whole batch. IntegrityError if another worker raised
+        repeated, duplicate, suppressed or refused with the reason; a repeat carries its alarm as the batch
+        leaves it). What raise_alarm does for one, at the cost of a handful of queries for the whole batch.
+        IntegrityError if another worker raised
         the same live alarm meanwhile: nothing of the batch is kept, try again. (A message id another
         worker takes at the same moment is waited for, then found a duplicate.)"""
         now = utcnow()
@@ -220,6 +221,7 @@ class AlarmService:
                     recent.setdefault(f"{dev}|{kind}", []).append(first)
             new_alarms: dict[str, dict] = {}  # live_key -> row to insert
             bumps: dict[str, list] = {}  # alarm id -> [messages, latest time]
+            repeated: dict[str, list[int]] = {}  # live_key -> the messages that repeated its alarm
             seen_at: dict[str, datetime] = {}  # device id -> latest time it reported
             for i, m in todo:
                 u.actor = m.actor or actor
@@ -234,12 +236,14 @@ class AlarmService:
                 key = f"{m.device_id}|{m.type}"
                 view = live.get(key)
                 if view is not None:  # a repeat: count and last time, in bulk below
-                    bump = bumps.setdefault(view.id, [0, view.last_at])
+                    bump = bumps.get(view.id)
+                    if bump is None:
+                        bump = bumps[view.id] = [0, view.last_at]
+                        repeated[key] = []
                     bump[0] += 1
-                    bump[1] = max(bump[1], m.at)
-                    view = replace(view, count=view.count + 1, last_at=bump[1])
-                    live[key] = view
-                    out[i] = Raised("repeated", alarm=view)
+                    if m.at > bump[1]:
+                        bump[1] = m.at
+                    repeated[key].append(i)
                     continue
                 damped = "maintenance" if device.maintenance else (
                     "flapping" if sum(1 for t in recent.get(key, ()) if t >= m.at - FLAP_WINDOW) >= FLAP_LIMIT
@@ -276,9 +280,13 @@ class AlarmService:
                 s.execute(update(devices_t).where(devices_t.c.id == bindparam("b_id")).values(
                     last_seen_at=case((or_(seen_col.is_(None), seen_col < t), t), else_=seen_col)),
                     [{"b_id": k, "t": v} for k, v in sorted(seen_at.items())])
-            counts = {v.id: v.count for v in live.values()}
-            for alarm_id, (n, _last) in bumps.items():  # one bus signal per alarm and batch
-                u.signal("alarm.repeated", "alarm", alarm_id, {"count": counts.get(alarm_id), "added": n})
+            for key, indexes in repeated.items():  # each repeat's result: its alarm as the batch leaves it
+                view = live[key]
+                n, last = bumps[view.id]
+                view = replace(view, count=view.count + n, last_at=last)
+                for i in indexes:
+                    out[i] = Raised("repeated", alarm=view)
+                u.signal("alarm.repeated", "alarm", view.id, {"count": view.count, "added": n})  # one per alarm
         return [r if r is not None else Raised("refused", reason="not handled") for r in out]
 
     @staticmethod
