@@ -31,8 +31,12 @@ def test_history_facts_are_what_a_replay_of_its_events_gives(brain):
     with brain.db.read() as s:
         statuses = dict(s.execute(select(Case.status, func.count()).group_by(Case.status)).all())
         first_events = s.scalar(select(func.count()).select_from(EventRecord).where(EventRecord.type == "case.opened"))
+        # a day on, most loops are closed (of all 600, about half: how many of the last day's are still
+        # open depends on the hour of the run, and in a Shanghai afternoon the closed fell just short)
+        settled = dict(s.execute(select(Case.status, func.count()).where(Case.reported_at < now - timedelta(days=1))
+                                 .group_by(Case.status)).all())
     assert first_events == cases and set(statuses) <= {st.value for st in CaseStatus}
-    assert statuses["closed"] > cases / 2 and statuses.get("cancelled", 0) > 0
+    assert settled["closed"] > sum(settled.values()) / 2 and statuses.get("cancelled", 0) > 0
 
 
 def test_history_gives_the_kpi_screens_plausible_figures(brain):
