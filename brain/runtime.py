@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 from brain.alarms.escalation import Escalator
+from brain.alarms.live_index import LiveIndex
 from brain.alarms.monitor import DeviceMonitor, Ladder
 from brain.alarms.service import AlarmService
 from brain.auth.service import AuthService
@@ -92,6 +93,8 @@ class Brain:
                 log.info("KPI facts rebuilt from the event log: %d cases", replayed)
             self.dispatch.load()
             self.dispatch.attach(self.bus)
+            self.alarms.index = LiveIndex(self.alarms.live_from_db)
+            self.alarms.index.attach(self.bus)
             self.freshness.attach(self.bus)
             self.changes.attach(self.bus)
             self.freshness.seed(snapshot(self))
@@ -174,6 +177,9 @@ class Brain:
         self.monitor.stop()
         self.freshness.detach()
         self.changes.detach()
+        if self.alarms.index is not None:
+            self.alarms.index.detach()
+            self.alarms.index = None
         if self.lease:
             self.lease.stop()  # gives the lease up: a standby worker takes over at once
             self.lease = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,9 @@ from brain.district.models import Device
 from brain.events.log import Store
 from brain.ingest.models import IngestMessage
 from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, pg_array, utcnow
+
+if TYPE_CHECKING:
+    from brain.alarms.live_index import LiveIndex
 
 
 class AlarmError(ValueError):
@@ -136,6 +139,7 @@ def _view(a: Alarm) -> AlarmView:
 class AlarmService:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.index: LiveIndex | None = None  # the live alarms kept from the bus, once the brain follows it
 
     def raise_alarm(self, *, device_id: str, type: str, severity: str | None = None, at: datetime | None = None,
                     actor: str = "device", alarm_id: str | None = None,
@@ -286,7 +290,8 @@ class AlarmService:
                 view = replace(view, count=view.count + n, last_at=last)
                 for i in indexes:
                     out[i] = Raised("repeated", alarm=view)
-                u.signal("alarm.repeated", "alarm", view.id, {"count": view.count, "added": n})  # one per alarm
+                u.signal("alarm.repeated", "alarm", view.id,  # one per alarm and batch
+                         {"count": view.count, "added": n, "last_at": view.last_at.isoformat()})
         return [r if r is not None else Raised("refused", reason="not handled") for r in out]
 
     @staticmethod
@@ -378,6 +383,10 @@ class AlarmService:
                     for d in s.scalars(select(Device).order_by(Device.id))]
 
     def live(self) -> list[AlarmView]:
+        """The live alarms, oldest first: from the list kept from the bus where there is one."""
+        return self.index.live() if self.index is not None else self.live_from_db()
+
+    def live_from_db(self) -> list[AlarmView]:
         with self.store.db.read() as s:  # plain rows: a storm's wall reads thousands, several times a second
             rows = s.execute(_VIEW.where(Alarm.state.in_([x.value for x in LIVE_STATES]))
                              .order_by(Alarm.first_at, Alarm.id)).all()

@@ -1,0 +1,129 @@
+"""The live alarms, kept in memory from the bus, for the screens that show them all on every update.
+
+A screen's update read every live alarm from the database: in a storm, 8,000 rows several times a
+second, most of what the wall's server side cost. Here the list is read once, then kept from the
+events that change what a live alarm shows, applied so that applying one twice changes nothing:
+
+    alarm.raised        a new live alarm
+    alarm.repeated      its count and last time (never moved back)
+    alarm.acknowledged  its state
+    alarm.cleared       gone from the live list
+
+Any other event about an alarm (a welfare rung, an escalation), a raised welfare alarm, or an event
+about an alarm the list does not hold (events of several workers may cross) makes it read the
+database again at the next request. It is also read again at least every `resync_s` seconds, so a
+lost event (Redis restarting under the bus) shows for no longer than that. Events that arrive while
+it reads are applied to what it read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from brain.alarms.enums import WELFARE_TYPES, AlarmState
+from brain.alarms.service import AlarmView
+from brain.events.types import Event
+
+RESYNC_S = 10.0
+FOLLOWED = {"alarm.raised", "alarm.repeated", "alarm.acknowledged", "alarm.cleared"}
+IGNORED = {"alarm.suppressed"}  # about a device: no live alarm changes
+
+
+def _order(a: AlarmView) -> tuple:
+    return a.first_at, a.id
+
+
+class LiveIndex:
+    def __init__(self, load: Callable[[], list[AlarmView]], *, resync_s: float = RESYNC_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._load = load
+        self.resync_s = resync_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._items: dict[str, AlarmView] | None = None  # None: read the database at the next request
+        self._loaded_at = 0.0
+        self._loading: list[Event] | None = None  # events that arrived while the database was read
+        self._off: Callable[[], None] | None = None
+        self.loads = 0
+
+    def attach(self, bus) -> None:
+        self._off = bus.subscribe("alarm.*", self._on_event)
+
+    def detach(self) -> None:
+        if self._off:
+            self._off()
+            self._off = None
+
+    def live(self) -> list[AlarmView]:
+        """The live alarms, oldest first (as the database orders them)."""
+        got = self._fresh()
+        if got is not None:
+            return got
+        with self._load_lock:  # one read at a time; whoever waited for it takes what it read
+            with self._lock:
+                got = self._fresh()
+                if got is not None:
+                    return got
+                self._loading = []
+            try:
+                loaded = self._load()
+            except BaseException:
+                with self._lock:
+                    self._loading = None
+                raise
+            with self._lock:
+                items = {a.id: a for a in loaded}
+                pending, self._loading = self._loading or [], None
+                if all(self._apply(items, event) for event in pending):
+                    self._items, self._loaded_at = items, self._clock()
+                    self.loads += 1
+                # else one of them needs the database: the next request reads it again
+                return sorted(items.values(), key=_order)
+
+    def _fresh(self) -> list[AlarmView] | None:
+        if self._items is None or self._clock() - self._loaded_at >= self.resync_s:
+            return None
+        return sorted(self._items.values(), key=_order)
+
+    def _on_event(self, event: Event) -> None:
+        if event.type in IGNORED:
+            return
+        with self._lock:
+            if self._loading is not None:
+                self._loading.append(event)
+            if self._items is not None and not self._apply(self._items, event):
+                self._items = None
+
+    @staticmethod
+    def _apply(items: dict[str, AlarmView], event: Event) -> bool:
+        """Apply `event` to `items`; False where it needs the database read again."""
+        if event.type not in FOLLOWED:
+            return False
+        p, key = event.payload, event.subject_id
+        if event.type == "alarm.raised":
+            if p.get("type") in WELFARE_TYPES:  # its ladder's rung is set beside it
+                return False
+            if key not in items:
+                items[key] = AlarmView(key, p["device_id"], p["type"], p["severity"], AlarmState.ACTIVE.value, 1,
+                                       event.at, event.at, p["lon"], p["lat"])
+            return True
+        if event.type == "alarm.cleared":
+            items.pop(key, None)
+            return True
+        view = items.get(key)
+        if view is None:
+            return False
+        if event.type == "alarm.acknowledged":
+            items[key] = replace(view, state=AlarmState.ACKNOWLEDGED.value)
+            return True
+        count, last = p.get("count"), p.get("last_at")
+        if not isinstance(count, int) or not isinstance(last, str):
+            return False
+        last_at = datetime.fromisoformat(last)
+        items[key] = replace(view, count=max(view.count, count), last_at=max(view.last_at, last_at))
+        return True
