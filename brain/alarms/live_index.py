@@ -61,7 +61,8 @@ class LiveIndex:
 
     def live(self) -> list[AlarmView]:
         """The live alarms, oldest first (as the database orders them)."""
-        got = self._fresh()
+        with self._lock:  # events change the list from the bus's thread
+            got = self._fresh()
         if got is not None:
             return got
         with self._load_lock:  # one read at a time; whoever waited for it takes what it read
@@ -86,6 +87,7 @@ class LiveIndex:
                 return sorted(items.values(), key=_order)
 
     def _fresh(self) -> list[AlarmView] | None:
+        """The list, sorted, if it was read recently enough (called holding the lock)."""
         if self._items is None or self._clock() - self._loaded_at >= self.resync_s:
             return None
         return sorted(self._items.values(), key=_order)
