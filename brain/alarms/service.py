@@ -177,9 +177,9 @@ class AlarmService:
         """Raise or bump many alarms in one transaction, in order; one result per message (created,
         repeated, duplicate, suppressed or refused with the reason; a repeat carries its alarm as the batch
         leaves it). What raise_alarm does for one, at the cost of a handful of queries for the whole batch.
-        IntegrityError if another worker raised
-        the same live alarm meanwhile: nothing of the batch is kept, try again. (A message id another
-        worker takes at the same moment is waited for, then found a duplicate.)"""
+        IntegrityError if another worker raised the same live alarm meanwhile: nothing of the batch is
+        kept, try again. (A message id another worker takes at the same moment is waited for, then found
+        a duplicate.)"""
         now = utcnow()
         out: list[Raised | None] = [None] * len(messages)
         for i, m in enumerate(messages):

@@ -134,10 +134,11 @@ class IngestQueue:
         # later, when the entry's other messages are found handled already
         failed = {entry_id for entry_id, out in done if out.reason == "internal_error"}
         acked = [entry_id for entry_id, _f in entries if entry_id not in failed]
-        self.failed += sum(1 for entry_id, _out in done if entry_id in failed)
+        left = sum(1 for entry_id, _out in done if entry_id in failed)  # messages of the entries left pending
+        self.failed += left
         if acked:
             self.redis.xack(self.stream, self.group, *acked)
-        handled = sum(1 for entry_id, _out in done if entry_id not in failed)
+        handled = len(done) - left
         before = self.handled
         self.handled += handled
         if self.handled // TRIM_EVERY != before // TRIM_EVERY:

@@ -68,12 +68,8 @@ time.sleep(60)  # killed here: the message stays pending under "doomed"
 """
 
 
-def test_a_message_held_by_a_killed_worker_is_taken_over(brain, stream):
-    url, name = stream
-    q = IngestQueue(url, brain.ingest, stream=name, consumer="survivor", claim_idle_ms=200)
-    dev = _smoke(brain, 1)
-    q.enqueue("alarm", json.dumps({"type": "smoke", "ts": utcnow().isoformat(), "id": "held-1"}), source="test",
-              subject=dev)
+def _taken_by_a_worker_then_killed(url, name):
+    """Another process takes the next entry of the stream and is SIGKILLed holding it (left pending)."""
     proc = subprocess.Popen([sys.executable, "-c", WORKER, url, name], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().startswith("took")
@@ -82,6 +78,15 @@ def test_a_message_held_by_a_killed_worker_is_taken_over(brain, stream):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_message_held_by_a_killed_worker_is_taken_over(brain, stream):
+    url, name = stream
+    q = IngestQueue(url, brain.ingest, stream=name, consumer="survivor", claim_idle_ms=200)
+    dev = _smoke(brain, 1)
+    q.enqueue("alarm", json.dumps({"type": "smoke", "ts": utcnow().isoformat(), "id": "held-1"}), source="test",
+              subject=dev)
+    _taken_by_a_worker_then_killed(url, name)
     assert q.pending() == 1 and _alarms(brain, dev) == []
     time.sleep(0.3)  # idle past claim_idle_ms
     assert q.work_once(block_ms=100) == 1 and q.reclaimed == 1
@@ -141,14 +146,7 @@ def test_a_batch_held_by_a_killed_worker_is_taken_over_and_each_alarm_stored_onc
     url, name = stream
     q = IngestQueue(url, brain.ingest, stream=name, consumer="survivor", claim_idle_ms=200)
     q.enqueue_many(_batch(brain, "held-batch", 30))
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, url, name], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().startswith("took")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    _taken_by_a_worker_then_killed(url, name)
     assert q.pending() == 1
     time.sleep(0.3)
     assert q.work_once(block_ms=100) == 30 and q.reclaimed == 1
