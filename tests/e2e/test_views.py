@@ -299,6 +299,11 @@ def zoom_to_street(p) -> None:
         p.mouse.wheel(0, -300)
         p.wait_for_timeout(300)
     p.wait_for_function("() => +document.querySelector('.map-wrap').dataset.poleLabels > 0", timeout=10_000)
+    # the wheel's zoom eases on after the last turn: positions read before it stops are not where the poles end up
+    p.wait_for_function("""() => { const gd = document.querySelector('#district-map .js-plotly-plot');
+        const map = gd._fullLayout.map._subplot.map; return !map.isMoving() && !map.isZooming(); }""",
+                        timeout=10_000)
+    p.wait_for_timeout(300)  # the overlay places its labels on the next frame
 
 
 def test_at_street_zoom_every_pole_in_view_shows_its_number_and_at_district_zoom_none(page, live_app):
