@@ -1,5 +1,6 @@
 """Each view loads in Chromium with no console error, shows live changes, and reaches no other host."""
 
+import json
 import time
 
 import pytest
@@ -234,7 +235,8 @@ def test_a_change_reaches_the_wall_by_push_not_at_the_next_poll(page, live_app):
     device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-1])
     live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
     assert wait_for(lambda: device in [row[2] for row in trace(page, "alarms")["custom"]])
-    pushed = [b for b in bodies if '"changedPropIds":["live-pull.data"]' in b.replace(" ", "")]
+    # (a heartbeat tick due at the same moment rides in the same request: Dash sends both changes at once)
+    pushed = [b for b in bodies if "live-pull.data" in json.loads(b)["changedPropIds"]]
     assert pushed, bodies
     assert page.errors == []
 
@@ -380,11 +382,19 @@ def test_clicking_a_pole_opens_its_card_with_the_open_cases_there_and_a_click_cl
             break
         zoom_to_street(p)
     assert picked, "no pole number showed at street zoom"
-    number, x, y = picked
+    number = picked[0]
     case = live_app.brain.cases.open_case(channel="hotline_12345", category="C0107", pole=number, actor="e2e")
     assert wait_for(lambda: case.id in [row[0] for row in trace(page, "cases")["custom"]])  # the redraw is done
     canvas = p.locator("#district-map .maplibregl-canvas").bounding_box()
+    pole = live_app.brain.gazetteer.lookup(number)
     for _ in range(3):  # a live redraw between hover and click loses the click, as it would a person's
+        # where the pole is now: the wall may have flown to an alarm since the labels were read
+        p.wait_for_function("""() => { const gd = document.querySelector('#district-map .js-plotly-plot');
+            const map = gd._fullLayout.map._subplot.map; return !map.isMoving() && !map.isZooming(); }""",
+                            timeout=10_000)
+        x, y = p.evaluate("""([lon, lat]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
+            const map = gd._fullLayout.map._subplot.map; const at = map.project([lon, lat]); return [at.x, at.y]; }""",
+                          [pole.lon, pole.lat])
         p.mouse.move(canvas["x"] + x + 3, canvas["y"] + y + 3)
         p.mouse.move(canvas["x"] + x, canvas["y"] + y)  # plotly picks the point under the pointer
         p.wait_for_timeout(300)
@@ -396,7 +406,6 @@ def test_clicking_a_pole_opens_its_card_with_the_open_cases_there_and_a_click_cl
             continue
     p.wait_for_selector(".pole-card:not(.hidden)", timeout=1_000)
     text = p.inner_text(".pole-card")
-    pole = live_app.brain.gazetteer.lookup(number)
     committees = live_app.brain.district.committees.set_index("code")["name"]
     assert f"杆号 {number}" in text and pole.code in text and pole.grid in text
     assert committees[pole.committee] in text
