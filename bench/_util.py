@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import create_engine, make_url, text
@@ -43,3 +46,31 @@ def pg_url(database: str, *, fresh: bool = False) -> str:
             c.execute(text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
     return base.set(database=database).render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def wall_in_browser(password: str = "bench-admin-pass") -> Iterator[tuple]:
+    """The whole app in-process (SQLite in a temporary folder, the demo district, simulator off) and a
+    signed-in Chromium with /wall open at 1920x1080, drawn and settled: yields (brain, page)."""
+    from playwright.sync_api import sync_playwright
+
+    from brain.config import Settings
+    from brain.runtime import Brain
+    from tools.browser import ARGS, CHROMIUM, login
+    from tools.serve import serve
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'b.sqlite3'}", simulate=False,
+                            admin_password=password, escalate_after_s=0, monitor_interval_s=0)
+        brain = Brain(settings)
+        with serve(settings, brain) as app, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1920, "height": 1080})
+                login(page, app.url, "admin", password)
+                page.goto(app.url + "/wall")
+                page.wait_for_selector(".maplibregl-canvas", timeout=60_000)
+                page.wait_for_timeout(4000)
+                yield brain, page
+            finally:
+                browser.close()

@@ -14,18 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
-from brain.config import Settings
-from brain.runtime import Brain
-from tools.browser import ARGS, CHROMIUM, login
-from tools.serve import serve
-
-PASSWORD = "bench-admin-pass"
+from bench._util import wall_in_browser
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -74,27 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'b.sqlite3'}", simulate=False,
-                            admin_password=PASSWORD, escalate_after_s=0, monitor_interval_s=0)
-        brain = Brain(settings)
-        with serve(settings, brain) as app, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            login(page, app.url, "admin", PASSWORD)
-            page.goto(app.url + "/wall")
-            page.wait_for_selector(".maplibregl-canvas", timeout=60_000)
-            page.wait_for_timeout(4000)
-            pids = [pid for pid in descendants(os.getpid()) if "chromium" in cmdline(pid)]
-            quiet = busy(pids, args.seconds)
-            devices = brain.district.devices
-            smoke = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
-            brain.alarms.raise_alarm(device_id=smoke, type="smoke", actor="bench")
-            page.wait_for_selector(".banner.takeover", timeout=30_000)
-            page.wait_for_timeout(4000)  # the map has flown to the alarm
-            alarm = busy(pids, args.seconds)
-            animations = page.evaluate("() => document.getAnimations().length")
-            browser.close()
+    with wall_in_browser() as (brain, page):
+        pids = [pid for pid in descendants(os.getpid()) if "chromium" in cmdline(pid)]
+        quiet = busy(pids, args.seconds)
+        devices = brain.district.devices
+        smoke = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
+        brain.alarms.raise_alarm(device_id=smoke, type="smoke", actor="bench")
+        page.wait_for_selector(".banner.takeover", timeout=30_000)
+        page.wait_for_timeout(4000)  # the map has flown to the alarm
+        alarm = busy(pids, args.seconds)
+        animations = page.evaluate("() => document.getAnimations().length")
     print(f"Chromium on /wall, cores busy over {args.seconds:.0f} s:")
     print(f"  quiet wall (baseline)                      {quiet:5.2f}")
     print(f"  critical alarm waiting (takeover, blinking) {alarm:5.2f}   x{alarm / max(quiet, 0.01):.1f}")

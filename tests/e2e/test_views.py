@@ -241,6 +241,45 @@ def test_a_change_reaches_the_wall_by_push_not_at_the_next_poll(page, live_app):
     assert page.errors == []
 
 
+SOURCES_JS = """() => { const gd = document.querySelector('#district-map .js-plotly-plot');
+    const map = gd._fullLayout.map._subplot.map; window.__sources = [];
+    map.on('sourcedata', (e) => window.__sources.push(e.sourceId)); }"""
+
+
+def test_a_live_update_sets_only_the_changed_layer_on_the_map_not_the_static_district(page, live_app):
+    """A new alarm is handed to MapLibre as the alarm layer alone (assets/map_unchanged.js): the boundary,
+    committees, roads and poles keep their sources untouched. Hiding and showing a layer still works."""
+    open_view(page, live_app, "/wall")
+    p = page.page
+    devices = live_app.brain.district.devices
+    water = devices[devices["type"] == "water_meter"]["id"]
+    first, second = str(water.iloc[-2]), str(water.iloc[-3])
+    live_app.brain.alarms.raise_alarm(device_id=first, type="leak", actor="e2e")  # each trace's first update
+    assert wait_for(lambda: first in [row[2] for row in trace(page, "alarms")["custom"]])
+    p.wait_for_timeout(500)
+    p.evaluate(SOURCES_JS)
+    live_app.brain.alarms.raise_alarm(device_id=second, type="leak", actor="e2e")
+    assert wait_for(lambda: second in [row[2] for row in trace(page, "alarms")["custom"]])
+    p.wait_for_timeout(1000)
+    uids = p.evaluate("() => document.querySelector('#district-map .js-plotly-plot')._fullData.map((t) => t.uid)")
+    touched = {uid for uid in uids for source in p.evaluate("window.__sources") if uid in source}
+    assert touched == {uids[TRACE_INDEX["alarms"]]}
+    assert p.evaluate("window.brainMapSkipped") > 0
+    # a layer hidden from the legend (Plotly.restyle) goes, and comes back
+    roads = TRACE_INDEX["roads"]
+    layer = f"plotly-trace-layer-{uids[roads]}-line"
+    visibility = """([layer]) => { const map = document.querySelector('#district-map .js-plotly-plot')._fullLayout
+        .map._subplot.map; return map.getLayer(layer) ? map.getLayoutProperty(layer, 'visibility') : 'gone'; }"""
+    assert p.evaluate(visibility, [layer]) == "visible"
+    p.evaluate("([i]) => Plotly.restyle(document.querySelector('#district-map .js-plotly-plot'), "
+               "{visible: 'legendonly'}, [i])", [roads])
+    assert wait_for(lambda: p.evaluate(visibility, [layer]) in ("none", "gone"))
+    p.evaluate("([i]) => Plotly.restyle(document.querySelector('#district-map .js-plotly-plot'), "
+               "{visible: true}, [i])", [roads])
+    assert wait_for(lambda: p.evaluate(visibility, [layer]) == "visible")
+    assert page.errors == []
+
+
 @pytest.fixture
 def own_app(tmp_path, district):
     """An app of the test's own, for a test that leaves the map crowded."""
