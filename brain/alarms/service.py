@@ -6,7 +6,6 @@ same alarm at once cannot create two rows.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
@@ -19,7 +18,7 @@ from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
 from brain.ingest.models import IngestMessage
-from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, pg_array, utcnow
+from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, new_id, pg_array, utcnow
 
 if TYPE_CHECKING:
     from brain.alarms.live_index import LiveIndex
@@ -257,7 +256,7 @@ class AlarmService:
                            later=True)
                     out[i] = Raised("suppressed", reason=damped)
                     continue
-                row = {"id": m.alarm_id or uuid.uuid4().hex, "device_id": m.device_id, "type": m.type,
+                row = {"id": m.alarm_id or new_id(), "device_id": m.device_id, "type": m.type,
                        "severity": sev.value, "state": AlarmState.ACTIVE.value, "count": 1, "lon": device.lon,
                        "lat": device.lat, "place_id": device.place_id, "first_at": m.at, "last_at": m.at,
                        "live_key": key, "version": 1}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from brain.storage.db import utcnow
+from brain.storage.db import new_id, utcnow
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Event:
     actor: str
     payload: dict = field(default_factory=dict)
     at: datetime = field(default_factory=utcnow)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=new_id)
     correlation_id: str | None = None
 
     def as_dict(self) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -37,6 +38,12 @@ SCHEMA_VERSION = 1
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the only clock the domain uses)."""
     return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A new identifier: 128 random bits as 32 hex digits (the shape of a uuid4's hex, at less than a
+    third of its cost: an event is made for every alarm an ingest batch raises or repeats)."""
+    return os.urandom(16).hex()
 
 
 def _aware(value: datetime) -> datetime:

@@ -12,7 +12,7 @@ from brain.events.bus import MemoryBus
 from brain.events.log import Store
 from brain.events.models import AuditRecord, EventRecord
 from brain.staff.models import Staff, Team
-from brain.storage.db import SCHEMA_VERSION, Database
+from brain.storage.db import SCHEMA_VERSION, Database, new_id
 from brain.storage.models import SchemaInfo
 
 
@@ -230,3 +230,11 @@ def test_an_array_parameter_is_typed_where_it_is_bound_not_cast_in_the_statement
     stmt = select(Device.id).where(Device.id == sa_any(pg_array(["A", "B"], Device.id.type, "p")))
     sql = str(stmt.compile(dialect=postgresql.psycopg.dialect()))
     assert "%(p)s::VARCHAR(40)[]" in sql and "CAST" not in sql
+
+
+def test_new_ids_are_32_hex_digits_and_never_repeat():
+    import re
+
+    ids = [new_id() for _ in range(20_000)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    assert len(set(ids)) == len(ids)
