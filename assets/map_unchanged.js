@@ -9,17 +9,24 @@
  * Here the map trace's update is skipped when nothing it draws from has changed since its last one:
  * the same map style, the same visibility and place in the layer order, and the same value (the same
  * array, for data) under every attribute of the trace and of its nested attribute groups (marker,
- * line, ...). Dash's patches and Plotly.restyle give a changed array or group a new value, so a change
- * is always seen; anything unseen here falls back to Plotly's own update.
+ * line, ...) but those only the hover label and the legend show (NOT_DRAWN: a repeated alarm's count
+ * changes its hover text, not its marker). Dash's patches and Plotly.restyle give a changed array or
+ * group a new value, so a change is always seen; anything unseen here falls back to Plotly's own update.
  */
 (function () {
   "use strict";
+
+  // what only the hover label or the legend shows: Plotly reads it from the figure when it is needed,
+  // so a change there (an alarm's count, a case's age) needs no new tiles
+  var NOT_DRAWN = {customdata: 1, hovertemplate: 1, hovertext: 1, hoverinfo: 1, hoverlabel: 1, name: 1,
+    legendgroup: 1, legendrank: 1, showlegend: 1, meta: 1};
 
   function signature(obj, calcTrace) {
     var trace = calcTrace[0].trace, input = trace._input || {};
     var sub = obj.subplot, parts = [sub.map && sub.map.style, trace.visible, sub.belowLookup &&
       sub.belowLookup["trace-" + trace.uid], trace.uid];
     Object.keys(input).forEach(function (key) {
+      if (NOT_DRAWN[key]) { return; }
       var value = input[key];
       parts.push(key, value);
       if (value && typeof value === "object" && !Array.isArray(value)) {  // a group: marker, line, ...

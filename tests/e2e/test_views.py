@@ -280,6 +280,34 @@ def test_a_live_update_sets_only_the_changed_layer_on_the_map_not_the_static_dis
     assert page.errors == []
 
 
+def test_a_repeated_alarm_shows_its_new_count_on_hover_without_new_tiles_for_its_layer(page, live_app):
+    """A repeat changes only what the alarm's hover label says (its count): the map's alarm layer is not
+    set again, and hovering the marker shows the new count."""
+    open_view(page, live_app, "/wall")
+    p = page.page
+    devices = live_app.brain.district.devices
+    device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-4])
+    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
+    assert wait_for(lambda: device in [row[2] for row in trace(page, "alarms")["custom"]])
+    p.wait_for_timeout(1000)
+    p.evaluate(SOURCES_JS)
+    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")  # the same alarm again
+    assert wait_for(lambda: [row[3] for row in trace(page, "alarms")["custom"] if row[2] == device] == [2])
+    p.wait_for_timeout(1000)
+    assert p.evaluate("window.__sources") == []
+    at = p.evaluate("""([i, device]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
+        const map = gd._fullLayout.map._subplot.map; const k = gd.data[i].customdata.findIndex((r) => r[2] === device);
+        const xy = map.project([gd.data[i].lon[k], gd.data[i].lat[k]]);
+        const box = map.getCanvas().getBoundingClientRect(); return [box.left + xy.x, box.top + xy.y]; }""",
+                    [TRACE_INDEX["alarms"], device])
+    p.mouse.move(at[0] + 3, at[1] + 3)
+    p.mouse.move(at[0], at[1])
+    p.wait_for_selector("#district-map .hoverlayer .hovertext", timeout=5_000)
+    label = p.evaluate("() => document.querySelector('#district-map .hoverlayer .hovertext').textContent")
+    assert device in label and "次数 2" in label
+    assert page.errors == []
+
+
 @pytest.fixture
 def own_app(tmp_path, district):
     """An app of the test's own, for a test that leaves the map crowded."""
