@@ -2,16 +2,16 @@
  *
  * Plotly hands every trace of a map to MapLibre again on each redraw: its GeoJSON is rebuilt and set on
  * its sources, and MapLibre's worker cuts it into tiles once more. The wall's live update changes the
- * cases, alarms or staff, and the district's static layers (boundary, committees, grid, roads, some two
- * thousand poles) went through all of that too, every time: on a wall PC drawing in software, most of
- * what a live update cost the browser, and in a storm the time before the next update could be drawn.
+ * cases, alarms or staff, yet the district's static layers (boundary, committees, grid, roads, some two
+ * thousand poles) went through all of that too, every time (bench/wall_updates.py measures the cost).
  *
- * Here the map trace's update is skipped when nothing it draws from has changed since its last one:
- * the same map style, the same visibility and place in the layer order, and the same value (the same
- * array, for data) under every attribute of the trace and of its nested attribute groups (marker,
- * line, ...) but those only the hover label and the legend show (NOT_DRAWN: a repeated alarm's count
- * changes its hover text, not its marker). Dash's patches and Plotly.restyle give a changed array or
- * group a new value, so a change is always seen; anything unseen here falls back to Plotly's own update.
+ * Here a map trace's update is skipped when nothing it draws from has changed since its last one: the
+ * same map style, visibility and place in the layer order, and the same value (the same array, for
+ * data) under every attribute of the trace, at every depth of its attribute groups (marker,
+ * marker.line, ...), leaving out what only the hover label and the legend show (NOT_DRAWN: a repeated
+ * alarm's count changes its hover text, not its marker). Dash's patches give a changed array a new
+ * value, and Plotly.restyle sets a new value on the member it changes, so a change is always seen;
+ * anything unexpected falls back to Plotly's own update.
  */
 (function () {
   "use strict";
@@ -26,14 +26,18 @@
     var sub = obj.subplot, parts = [sub.map && sub.map.style, trace.visible, sub.belowLookup &&
       sub.belowLookup["trace-" + trace.uid], trace.uid];
     Object.keys(input).forEach(function (key) {
-      if (NOT_DRAWN[key]) { return; }
-      var value = input[key];
-      parts.push(key, value);
-      if (value && typeof value === "object" && !Array.isArray(value)) {  // a group: marker, line, ...
-        Object.keys(value).forEach(function (inner) { parts.push(key + "." + inner, value[inner]); });
-      }
+      if (!NOT_DRAWN[key]) { add(parts, key, input[key], 0); }
     });
     return parts;
+  }
+
+  // a value, and inside a group (marker, marker.line, selected.marker, ...) every value in turn: a
+  // restyle changes a group's member in place, so the group itself stays the same object
+  function add(parts, path, value, depth) {
+    parts.push(path, value);
+    if (value && typeof value === "object" && !Array.isArray(value) && depth < 4) {
+      Object.keys(value).forEach(function (inner) { add(parts, path + "." + inner, value[inner], depth + 1); });
+    }
   }
 
   function same(a, b) {
