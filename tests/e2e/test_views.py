@@ -369,10 +369,15 @@ def zoom_to_street(p) -> None:
         p.wait_for_timeout(300)
     p.wait_for_function("() => +document.querySelector('.map-wrap').dataset.poleLabels > 0", timeout=10_000)
     # the wheel's zoom eases on after the last turn: positions read before it stops are not where the poles end up
+    wait_map_still(p)
+    p.wait_for_timeout(300)  # the overlay places its labels on the next frame
+
+
+def wait_map_still(p) -> None:
+    """Until the map neither moves nor zooms (a wheel's ease, the wall's flight to an alarm)."""
     p.wait_for_function("""() => { const gd = document.querySelector('#district-map .js-plotly-plot');
         const map = gd._fullLayout.map._subplot.map; return !map.isMoving() && !map.isZooming(); }""",
                         timeout=10_000)
-    p.wait_for_timeout(300)  # the overlay places its labels on the next frame
 
 
 def test_at_street_zoom_every_pole_in_view_shows_its_number_and_at_district_zoom_none(page, live_app):
@@ -456,9 +461,7 @@ def test_clicking_a_pole_opens_its_card_with_the_open_cases_there_and_a_click_cl
     pole = live_app.brain.gazetteer.lookup(number)
     for _ in range(3):  # a live redraw between hover and click loses the click, as it would a person's
         # where the pole is now: the wall may have flown to an alarm since the labels were read
-        p.wait_for_function("""() => { const gd = document.querySelector('#district-map .js-plotly-plot');
-            const map = gd._fullLayout.map._subplot.map; return !map.isMoving() && !map.isZooming(); }""",
-                            timeout=10_000)
+        wait_map_still(p)
         x, y = p.evaluate("""([lon, lat]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
             const map = gd._fullLayout.map._subplot.map; const at = map.project([lon, lat]); return [at.x, at.y]; }""",
                           [pole.lon, pole.lat])
