@@ -6,7 +6,7 @@ in the same run.
 
 The whole app runs in-process (SQLite in a temporary folder, the demo district, simulator off) and a
 signed-in Chromium (software drawing, as on this machine) keeps /wall open at 1920x1080. A round
-raises `--updates` new alarms (major, so the wall does not fly to them), one every `--every` seconds;
+raises `--updates` new water-leak alarms (minor, so the wall does not fly to them), one every `--every` seconds;
 another repeats each of them once (its count, in the hover label, changes; its marker does not). Each
 is run first with the page told to redraw every layer (``window.brainMapEveryLayer``), then without.
 Measured per round: Chromium's CPU (all its processes, from /proc) per update, and for each update the
