@@ -137,15 +137,17 @@ class Brain:
                 self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest, division=self._division,
                                        client_id=self.settings.mqtt_client_id, queue=self.queue).start()
             if self.settings.simulate and self.simulator is None:
-                self.simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,
-                                           alarms=self.alarms, speed=self.settings.sim_speed,
-                                           seed=self.settings.sim_seed, dispatch=self.dispatch,
-                                           monitor=self.monitor)
+                simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,
+                                      alarms=self.alarms, speed=self.settings.sim_speed,
+                                      seed=self.settings.sim_seed, dispatch=self.dispatch,
+                                      monitor=self.monitor)
                 if not self.cases.open_cases(limit=1):
                     self._write_history()
-                    self.simulator.backfill()
-                self.simulator.load_state()
-                self.simulator.start()
+                    simulator.backfill()
+                simulator.load_state()
+                simulator.start()
+                # published only once it runs: health and the tests read it without the lock
+                self.simulator = simulator
 
     def _follow(self) -> None:
         """Another worker leads now (or this one stops): stop what only the leader runs."""
