@@ -127,5 +127,5 @@ class LiveIndex:
         if not isinstance(count, int) or not isinstance(last, str):
             return False
         last_at = datetime.fromisoformat(last)
-        items[key] = replace(view, count=max(view.count, count), last_at=max(view.last_at, last_at))
+        items[key] = view.bumped(max(view.count, count), max(view.last_at, last_at))
         return True

@@ -57,10 +57,12 @@ class Unit:
             self.session.execute(insert(cast(Table, AuditRecord.__table__)), [a for _e, a in self.later])
             self.later.clear()
 
-    def signal(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None) -> Event:
-        """Queue a bus-only notification (telemetry such as a position fix): published, not logged."""
+    def signal(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None, *,
+               at=None) -> Event:
+        """Queue a bus-only notification (telemetry such as a position fix): published, not logged.
+        `at`: when (now if None; a batch passes its one clock reading)."""
         ev = Event(type=type, subject_type=subject_type, subject_id=str(subject_id), actor=self.actor,
-                   payload=payload or {}, correlation_id=self.correlation_id)
+                   payload=payload or {}, correlation_id=self.correlation_id, at=at or utcnow())
         self.events.append(ev)
         return ev
 

@@ -228,9 +228,12 @@ class Pipeline:
             except Exception as e:  # a bug or an outage: refused with its reason, the consumer goes on
                 log.exception("alarm ingest failed")
                 results = [e] * len(parsed)
+            tally: Counter = Counter()  # counted for the batch at once, not a lock per message
             for (i, m), r in zip(parsed, results, strict=True):
                 raw, source = items[i][0], items[i][1]
-                out[i] = self._alarm_outcome(r, m, source, raw)
+                out[i] = self._alarm_outcome(r, m, source, raw, tally)
+            with self._lock:
+                self.counts.update(tally)
         return [o if o is not None else Outcome("rejected", reason="internal_error") for o in out]
 
     def _raise(self, messages: list[AlarmMessage]) -> list:
@@ -248,18 +251,19 @@ class Pipeline:
                             results.append(e)
             return results
 
-    def _alarm_outcome(self, r, m: AlarmMessage, source: str, raw) -> Outcome:
+    def _alarm_outcome(self, r, m: AlarmMessage, source: str, raw, tally: Counter) -> Outcome:
+        """One message's outcome; what it counts goes to `tally` (a refusal is counted as it is kept)."""
         if isinstance(r, Exception):
             return self.reject("alarm", source, "internal_error", f"{type(r).__name__}: {r}", raw)
         if r.status == "duplicate":
-            self._count("alarm.duplicate")
+            tally["alarm.duplicate"] += 1
             return Outcome("duplicate", id=m.message_id)
         if r.status == "suppressed":  # in the log as alarm.suppressed: recorded, not raised
-            self._count(f"alarm.suppressed.{r.reason}")
+            tally[f"alarm.suppressed.{r.reason}"] += 1
             return Outcome("suppressed", reason=r.reason)
         if r.status == "refused":
             return self.reject("alarm", source, r.code or "refused", str(r.reason), raw)
-        self._count("alarm.accepted")
+        tally["alarm.accepted"] += 1
         return Outcome("accepted", id=r.alarm.id, created=r.status == "created", alarm=r.alarm)
 
     @staticmethod

@@ -120,3 +120,12 @@ def test_events_arriving_while_the_database_is_read_are_applied_to_what_was_read
     reader.join(5)
     assert {a.id: a.count for a in got[0]} == {"a1": 3, "a9": 1}
     assert index.loads == 1 and {a.id for a in index.live()} == {"a1", "a9"}
+
+
+def test_a_bumped_alarm_keeps_every_field_but_its_count_and_last_time():
+    t = utcnow()
+    view = AlarmView("a1", "SMK-1", "no_activity", "major", "acknowledged", 2, t, t, 121.4, 31.3, "visit",
+                     t + timedelta(hours=1))
+    bumped = view.bumped(5, t + timedelta(seconds=9))
+    assert (bumped.count, bumped.last_at) == (5, t + timedelta(seconds=9))
+    assert {**bumped.__dict__, "count": 2, "last_at": t} == view.__dict__
