@@ -19,8 +19,10 @@ the last few milliseconds to Redis as one stream entry and then acknowledges eac
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -47,22 +49,79 @@ def topics(division: str) -> dict[str, str]:
 
 
 RECV_CHUNK = 256 * 1024  # bytes taken from the socket at once (a burst of small messages in one call)
+_PUBACK = struct.Struct("!BBH")
 
 
 class BufferedClient(mqtt.Client):
-    """paho's client, reading the socket in chunks.
+    """paho's client, reading the socket in chunks, with a short way for PUBLISH packets.
 
     paho reads a packet with three calls to recv (its command byte, its length, its body) and goes back
     to select() after each packet: four system calls per message, which in an alarm storm cost more
     than handling the message. Here recv takes what the socket holds (up to RECV_CHUNK) and packets are
     cut from that buffer; a read goes on while the buffer holds bytes. The buffer is dropped with the
-    connection. (paho-mqtt is pinned: this leans on its reading methods, `_sock_recv` and `loop_read`.)
+    connection.
+
+    With `on_publish_received(topic, payload, mid, qos)` set, the whole QoS 0 and 1 PUBLISH packets the
+    buffer holds are cut from it directly and handed to that callback (MQTT 3.1.1 framing), without
+    paho's per-message objects, logging and topic matching (its `message_callback_add` filters are not
+    consulted: the callback receives every message). Any other packet, a partial one, or one the short
+    way cannot read whole goes to paho as before. `ack_many` writes the PUBACKs of a batch as one
+    packet write. (paho-mqtt is pinned: this leans on `_sock_recv`, `loop_read`, `_in_packet`,
+    `_packet_queue` and `_last_bytes_received`.)
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._rbuf = b""
         self._rpos = 0
+        self.on_publish_received: Callable[[str, bytes, int, int], None] | None = None
+
+    def ack_many(self, acks: list[tuple[int, int]]) -> None:
+        """Acknowledge many (mid, qos) at once: the QoS 1 PUBACKs as one write (a wake-up of the network
+        thread each cost a system call), anything else one by one."""
+        pubacks = b"".join(_PUBACK.pack(0x40, 2, mid) for mid, qos in acks if qos == 1)
+        if pubacks:
+            self._packet_queue(0x40, pubacks, 0, 0)
+        for mid, qos in acks:
+            if qos != 1:
+                self.ack(mid, qos)
+
+    def _cut_publishes(self) -> None:
+        """Hand every whole QoS 0/1 PUBLISH at the head of the buffer to `on_publish_received`; stop at
+        the first packet of another kind, a partial one or one that does not read whole (paho takes it)."""
+        handler = self.on_publish_received
+        buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
+        taken = 0
+        while pos < end and handler is not None:
+            cmd = buf[pos]
+            qos = (cmd >> 1) & 3
+            if cmd & 0xF0 != 0x30 or qos > 1:
+                break
+            length, mult, i = 0, 1, pos + 1
+            while i < end and i - pos <= 4:
+                b = buf[i]
+                length += (b & 127) * mult
+                mult *= 128
+                i += 1
+                if not b & 128:
+                    break
+            else:
+                break  # the length is not all here (or is malformed: paho reports it)
+            body_end = i + length
+            if buf[i - 1] & 128 or body_end > end or length < 2:
+                break
+            topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
+            payload_at = topic_end + (2 if qos else 0)
+            if payload_at > body_end:
+                break
+            mid = (buf[topic_end] << 8) | buf[topic_end + 1] if qos else 0
+            topic = buf[i + 2:topic_end].decode("utf-8", "replace")  # an odd topic is refused by its name
+            pos = self._rpos = body_end
+            taken += 1
+            handler(topic, buf[payload_at:body_end], mid, qos)
+        if taken:
+            with self._msgtime_mutex:
+                self._last_bytes_received = time.monotonic()
 
     def reconnect(self) -> mqtt.MQTTErrorCode:
         self._rbuf, self._rpos = b"", 0  # bytes of the old connection are not the new one's
@@ -81,6 +140,11 @@ class BufferedClient(mqtt.Client):
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         rc = super().loop_read(max_packets)
         while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._rpos < len(self._rbuf):
+            if self.on_publish_received is not None and self._in_packet["command"] == 0 \
+                    and self._protocol != mqtt.MQTTv5:
+                self._cut_publishes()
+                if self._rpos >= len(self._rbuf):
+                    break
             rc = super().loop_read(max_packets)  # select() would not wake for bytes already taken
         return rc
 
@@ -117,6 +181,7 @@ class MqttIngest:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_publish_received = self._handle
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     def start(self, timeout: float = 10.0) -> MqttIngest:
@@ -208,15 +273,25 @@ class MqttIngest:
                 time.sleep(delay)
                 waited += delay
                 delay = min(delay * 2, 2.0)
-        for *_rest, mid, qos in batch:
-            self.client.ack(mid, qos)
+        self.client.ack_many([(mid, qos) for *_rest, mid, qos in batch])
         self.handed_over += len(batch)
 
-    def _on_message(self, client, _userdata, msg) -> None:
-        self.received += 1
+    def _on_message(self, _client, _userdata, msg) -> None:
+        """A message paho read itself (the first of a read, or one the short way left to it)."""
         try:
-            parts = msg.topic.split("/")
-            source = f"mqtt:{msg.topic}"[:120]
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = msg._topic.decode("utf-8", "replace")
+        self._handle(topic, msg.payload, msg.mid, msg.qos)
+
+    def _handle(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        """One message, on the network thread: to the hand-over (acknowledged once in Redis) or through
+        the pipeline here (acknowledged once handled)."""
+        self.received += 1
+        client = self.client
+        try:
+            parts = topic.split("/")
+            source = f"mqtt:{topic}"[:120]
             kind = KINDS.get((parts[2], parts[4])) if len(parts) == 5 and parts[:2] == ["brain", self.division] \
                 else None
             alarm, status, position = kind == "alarm", kind == "status", kind == "position"
@@ -225,20 +300,20 @@ class MqttIngest:
             actor = f"device:{device}" if device else "device"  # the pipeline names the body's device
             if kind and self.queue is not None:  # acknowledged by the hand-over thread once in Redis
                 subject = parts[3][:40] if parts[2] != "gateways" else None
-                self._take((kind, bytes(msg.payload), source, subject, msg.mid, msg.qos))
+                self._take((kind, bytes(payload), source, subject, mid, qos))
                 return
             elif alarm:
-                self.pipeline.handle_alarm(msg.payload, source=source, device_from_topic=device, actor=actor)
+                self.pipeline.handle_alarm(payload, source=source, device_from_topic=device, actor=actor)
             elif status:
-                self.pipeline.handle_status(msg.payload, source=source, device_from_topic=device, actor=actor)
+                self.pipeline.handle_status(payload, source=source, device_from_topic=device, actor=actor)
             elif position:
-                self.pipeline.handle_position(msg.payload, source=source, staff_from_topic=parts[3],
+                self.pipeline.handle_position(payload, source=source, staff_from_topic=parts[3],
                                               actor="gps")
             else:
-                self.pipeline.reject("unknown", source, "unknown_topic", f"no handler for {msg.topic}", msg.payload)
+                self.pipeline.reject("unknown", source, "unknown_topic", f"no handler for {topic}", payload)
         except Exception:  # the last guard of the network thread (the pipeline itself never raises): not
             # acknowledged, so the broker keeps it and delivers it again when this session restarts
-            log.exception("MQTT message on %s could not be handled; left unacknowledged", msg.topic)
+            log.exception("MQTT message on %s could not be handled; left unacknowledged", topic)
             self.unacknowledged += 1
             return
-        client.ack(msg.mid, msg.qos)
+        client.ack(mid, qos)
