@@ -109,7 +109,11 @@ class AlarmView:
 # the columns an AlarmView is made of, in its order, read as plain rows
 _VIEW_COLUMNS = ("id", "device_id", "type", "severity", "state", "count", "first_at", "last_at", "lon", "lat",
                  "rung", "rung_due_at")
-_VIEW = select(*(getattr(Alarm, c) for c in _VIEW_COLUMNS))
+# Core columns, not the mapped attributes: a statement of mapped attributes goes through the ORM's
+# compiling and row loading even for plain columns, which costs more than the rows of a batch do
+_A = cast(Table, Alarm.__table__).c
+_D = cast(Table, Device.__table__).c
+_VIEW = select(*(_A[c] for c in _VIEW_COLUMNS))
 
 
 def _bump(s, alarms_t: Table, bumps: list[tuple[str, list]]) -> None:
@@ -200,14 +204,14 @@ class AlarmService:
             # read what the batch needs, a few queries in all (plain rows, no ORM objects: written back in bulk)
             given = {m.alarm_id for _i, m in todo if m.alarm_id}
             keys = {f"{m.device_id}|{m.type}" for _i, m in todo}
-            rows = s.execute(_VIEW.add_columns(Alarm.live_key).where(
-                or_(among(s, Alarm.live_key, keys), among(s, Alarm.id, given)) if given
-                else among(s, Alarm.live_key, keys))).all()
+            rows = s.execute(_VIEW.add_columns(_A.live_key).where(
+                or_(among(s, _A.live_key, keys), among(s, _A.id, given)) if given
+                else among(s, _A.live_key, keys))).all()
             known = {a.id: _row_view(a) for a in rows if a.id in given}  # the sender's alarm ids already there
             live = {a.live_key: _row_view(a) for a in rows if a.live_key in keys}  # the live alarms of these keys
             devices = {d.id: d for d in s.execute(select(
-                Device.id, Device.type, Device.lon, Device.lat, Device.place_id, Device.maintenance,
-                Device.last_seen_at).where(among(s, Device.id, {m.device_id for _i, m in todo})))}
+                _D.id, _D.type, _D.lon, _D.lat, _D.place_id, _D.maintenance,
+                _D.last_seen_at).where(among(s, _D.id, {m.device_id for _i, m in todo})))}
             # each message checked once: refused, or its alarm id already known, or taken in with its severity
             severity: dict[int, Severity] = {}
             for i, m in todo:
@@ -225,8 +229,8 @@ class AlarmService:
             recent: dict[str, list[datetime]] = {}
             if quiet:
                 since = min(m.at for _i, m in todo) - FLAP_WINDOW
-                for dev, kind, first in s.execute(select(Alarm.device_id, Alarm.type, Alarm.first_at).where(
-                        among(s, Alarm.device_id, quiet), Alarm.first_at >= since)):
+                for dev, kind, first in s.execute(select(_A.device_id, _A.type, _A.first_at).where(
+                        among(s, _A.device_id, quiet), _A.first_at >= since)):
                     recent.setdefault(f"{dev}|{kind}", []).append(first)
             new_alarms: dict[str, dict] = {}  # live_key -> row to insert
             bumps: dict[str, list] = {}  # alarm id -> [messages, latest time]
@@ -394,6 +398,6 @@ class AlarmService:
 
     def live_from_db(self) -> list[AlarmView]:
         with self.store.db.read() as s:  # plain rows: a storm's wall reads thousands, several times a second
-            rows = s.execute(_VIEW.where(Alarm.state.in_([x.value for x in LIVE_STATES]))
-                             .order_by(Alarm.first_at, Alarm.id)).all()
+            rows = s.execute(_VIEW.where(_A.state.in_([x.value for x in LIVE_STATES]))
+                             .order_by(_A.first_at, _A.id)).all()
             return [_row_view(a) for a in rows]
