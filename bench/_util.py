@@ -74,3 +74,12 @@ def wall_in_browser(password: str = "bench-admin-pass") -> Iterator[tuple]:
                 yield brain, page
             finally:
                 browser.close()
+
+
+def stored_alarm_messages(session) -> int:
+    """How many alarm messages the database holds as handled (their ids; a refusal's key is not one)."""
+    from sqlalchemy import func, select
+
+    from brain.ingest.models import IngestMessage
+
+    return int(session.scalar(select(func.count()).select_from(IngestMessage).where(IngestMessage.kind == "alarm")))

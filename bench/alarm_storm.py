@@ -38,7 +38,7 @@ import redis
 from playwright.sync_api import sync_playwright
 from sqlalchemy import func, select
 
-from bench._util import pg_url
+from bench._util import pg_url, stored_alarm_messages
 from bench.ingest import raw_broker
 from bench.live_latency import WATCH
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, OFFLINE, WELFARE_TYPES
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                 deadline = time.monotonic() + 600
                 while time.monotonic() < deadline:
                     with brain.db.read() as s:
-                        stored = int(s.scalar(select(func.count()).select_from(IngestMessage)))
+                        stored = stored_alarm_messages(s)
                     if stored >= ids:
                         break
                     time.sleep(0.2)
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
             sent = json.loads(Path(times_file).read_text())
             with brain.db.read() as s:
-                stored = int(s.scalar(select(func.count()).select_from(IngestMessage)))
+                stored = stored_alarm_messages(s)
                 active = int(s.scalar(select(func.count()).select_from(Alarm).where(
                     Alarm.state.in_([x.value for x in LIVE_STATES]))))
                 counted = int(s.scalar(select(func.coalesce(func.sum(Alarm.count), 0))))

@@ -43,12 +43,11 @@ import paho.mqtt.client as mqtt
 import redis
 from sqlalchemy import func, select
 
-from bench._util import pg_url
+from bench._util import pg_url, stored_alarm_messages
 from brain.alarms.enums import ALARM_TYPES, OFFLINE, WELFARE_TYPES
 from brain.alarms.models import Alarm
 from brain.config import Settings
 from brain.events.bus import MemoryBus
-from brain.ingest.models import IngestMessage
 from brain.ingest.mqtt import BufferedClient
 from brain.runtime import Brain
 from brain.storage.db import utcnow
@@ -179,7 +178,7 @@ def full(db_url: str, mqtt_url: str, redis_url: str, district: District, batch: 
         stored = 0
         while time.monotonic() < deadline:
             with brain.db.read() as s:
-                stored = int(s.scalar(select(func.count()).select_from(IngestMessage)))
+                stored = stored_alarm_messages(s)
             if stored >= len(ids):
                 break
             time.sleep(0.05)
@@ -187,7 +186,7 @@ def full(db_url: str, mqtt_url: str, redis_url: str, district: District, batch: 
         p.join(60)
         time.sleep(1.0)  # anything still arriving would be a message counted twice
         with brain.db.read() as s:
-            stored = int(s.scalar(select(func.count()).select_from(IngestMessage)))
+            stored = stored_alarm_messages(s)
             counted = int(s.scalar(select(func.coalesce(func.sum(Alarm.count), 0))))
             alarms = int(s.scalar(select(func.count()).select_from(Alarm)))
         return {"rate": len(batch) / dt, "seconds": dt, "distinct": len(ids), "stored": stored, "counted": counted,

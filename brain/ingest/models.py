@@ -1,4 +1,5 @@
-"""What ingest remembers: the ids of messages already handled, and every message it refused."""
+"""What ingest remembers: the ids of messages already handled (an alarm's message id, or a refused
+message's place in the queue, so that it is recorded once), and every message it refused."""
 
 from __future__ import annotations
 

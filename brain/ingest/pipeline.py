@@ -18,17 +18,18 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 
 from brain.alarms.monitor import DeviceMonitor
 from brain.alarms.service import AlarmMessage, AlarmNotFound, AlarmService, AlarmView
-from brain.ingest.models import IngestReject
+from brain.ingest.models import IngestMessage, IngestReject
 from brain.staff.models import Staff, StaffTrack
 from brain.staff.service import Fix, StaffService
-from brain.storage.db import Database, utcnow
+from brain.storage.db import Database, insert_new, utcnow
 from geodata.crs import to_wgs84
 from geodata.gazetteer import Gazetteer
 
@@ -177,21 +178,30 @@ class Pipeline:
         with self._lock:
             self.counts[key] += 1
 
-    def reject(self, kind: str, source: str, reason: str, detail: str, raw=None) -> Outcome:
+    def reject(self, kind: str, source: str, reason: str, detail: str, raw=None, *, key: str | None = None) -> Outcome:
         """Log, keep and count a refused message; never raises. It is counted once kept (or once keeping
-        it has failed), so a reader who sees the count finds the row."""
+        it has failed), so a reader who sees the count finds the row.
+
+        `key` names the message where it may come again (a queue entry handed out again after a database
+        failure): a refusal with a key already recorded is neither recorded nor counted twice. A failure
+        of the brain's own (internal_error) is recorded each time it happens."""
         excerpt = raw if isinstance(raw, str) else (
             raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json.dumps(raw, ensure_ascii=False,
                                                                                      default=str))
-        log.warning("ingest refused a %s from %s: %s (%s)", kind, source, reason, detail)
+        outcome = Outcome("rejected", reason=reason, detail=detail)
         try:
             with self.db.transaction() as s:
+                if key is not None and reason != "internal_error" and not insert_new(
+                        s, cast(Table, IngestMessage.__table__), "id", {f"refused:{key}"[:80]}, kind="refused",
+                        at=utcnow()):
+                    return outcome  # this very message was refused, recorded and counted before
                 s.add(IngestReject(at=utcnow(), source=source[:120], kind=kind, reason=reason[:40],
                                    detail=detail[:1000], excerpt=(excerpt or "")[:EXCERPT]))
         except Exception:  # the database is down: the log line and the counter still hold it
             log.exception("could not record a refused message")
+        log.warning("ingest refused a %s from %s: %s (%s)", kind, source, reason, detail)
         self._count(f"{kind}.rejected.{reason}")
-        return Outcome("rejected", reason=reason, detail=detail)
+        return outcome
 
     def stats(self, hours: int = 24) -> dict:
         """This process's counters, and the refusals of the last `hours` recorded by every worker."""
@@ -211,17 +221,19 @@ class Pipeline:
         return self.handle_alarms([(raw, source, device_from_topic, actor)])[0]
 
     def handle_alarms(self, items: list[tuple]) -> list[Outcome]:
-        """Many alarm messages, each (raw, source, device from the topic or None, actor), in order, with
-        one transaction for all that pass validation; one outcome each. A batch that meets a concurrent
-        writer (the same live alarm or message id) is handled again one message at a time."""
+        """Many alarm messages, each (raw, source, device from the topic or None, actor[, key for
+        reject]), in order, with one transaction for all that pass validation; one outcome each. A batch
+        that meets a concurrent writer (the same live alarm or message id) is handled again one message
+        at a time."""
         out: list[Outcome | None] = [None] * len(items)
         parsed: list[tuple[int, AlarmMessage]] = []
         now = utcnow()
-        for i, (raw, source, topic, actor) in enumerate(items):
+        keys = [item[4] if len(item) > 4 else None for item in items]
+        for i, (raw, source, topic, actor, *_key) in enumerate(items):
             try:
                 parsed.append((i, self._parse_alarm(raw, topic, actor, now)))            # decode + validate
             except Refused as e:
-                out[i] = self.reject("alarm", source, e.reason, str(e), raw)
+                out[i] = self.reject("alarm", source, e.reason, str(e), raw, key=keys[i])
         if parsed:
             try:                                         # enrich + de-duplicate + persist (publish on commit)
                 results = self._raise([m for _i, m in parsed])
@@ -231,7 +243,7 @@ class Pipeline:
             tally: Counter = Counter()  # counted for the batch at once, not a lock per message
             for (i, m), r in zip(parsed, results, strict=True):
                 raw, source = items[i][0], items[i][1]
-                out[i] = self._alarm_outcome(r, m, source, raw, tally)
+                out[i] = self._alarm_outcome(r, m, source, raw, tally, keys[i])
             with self._lock:
                 self.counts.update(tally)
         return [o if o is not None else Outcome("rejected", reason="internal_error") for o in out]
@@ -251,7 +263,7 @@ class Pipeline:
                             results.append(e)
             return results
 
-    def _alarm_outcome(self, r, m: AlarmMessage, source: str, raw, tally: Counter) -> Outcome:
+    def _alarm_outcome(self, r, m: AlarmMessage, source: str, raw, tally: Counter, key: str | None) -> Outcome:
         """One message's outcome; what it counts goes to `tally` (a refusal is counted as it is kept)."""
         if isinstance(r, Exception):
             return self.reject("alarm", source, "internal_error", f"{type(r).__name__}: {r}", raw)
@@ -262,7 +274,7 @@ class Pipeline:
             tally[f"alarm.suppressed.{r.reason}"] += 1
             return Outcome("suppressed", reason=r.reason)
         if r.status == "refused":
-            return self.reject("alarm", source, r.code or "refused", str(r.reason), raw)
+            return self.reject("alarm", source, r.code or "refused", str(r.reason), raw, key=key)
         tally["alarm.accepted"] += 1
         return Outcome("accepted", id=r.alarm.id, created=r.status == "created", alarm=r.alarm)
 
@@ -281,7 +293,7 @@ class Pipeline:
 
     # --- device status (heartbeats, signs of life) ------------------------------------------------
     def handle_status(self, raw, *, source: str, device_from_topic: str | None = None,
-                      actor: str = "device") -> Outcome:
+                      actor: str = "device", key: str | None = None) -> Outcome:
         """A device's status: {"device_id" (or the topic's), "ts", optional "activity": true (a door opened,
         water ran)}. Every status is a heartbeat; handling one twice changes nothing more."""
         try:
@@ -298,7 +310,7 @@ class Pipeline:
             except AlarmNotFound:
                 raise Refused("unknown_device", f"unknown device {device_id!r}") from None
         except Refused as e:
-            return self.reject("status", source, e.reason, str(e), raw)
+            return self.reject("status", source, e.reason, str(e), raw, key=key)
         except Exception as e:
             log.exception("status ingest failed")
             return self.reject("status", source, "internal_error", f"{type(e).__name__}: {e}", raw)
@@ -307,7 +319,7 @@ class Pipeline:
 
     # --- positions -----------------------------------------------------------------------------
     def handle_position(self, raw, *, source: str, staff_from_topic: str | None = None,
-                        actor: str = "gps") -> Outcome:
+                        actor: str = "gps", key: str | None = None) -> Outcome:
         """A position: {"id" (staff), "lat", "lon", "timestamp", optional "speed", "bearing", "accuracy",
         "coord" (wgs84 | gcj02 | bd09)}; OsmAnd's names, as Traccar clients send them."""
         try:
@@ -345,7 +357,7 @@ class Pipeline:
                 return Outcome("duplicate")
             self.staff.record_fixes([Fix(str(staff_id), lon, lat, at, speed)], actor=actor)  # persist + publish
         except Refused as e:
-            return self.reject("position", source, e.reason, str(e), raw)
+            return self.reject("position", source, e.reason, str(e), raw, key=key)
         except Exception as e:
             log.exception("position ingest failed")
             return self.reject("position", source, "internal_error", f"{type(e).__name__}: {e}", raw)

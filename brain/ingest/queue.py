@@ -103,7 +103,7 @@ class IngestQueue:
                 return unpack(fields[b"batch"])
             except (ValueError, UnicodeDecodeError) as e:
                 self.pipeline.reject("unknown", "redis", "malformed_batch", f"entry {entry_id.decode()}: {e}",
-                                     bytes(fields[b"batch"][:500]))
+                                     bytes(fields[b"batch"][:500]), key=entry_id.decode())
                 return []
         f = {k.decode(): v for k, v in fields.items()}  # one message per entry (the earlier form)
         subject = f.get("subject", b"").decode() or None
@@ -114,18 +114,20 @@ class IngestQueue:
         the entries all of whose messages are done; returns how many messages were handled."""
         alarms, done = [], []  # (entry id, ...)
         for entry_id, fields in entries:
-            for kind, source, subject, body in self._messages(entry_id, fields):
+            for n, (kind, source, subject, body) in enumerate(self._messages(entry_id, fields)):
                 actor = f"device:{subject}" if subject else "device"
+                key = f"{entry_id.decode()}/{n}"  # the same message when its entry is handed out again
                 if kind == "alarm":
-                    alarms.append((entry_id, (body, source, subject, actor)))
+                    alarms.append((entry_id, (body, source, subject, actor, key)))
                     continue
                 if kind == "status":
-                    out = self.pipeline.handle_status(body, source=source, device_from_topic=subject, actor=actor)
+                    out = self.pipeline.handle_status(body, source=source, device_from_topic=subject, actor=actor,
+                                                      key=key)
                 elif kind == "position":
-                    out = self.pipeline.handle_position(body, source=source, staff_from_topic=subject)
+                    out = self.pipeline.handle_position(body, source=source, staff_from_topic=subject, key=key)
                 else:
                     out = self.pipeline.reject("unknown", source, "unknown_kind", f"no handler for kind {kind!r}",
-                                               body)
+                                               body, key=key)
                 done.append((entry_id, out))
         if alarms:
             outs = self.pipeline.handle_alarms([item for _id, item in alarms])

@@ -14,6 +14,7 @@ import redis
 from sqlalchemy import select
 
 from brain.alarms.models import Alarm
+from brain.ingest.models import IngestReject
 from brain.ingest.queue import IngestQueue, pack, unpack
 from brain.storage.db import utcnow
 from tests.conftest import service_url
@@ -140,6 +141,39 @@ def test_a_batch_travels_as_one_entry_and_is_acknowledged_once_all_its_messages_
     assert sum(a.count for i in range(3, 7) for a in _alarms(brain, _smoke(brain, i))) == 40
     assert brain.ingest.counts["alarm.rejected.malformed_json"] == 1
     assert brain.ingest.counts["status.accepted"] == 1
+
+
+def test_the_refusals_of_an_entry_handled_again_are_recorded_and_counted_once(brain, stream):
+    """A worker handles an entry and dies before acknowledging it: another takes it over and handles it
+    again. Its alarms were stored once (their message ids); its refused messages are recorded and
+    counted once too, not again with each handling."""
+    url, name = stream
+    first = IngestQueue(url, brain.ingest, stream=name, consumer="first")
+    second = IngestQueue(url, brain.ingest, stream=name, consumer="second", claim_idle_ms=200)
+    ts = utcnow().isoformat()
+    source = f"test:{uuid.uuid4().hex[:8]}"
+    items = [*_batch(brain, "again", 12),
+             ("alarm", b"{broken \xff", source, _smoke(brain, 3)),
+             ("alarm", json.dumps({"type": "smoke", "ts": ts}), source, "NO-SUCH-DEVICE"),
+             ("status", json.dumps({"ts": "yesterday"}), source, _smoke(brain, 4)),
+             ("position", json.dumps({"id": "S1", "lat": 31.2, "lon": "east", "timestamp": ts}), source, "S1")]
+    first.enqueue_many(items)
+    before = dict(brain.ingest.counts)
+    first.redis.xack = lambda *_a, **_k: 0  # handled, then the worker died before its XACK reached Redis
+    assert first.work_once(block_ms=100) == len(items)
+    assert first.pending() == 1
+    time.sleep(0.3)  # idle past claim_idle_ms
+    assert second.work_once(block_ms=100) == len(items) and second.reclaimed == 1
+    assert second.pending() == 0
+    with brain.db.read() as s:
+        kept = s.execute(select(IngestReject.reason).where(IngestReject.source == source)).scalars().all()
+    assert sorted(kept) == ["bad_field", "bad_timestamp", "malformed_json", "unknown_device"]
+    counted = {k: v - before.get(k, 0) for k, v in brain.ingest.counts.items() if "rejected" in k}
+    assert {k: v for k, v in counted.items() if v} == {
+        "alarm.rejected.malformed_json": 1, "alarm.rejected.unknown_device": 1,
+        "status.rejected.bad_timestamp": 1, "position.rejected.bad_field": 1}
+    alarms = [a for i in range(3, 7) for a in _alarms(brain, _smoke(brain, i))]
+    assert sum(a.count for a in alarms) == 12  # each alarm message once
 
 
 def test_a_batch_held_by_a_killed_worker_is_taken_over_and_each_alarm_stored_once(brain, stream):
