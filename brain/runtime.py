@@ -21,6 +21,7 @@ from brain.district import seed as district_seed
 from brain.district.service import PlaceService
 from brain.events.bus import Bus, MemoryBus
 from brain.events.log import Store
+from brain.ingest.forget import HandledMemory
 from brain.ingest.mqtt import MqttIngest
 from brain.ingest.pipeline import Pipeline
 from brain.ingest.queue import IngestQueue
@@ -71,6 +72,7 @@ class Brain:
                                                    settings.welfare_visit_min),
                                      interval_s=float(settings.monitor_interval_s or 30))
         self.ingest = Pipeline(self.db, self.alarms, self.staff, self.gazetteer, self.monitor)
+        self.forget = HandledMemory(self.db)  # message ids past any redelivery, hourly, with the monitor
         self.freshness = Freshness()
         self.changes = Changes()
         self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
@@ -102,6 +104,7 @@ class Brain:
                 self.escalator.start()
             if self.settings.monitor_interval_s > 0:
                 self.monitor.start()
+                self.forget.start()
             if self.settings.redis_url and self.queue is None:
                 # the durable queue: MQTT hands messages over, this worker (and any other) handles them
                 self.queue = IngestQueue(self.settings.redis_url, self.ingest)
@@ -177,6 +180,7 @@ class Brain:
     def stop(self) -> None:
         self.escalator.stop()
         self.monitor.stop()
+        self.forget.stop()
         self.freshness.detach()
         self.changes.detach()
         if self.alarms.index is not None:

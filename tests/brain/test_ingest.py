@@ -183,3 +183,32 @@ def test_a_batch_of_alarms_is_one_transaction_with_the_same_outcomes_as_one_by_o
     assert [(o.status, o.created) for o in again] == [("accepted", False), ("duplicate", None)]  # m1: its alarm
     with brain.db.read() as s:
         assert s.get(Alarm, alarm.id).count == 2
+
+
+def test_message_ids_are_forgotten_only_once_a_redelivery_would_be_refused_as_stale(brain):
+    """ingest_messages keeps a handled message's id past the age at which the same message is refused as
+    stale anyway; older ids are deleted (in chunks), newer ones kept, and a kept id still stops a repeat."""
+    from brain.ingest.forget import CHUNK, KEEP, HandledMemory
+    from brain.ingest.models import IngestMessage
+    from brain.ingest.pipeline import MAX_AGE, MAX_FUTURE
+
+    assert KEEP > MAX_AGE + MAX_FUTURE
+    with pytest.raises(ValueError):
+        HandledMemory(brain.db, keep=MAX_AGE)
+    now = utcnow()
+    old = [{"id": f"old-{i}", "kind": "alarm", "at": now - KEEP - timedelta(minutes=1)} for i in range(CHUNK + 7)]
+    kept = [{"id": f"kept-{i}", "kind": "alarm", "at": now - KEEP + timedelta(minutes=1)} for i in range(5)]
+    with brain.db.transaction() as s:
+        s.execute(IngestMessage.__table__.insert(), old + kept)
+    dev = _device(brain)
+    body = json.dumps({"device_id": dev, "type": "smoke", "ts": now.isoformat()})  # its id derived from these
+    assert brain.ingest.handle_alarm(body, source="test").status == "accepted"
+    with brain.db.read() as s:
+        fresh = set(s.scalars(select(IngestMessage.id))) - {r["id"] for r in old + kept}
+    assert len(fresh) == 1
+
+    assert HandledMemory(brain.db).run_once(now) == CHUNK + 7
+    with brain.db.read() as s:
+        left = set(s.scalars(select(IngestMessage.id)))
+    assert left == {r["id"] for r in kept} | fresh
+    assert brain.ingest.handle_alarm(body, source="test").status == "duplicate"
