@@ -111,8 +111,8 @@ _VIEW_COLUMNS = ("id", "device_id", "type", "severity", "state", "count", "first
                  "rung", "rung_due_at")
 # Core columns, not the mapped attributes: a statement of mapped attributes goes through the ORM's
 # compiling and row loading even for plain columns, which costs more than the rows of a batch do
-_A = cast(Table, Alarm.__table__).c
-_D = cast(Table, Device.__table__).c
+_ALARMS, _DEVICES = cast(Table, Alarm.__table__), cast(Table, Device.__table__)
+_A, _D = _ALARMS.c, _DEVICES.c
 _VIEW = select(*(_A[c] for c in _VIEW_COLUMNS))
 
 
@@ -281,16 +281,15 @@ class AlarmService:
                 out[i] = Raised("created", alarm=view)
             u.actor = actor
             # write back in bulk (Core, no ORM object per row): new alarms, repeats, last-seen times
-            alarms_t, devices_t = cast(Table, Alarm.__table__), cast(Table, Device.__table__)
-            insert_rows(s, alarms_t, list(new_alarms.values()))
+            insert_rows(s, _ALARMS, list(new_alarms.values()))
             if bumps:  # (an alarm made earlier in this batch is in its table already: its repeats add up too)
-                _bump(s, alarms_t, sorted(bumps.items()))  # in id order: one lock order for every worker
+                _bump(s, _ALARMS, sorted(bumps.items()))  # in id order: one lock order for every worker
             seen_at = {k: v for k, v in seen_at.items()  # only where it moves on by a step or more
                        if devices[k].last_seen_at is None or devices[k].last_seen_at < v - SEEN_STEP}
             if seen_at:
                 t = bindparam("t", type_=UTCDateTime())
-                seen_col = devices_t.c.last_seen_at
-                s.execute(update(devices_t).where(devices_t.c.id == bindparam("b_id")).values(
+                seen_col = _D.last_seen_at
+                s.execute(update(_DEVICES).where(_D.id == bindparam("b_id")).values(
                     last_seen_at=case((or_(seen_col.is_(None), seen_col < t), t), else_=seen_col)),
                     [{"b_id": k, "t": v} for k, v in sorted(seen_at.items())])
             for key, indexes in repeated.items():  # each repeat's result: its alarm as the batch leaves it

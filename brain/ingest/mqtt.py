@@ -90,9 +90,10 @@ class BufferedClient(mqtt.Client):
         """Hand every whole QoS 0/1 PUBLISH at the head of the buffer to `on_publish_received`; stop at
         the first packet of another kind, a partial one or one that does not read whole (paho takes it)."""
         handler = self.on_publish_received
+        assert handler is not None  # loop_read calls this only with a handler set
         buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
         taken = 0
-        while pos < end and handler is not None:
+        while pos < end:
             cmd = buf[pos]
             qos = (cmd >> 1) & 3
             if cmd & 0xF0 != 0x30 or qos > 1:
@@ -108,7 +109,7 @@ class BufferedClient(mqtt.Client):
             else:
                 break  # the length is not all here (or is malformed: paho reports it)
             body_end = i + length
-            if buf[i - 1] & 128 or body_end > end or length < 2:
+            if body_end > end or length < 2:
                 break
             topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
             payload_at = topic_end + (2 if qos else 0)
@@ -288,7 +289,6 @@ class MqttIngest:
         """One message, on the network thread: to the hand-over (acknowledged once in Redis) or through
         the pipeline here (acknowledged once handled)."""
         self.received += 1
-        client = self.client
         try:
             parts = topic.split("/")
             source = f"mqtt:{topic}"[:120]
@@ -316,4 +316,4 @@ class MqttIngest:
             log.exception("MQTT message on %s could not be handled; left unacknowledged", topic)
             self.unacknowledged += 1
             return
-        client.ack(mid, qos)
+        self.client.ack(mid, qos)

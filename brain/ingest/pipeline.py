@@ -189,13 +189,14 @@ class Pipeline:
             raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json.dumps(raw, ensure_ascii=False,
                                                                                      default=str))
         outcome = Outcome("rejected", reason=reason, detail=detail)
+        now = utcnow()
         try:
             with self.db.transaction() as s:
                 if key is not None and reason != "internal_error" and not insert_new(
                         s, cast(Table, IngestMessage.__table__), "id", {f"refused:{key}"[:80]}, kind="refused",
-                        at=utcnow()):
+                        at=now):
                     return outcome  # this very message was refused, recorded and counted before
-                s.add(IngestReject(at=utcnow(), source=source[:120], kind=kind, reason=reason[:40],
+                s.add(IngestReject(at=now, source=source[:120], kind=kind, reason=reason[:40],
                                    detail=detail[:1000], excerpt=(excerpt or "")[:EXCERPT]))
         except Exception:  # the database is down: the log line and the counter still hold it
             log.exception("could not record a refused message")
