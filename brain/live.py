@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from brain.alarms.enums import AlarmState, Severity
 from brain.alarms.service import AlarmView
@@ -48,9 +51,60 @@ class Snapshot:
 
 
 def snapshot(brain) -> Snapshot:
-    """Read the live state through the services (one read each)."""
-    return Snapshot(at=utcnow(), cases=brain.cases.open_cases(), alarms=brain.alarms.live(),
-                    staff=brain.staff.roster())
+    """Read the live state through the services (one read each, or what is kept of it from the bus)."""
+    return Snapshot(at=utcnow(), cases=brain.live_cases.get(), alarms=brain.alarms.live(),
+                    staff=brain.live_staff.get())
+
+
+T = TypeVar("T")
+
+
+class Followed(Generic[T]):
+    """A read kept until the bus says it changed: `get()` answers what `load()` last returned until an
+    event matching one of `patterns` arrives, then reads again at the next `get()`. It also reads again
+    once what it holds is `max_age_s` old (an event lost while Redis restarted shows no longer than that),
+    and always while it is not attached to a bus. Without patterns it is kept for `max_age_s` alone.
+
+    The screens' live updates asked the database for every open case and every staff member several
+    times a second, although in an alarm storm neither changes; in a storm those reads waited on a
+    database busy storing alarms. What `get()` returns is shared: callers read it, never change it."""
+
+    def __init__(self, load: Callable[[], T], patterns: tuple[str, ...] = (), *, max_age_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._load = load
+        self.patterns = patterns
+        self.max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._version = 0  # events seen
+        self._held: tuple[int, float, T] | None = None  # (events seen before the read, when read, value)
+        self._off: list[Callable[[], None]] = []
+        self.loads = 0
+
+    def attach(self, bus) -> None:
+        for pattern in self.patterns:
+            self._off.append(bus.subscribe(pattern, self._changed))
+
+    def detach(self) -> None:
+        for off in self._off:
+            off()
+        self._off.clear()
+
+    def _changed(self, _event) -> None:
+        with self._lock:
+            self._version += 1
+
+    def get(self) -> T:
+        with self._lock:
+            version, held = self._version, self._held
+            followed = bool(self._off) or not self.patterns
+            if followed and held is not None and held[0] == version and self._clock() - held[1] < self.max_age_s:
+                return held[2]
+        value = self._load()  # an event during the read makes the next get() read again
+        with self._lock:
+            self._held = (version, self._clock(), value)
+            self.loads += 1
+        return value
 
 
 # How long each live feed may stay silent before the wall shows it as gone quiet (seconds).

@@ -28,7 +28,7 @@ from brain.ingest.queue import IngestQueue
 from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
 from brain.leader import Lease
-from brain.live import Changes, Freshness, snapshot
+from brain.live import Changes, Followed, Freshness, snapshot
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
 from brain.storage.db import Database, utcnow
@@ -75,6 +75,11 @@ class Brain:
         self.forget = HandledMemory(self.db)  # message ids past any redelivery, hourly, with the monitor
         self.freshness = Freshness()
         self.changes = Changes()
+        # what the screens' live updates read, kept from the bus between changes
+        self.live_cases = Followed(self.cases.open_cases, ("case.*",))
+        self.live_staff = Followed(self.staff.roster, ("staff.*",))
+        self.live_rejected = Followed(lambda: int(self.ingest.stats()["rejected_total_last_24h"] or 0),
+                                      max_age_s=5.0)  # a 24-hour count on the wall's status line
         self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
         self.mqtt: MqttIngest | None = None
         self.queue: IngestQueue | None = None
@@ -99,6 +104,8 @@ class Brain:
             self.alarms.index.attach(self.bus)
             self.freshness.attach(self.bus)
             self.changes.attach(self.bus)
+            self.live_cases.attach(self.bus)
+            self.live_staff.attach(self.bus)
             self.freshness.seed(snapshot(self))
             if self.settings.escalate_after_s > 0:
                 self.escalator.start()
@@ -183,6 +190,8 @@ class Brain:
         self.forget.stop()
         self.freshness.detach()
         self.changes.detach()
+        self.live_cases.detach()
+        self.live_staff.detach()
         if self.alarms.index is not None:
             self.alarms.index.detach()
             self.alarms.index = None

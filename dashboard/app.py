@@ -114,7 +114,7 @@ def _freshness(brain: Brain, snap: Snapshot, tr) -> list:
 
 
 def _rejected(brain: Brain) -> int:
-    return int(brain.ingest.stats()["rejected_total_last_24h"] or 0)
+    return brain.live_rejected.get()
 
 
 def _shell() -> html.Div:

@@ -9,7 +9,7 @@ import pytest
 
 from brain.events.bus import MemoryBus
 from brain.events.types import Event
-from brain.live import FEED_SILENCE_S, Changes, Freshness, snapshot
+from brain.live import FEED_SILENCE_S, Changes, Followed, Freshness, snapshot
 from brain.staff.service import Fix
 from brain.storage.db import utcnow
 
@@ -125,3 +125,80 @@ def test_a_waiting_screen_is_woken_once_however_many_changes_come_before_it_runs
 
     assert asyncio.run(main()) == 500
     assert len(woken) == 1
+
+
+class _Reads:
+    """A load function that counts its reads; `during` runs in the middle of the next read."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.during = None
+
+    def __call__(self) -> list[int]:
+        self.n += 1
+        if self.during:
+            during, self.during = self.during, None
+            during()
+        return [self.n]
+
+
+def _event(kind: str) -> Event:
+    return Event(type=kind, subject_type="case", subject_id="1", actor="test", payload={})
+
+
+def test_a_followed_read_is_kept_until_an_event_it_follows_arrives():
+    bus, reads = MemoryBus(), _Reads()
+    cases = Followed(reads, ("case.*",))
+    cases.attach(bus)
+    assert cases.get() == cases.get() == [1] and reads.n == 1
+    bus.publish(_event("alarm.raised"))  # not one it follows
+    assert cases.get() == [1]
+    bus.publish(_event("case.dispatched"))
+    assert cases.get() == [2] and cases.get() == [2] and reads.n == 2
+    cases.detach()  # no longer told of changes: every get reads
+    assert cases.get() == [3] and cases.get() == [4]
+
+
+def test_an_event_during_the_read_makes_the_next_get_read_again():
+    bus, reads = MemoryBus(), _Reads()
+    cases = Followed(reads, ("case.*",))
+    cases.attach(bus)
+    reads.during = lambda: bus.publish(_event("case.registered"))  # the read may already miss it
+    assert cases.get() == [1]
+    assert cases.get() == [2] and cases.get() == [2]
+
+
+def test_a_followed_read_is_read_again_once_it_is_old_even_without_events():
+    bus, reads, now = MemoryBus(), _Reads(), [100.0]
+    cases = Followed(reads, ("case.*",), max_age_s=10.0, clock=lambda: now[0])
+    cases.attach(bus)
+    assert cases.get() == [1]
+    now[0] += 9.9
+    assert cases.get() == [1]
+    now[0] += 0.2  # an event lost with Redis shows for no longer than this
+    assert cases.get() == [2]
+
+
+def test_a_read_not_attached_to_a_bus_is_never_kept_and_one_without_patterns_only_for_its_age():
+    reads = _Reads()
+    unfollowed = Followed(reads, ("case.*",))
+    assert [unfollowed.get(), unfollowed.get()] == [[1], [2]]
+    now, counted = [0.0], _Reads()
+    timed = Followed(counted, max_age_s=5.0, clock=lambda: now[0])
+    assert timed.get() == timed.get() == [1]
+    now[0] = 5.0
+    assert timed.get() == [2]
+
+
+def test_the_snapshot_sees_a_new_case_and_a_move_at_once_and_reads_nothing_when_nothing_changed(brain):
+    before = brain.live_cases.loads, brain.live_staff.loads
+    first = snapshot(brain)
+    again = snapshot(brain)
+    assert again.cases is first.cases and again.staff is first.staff
+    assert (brain.live_cases.loads, brain.live_staff.loads) <= (before[0] + 1, before[1] + 1)
+    case = brain.cases.open_case(channel="wechat", category="C0107", pole="0412", actor="app")
+    assert case.id in [c.id for c in snapshot(brain).cases]
+    person = brain.staff.roster()[0]
+    brain.staff.record_fixes([Fix(person.id, person.lon + 0.001, person.lat, utcnow())])
+    moved = next(s for s in snapshot(brain).staff if s.id == person.id)
+    assert moved.lon == pytest.approx(person.lon + 0.001)
