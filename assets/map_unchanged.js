@@ -12,6 +12,11 @@
  * alarm's count changes its hover text, not its marker). Dash's patches give a changed array a new
  * value, and Plotly.restyle sets a new value on the member it changes, so a change is always seen;
  * anything unexpected falls back to Plotly's own update.
+ *
+ * And the map's view and size are set again only when they change. Plotly sets the centre, zoom,
+ * bearing and pitch and resizes the map at every redraw; MapLibre answers each with a frame of the
+ * whole map even when nothing moved (a resize clears its canvas), which made every live update cost a
+ * WebGL frame although the live markers are drawn by the page (assets/overlay.js).
  */
 (function () {
   "use strict";
@@ -24,7 +29,10 @@
   function signature(obj, calcTrace) {
     var trace = calcTrace[0].trace, input = trace._input || {};
     var sub = obj.subplot, parts = [sub.map && sub.map.style, trace.visible, sub.belowLookup &&
-      sub.belowLookup["trace-" + trace.uid], trace.uid];
+      sub.belowLookup["trace-" + trace.uid], trace.uid, trace.mode];
+    // a layer whose markers the page draws (assets/overlay.js) gives MapLibre nothing to draw: its data
+    // changes are the page's alone (MapLibre would still answer Plotly's unchanged settings with a frame)
+    if (input.meta && input.meta.draw === "markers") { return parts; }
     Object.keys(input).forEach(function (key) {
       if (!NOT_DRAWN[key]) { add(parts, key, input[key], 0); }
     });
@@ -73,11 +81,65 @@
     proto.__brainUnchanged = true;
   }
 
+  function close(a, b) { return Math.abs(a - b) < 1e-9; }
+
+  // the view setters Plotly calls, each skipped when the map already shows that value
+  var SAME = {
+    setCenter: function (map, c) {
+      var now = map.getCenter(), lon = Array.isArray(c) ? c[0] : (c.lng !== undefined ? c.lng : c.lon);
+      var lat = Array.isArray(c) ? c[1] : c.lat;
+      return close(now.lng, +lon) && close(now.lat, +lat);
+    },
+    setZoom: function (map, z) { return close(map.getZoom(), +z); },
+    setBearing: function (map, b) { return close(map.getBearing(), +b); },
+    setPitch: function (map, p) { return close(map.getPitch(), +p); }
+  };
+
+  // Plotly counts a redraw as done at MapLibre's next frame. When nothing changed for MapLibre, no frame
+  // comes, and Plotly would hold every later redraw of the page behind that one: it is done at once.
+  function settle(sub) {
+    var resolveOnRender = sub.resolveOnRender;
+    sub.resolveOnRender = function (resolve) {
+      var map = this.map;
+      if (!window.brainMapEveryLayer && map && map.loaded() && !map.isMoving()) {
+        setTimeout(resolve, 0);
+        return;
+      }
+      return resolveOnRender.call(this, resolve);
+    };
+  }
+
+  function quiet(sub) {
+    var map = sub.map;
+    if (!map || map.__brainQuiet) { return; }
+    map.__brainQuiet = true;
+    settle(sub);
+    Object.keys(SAME).forEach(function (name) {
+      var original = map[name];
+      map[name] = function (value) {
+        try {
+          if (!window.brainMapEveryLayer && value !== undefined && value !== null && SAME[name](this, value)) {
+            return this;
+          }
+        } catch (e) { /* an unexpected value: MapLibre's own */ }
+        return original.apply(this, arguments);
+      };
+    });
+    var resize = map.resize;
+    map.resize = function () {
+      var box = this.getContainer(), size = [box.clientWidth, box.clientHeight, window.devicePixelRatio];
+      if (!window.brainMapEveryLayer && same(size, this.__brainSize)) { return this; }
+      this.__brainSize = size;
+      return resize.apply(this, arguments);
+    };
+  }
+
   function attach() {
     var plots = document.querySelectorAll(".js-plotly-plot");
     for (var k = 0; k < plots.length; k++) {
       var layout = plots[k]._fullLayout, sub = layout && layout.map && layout.map._subplot;
       if (!sub || !sub.traceHash) { continue; }
+      quiet(sub);
       var uids = Object.keys(sub.traceHash);
       for (var i = 0; i < uids.length; i++) { wrap(Object.getPrototypeOf(sub.traceHash[uids[i]])); }
     }

@@ -7,6 +7,12 @@
  *   in a storm only the MAX_RINGS oldest (the layer lists the oldest first): thousands of animated
  *   rings would stall the page, and the wall's banner already names the oldest.
  *
+ * - The live layers' markers (cases, alarms, staff: the traces whose meta.draw is "markers", which
+ *   MapLibre is not given): drawn here on a 2D canvas under the labels and rings, in trace order, each
+ *   point a disc of its marker's colour, size and opacity, as Plotly would draw it. A live update thus
+ *   costs one canvas drawing, not a WebGL frame of the whole map; Plotly keeps hover, clicks and the
+ *   legend from the same traces. `painted` holds the traces of the last drawing (what is on screen).
+ *
  * It reads the figure the page already holds (the pole and alarm traces named by data-pole-trace and
  * data-alarm-trace on .map-wrap) and follows the map's moves and every redraw.
  */
@@ -27,9 +33,13 @@
     this.poleTrace = parseInt(wrap.dataset.poleTrace, 10);
     this.alarmTrace = parseInt(wrap.dataset.alarmTrace, 10);
     this.labelZoom = parseFloat(wrap.dataset.labelZoom);
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "map-markers";
     this.layer = document.createElement("div");
     this.layer.className = "map-overlay";
+    map.getCanvasContainer().parentNode.appendChild(this.canvas);
     map.getCanvasContainer().parentNode.appendChild(this.layer);
+    this.painted = {};
     this.pending = false;
     var self = this;
     var later = function () { self.schedule(); };
@@ -46,8 +56,51 @@
     requestAnimationFrame(function () { self.pending = false; self.draw(); });
   };
 
+  function at(value, i, fallback) {
+    var v = Array.isArray(value) ? value[i] : value;
+    return v === undefined || v === null ? fallback : v;
+  }
+
+  Overlay.prototype.markers = function (data) {
+    var map = this.map, canvas = this.canvas, box = map.getCanvas();
+    var ratio = window.devicePixelRatio || 1;
+    var w = box.clientWidth, h = box.clientHeight;
+    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+      canvas.width = Math.round(w * ratio);
+      canvas.height = Math.round(h * ratio);
+      canvas.style.width = w + "px";
+      canvas.style.height = h + "px";
+    }
+    var ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    var painted = {};
+    for (var t = 0; t < data.length; t++) {
+      var trace = data[t];
+      if (!trace || !trace.meta || trace.meta.draw !== "markers") { continue; }
+      painted[t] = trace;
+      if (trace.visible === "legendonly" || trace.visible === false || !trace.lon) { continue; }
+      var marker = trace.marker || {};
+      for (var i = 0; i < trace.lon.length; i++) {
+        var lon = trace.lon[i], lat = trace.lat[i];
+        if (typeof lon !== "number" || typeof lat !== "number") { continue; }
+        var p = map.project([lon, lat]);
+        var r = at(marker.size, i, 6) / 2;
+        if (p.x < -r || p.y < -r || p.x > w + r || p.y > h + r) { continue; }
+        ctx.globalAlpha = at(marker.opacity, i, 1);
+        ctx.fillStyle = at(marker.color, i, "#8da2c0");
+        ctx.beginPath();
+        ctx.arc(p.x, p.y, r, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
+    ctx.globalAlpha = 1;
+    this.painted = painted;
+  };
+
   Overlay.prototype.draw = function () {
     var map = this.map, data = this.gd.data || [];
+    this.markers(data);
     var html = [];
     var poles = data[this.poleTrace];
     var zoom = map.getZoom();

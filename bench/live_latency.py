@@ -7,8 +7,8 @@ For each mode the whole app runs in-process (SQLite in a temporary folder, the d
 simulator off) and a signed-in Chromium opens /wall. Alarms are raised through the domain at random
 gaps (mean `--gap` s, so a poll's phase is sampled evenly), each on its own device. Measured per alarm:
 - **enters the bus**: `time.time()` in the bus handler for its `alarm.raised` (after the commit);
-- **drawn**: `Date.now()` in the page on the first animation frame whose map data holds the alarm's
-  device (the frame MapLibre paints it in).
+- **drawn**: `Date.now()` in the page on the first animation frame after the page painted the alarm's
+  marker on the map (assets/overlay.js).
 Both clocks are this machine's. An alarm not drawn within 10 s counts as lost (none is expected).
 """
 
@@ -34,13 +34,15 @@ from tools.serve import serve
 PASSWORD = "bench-admin-pass"
 LOST_AFTER_S = 10.0
 
-# Every animation frame: note when each alarm's device first appears in the map's alarm trace.
+# Every animation frame: note when each alarm's device first appears among the markers the page has
+# painted on the map (assets/overlay.js keeps the traces of its last drawing in `painted`).
 WATCH = """
 (index) => {
     window.__drawn = {};
     const look = () => {
-        const gd = document.querySelector('#district-map .js-plotly-plot');
-        const trace = gd && gd.data && gd.data[index];
+        const map = document.querySelector('#district-map');
+        const wrap = map && map.closest('.map-wrap');
+        const trace = wrap && wrap.__overlay && wrap.__overlay.painted[index];
         if (trace && trace.customdata) {
             const now = Date.now();
             for (const row of trace.customdata) {

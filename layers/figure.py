@@ -1,4 +1,10 @@
-"""The district map: static layers once, live layers (cases, alarms, staff) patched by index."""
+"""The district map: static layers once, live layers (cases, alarms, staff) patched by index.
+
+MapLibre draws the static layers. The live layers' markers are drawn by the page on a canvas over the
+map (assets/overlay.js) from the same traces, which Plotly keeps for hover, clicks and the legend: a
+live update then costs the browser no WebGL frame (a frame of the whole map, where the wall renders
+WebGL in software, takes 100-300 ms of the page's main thread). Each live trace has a key trace of
+its own in the legend (its legend group), which shows the layer's colour and hides and shows it."""
 
 from __future__ import annotations
 
@@ -15,7 +21,10 @@ from layers import staff as staff_layer
 STATIC = ("boundary", "committees", "grid", "roads", "poles", "committee_labels")
 LIVE = ("cases", "alarms", "staff")
 OVERLAY = ("links",)  # lines from a selected case to its recommended staff (/dispatch)
-TRACE_INDEX = {name: i for i, name in enumerate(STATIC + LIVE + OVERLAY)}
+KEYS = tuple(f"{name}_key" for name in LIVE)  # the live layers' legend entries
+TRACE_INDEX = {name: i for i, name in enumerate(STATIC + LIVE + OVERLAY + KEYS)}
+KEY_COLOUR = {"cases": style.CASE_STATUS_COLOUR["reported"], "alarms": alarm_layer.SEVERITY_COLOUR["critical"],
+              "staff": style.STAFF_STATUS_COLOUR["available"]}
 UIREVISION = "district-map"
 
 
@@ -36,6 +45,19 @@ def fit_zoom(district, *, width_px: int = FIT_WIDTH_PX, height_px: int = FIT_HEI
     return round(min(max(zoom, 3.0), 18.0), 2)
 
 
+def drawn_by_page(trace: go.Scattermap, name: str) -> go.Scattermap:
+    """A live layer whose markers the page draws (assets/overlay.js reads `meta.draw`): MapLibre is given
+    no marker of it (mode "none"), Plotly still hovers and clicks its points; its legend entry is its key."""
+    return trace.update(mode="none", showlegend=False, legendgroup=name, meta={"draw": "markers"})
+
+
+def legend_key(label: str, name: str) -> go.Scattermap:
+    """A live layer's entry in the legend: its colour and name; a click hides or shows the layer (the whole
+    legend group). Its one point has no place, so it draws nothing, yet Plotly lists it (not an empty trace)."""
+    return go.Scattermap(lon=[None], lat=[None], mode="markers", name=label, legendgroup=name, hoverinfo="skip",
+                         marker={"size": 12, "color": KEY_COLOUR[name]})
+
+
 def district_figure(district, *, live: dict[str, dict], tr) -> go.Figure:
     """The whole map. `live` holds the data dicts of the live layers; `tr` translates catalogue keys."""
     hover = {k: tr(f"hover.{k}") for k in ("pole", "code", "grid", "committee", "status", "channel", "age",
@@ -50,10 +72,11 @@ def district_figure(district, *, live: dict[str, dict], tr) -> go.Figure:
                                 width=1.0),
         poles.trace(district, tr("layer.poles"), hover),
         geography.committee_labels_trace(tr("layer.committees"), district),
-        case_layer.trace(tr("layer.cases"), live["cases"], hover),
-        alarm_layer.trace(tr("layer.alarms"), live["alarms"], hover),
-        staff_layer.trace(tr("layer.staff"), live["staff"], hover),
+        drawn_by_page(case_layer.trace(tr("layer.cases"), live["cases"], hover), "cases"),
+        drawn_by_page(alarm_layer.trace(tr("layer.alarms"), live["alarms"], hover), "alarms"),
+        drawn_by_page(staff_layer.trace(tr("layer.staff"), live["staff"], hover), "staff"),
         links.trace(tr("layer.links"), links.data([])),
+        *[legend_key(tr(f"layer.{name}"), name) for name in LIVE],
     ]
     c = district.boundary.centroid
     fig = go.Figure(traces)

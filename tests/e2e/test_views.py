@@ -246,9 +246,31 @@ SOURCES_JS = """() => { const gd = document.querySelector('#district-map .js-plo
     map.on('sourcedata', (e) => window.__sources.push(e.sourceId)); }"""
 
 
-def test_a_live_update_sets_only_the_changed_layer_on_the_map_not_the_static_district(page, live_app):
-    """A new alarm is handed to MapLibre as the alarm layer alone (assets/map_unchanged.js): the boundary,
-    committees, roads and poles keep their sources untouched. Hiding and showing a layer still works."""
+PAINTED_JS = """([i, device]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
+    const map = gd._fullLayout.map._subplot.map; const t = gd.data[i];
+    const k = t.customdata.findIndex((r) => r[2] === device); if (k < 0) { return null; }
+    const wrap = gd.closest('.map-wrap'); const canvas = wrap.querySelector('canvas.map-markers');
+    const painted = wrap.__overlay && wrap.__overlay.painted[i];
+    const xy = map.project([t.lon[k], t.lat[k]]); const r = window.devicePixelRatio || 1;
+    const px = canvas.getContext('2d').getImageData(Math.round(xy.x * r), Math.round(xy.y * r), 1, 1).data;
+    return {colour: t.marker.color[k], pixel: Array.from(px),
+            painted: !!painted && painted.customdata.some((row) => row[2] === device)}; }"""
+
+
+def _rgb(hex_colour: str) -> list[int]:
+    return [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+
+
+def _shows(painted: dict) -> bool:
+    """Whether the canvas pixel at the marker's place is the marker's colour."""
+    px = painted["pixel"]
+    return px[3] > 150 and all(abs(a - b) <= 40 for a, b in zip(px[:3], _rgb(painted["colour"]), strict=True))
+
+
+def test_a_live_update_gives_maplibre_nothing_and_the_page_paints_the_new_alarm(page, live_app):
+    """A new alarm sets no map source at all, static or live (assets/map_unchanged.js): the page paints the
+    live markers on its own canvas over the map (assets/overlay.js), in the alarm's colour at its place.
+    Hiding and showing a layer still works."""
     open_view(page, live_app, "/wall")
     p = page.page
     devices = live_app.brain.district.devices
@@ -260,11 +282,13 @@ def test_a_live_update_sets_only_the_changed_layer_on_the_map_not_the_static_dis
     p.evaluate(SOURCES_JS)
     live_app.brain.alarms.raise_alarm(device_id=second, type="leak", actor="e2e")
     assert wait_for(lambda: second in [row[2] for row in trace(page, "alarms")["custom"]])
+    assert wait_for(lambda: (p.evaluate(PAINTED_JS, [TRACE_INDEX["alarms"], second]) or {}).get("painted"))
     p.wait_for_timeout(1000)
-    uids = p.evaluate("() => document.querySelector('#district-map .js-plotly-plot')._fullData.map((t) => t.uid)")
-    touched = {uid for uid in uids for source in p.evaluate("window.__sources") if uid in source}
-    assert touched == {uids[TRACE_INDEX["alarms"]]}
+    assert p.evaluate("window.__sources") == []
     assert p.evaluate("window.brainMapSkipped") > 0
+    wait_map_still(p)
+    assert _shows(p.evaluate(PAINTED_JS, [TRACE_INDEX["alarms"], second]))
+    uids = p.evaluate("() => document.querySelector('#district-map .js-plotly-plot')._fullData.map((t) => t.uid)")
     # a layer hidden from the legend (Plotly.restyle) goes, and comes back
     roads = TRACE_INDEX["roads"]
     layer = f"plotly-trace-layer-{uids[roads]}-line"
@@ -277,6 +301,27 @@ def test_a_live_update_sets_only_the_changed_layer_on_the_map_not_the_static_dis
     p.evaluate("([i]) => Plotly.restyle(document.querySelector('#district-map .js-plotly-plot'), "
                "{visible: true}, [i])", [roads])
     assert wait_for(lambda: p.evaluate(visibility, [layer]) == "visible")
+    assert page.errors == []
+
+
+def test_the_legend_key_of_a_live_layer_hides_and_shows_its_painted_markers(page, live_app):
+    """The alarms' entry in the legend is its key trace; a click hides the whole legend group, and the page
+    stops painting the alarms; another click brings them back."""
+    open_view(page, live_app, "/wall")
+    p = page.page
+    devices = live_app.brain.district.devices
+    device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-5])
+    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
+    i = TRACE_INDEX["alarms"]
+    assert wait_for(lambda: (p.evaluate(PAINTED_JS, [i, device]) or {}).get("painted"))
+    entry = p.locator("#district-map .legend .traces").filter(has_text="告警").locator(".legendtoggle")
+    wait_map_still(p)
+    for visible, shown in (("legendonly", False), (True, True)):
+        entry.click(force=True)
+        assert wait_for(lambda v=visible: p.evaluate(
+            "(i) => document.querySelector('#district-map .js-plotly-plot').data[i].visible", i) == v)
+        wait_map_still(p)
+        assert wait_for(lambda s=shown: _shows(p.evaluate(PAINTED_JS, [i, device])) == s)
     assert page.errors == []
 
 

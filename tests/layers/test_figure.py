@@ -10,7 +10,7 @@ from dashboard.i18n import translator
 from layers import cases as case_layer
 from layers import poles, style
 from layers import staff as staff_layer
-from layers.figure import LIVE, OVERLAY, STATIC, TRACE_INDEX, UIREVISION, district_figure, fit_zoom
+from layers.figure import KEYS, LIVE, OVERLAY, STATIC, TRACE_INDEX, UIREVISION, district_figure, fit_zoom
 
 HOVER = {k: k for k in ("pole", "code", "grid", "committee")}
 EMPTY = {"lon": [], "lat": [], "marker.color": [], "marker.size": [], "marker.opacity": [], "customdata": []}
@@ -23,10 +23,23 @@ def figure(district):
 
 def test_traces_are_in_the_fixed_order_live_updates_patch(district):
     fig = figure(district)
-    assert len(fig.data) == len(STATIC) + len(LIVE) + len(OVERLAY)
+    assert len(fig.data) == len(STATIC) + len(LIVE) + len(OVERLAY) + len(KEYS)
     assert [fig.data[TRACE_INDEX[n]].name for n in ("cases", "alarms", "staff")] == ["在办案件", "告警", "人员位置"]
     assert fig.layout.uirevision == UIREVISION
     assert len(fig.data[TRACE_INDEX["poles"]].lon) == len(district.poles)
+
+
+def test_the_live_layers_are_drawn_by_the_page_and_named_in_the_legend_by_their_keys(district):
+    """MapLibre is given no marker of a live layer (the page paints them, assets/overlay.js); each has a key
+    in the legend, in its legend group, with a colour and no place on the map."""
+    fig = figure(district)
+    for name in LIVE:
+        layer, key = fig.data[TRACE_INDEX[name]], fig.data[TRACE_INDEX[f"{name}_key"]]
+        assert layer.mode == "none" and layer.meta == {"draw": "markers"} and layer.showlegend is False
+        assert key.legendgroup == layer.legendgroup == name and key.name == layer.name
+        assert key.mode == "markers" and key.marker.color and list(key.lon) == [None]
+    for name in STATIC:  # MapLibre draws these
+        assert fig.data[TRACE_INDEX[name]].meta is None
 
 
 def test_map_style_names_no_outside_host(district):
