@@ -16,7 +16,8 @@
  * And the map's view and size are set again only when they change. Plotly sets the centre, zoom,
  * bearing and pitch and resizes the map at every redraw; MapLibre answers each with a frame of the
  * whole map even when nothing moved (a resize clears its canvas), which made every live update cost a
- * WebGL frame although the live markers are drawn by the page (assets/overlay.js).
+ * WebGL frame although the live markers are drawn by the page (assets/overlay.js). Symbols do not
+ * fade in, which spares the frames of a fade after the map moves.
  */
 (function () {
   "use strict";
@@ -113,6 +114,10 @@
     var map = sub.map;
     if (!map || map.__brainQuiet) { return; }
     map.__brainQuiet = true;
+    // no fade-in of symbols: MapLibre kept drawing frames for 300 ms after each change of placement (the
+    // wall's flight to an alarm took six frames, three without it). The map shows no text of its own
+    // (labels are page text, assets/overlay.js); Plotly offers no option for it, so MapLibre's field is set.
+    map._fadeDuration = 0;
     settle(sub);
     Object.keys(SAME).forEach(function (name) {
       var original = map[name];
