@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_selector(".maplibregl-canvas", timeout=60_000)
                 page.wait_for_timeout(3000)
                 page.evaluate(WATCH, TRACE_INDEX["alarms"])
-                if _os.environ.get("STORM_DEBUG"):
+                if probe is not None:
                     page.evaluate("""(i) => { window.__lens = []; let last = -1; const f = () => {
                         const gd = document.querySelector('#district-map .js-plotly-plot');
                         const n = gd && gd.data && gd.data[i].customdata ? gd.data[i].customdata.length : -1;

@@ -59,7 +59,31 @@ def snapshot(brain) -> Snapshot:
 T = TypeVar("T")
 
 
-class Followed(Generic[T]):
+class Following:
+    """Something kept from the bus: `attach` subscribes the handlers `_handlers()` names (pattern ->
+    handler), `detach` drops every subscription it made."""
+
+    def __init__(self) -> None:
+        self._off: list[Callable[[], None]] = []
+
+    def _handlers(self) -> dict[str, Callable]:
+        raise NotImplementedError
+
+    @property
+    def attached(self) -> bool:
+        return bool(self._off)
+
+    def attach(self, bus) -> None:
+        for pattern, handler in self._handlers().items():
+            self._off.append(bus.subscribe(pattern, handler))
+
+    def detach(self) -> None:
+        for off in self._off:
+            off()
+        self._off.clear()
+
+
+class Followed(Following, Generic[T]):
     """A read kept until the bus says it changed: `get()` answers what `load()` last returned until an
     event matching one of `patterns` arrives, then reads again at the next `get()`. It also reads again
     once what it holds is `max_age_s` old (an event lost while Redis restarted shows no longer than that),
@@ -71,6 +95,7 @@ class Followed(Generic[T]):
 
     def __init__(self, load: Callable[[], T], patterns: tuple[str, ...] = (), *, max_age_s: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self._load = load
         self.patterns = patterns
         self.max_age_s = max_age_s
@@ -78,17 +103,10 @@ class Followed(Generic[T]):
         self._lock = threading.Lock()
         self._version = 0  # events seen
         self._held: tuple[int, float, T] | None = None  # (events seen before the read, when read, value)
-        self._off: list[Callable[[], None]] = []
         self.loads = 0
 
-    def attach(self, bus) -> None:
-        for pattern in self.patterns:
-            self._off.append(bus.subscribe(pattern, self._changed))
-
-    def detach(self) -> None:
-        for off in self._off:
-            off()
-        self._off.clear()
+    def _handlers(self) -> dict[str, Callable]:
+        return dict.fromkeys(self.patterns, self._changed)
 
     def _changed(self, _event) -> None:
         with self._lock:
@@ -97,7 +115,7 @@ class Followed(Generic[T]):
     def get(self) -> T:
         with self._lock:
             version, held = self._version, self._held
-            followed = bool(self._off) or not self.patterns
+            followed = self.attached or not self.patterns
             if followed and held is not None and held[0] == version and self._clock() - held[1] < self.max_age_s:
                 return held[2]
         value = self._load()  # an event during the read makes the next get() read again
@@ -112,21 +130,15 @@ FEED_SILENCE_S = {"cases": 900.0, "alarms": 3600.0, "staff": 60.0}
 FEED_EVENTS = {"cases": "case.*", "alarms": "alarm.*", "staff": "staff.moved"}
 
 
-class Freshness:
+class Freshness(Following):
     """When each live feed last brought something: followed on the bus, seeded from the data at start."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.last: dict[str, datetime | None] = dict.fromkeys(FEED_SILENCE_S)
-        self._off: list = []
 
-    def attach(self, bus) -> None:
-        for feed, pattern in FEED_EVENTS.items():
-            self._off.append(bus.subscribe(pattern, lambda e, feed=feed: self.seen(feed, e.at)))
-
-    def detach(self) -> None:
-        for off in self._off:
-            off()
-        self._off.clear()
+    def _handlers(self) -> dict[str, Callable]:
+        return {pattern: (lambda e, feed=feed: self.seen(feed, e.at)) for feed, pattern in FEED_EVENTS.items()}
 
     def seen(self, feed: str, at: datetime) -> None:
         last = self.last.get(feed)
@@ -155,7 +167,7 @@ class Freshness:
 CHANGE_EVENTS = ("case.*", "alarm.*", "staff.*")
 
 
-class Changes:
+class Changes(Following):
     """A counter of live changes, followed on the bus, that screens wait on (push instead of polling).
 
     `bump()` may be called from any thread (bus handlers run in the publisher's or the listener's
@@ -164,19 +176,13 @@ class Changes:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.seq = 0
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        self._off: list = []
 
-    def attach(self, bus) -> None:
-        for pattern in CHANGE_EVENTS:
-            self._off.append(bus.subscribe(pattern, lambda _e: self.bump()))
-
-    def detach(self) -> None:
-        for off in self._off:
-            off()
-        self._off.clear()
+    def _handlers(self) -> dict[str, Callable]:
+        return dict.fromkeys(CHANGE_EVENTS, lambda _e: self.bump())
 
     def bump(self) -> None:
         with self._lock:
