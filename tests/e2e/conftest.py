@@ -74,6 +74,24 @@ def sign_in(page, live_app, role: str) -> None:
     page.wait_for_load_state()
 
 
+def choose(page, dropdown_id: str, text: str) -> None:
+    """Pick the option of a dropdown whose label holds `text`, as a person would: open the menu, search, click.
+
+    Each step waits for what the page shows, so a slow page (a busy machine) delays the pick but never
+    sends keys to a menu that is not open yet."""
+    menu = page.locator(".dash-dropdown-content[data-state=open]")
+    if not menu.is_visible():
+        page.click(f"#{dropdown_id}")
+    menu.wait_for(state="visible", timeout=10_000)
+    menu.locator("input.dash-dropdown-search").fill(text)
+    menu.locator("[role=option]", has_text=text).first.click(timeout=10_000)
+    page.wait_for_function("([id, t]) => document.getElementById(id).innerText.includes(t)",
+                           arg=[dropdown_id, text], timeout=10_000)
+    if menu.is_visible():  # a multi-choice menu stays open after a pick
+        page.keyboard.press("Escape")
+        menu.wait_for(state="hidden", timeout=10_000)
+
+
 @pytest.fixture
 def anonymous(browser, live_app):
     ctx = browser.new_context(viewport={"width": 1920, "height": 1080})

@@ -5,25 +5,9 @@ import pytest
 from brain.staff.service import Fix
 from brain.storage.db import utcnow
 from layers.figure import TRACE_INDEX
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import choose, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def choose(page, dropdown_id: str, text: str) -> None:
-    """Pick an option by typing, and wait until the dropdown shows it (retrying once if the menu was slow)."""
-    for _ in range(3):
-        page.click(f"#{dropdown_id}")
-        page.keyboard.type(text)
-        page.wait_for_timeout(300)
-        page.keyboard.press("Enter")
-        try:
-            page.wait_for_function("([id, t]) => document.getElementById(id).innerText.includes(t)",
-                                   arg=[dropdown_id, text], timeout=3_000)
-            return
-        except Exception:
-            page.keyboard.press("Escape")
-    raise AssertionError(f"could not choose {text!r} in #{dropdown_id}")
 
 
 def test_new_case_by_pole_warns_of_duplicates_then_assigns_in_one_click(anonymous, live_app):
