@@ -4,7 +4,7 @@
  *   its number as page text (system CJK fonts), placed with the map's own projection. A resident
  *   reads the number off the pole; the operator finds it on the map.
  * - Unacknowledged critical alarms: a pulsing ring around each in view, until someone acknowledges it;
- *   in a storm only the MAX_RINGS oldest (the layer lists the oldest first): thousands of animated
+ *   in a storm only the MAX_RINGS that became live first (the layer's order): thousands of animated
  *   rings would stall the page, and the wall's banner already names the oldest.
  *
  * - The live layers' markers (cases, alarms, staff: the traces whose meta.draw is "markers", which

@@ -244,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
                         break
                     page.wait_for_timeout(500)
                 drawn = page.evaluate("window.__drawn")
+                # what the page's callback answers weighed once decoded, from the storm's start (live updates, mostly)
+                answers = np.array(page.evaluate(
+                    "(t0) => performance.getEntriesByType('resource').filter(e => e.name.includes('_dash-update') "
+                    "&& performance.timeOrigin + e.startTime >= t0).map(e => e.decodedBodySize)", t0 * 1000) or [0])
                 if _os.environ.get("STORM_TRACE"):
                     Path(_os.environ["STORM_TRACE"]).write_bytes(browser.stop_tracing())
                 if probe is not None:
@@ -281,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
           f"p50 {np.percentile(lat, 50):,.0f} ms, p95 {np.percentile(lat, 95):,.0f} ms, max {lat.max():,.0f} ms "
           "(target p95 under 1,000 ms)")
     print(f"  live updates: {len(durations)}, request to response p50 {np.percentile(durations, 50):,.0f} ms, "
-          f"p95 {np.percentile(durations, 95):,.0f} ms")
+          f"p95 {np.percentile(durations, 95):,.0f} ms; answers p50 {np.percentile(answers, 50) / 1e3:,.0f} kB, "
+          f"max {answers.max() / 1e3:,.0f} kB, {answers.sum() / 1e6:,.1f} MB in all")
     to_db = np.array([stored_at[d] - sent["first"][d] for d in wanted if d in stored_at]) * 1000
     to_screen = np.array([drawn[d] / 1000 - stored_at[d] for d in wanted if d in drawn and d in stored_at]) * 1000
     if probe is not None:

@@ -39,11 +39,13 @@ LOST_AFTER_S = 10.0
 WATCH = """
 (index) => {
     window.__drawn = {};
+    let seen = null;  // the painted rows last looked through: a frame that painted the same ones adds nothing
     const look = () => {
         const map = document.querySelector('#district-map');
         const wrap = map && map.closest('.map-wrap');
         const trace = wrap && wrap.__overlay && wrap.__overlay.painted[index];
-        if (trace && trace.customdata) {
+        if (trace && trace.customdata && trace.customdata !== seen) {
+            seen = trace.customdata;
             const now = Date.now();
             for (const row of trace.customdata) {
                 if (row && !(row[2] in window.__drawn)) { window.__drawn[row[2]] = now; }

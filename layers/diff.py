@@ -2,8 +2,10 @@
 
 The server remembers what each open page was last sent (a token the page keeps); a tick compares the
 new data of each live trace with that, element by element, and writes a Patch that assigns only the
-changed elements. Where most of an array changed, or its length did (a case opened or closed), the
-array is sent whole. Without the page's token (restart, expired) every live array is sent whole.
+changed elements, and appends the elements beyond the old length (the live alarms keep their places and
+new ones join at the end: a storm's new alarms travel as themselves, not as every array again). Where
+most of an array changed, or it got shorter (an alarm cleared, a case closed), the array is sent whole.
+Without the page's token (restart, expired) every live array is sent whole.
 """
 
 from __future__ import annotations
@@ -32,13 +34,11 @@ def write_diff(patch, trace: int, old: dict | None, new: dict) -> int:
             continue
         node, leaf = _target(patch, trace, key)
         before, after = (old or {}).get(key), new[key]
-        if before is None or len(before) != len(after):
+        if before is None or len(before) > len(after):
             node[leaf] = after
             edits += 1
             continue
-        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
-        if not changed:
-            continue
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b]  # the old length
         if len(changed) > WHOLE_IF_CHANGED * len(after):
             node[leaf] = after
             edits += 1
@@ -46,6 +46,9 @@ def write_diff(patch, trace: int, old: dict | None, new: dict) -> int:
         array = node[leaf]
         for i in changed:
             array[i] = after[i]
+        if len(after) > len(before):
+            array.extend(after[len(before):])
+            edits += 1
         edits += len(changed)
     return edits
 

@@ -2,7 +2,7 @@
 change, read again where an event does not say enough, and never moved back by an event applied twice."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from brain.alarms.live_index import LiveIndex
 from brain.alarms.service import AlarmMessage, AlarmView
@@ -17,8 +17,11 @@ def _devices(brain, kind, n):
 
 
 def _same(brain):
+    """The index holds what the database holds (in its own order: the database's is by first time)."""
     assert brain.alarms.index is not None
-    assert brain.alarms.live() == brain.alarms.live_from_db()
+    held = brain.alarms.live()
+    assert len({a.id for a in held}) == len(held)
+    assert {a.id: a for a in held} == {a.id: a for a in brain.alarms.live_from_db()}
 
 
 def test_after_raises_repeats_acknowledgements_and_clears_the_list_is_what_the_database_holds(brain):
@@ -129,3 +132,28 @@ def test_a_bumped_alarm_keeps_every_field_but_its_count_and_last_time():
     bumped = view.bumped(5, t + timedelta(seconds=9))
     assert (bumped.count, bumped.last_at) == (5, t + timedelta(seconds=9))
     assert {**bumped.__dict__, "count": 2, "last_at": t} == view.__dict__
+
+
+def test_an_alarm_keeps_its_place_while_it_is_live_and_new_ones_join_at_the_end():
+    t0 = utcnow()
+    rows = [_view(2, at=t0 - timedelta(seconds=5)), _view(1, at=t0)]
+    index = LiveIndex(lambda: list(rows), resync_s=10.0, clock=lambda: now[0])
+    now = [0.0]
+    bus = MemoryBus()
+    index.attach(bus)
+    assert [a.id for a in index.live()] == ["a2", "a1"]  # the first reading: oldest first
+    older = (t0 - timedelta(minutes=1)).isoformat()
+    for key in ("a9", "a0"):  # a0 happened earlier, but became live later: it joins at the end all the same
+        bus.publish(Event("alarm.raised", "alarm", key, "device", {"device_id": "D", "type": "smoke",
+                                                                  "severity": "major", "lon": 1.0, "lat": 2.0},
+                          at=datetime.fromisoformat(older) if key == "a0" else t0))
+    bus.publish(Event("alarm.repeated", "alarm", "a2", "device", {"count": 3, "last_at": t0.isoformat()}))
+    bus.publish(Event("alarm.acknowledged", "alarm", "a1", "operator", {"by": "operator"}))
+    assert [a.id for a in index.live()] == ["a2", "a1", "a9", "a0"]
+    bus.publish(Event("alarm.cleared", "alarm", "a1", "operator", {}))
+    assert [a.id for a in index.live()] == ["a2", "a9", "a0"]
+    # the database read again (its resync time passed): the places held are kept, the others added at the end
+    rows[:] = [_view(i, at=t0 - timedelta(seconds=i)) for i in (7, 0, 9, 2)]
+    now[0] = 10.0
+    assert [a.id for a in index.live()] == ["a2", "a9", "a0", "a7"]
+    assert index.loads == 2

@@ -11,13 +11,20 @@ from layers.diff import SentCache, write_diff
 def apply(figure: dict, patch: Patch) -> dict:
     out = copy.deepcopy(figure)
     for op in patch.to_plotly_json()["operations"]:
-        assert op["operation"] == "Assign"
+        assert op["operation"] in ("Assign", "Extend")
         node = out
         *path, last = op["location"]
         for key in path:
             node = node[key]
-        node[last] = op["params"]["value"]
+        if op["operation"] == "Assign":
+            node[last] = op["params"]["value"]
+        else:
+            node[last] = node[last] + op["params"]["value"]
     return out
+
+
+def _operations(patch: Patch) -> list[tuple[str, tuple]]:
+    return [(op["operation"], tuple(op["location"])) for op in patch.to_plotly_json()["operations"]]
 
 
 def _staff(n, moved=()):
@@ -47,10 +54,21 @@ def test_ten_moved_of_ten_thousand_send_twenty_edits_and_land_exactly():
     assert diff_bytes < 0.01 * len(json.dumps(_as_figure(new)))
 
 
-def test_a_changed_length_or_mostly_changed_array_is_sent_whole():
-    old, new = _staff(10), _staff(12)
+def test_new_elements_at_the_end_travel_as_themselves_with_the_few_changed_before_them():
+    old, new = _staff(8_000), _staff(8_500, moved=[3])
     patch = Patch()
-    write_diff(patch, 1, old, new)
+    assert write_diff(patch, 1, old, new) == 2 + 5  # lon[3] and lat[3]; five arrays extended
+    assert apply(_figure(old), patch)["data"][1] == _as_figure(new)
+    extended = [op for op in patch.to_plotly_json()["operations"] if op["operation"] == "Extend"]
+    assert sorted(len(op["params"]["value"]) for op in extended) == [500] * 5
+    assert len(json.dumps(patch.to_plotly_json())) < 0.1 * len(json.dumps(_as_figure(new)))
+
+
+def test_a_shorter_or_mostly_changed_array_is_sent_whole():
+    old, new = _staff(12), _staff(10)
+    patch = Patch()
+    assert write_diff(patch, 1, old, new) == 5
+    assert {name for name, _loc in _operations(patch)} == {"Assign"}
     assert apply(_figure(old), patch)["data"][1] == _as_figure(new)
     old, new = _staff(10), _staff(10, moved=range(8))
     patch = Patch()
