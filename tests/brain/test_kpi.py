@@ -6,6 +6,7 @@ minutes (285 in all). Minutes below are counted from each case's report.
 """
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -231,7 +232,10 @@ def test_alarm_indicators_time_to_acknowledge_false_alarms_and_welfare(brain):
     brain.alarms.acknowledge(a2.id, actor="op", at=t + timedelta(minutes=4))
     brain.alarms.clear(a1.id, actor="op", false_alarm=True, at=t + timedelta(minutes=5))
     brain.alarms.clear(a3.id, actor="op", false_alarm=False, at=t + timedelta(minutes=6))
-    out = brain.kpi.alarms(window("today", now=datetime.now(UTC), tz=TZ))
+    now = datetime.now(UTC)  # the local days from t's to now's (in the first half hour of a day, yesterday too)
+    days = window("custom", now=now, tz=TZ, start=t.astimezone(ZoneInfo(TZ)).date(),
+                  end=now.astimezone(ZoneInfo(TZ)).date())
+    out = brain.kpi.alarms(days)
     assert out["total"] == 3 and out["by_severity"] == {"critical": 2, "major": 1}
     assert out["ack_time_mean"].value == pytest.approx(3.0)
     assert (out["false_alarm_rate"].numerator, out["false_alarm_rate"].denominator) == (1, 2)
