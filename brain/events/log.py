@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from brain.events.bus import Bus
 from brain.events.models import AuditRecord, EventRecord
 from brain.events.types import Event
-from brain.storage.db import Database, utcnow
+from brain.storage.db import Database, insert_rows, utcnow
 
 
 @dataclass
@@ -51,10 +51,10 @@ class Unit:
         return ev
 
     def write_later(self) -> None:
-        """Write the rows `emit(later=True)` kept, in event order, two inserts in all."""
+        """Write the rows `emit(later=True)` kept, in event order, two statements in all."""
         if self.later:
-            self.session.execute(insert(cast(Table, EventRecord.__table__)), [e for e, _a in self.later])
-            self.session.execute(insert(cast(Table, AuditRecord.__table__)), [a for _e, a in self.later])
+            insert_rows(self.session, cast(Table, EventRecord.__table__), [e for e, _a in self.later])
+            insert_rows(self.session, cast(Table, AuditRecord.__table__), [a for _e, a in self.later])
             self.later.clear()
 
     def signal(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None, *,

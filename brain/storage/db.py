@@ -152,16 +152,27 @@ def among(session: Session, column, values) -> Any:
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
-    """Insert many rows (all with the same keys) in one statement: on PostgreSQL INSERT .. SELECT
-    unnest(one array per column), which is the same statement whatever the count; elsewhere executemany."""
+    """Insert many rows (all with the same keys), in the order given, in the session's transaction: on
+    PostgreSQL one COPY (each value made ready by its column's type, as an INSERT would), elsewhere
+    executemany. What the session holds is flushed first, so rows are written in the order they were made
+    (an event's `seq`)."""
     if not rows:
         return
     if not _postgres(session):
         session.execute(table.insert(), rows)
         return
+    from psycopg import sql
+
+    session.flush()
     columns = list(rows[0])
-    arrays = [func.unnest(pg_array([r[c] for r in rows], table.c[c].type, f"c{i}")) for i, c in enumerate(columns)]
-    session.execute(table.insert().from_select(columns, select(*arrays)))
+    dialect = session.get_bind().dialect
+    ready = [(c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    raw: Any = session.connection().connection.dbapi_connection  # psycopg's, in the session's transaction
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] if process is None else process(row[c]) for c, process in ready])
 
 
 def insert_new(session: Session, table: Table, key: str, keys, **same) -> set:

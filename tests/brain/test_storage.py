@@ -186,6 +186,25 @@ def test_rows_emitted_later_are_written_at_the_end_of_the_unit_in_order(db):
     assert [e.id for e in seen] == [first.id, second.id]
 
 
+def test_a_batch_of_events_keeps_every_payload_as_given_and_the_order_it_was_emitted_in(db):
+    """Thousands of alarms' events travel as one statement each for events and audit rows; their JSON
+    comes back as it went, awkward text and all, and in the order emitted."""
+    store = Store(db, MemoryBus())
+    payloads = [{"n": i, "text": AWKWARD_TEXT[i % len(AWKWARD_TEXT)], "nested": {"list": [i, None, 1.5]},
+                 "empty": {}} for i in range(250)]
+    with store.unit("device:D-1", source="mqtt") as u:
+        emitted = [u.emit("alarm.raised", "alarm", f"a-{i}", p, later=True) for i, p in enumerate(payloads)]
+    with db.read() as s:
+        events = s.scalars(select(EventRecord).where(EventRecord.id.in_([e.id for e in emitted]))
+                           .order_by(EventRecord.seq)).all()
+        audits = s.scalars(select(AuditRecord).where(AuditRecord.event_id.in_([e.id for e in emitted]))
+                           .order_by(AuditRecord.seq)).all()
+    assert [(e.id, e.payload, e.at) for e in events] == [(e.id, p, e.at) for e, p in zip(emitted, payloads,
+                                                                                          strict=True)]
+    assert [(a.event_id, a.detail, a.source) for a in audits] == [(e.id, p, "mqtt") for e, p in zip(
+        emitted, payloads, strict=True)]
+
+
 AWKWARD_TEXT = ["plain", "", "NULL", "with \"quotes\"", "back\\slash", "line\nbreak", "tab\tand\x01control",
                 "{braces,and,commas}", "中文 · 编号", " spaced "]
 
