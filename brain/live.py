@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from brain.alarms.enums import AlarmState, Severity
 from brain.alarms.service import AlarmView
 from brain.cases.service import CaseView
+from brain.events.bus import Following
 from brain.staff.enums import DutyStatus
 from brain.staff.service import StaffView
 from brain.storage.db import utcnow
@@ -57,30 +58,6 @@ def snapshot(brain) -> Snapshot:
 
 
 T = TypeVar("T")
-
-
-class Following:
-    """Something kept from the bus: `attach` subscribes the handlers `_handlers()` names (pattern ->
-    handler), `detach` drops every subscription it made."""
-
-    def __init__(self) -> None:
-        self._off: list[Callable[[], None]] = []
-
-    def _handlers(self) -> dict[str, Callable]:
-        raise NotImplementedError
-
-    @property
-    def attached(self) -> bool:
-        return bool(self._off)
-
-    def attach(self, bus) -> None:
-        for pattern, handler in self._handlers().items():
-            self._off.append(bus.subscribe(pattern, handler))
-
-    def detach(self) -> None:
-        for off in self._off:
-            off()
-        self._off.clear()
 
 
 class Followed(Following, Generic[T]):

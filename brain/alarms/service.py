@@ -17,7 +17,7 @@ from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState,
 from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
-from brain.ingest.models import IngestMessage
+from brain.ingest.models import MESSAGES as INGEST_MESSAGES
 from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, new_id, pg_array, utcnow
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ class AlarmService:
             # the messages handled before: the id of every message taken in is inserted now, and those
             # already there (or being inserted by another worker) are the duplicates
             ids = {m.message_id for _i, m in todo if m.message_id}
-            fresh = insert_new(s, cast(Table, IngestMessage.__table__), "id", ids, kind="alarm", at=now)
+            fresh = insert_new(s, INGEST_MESSAGES, "id", ids, kind="alarm", at=now)
             seen = ids - fresh
             # damping looks back only where an alarm may be raised (no live one for its device and type)
             quiet = {m.device_id for _i, m in todo if f"{m.device_id}|{m.type}" not in live}

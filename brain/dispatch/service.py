@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from brain.cases.service import CaseService, CaseView, VersionConflict
 from brain.cases.workflow import TransitionRefused
 from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffIndex, speed_m_s
 from brain.dispatch.roads import RoadNetwork
-from brain.events.bus import Bus
+from brain.events.bus import Following
 from brain.events.types import Event
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff, Team
@@ -164,34 +165,25 @@ class Ranker:
         return rec
 
 
-class DispatchService:
+class DispatchService(Following):
     def __init__(self, *, cases: CaseService, staff: StaffService, catalogue: Catalogue, district: District,
                  use_roads: bool = True, max_distance_m: float = DEFAULT_MAX_DISTANCE_M) -> None:
+        super().__init__()
         self.cases = cases
         self.staff = staff
         self.store = cases.store
         self.catalogue = catalogue
         self.ranker = Ranker(district, use_roads=use_roads, max_distance_m=max_distance_m)
         self.index = self.ranker.index
-        self._unsubscribe: list = []
 
     # --- keeping the index current ----------------------------------------------------------
     def load(self) -> None:
         self.index.load(self.staff.roster())
 
-    def attach(self, bus: Bus) -> None:
+    def _handlers(self) -> dict[str, Callable]:
         """Follow staff moves and status changes; free or place staff as cases move; auto-dispatch."""
-        self._unsubscribe += [
-            bus.subscribe("staff.moved", self._on_moved),
-            bus.subscribe("staff.status_changed", self._on_status),
-            bus.subscribe("case.opened", self._on_opened),
-            bus.subscribe("case.*", self._on_case_moved),
-        ]
-
-    def detach(self) -> None:
-        for off in self._unsubscribe:
-            off()
-        self._unsubscribe.clear()
+        return {"staff.moved": self._on_moved, "staff.status_changed": self._on_status,
+                "case.opened": self._on_opened, "case.*": self._on_case_moved}
 
     def _on_moved(self, e: Event) -> None:
         p = e.payload

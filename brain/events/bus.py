@@ -95,3 +95,27 @@ class MemoryBus:
         with self._lock:
             self._subs.clear()
             self._routes = {}
+
+
+class Following:
+    """Something kept from the bus: `attach` subscribes the handlers `_handlers()` names (pattern ->
+    handler), `detach` drops every subscription it made."""
+
+    def __init__(self) -> None:
+        self._off: list[Callable[[], None]] = []
+
+    def _handlers(self) -> dict[str, Callable]:
+        raise NotImplementedError
+
+    @property
+    def attached(self) -> bool:
+        return bool(self._off)
+
+    def attach(self, bus) -> None:
+        for pattern, handler in self._handlers().items():
+            self._off.append(bus.subscribe(pattern, handler))
+
+    def detach(self) -> None:
+        for off in self._off:
+            off()
+        self._off.clear()

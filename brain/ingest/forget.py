@@ -14,9 +14,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, Table, delete, select
+from sqlalchemy import CursorResult, delete, select
 
-from brain.ingest.models import IngestMessage
+from brain.ingest.models import MESSAGES
 from brain.ingest.pipeline import MAX_AGE, MAX_FUTURE
 from brain.periodic import Periodic
 from brain.storage.db import Database, utcnow
@@ -43,7 +43,7 @@ class HandledMemory(Periodic):
     def run_once(self, now: datetime | None = None) -> int:
         """Forget what was handled before `now` - keep; returns how many ids were forgotten."""
         before = (now or utcnow()) - self.keep
-        table = cast(Table, IngestMessage.__table__)
+        table = MESSAGES
         oldest = select(table.c.id).where(table.c.at < before).limit(CHUNK).scalar_subquery()
         forgotten = 0
         while True:

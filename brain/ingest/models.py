@@ -4,8 +4,9 @@ message's place in the queue, so that it is recorded once), and every message it
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from brain.storage.db import Base, UTCDateTime
@@ -18,6 +19,9 @@ class IngestMessage(Base):
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+MESSAGES = cast(Table, IngestMessage.__table__)  # the table, for Core statements over many ids
 
 
 class IngestReject(Base):

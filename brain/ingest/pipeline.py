@@ -18,15 +18,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 import orjson
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from brain.alarms.monitor import DeviceMonitor
-from brain.alarms.service import AlarmMessage, AlarmNotFound, AlarmService, AlarmView
-from brain.ingest.models import IngestMessage, IngestReject
+from brain.alarms.service import MAX_FUTURE, AlarmMessage, AlarmNotFound, AlarmService, AlarmView
+from brain.ingest.models import MESSAGES, IngestReject
 from brain.staff.models import Staff, StaffTrack
 from brain.staff.service import Fix, StaffService
 from brain.storage.db import Database, insert_new, utcnow
@@ -36,7 +35,6 @@ from geodata.gazetteer import Gazetteer
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 16 * 1024
-MAX_FUTURE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=7)  # older than this is not news: refused, not replayed into the live state
 ID_MAX = 80
 EXCERPT = 500
@@ -193,7 +191,7 @@ class Pipeline:
         try:
             with self.db.transaction() as s:
                 if key is not None and reason != "internal_error" and not insert_new(
-                        s, cast(Table, IngestMessage.__table__), "id", {f"refused:{key}"[:80]}, kind="refused",
+                        s, MESSAGES, "id", {f"refused:{key}"[:80]}, kind="refused",
                         at=now):
                     return outcome  # this very message was refused, recorded and counted before
                 s.add(IngestReject(at=now, source=source[:120], kind=kind, reason=reason[:40],
