@@ -11,9 +11,10 @@ events that change what a live alarm shows, applied so that applying one twice c
 
 Any other event about an alarm (a welfare rung, an escalation), a raised welfare alarm, or an event
 about an alarm the list does not hold (events of several workers may cross) makes it read the
-database again at the next request. It is also read again at least every `resync_s` seconds, so a
-lost event (Redis restarting under the bus) shows for no longer than that. Events that arrive while
-it reads are applied to what it read.
+database again at the next request. Alarms cleared in the last GONE_S seconds are remembered, so a
+raised event that arrives after the clear (the two made by different workers) does not bring one back.
+It is also read again at least every `resync_s` seconds, so a lost event (Redis restarting under the
+bus) shows for no longer than that. Events that arrive while it reads are applied to what it read.
 
 Its order is stable: an alarm keeps its place for as long as it is live, and an alarm that becomes live
 joins at the end (a reading of the database keeps the places of the alarms it already held and adds the
@@ -31,16 +32,19 @@ from datetime import datetime
 
 from brain.alarms.enums import WELFARE_TYPES, AlarmState
 from brain.alarms.service import AlarmView
+from brain.events.bus import Following
 from brain.events.types import Event
 
 RESYNC_S = 10.0
+GONE_S = 60.0  # how long a cleared alarm is remembered (far longer than events of two workers can cross)
 FOLLOWED = {"alarm.raised", "alarm.repeated", "alarm.acknowledged", "alarm.cleared"}
 IGNORED = {"alarm.suppressed"}  # about a device: no live alarm changes
 
 
-class LiveIndex:
+class LiveIndex(Following):
     def __init__(self, load: Callable[[], list[AlarmView]], *, resync_s: float = RESYNC_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self._load = load
         self.resync_s = resync_s
         self._clock = clock
@@ -50,16 +54,11 @@ class LiveIndex:
         self._places: dict[str, AlarmView] = {}  # the last list held, whose order a new reading keeps
         self._loaded_at = 0.0
         self._loading: list[Event] | None = None  # events that arrived while the database was read
-        self._off: Callable[[], None] | None = None
+        self._gone: dict[str, float] = {}  # alarm id -> when its clear was applied
         self.loads = 0
 
-    def attach(self, bus) -> None:
-        self._off = bus.subscribe("alarm.*", self._on_event)
-
-    def detach(self) -> None:
-        if self._off:
-            self._off()
-            self._off = None
+    def _handlers(self) -> dict[str, Callable]:
+        return {"alarm.*": self._on_event}
 
     def live(self) -> list[AlarmView]:
         """The live alarms, each in the place it took when it became live (the first known first)."""
@@ -80,6 +79,8 @@ class LiveIndex:
                     self._loading = None
                 raise
             with self._lock:
+                now = self._clock()
+                self._gone = {key: at for key, at in self._gone.items() if now - at < GONE_S}
                 read = {a.id: a for a in loaded}
                 items = {key: read[key] for key in self._places if key in read}  # in the places they had
                 items.update(read)  # the others after them, in the database's order (oldest first)
@@ -106,21 +107,21 @@ class LiveIndex:
             if self._items is not None and not self._apply(self._items, event):
                 self._places, self._items = self._items, None
 
-    @staticmethod
-    def _apply(items: dict[str, AlarmView], event: Event) -> bool:
-        """Apply `event` to `items`; False where it needs the database read again."""
+    def _apply(self, items: dict[str, AlarmView], event: Event) -> bool:
+        """Apply `event` to `items`; False where it needs the database read again (called holding the lock)."""
         if event.type not in FOLLOWED:
             return False
         p, key = event.payload, event.subject_id
         if event.type == "alarm.raised":
             if p.get("type") in WELFARE_TYPES:  # its ladder's rung is set beside it
                 return False
-            if key not in items:
+            if key not in items and key not in self._gone:  # (cleared already: its raise arrived late)
                 items[key] = AlarmView(key, p["device_id"], p["type"], p["severity"], AlarmState.ACTIVE.value, 1,
                                        event.at, event.at, p["lon"], p["lat"])
             return True
         if event.type == "alarm.cleared":
             items.pop(key, None)
+            self._gone[key] = self._clock()
             return True
         view = items.get(key)
         if view is None:

@@ -157,3 +157,16 @@ def test_an_alarm_keeps_its_place_while_it_is_live_and_new_ones_join_at_the_end(
     now[0] = 10.0
     assert [a.id for a in index.live()] == ["a2", "a9", "a0", "a7"]
     assert index.loads == 2
+
+
+def test_a_raise_that_arrives_after_its_clear_does_not_bring_the_alarm_back():
+    """Two workers: one raised the alarm, the other cleared it, and their events crossed on the way."""
+    index = LiveIndex(lambda: [_view(1)])
+    bus = MemoryBus()
+    index.attach(bus)
+    assert [a.id for a in index.live()] == ["a1"]
+    bus.publish(Event("alarm.cleared", "alarm", "a2", "operator", {}))
+    bus.publish(Event("alarm.raised", "alarm", "a2", "device", {"device_id": "D2", "type": "smoke",
+                                                               "severity": "critical", "lon": 1.0, "lat": 2.0}))
+    assert [a.id for a in index.live()] == ["a1"]
+    assert index.loads == 1  # known from the events alone
