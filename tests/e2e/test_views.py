@@ -432,7 +432,9 @@ def test_at_street_zoom_every_pole_in_view_shows_its_number_and_at_district_zoom
                         timeout=15_000)
     assert p.evaluate(WRAP)["poleLabels"] == "0"
     zoom_to_street(p)
-    shown = p.evaluate("() => [...document.querySelectorAll('.pole-label')].map((e) => e.textContent)")
+    # read once the overlay has placed them (a live update may redraw the map meanwhile: labels follow)
+    shown = p.wait_for_function("""() => { const s = [...document.querySelectorAll('.pole-label')]
+        .map((e) => e.textContent); return s.length ? s : null; }""", timeout=10_000).json_value()
     numbers = set(live_app.brain.district.poles["number"])
     assert shown and set(shown) <= numbers
     assert len(shown) < len(numbers)  # only the poles in view
