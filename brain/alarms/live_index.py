@@ -50,11 +50,11 @@ class LiveIndex(Following):
         self._clock = clock
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
-        self._items: dict[str, AlarmView] | None = None  # None: read the database at the next request
-        self._places: dict[str, AlarmView] = {}  # the last list held, whose order a new reading keeps
+        self._items: dict[str, AlarmView] = {}  # the list held: its order is what a new reading keeps
+        self._stale = True  # the database is read at the next request
         self._loaded_at = 0.0
         self._loading: list[Event] | None = None  # events that arrived while the database was read
-        self._gone: dict[str, float] = {}  # alarm id -> when its clear was applied
+        self._gone: dict[str, float] = {}  # alarm id -> when its clear arrived, the oldest first
         self.loads = 0
 
     def _handlers(self) -> dict[str, Callable]:
@@ -79,22 +79,20 @@ class LiveIndex(Following):
                     self._loading = None
                 raise
             with self._lock:
-                now = self._clock()
-                self._gone = {key: at for key, at in self._gone.items() if now - at < GONE_S}
                 read = {a.id: a for a in loaded}
-                items = {key: read[key] for key in self._places if key in read}  # in the places they had
+                items = {key: read[key] for key in self._items if key in read}  # in the places they had
                 items.update(read)  # the others after them, in the database's order (oldest first)
                 pending, self._loading = self._loading or [], None
-                if all(self._apply(items, event) for event in pending):
-                    self._items, self._loaded_at = items, self._clock()
+                # if one of them needs the database, the next request reads it again
+                self._items, self._stale = items, not all(self._apply(items, event) for event in pending)
+                if not self._stale:
+                    self._loaded_at = self._clock()
                     self.loads += 1
-                # else one of them needs the database: the next request reads it again
-                self._places = items
                 return list(items.values())
 
     def _fresh(self) -> list[AlarmView] | None:
         """The list if it was read recently enough (called holding the lock)."""
-        if self._items is None or self._clock() - self._loaded_at >= self.resync_s:
+        if self._stale or self._clock() - self._loaded_at >= self.resync_s:
             return None
         return list(self._items.values())
 
@@ -102,10 +100,23 @@ class LiveIndex(Following):
         if event.type in IGNORED:
             return
         with self._lock:
+            if event.type == "alarm.cleared":  # remembered whether or not the list is held now
+                self._cleared(event.subject_id)
             if self._loading is not None:
                 self._loading.append(event)
-            if self._items is not None and not self._apply(self._items, event):
-                self._places, self._items = self._items, None
+            if not self._stale and not self._apply(self._items, event):
+                self._stale = True
+
+    def _cleared(self, key: str) -> None:
+        """Remember `key` as cleared now, and forget the clears older than GONE_S (the oldest are first)."""
+        now = self._clock()
+        while self._gone:
+            oldest, at = next(iter(self._gone.items()))
+            if now - at < GONE_S:
+                break
+            del self._gone[oldest]
+        self._gone.pop(key, None)
+        self._gone[key] = now
 
     def _apply(self, items: dict[str, AlarmView], event: Event) -> bool:
         """Apply `event` to `items`; False where it needs the database read again (called holding the lock)."""
@@ -121,7 +132,6 @@ class LiveIndex(Following):
             return True
         if event.type == "alarm.cleared":
             items.pop(key, None)
-            self._gone[key] = self._clock()
             return True
         view = items.get(key)
         if view is None:

@@ -170,3 +170,12 @@ def test_a_raise_that_arrives_after_its_clear_does_not_bring_the_alarm_back():
                                                                "severity": "critical", "lon": 1.0, "lat": 2.0}))
     assert [a.id for a in index.live()] == ["a1"]
     assert index.loads == 1  # known from the events alone
+    # a clear that arrives while the list is not held (an event it cannot apply made it read again),
+    # and its raise only after the list was read again
+    bus.publish(Event("alarm.acknowledged", "alarm", "a7", "operator", {"by": "operator"}))
+    bus.publish(Event("alarm.cleared", "alarm", "a3", "operator", {}))
+    assert [a.id for a in index.live()] == ["a1"]
+    bus.publish(Event("alarm.raised", "alarm", "a3", "device", {"device_id": "D3", "type": "smoke",
+                                                               "severity": "critical", "lon": 1.0, "lat": 2.0}))
+    assert [a.id for a in index.live()] == ["a1"]
+    assert index.loads == 2
