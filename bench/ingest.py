@@ -90,7 +90,7 @@ def publisher(url: str, name: str, inflight: int) -> mqtt.Client:
     return c
 
 
-def publish(url: str, base: str, batch: list[tuple[str, bytes]], started, gateway: bool, finished=None) -> None:
+def publish(url: str, base: str, batch: list[tuple[str, bytes]], started, gateway: bool, finished) -> None:
     """In its own process: publish everything at QoS 1 and wait until the broker has taken it all.
 
     `gateway`: one connection carries every device's alarms on ``<base>/gateways/bench/events`` (each
@@ -108,8 +108,7 @@ def publish(url: str, base: str, batch: list[tuple[str, bytes]], started, gatewa
         started.set()
         proc.stdin.write(b"\n".join(body for _d, body in batch) + b"\n")
         proc.stdin.flush()
-        if finished is not None:
-            finished.wait(900)
+        finished.wait(900)
         proc.stdin.close()
         if proc.wait(120) != 0:
             raise RuntimeError(f"mosquitto_pub exited with {proc.returncode}")
