@@ -41,9 +41,14 @@ class Snapshot:
         return [s for s in self.staff if s.status != DutyStatus.OFF_DUTY]
 
     @property
+    def waiting_critical(self) -> list[AlarmView]:
+        """The critical alarms nobody has acknowledged yet: the wall keeps them in view."""
+        return [a for a in self.alarms if a.state == AlarmState.ACTIVE and a.severity == Severity.CRITICAL]
+
+    @property
     def takeover(self) -> AlarmView | None:
-        """The critical alarm nobody has acknowledged yet (the oldest first): it takes over the wall."""
-        waiting = [a for a in self.alarms if a.state == AlarmState.ACTIVE and a.severity == Severity.CRITICAL]
+        """The oldest critical alarm nobody has acknowledged yet: the wall's banner names it."""
+        waiting = self.waiting_critical
         return min(waiting, key=lambda a: (a.first_at, a.id)) if waiting else None
 
     def headline(self) -> dict[str, int]:

@@ -37,6 +37,8 @@ from layers.figure import (
     POLE_LABEL_ZOOM,
     TRACE_INDEX,
     district_figure,
+    district_view,
+    takeover_view,
 )
 
 log = logging.getLogger(__name__)
@@ -82,10 +84,17 @@ def live_layers(brain: Brain, snap: Snapshot, locale: str, scale: float = 1.0) -
     return layers
 
 
+def map_scale(fitted) -> float:
+    """The size of the page's map against a 1080p wall's (min of the two ratios), as the page measured it
+    when it fitted the map (1 until then, or when absurd)."""
+    ok = isinstance(fitted, (int, float)) and not isinstance(fitted, bool) and 0.1 <= fitted <= 8
+    return float(fitted) if ok else 1.0
+
+
 def page_scale(fitted) -> float:
-    """The scale the page's map was fitted at (1 until then; never below 1, never absurd)."""
-    return min(max(float(fitted), 1.0), 4.0) if isinstance(fitted, (int, float)) and not isinstance(fitted, bool) \
-        else 1.0
+    """What the page's markers, fonts and lines are scaled by: its map's scale, never below 1 (a map
+    smaller than a wall's keeps them readable) and at most 4."""
+    return min(max(map_scale(fitted), 1.0), 4.0)
 
 
 def _clock_text(snap: Snapshot, tr, tz: str, rejected: int = 0) -> str:
@@ -139,14 +148,19 @@ def _feed(brain: Brain, snap: Snapshot, locale: str) -> list:
         + (f" · {c.pole}" if c.pole else "")]) for c in latest]
 
 
-def _banner(brain: Brain, alarm, tr, now) -> list:
-    """The takeover banner: which critical alarm, where, for how long (personal data never shown)."""
+def _banner(snap: Snapshot, tr) -> list:
+    """The takeover banner: the oldest critical alarm nobody has acknowledged, where, for how long, and how
+    many more wait (personal data never shown); while none waits, a quiet line saying so (the banner
+    keeps its place: the map never changes size)."""
+    alarm = snap.takeover
     if alarm is None:
-        return []
-    minutes = int((now - alarm.first_at).total_seconds() // 60)
+        return [html.Span(tr("banner.calm"))]
+    minutes = int((snap.at - alarm.first_at).total_seconds() // 60)
+    more = len(snap.waiting_critical) - 1
     return [html.Span(tr("severity.critical"), className="sev"),
             html.Span(f"{tr('alarm.' + alarm.type)} · {tr('hover.device')} {alarm.device_id} · "
-                      f"{minutes} {tr('hover.min')} · {tr('alarm.unacknowledged')}")]
+                      f"{minutes} {tr('hover.min')} · {tr('alarm.unacknowledged')}"),
+            *([html.Span(tr("banner.more").format(n=more), className="more")] if more > 0 else [])]
 
 
 def _header(brain: Brain, path: str, locale: str, tr) -> html.Header:
@@ -209,7 +223,7 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
                       style={"height": "100%", "width": "100%"})
     feed = html.Div(_feed(brain, snap, locale), id=ids.FEED, className="feed")
     alarm = snap.takeover
-    banner = html.Div(_banner(brain, alarm, tr, snap.at), id=ids.BANNER, role="alert",
+    banner = html.Div(_banner(snap, tr), id=ids.BANNER, role="alert",
                       className="banner takeover" if alarm else "banner")
     if path == "/dispatch":
         return [header, banner, counters, feed, html.Div(className="dispatch-body", children=[
@@ -241,6 +255,21 @@ def pole_card(brain: Brain, number: str, locale: str) -> list | None:
                              f"{c.reported_at.astimezone(tz).strftime('%m-%d %H:%M')}") for c in cases])
             if cases else html.Div(tr("pole.none_open"), className="muted"),
             html.Div(tr("pole.close_hint"), className="hint")]
+
+
+def _wall_view(brain: Brain, snap: Snapshot, known: bool, view: dict | None,
+               scale: float) -> tuple[dict | None, dict | None]:
+    """The wall's view after this update, and where to move it (None: stay). The critical alarms nobody
+    has acknowledged take the wall over (layers.figure.takeover_view); once they are all acknowledged
+    it returns to the whole district. `known`: whether the view the page shows is known (`view`, or the
+    district's when that is None); a page whose last answer this process did not give is moved to where
+    the alarms put it."""
+    home = district_view(brain.district, scale)
+    points = [(a.lon, a.lat) for a in snap.waiting_critical]
+    if not points:
+        return None, (home if known and view is not None else None)
+    move = takeover_view(points, (view or home) if known else None, scale)
+    return (move, move) if move is not None else (view, None)
 
 
 def _map_wrap(graph) -> html.Div:
@@ -333,6 +362,9 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         snap = snapshot(brain)
         layers = live_layers(brain, snap, locale, scale)
         sent = SENT.take(version if isinstance(version, str) else None)
+        view = sent.get("view") if sent is not None else None  # a takeover's; None: the district's
+        if pathname in ("/wall", "/"):
+            view, move = _wall_view(brain, snap, sent is not None, view, map_scale(fitted))
         if sent is not None and (sent.get("locale"), sent.get("scale", 1.0)) != (locale, scale):
             sent = None
         patch = Patch()
@@ -340,12 +372,11 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             write_diff(patch, TRACE_INDEX[name], sent.get(name) if sent else None, d)
         counts = snap.headline()
         alarm = snap.takeover
-        banner, banner_class = _banner(brain, alarm, tr, snap.at), "banner takeover" if alarm else "banner"
-        if alarm is not None and pathname in ("/wall", "/"):
-            # the wall flies to it and stays there until someone acknowledges it
-            patch["layout"]["map"]["center"] = {"lon": alarm.lon, "lat": alarm.lat}
-            patch["layout"]["map"]["zoom"] = 17
-        token = SENT.put({"locale": locale, "scale": scale, **layers})
+        banner, banner_class = _banner(snap, tr), "banner takeover" if alarm else "banner"
+        if pathname in ("/wall", "/") and move is not None:
+            patch["layout"]["map"]["center"] = move["center"]
+            patch["layout"]["map"]["zoom"] = move["zoom"]
+        token = SENT.put({"locale": locale, "scale": scale, "view": view, **layers})
         PACE.record(time.perf_counter() - started)
         return (patch, *[str(counts[n]) for n in COUNTERS],
                 _clock_text(snap, tr, brain.settings.display_tz, _rejected(brain)), _freshness(brain, snap, tr),
@@ -409,7 +440,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
             const hover = {font: {size: Math.round(HOVER_PX * k)}};
             const layout = Object.assign({}, fig.layout, {map: map, legend: legend, hoverlabel: hover});
             // and the tick stops: while it ran, each of its turns made the map's live update in flight stale
-            return [Object.assign({}, fig, {data: data, layout: layout}), k, true];
+            return [Object.assign({}, fig, {data: data, layout: layout}), scale, true];
         }
         """.replace("WIDTH", str(FIT_WIDTH_PX)).replace("HEIGHT", str(FIT_HEIGHT_PX))
         .replace("LEGEND_PX", str(LEGEND_FONT_PX)).replace("HOVER_PX", str(HOVER_FONT_PX)),

@@ -11,6 +11,7 @@ Without the page's token (restart, expired) every live array is sent whole.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
 
@@ -55,11 +56,17 @@ def write_diff(patch, trace: int, old: dict | None, new: dict) -> int:
 
 class SentCache:
     """What each page was last sent, by token; the oldest entries go first (a page that lost its entry
-    gets everything again)."""
+    gets everything again). A token taken stays good for TAKEN_S more: two requests that leave a page
+    together carry the same token (its heartbeat tick while a pushed update is out), and the second
+    would otherwise get every array whole, and the page's view (dashboard.app) as unknown."""
 
-    def __init__(self, size: int = 256) -> None:
+    TAKEN_S = 3.0
+
+    def __init__(self, size: int = 256, clock=time.monotonic) -> None:
         self.size = size
+        self._clock = clock
         self._items: OrderedDict[str, dict] = OrderedDict()
+        self._taken: OrderedDict[str, tuple[float, dict]] = OrderedDict()  # by when taken, oldest first
         self._lock = threading.Lock()
 
     def put(self, layers: dict) -> str:
@@ -71,9 +78,18 @@ class SentCache:
         return token
 
     def take(self, token: str | None) -> dict | None:
-        """The state behind `token`, forgotten once taken: the page moves on to the token of this tick.
-        (If that answer is lost, the page asks with the old token again and gets everything.)"""
+        """The state behind `token`; once taken it is kept only TAKEN_S longer (the page moves on to the
+        token of this tick; if that answer is lost, it asks with the old one and, after that, gets
+        everything). Callers read what it returns, never change it."""
         if not token:
             return None
         with self._lock:
-            return self._items.pop(token, None)
+            now = self._clock()
+            state = self._items.pop(token, None)
+            if state is not None:
+                self._taken[token] = (now, state)
+            while self._taken and (now - next(iter(self._taken.values()))[0] > self.TAKEN_S
+                                   or len(self._taken) > self.size):
+                self._taken.popitem(last=False)
+            kept = self._taken.get(token)
+            return kept[1] if kept is not None else None

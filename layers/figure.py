@@ -33,16 +33,64 @@ POLE_LABEL_ZOOM = 17  # from this zoom (street level) every pole in view shows i
 FIT_WIDTH_PX, FIT_HEIGHT_PX = 1700, 850  # the map area of a 1920x1080 wall; the page refits to its real size
 
 
+EQUATOR_M = 40_075_016.7  # a zoom-0 tile (512 px in MapLibre) spans the equator
+M_PER_DEG = 111_320.0
+FIT_MARGIN = 1.08  # an extent fitted to a map leaves a little room around it
+VIEW_EDGE_PX = 20  # at 1080p: a marker nearer the map's edge than this (a critical marker's radius, and room) is cut
+
+
+def zoom_for(bounds: tuple[float, float, float, float], width_px: float, height_px: float) -> float:
+    """The map zoom at which `bounds` (min lon, min lat, max lon, max lat) fills a map of that size."""
+    minx, miny, maxx, maxy = bounds
+    lat = (miny + maxy) / 2
+    extent_x = max((maxx - minx) * M_PER_DEG * math.cos(math.radians(lat)), 1.0)
+    extent_y = max((maxy - miny) * M_PER_DEG, 1.0)
+    metres_per_px = max(extent_x / width_px, extent_y / height_px) * FIT_MARGIN
+    zoom = math.log2(EQUATOR_M * math.cos(math.radians(lat)) / (512 * metres_per_px))
+    return round(min(max(zoom, 3.0), 18.0), 2)
+
+
 def fit_zoom(district, *, width_px: int = FIT_WIDTH_PX, height_px: int = FIT_HEIGHT_PX) -> float:
     """The map zoom at which the district's extent fills a wall-sized map (MapLibre 512 px tiles)."""
-    minx, miny, maxx, maxy = district.boundary.bounds
-    lat = (miny + maxy) / 2
-    m_per_deg = 111_320.0
-    extent_x = max((maxx - minx) * m_per_deg * math.cos(math.radians(lat)), 1.0)
-    extent_y = max((maxy - miny) * m_per_deg, 1.0)
-    metres_per_px = max(extent_x / width_px, extent_y / height_px) * 1.08  # a little margin
-    zoom = math.log2(40_075_016.7 * math.cos(math.radians(lat)) / (512 * metres_per_px))
-    return round(min(max(zoom, 3.0), 18.0), 2)
+    return zoom_for(district.boundary.bounds, width_px, height_px)
+
+
+def district_view(district, scale: float = 1.0) -> dict:
+    """The view a page opens on: the whole district, fitted to a map `scale` times a 1080p wall's
+    (the page's fit, dashboard/app.py, adds log2 of its scale to the figure's zoom as well)."""
+    c = district.boundary.centroid
+    return {"center": {"lon": c.x, "lat": c.y}, "zoom": fit_zoom(district) + math.log2(scale)}
+
+
+def in_view(view: dict, points: list[tuple[float, float]], scale: float = 1.0) -> bool:
+    """Whether every (lon, lat) of `points` lies inside `view` (centre and zoom) on a map `scale` times a
+    1080p wall's, clear of its edges."""
+    lon0, lat0 = view["center"]["lon"], view["center"]["lat"]
+    m_per_px = EQUATOR_M * math.cos(math.radians(lat0)) / (512 * 2 ** view["zoom"])
+    half_x = (FIT_WIDTH_PX / 2 - VIEW_EDGE_PX) * scale * m_per_px
+    half_y = (FIT_HEIGHT_PX / 2 - VIEW_EDGE_PX) * scale * m_per_px
+    cos0 = math.cos(math.radians(lat0))
+    return all(abs(lon - lon0) * M_PER_DEG * cos0 <= half_x and abs(lat - lat0) * M_PER_DEG <= half_y
+               for lon, lat in points)
+
+
+def takeover_view(points: list[tuple[float, float]], current: dict | None, scale: float = 1.0) -> dict | None:
+    """Where the wall goes for the critical alarms nobody has acknowledged (their (lon, lat)), from the
+    view it shows (`current`; None when unknown); None to stay. One alarm: to it, at street zoom (the
+    pole numbers show around it). Several: the wall stays while it shows them all, and else fits them all
+    (a storm across the district keeps the whole district in view, not one street of it)."""
+    if not points:
+        return None
+    if len(points) == 1:
+        target = {"center": {"lon": points[0][0], "lat": points[0][1]}, "zoom": float(POLE_LABEL_ZOOM)}
+        return None if current == target else target
+    if current is not None and in_view(current, points, scale):
+        return None
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    bounds = (min(lons), min(lats), max(lons), max(lats))
+    edge = 2 * VIEW_EDGE_PX
+    zoom = min(zoom_for(bounds, (FIT_WIDTH_PX - edge) * scale, (FIT_HEIGHT_PX - edge) * scale), POLE_LABEL_ZOOM)
+    return {"center": {"lon": (bounds[0] + bounds[2]) / 2, "lat": (bounds[1] + bounds[3]) / 2}, "zoom": zoom}
 
 
 def drawn_by_page(trace: go.Scattermap, name: str) -> go.Scattermap:

@@ -242,6 +242,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "alarm.blocked": {"zh-CN": "消防通道占用", "en": "Fire lane blocked"},
     "alarm.throw_from_height": {"zh-CN": "高空抛物", "en": "Throw from height"},
     "alarm.unacknowledged": {"zh-CN": "未确认", "en": "not acknowledged"},
+    "banner.calm": {"zh-CN": "无待确认的紧急告警", "en": "No critical alarm awaiting acknowledgement"},
+    "banner.more": {"zh-CN": "另有 {n} 条紧急告警待确认", "en": "+{n} more awaiting acknowledgement"},
     "alarm.offline": {"zh-CN": "设备离线", "en": "Device offline"},
     "rung.call": {"zh-CN": "电话联系老人", "en": "Call the resident"},
     "rung.visit": {"zh-CN": "上门查看", "en": "Visit at the door"},

@@ -139,6 +139,11 @@ def test_a_critical_alarm_takes_over_the_wall_until_it_is_acknowledged(anonymous
     assert center["lon"] == pytest.approx(alarm.lon) and center["lat"] == pytest.approx(alarm.lat)
     brain.alarms.acknowledge(alarm.id, actor="operator")
     anonymous.page.wait_for_selector("#takeover-banner.takeover", state="detached", timeout=10_000)
+    # acknowledged: the wall shows the whole district again
+    home = brain.district.boundary.centroid
+    anonymous.page.wait_for_function("""([lon, lat]) => { const c = document.querySelector(
+        '#district-map .js-plotly-plot').layout.map.center; return Math.abs(c.lon - lon) < 1e-6 &&
+        Math.abs(c.lat - lat) < 1e-6; }""", arg=[home.x, home.y], timeout=10_000)
     assert anonymous.errors == []
 
 

@@ -76,13 +76,24 @@ def test_a_shorter_or_mostly_changed_array_is_sent_whole():
     assert apply(_figure(old), patch)["data"][1] == _as_figure(new)
 
 
-def test_without_the_pages_state_everything_is_sent_and_a_token_serves_once():
+def test_without_the_pages_state_everything_is_sent_and_a_token_serves_a_few_seconds_after_its_first_use():
     new = _staff(5)
     patch = Patch()
     write_diff(patch, 1, None, new)
     assert apply({"data": [{}, {"marker": {}}]}, patch)["data"][1] == _as_figure(new)
-    cache = SentCache(size=2)
+    now = [0.0]
+    cache = SentCache(size=2, clock=lambda: now[0])
     token = cache.put({"x": 1})
-    assert cache.take(token) == {"x": 1} and cache.take(token) is None
+    assert cache.take(token) == {"x": 1}
+    now[0] += SentCache.TAKEN_S - 0.5
+    assert cache.take(token) == {"x": 1}  # a second request that left the page with it
+    now[0] += 1.0
+    assert cache.take(token) is None  # too old: that page gets everything
     tokens = [cache.put({"n": i}) for i in range(3)]
     assert cache.take(tokens[0]) is None and cache.take(tokens[2]) == {"n": 2}
+    # and what was taken is kept for no more pages than the cache holds
+    more = []
+    for i in range(3):
+        more.append(cache.put({"m": i}))
+        assert cache.take(more[-1]) == {"m": i}
+    assert cache.take(more[0]) is None and cache.take(more[2]) == {"m": 2}

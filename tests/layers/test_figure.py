@@ -3,6 +3,9 @@
 import json
 from datetime import timedelta
 
+import numpy as np
+import pytest
+
 from brain.cases.service import CaseView
 from brain.staff.service import StaffView
 from brain.storage.db import utcnow
@@ -10,7 +13,20 @@ from dashboard.i18n import translator
 from layers import cases as case_layer
 from layers import poles, style
 from layers import staff as staff_layer
-from layers.figure import KEYS, LIVE, OVERLAY, STATIC, TRACE_INDEX, UIREVISION, district_figure, fit_zoom
+from layers.figure import (
+    KEYS,
+    LIVE,
+    OVERLAY,
+    POLE_LABEL_ZOOM,
+    STATIC,
+    TRACE_INDEX,
+    UIREVISION,
+    district_figure,
+    district_view,
+    fit_zoom,
+    in_view,
+    takeover_view,
+)
 
 HOVER = {k: k for k in ("pole", "code", "grid", "committee")}
 EMPTY = {"lon": [], "lat": [], "marker.color": [], "marker.size": [], "marker.opacity": [], "customdata": []}
@@ -52,6 +68,59 @@ def test_map_style_names_no_outside_host(district):
 
 def test_fit_zoom_shows_the_whole_district_at_street_level(district):
     assert 14.5 < fit_zoom(district) < 16.5
+
+
+def boundary_points(district):
+    return list(district.boundary.exterior.coords)
+
+
+def test_the_district_view_holds_every_point_of_the_district_on_a_wall_of_any_size(district):
+    for scale in (0.6, 1.0, 2.0):
+        view = district_view(district, scale)
+        assert in_view(view, boundary_points(district), scale)
+        # and no more than it needs: a step closer and the district's edge is cut
+        closer = {**view, "zoom": view["zoom"] + 0.2}
+        assert not in_view(closer, boundary_points(district), scale)
+    assert district_view(district, 2.0)["zoom"] == pytest.approx(district_view(district)["zoom"] + 1, abs=0.01)
+
+
+def test_one_waiting_critical_alarm_takes_the_wall_to_its_street_and_keeps_it_there(district):
+    home = district_view(district)
+    spot = (121.452, 31.331)
+    view = takeover_view([spot], home)
+    assert view == {"center": {"lon": spot[0], "lat": spot[1]}, "zoom": POLE_LABEL_ZOOM}
+    assert takeover_view([spot], view) is None  # already there: no move
+    assert takeover_view([spot], None) == view  # a page whose view is unknown is sent there
+    assert takeover_view([], home) is None
+
+
+def test_several_waiting_critical_alarms_keep_the_wall_where_it_shows_them_all(district):
+    home = district_view(district)
+    corners = boundary_points(district)[:3]
+    assert takeover_view(corners, home) is None  # a storm across the district: the whole district stays
+
+
+def test_several_waiting_critical_alarms_out_of_view_are_fitted_into_it_and_no_closer_than_street_zoom(district):
+    home = district_view(district)
+    street = takeover_view([(121.452, 31.331)], home)
+    far = [(121.452, 31.331), (121.4415, 31.3245)]  # the second one is at the other end of the district
+    assert not in_view(street, far)
+    fitted = takeover_view(far, street)
+    assert in_view(fitted, far) and fitted["zoom"] > home["zoom"]  # all of them, and closer than the district
+    assert not in_view({**fitted, "zoom": fitted["zoom"] + 0.3}, far)  # no farther out than they need
+    near = [(121.452, 31.331), (121.45201, 31.33101)]  # two in one building: the street, not the building
+    assert takeover_view(near, None)["zoom"] == POLE_LABEL_ZOOM
+
+
+def test_a_fitted_takeover_view_holds_every_alarm_it_was_fitted_to_on_a_wall_of_any_size(district):
+    rng = np.random.default_rng(7)
+    minx, miny, maxx, maxy = district.boundary.bounds
+    for _ in range(200):
+        n = int(rng.integers(2, 40))
+        points = list(zip(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n), strict=True))
+        scale = float(rng.choice([0.6, 1.0, 2.0]))
+        view = takeover_view(points, None, scale)
+        assert in_view(view, points, scale) and view["zoom"] <= POLE_LABEL_ZOOM
 
 
 def _case(status="registered", due_in=60, priority="normal"):
