@@ -1,4 +1,4 @@
-"""Small helpers shared by the benchmarks: percentiles and a timing loop."""
+"""Small helpers shared by the benchmarks: percentiles, a timing loop, where the CPU went."""
 
 from __future__ import annotations
 
@@ -83,3 +83,37 @@ def stored_alarm_messages(session) -> int:
     from brain.ingest.models import IngestMessage
 
     return int(session.scalar(select(func.count()).select_from(IngestMessage).where(IngestMessage.kind == "alarm")))
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """Every process's name (its command line, shortened) and CPU seconds so far, from /proc (Linux)."""
+    out: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        out[int(entry.name)] = (args or comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return out
+
+
+def cpu_by_group(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]],
+                 groups: dict[str, Callable[[int, str], bool]]) -> dict[str, float]:
+    """CPU seconds spent between two `cpu_seconds()` readings, summed by the first group whose test
+    (pid, command line) a process passes; the rest under "other"."""
+    spent = dict.fromkeys([*groups, "other"], 0.0)
+    for pid, (args, total) in after.items():
+        used = total - before.get(pid, (args, 0.0))[1]
+        if used <= 0:
+            continue
+        name = next((g for g, test in groups.items() if test(pid, args)), "other")
+        spent[name] += used
+    return spent

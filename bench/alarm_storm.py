@@ -12,7 +12,9 @@ alternating between two of its alarm types where it has two. Measured:
   pairs; the alarms' counts add up to the messages;
 - **publish -> visible on /wall**: for each device, from the publish of its first message to the first
   animation frame after the page painted its alarm's marker on the map, p50/p95/max (target p95 under 1 s);
-- the storm's throughput beside the raw broker's for the same messages (baseline, same run).
+- the storm's throughput beside the raw broker's for the same messages (baseline, same run);
+- where the two cores went from the first message until all was stored: CPU seconds of the app, the
+  ingest workers, Chromium, PostgreSQL, the broker and Redis (from /proc).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -38,7 +40,7 @@ import redis
 from playwright.sync_api import sync_playwright
 from sqlalchemy import func, select
 
-from bench._util import pg_url, stored_alarm_messages
+from bench._util import cpu_by_group, cpu_seconds, pg_url, stored_alarm_messages
 from bench.ingest import raw_broker
 from bench.live_latency import WATCH
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, OFFLINE, WELFARE_TYPES
@@ -99,6 +101,20 @@ class ServerProbe:
         brain.bus.subscribe("alarm.raised", lambda e: self.bus_at.setdefault(e.payload["device_id"], time.time()))
 
 
+def cpu_groups(workers: int, publisher: int | None) -> dict[str, Callable[[int, str], bool]]:
+    """Who the CPU of a storm goes to: this process (the app, and with no workers its ingest too), the
+    ingest workers, the browser, the database, the publisher, the broker, Redis. A process that ended
+    before the second reading (the publisher, once it has sent everything) is not counted."""
+    me = _os.getpid()
+    return {"app": lambda pid, args: pid == me,
+            "ingest workers": lambda pid, args: workers > 0 and "brain.ingest" in args,
+            "Chromium": lambda pid, args: "chrom" in args,
+            "PostgreSQL": lambda pid, args: args.startswith("postgres"),
+            "publisher": lambda pid, args: pid == publisher or "mosquitto_pub" in args,
+            "Mosquitto": lambda pid, args: "mosquitto" in args,
+            "Redis": lambda pid, args: "redis-server" in args}
+
+
 KINDS = {t: [k for k in ALARM_TYPES[t] if k != OFFLINE and k not in WELFARE_TYPES] for t in ALARM_TYPES}
 
 
@@ -128,9 +144,11 @@ def storm(district: District, devices: int, alarms: int) -> list[tuple[str, byte
     return out
 
 
-def publish_paced(url: str, base: str, batch: list[tuple[str, bytes]], seconds: float, times_file: str) -> None:
+def publish_paced(url: str, base: str, batch: list[tuple[str, bytes]], seconds: float, times_file: str,
+                  started=None) -> None:
     """In its own process: publish evenly over `seconds` through one gateway connection (mosquitto_pub,
-    a C client, fed line by line); write when each device's first message went."""
+    a C client, fed line by line); write when each device's first message went; set `started` (an
+    Event) as the first goes."""
     u = urlparse(url)
     proc = subprocess.Popen(["mosquitto_pub", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 1883), "-q", "1",
                              "-i", f"storm-gw-{uuid.uuid4().hex[:8]}", "-t", f"{base}/gateways/storm/events", "-l"],
@@ -139,6 +157,8 @@ def publish_paced(url: str, base: str, batch: list[tuple[str, bytes]], seconds: 
     first: dict[str, float] = {}
     chunk = max(1, len(batch) // int(seconds * 20))  # 20 chunks a second
     t0 = time.time()
+    if started is not None:
+        started.set()
     for k in range(0, len(batch), chunk):
         due = t0 + (k / len(batch)) * seconds
         if due > time.time():
@@ -223,9 +243,13 @@ def main(argv: list[str] | None = None) -> int:
                     browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
                 division = str(district.meta["division_code"])
                 t0 = time.time()
+                started = SPAWN.Event()
                 pub = SPAWN.Process(target=publish_paced, args=(mqtt_url, f"brain/{division}", batch,
-                                                             args.seconds, times_file))
+                                                             args.seconds, times_file, started))
                 pub.start()
+                while not started.wait(0.01):
+                    page.wait_for_timeout(10)
+                cpu_before, storm_at = cpu_seconds(), time.time()
                 ids = len(batch)
                 deadline = time.monotonic() + 600
                 while time.monotonic() < deadline:
@@ -235,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                         break
                     page.wait_for_timeout(200)  # through Playwright: the page's events are taken as they come
                 stored_s = time.time() - t0
+                cpu_spent = cpu_by_group(cpu_before, cpu_seconds(), cpu_groups(args.workers, pub.pid))
+                cpu_window = time.time() - storm_at
                 pub.join(120)
                 wanted = {d for d, _b in batch}
                 end = time.monotonic() + 60
@@ -289,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
           f"max {answers.max() / 1e3:,.0f} kB, {answers.sum() / 1e6:,.1f} MB in all")
     to_db = np.array([stored_at[d] - sent["first"][d] for d in wanted if d in stored_at]) * 1000
     to_screen = np.array([drawn[d] / 1000 - stored_at[d] for d in wanted if d in drawn and d in stored_at]) * 1000
+    print(f"  CPU from the first message until all was stored ({cpu_window:.1f} s, {2 * cpu_window:.0f} core-seconds "
+          "on 2 cores): " + ", ".join(f"{name} {sec:.1f} s" for name, sec in cpu_spent.items()))
     if probe is not None:
         stages = {"stored -> on the app's bus": (stored_at, probe.bus_at),
                   "bus -> in a live update": (probe.bus_at, probe.seen_at),

@@ -29,7 +29,7 @@ from layers.figure import TRACE_INDEX
 WATCH = """([i, device, count]) => { window.__drawnAfter = null; new Promise((resolve) => {
     const gd = document.querySelector('#district-map .js-plotly-plot');
     const map = gd._fullLayout.map._subplot.map;
-    const has = () => (gd.data[i].customdata || []).some((row) => row[2] === device && row[3] >= count);
+    const has = () => (gd.data[i].customdata || []).some((row) => row && row[2] === device && row[3] >= count);
     const t0 = performance.now();
     const poll = () => {
         if (!has()) { requestAnimationFrame(poll); return; }

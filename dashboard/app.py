@@ -38,6 +38,7 @@ from layers.figure import (
     TRACE_INDEX,
     district_figure,
     district_view,
+    never_empty,
     takeover_view,
 )
 
@@ -81,7 +82,7 @@ def live_layers(brain: Brain, snap: Snapshot, locale: str, scale: float = 1.0) -
         for d in layers.values():
             if "marker.size" in d:
                 d["marker.size"] = [round(s * scale, 1) for s in d["marker.size"]]
-    return layers
+    return {name: never_empty(d) for name, d in layers.items()}
 
 
 def map_scale(fitted) -> float:

@@ -93,6 +93,19 @@ def takeover_view(points: list[tuple[float, float]], current: dict | None, scale
     return {"center": {"lon": (bounds[0] + bounds[2]) / 2, "lat": (bounds[1] + bounds[3]) / 2}, "zoom": zoom}
 
 
+NO_POINT = {"marker.color": "rgba(0,0,0,0)", "marker.size": 0, "marker.opacity": 0}  # else None (no place)
+
+
+def never_empty(d: dict) -> dict:
+    """A live layer's data, with one point that has no place (nothing drawn, nothing to hover) while it
+    has nothing to show. Plotly hides a map trace with no points and builds its MapLibre layers anew
+    when the first point comes: the first alarm after a quiet spell cost the wall two WebGL frames of
+    the whole map (400 ms and more where it renders in software), at the start of every storm."""
+    if d.get("lon"):
+        return d
+    return {key: [NO_POINT.get(key)] for key in d}
+
+
 def drawn_by_page(trace: go.Scattermap, name: str) -> go.Scattermap:
     """A live layer whose markers the page draws (assets/overlay.js reads `meta.draw`): MapLibre is given
     no marker of it (mode "none"), Plotly still hovers and clicks its points; its legend entry is its key."""

@@ -12,8 +12,12 @@ from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 
+# the points a live layer shows (without the one with no place that an empty layer holds: layers.figure)
 TRACE_JS = """([i]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
-    return gd && gd.data ? {lon: gd.data[i].lon, lat: gd.data[i].lat, custom: gd.data[i].customdata} : null; }"""
+    if (!gd || !gd.data) { return null; }
+    const t = gd.data[i], keep = t.lon.map((v) => typeof v === 'number');
+    const only = (a) => a.filter((_, k) => keep[k]);
+    return {lon: only(t.lon), lat: only(t.lat), custom: only(t.customdata)}; }"""
 
 
 def open_view(page, live_app, path):
@@ -253,13 +257,13 @@ SOURCES_JS = """() => { const gd = document.querySelector('#district-map .js-plo
 
 PAINTED_JS = """([i, device]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
     const map = gd._fullLayout.map._subplot.map; const t = gd.data[i];
-    const k = t.customdata.findIndex((r) => r[2] === device); if (k < 0) { return null; }
+    const k = t.customdata.findIndex((r) => r && r[2] === device); if (k < 0) { return null; }
     const wrap = gd.closest('.map-wrap'); const canvas = wrap.querySelector('canvas.map-markers');
     const painted = wrap.__overlay && wrap.__overlay.painted[i];
     const xy = map.project([t.lon[k], t.lat[k]]); const r = window.devicePixelRatio || 1;
     const px = canvas.getContext('2d').getImageData(Math.round(xy.x * r), Math.round(xy.y * r), 1, 1).data;
     return {colour: t.marker.color[k], pixel: Array.from(px),
-            painted: !!painted && painted.customdata.some((row) => row[2] === device)}; }"""
+            painted: !!painted && painted.customdata.some((row) => row && row[2] === device)}; }"""
 
 
 def _rgb(hex_colour: str) -> list[int]:
@@ -330,6 +334,34 @@ def test_the_legend_key_of_a_live_layer_hides_and_shows_its_painted_markers(page
     assert page.errors == []
 
 
+FRAMES_JS = """() => { const gd = document.querySelector('#district-map .js-plotly-plot');
+    const map = gd._fullLayout.map._subplot.map; window.__frames = 0; window.__sources = [];
+    map.on('render', () => { window.__frames += 1; });
+    map.on('sourcedata', (e) => window.__sources.push(e.sourceId)); }"""
+
+
+def test_the_first_alarm_on_an_empty_layer_is_painted_without_a_frame_of_the_whole_map(page, live_app):
+    """An empty live layer keeps one point with no place (layers.figure.never_empty): Plotly hides a map
+    trace with no points and builds its MapLibre layers anew for the first one, which cost the wall
+    frames of the whole map as a quiet spell ended (and at the start of every storm)."""
+    brain = live_app.brain
+    for a in brain.alarms.live():
+        brain.alarms.clear(a.id, actor="e2e")
+    open_view(page, live_app, "/wall")
+    p = page.page
+    assert wait_for(lambda: trace(page, "alarms")["custom"] == [])
+    wait_map_still(p)
+    p.wait_for_timeout(1000)
+    p.evaluate(FRAMES_JS)
+    devices = brain.district.devices
+    device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-6])
+    brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
+    assert wait_for(lambda: (p.evaluate(PAINTED_JS, [TRACE_INDEX["alarms"], device]) or {}).get("painted"))
+    p.wait_for_timeout(1000)
+    assert p.evaluate("[window.__frames, window.__sources]") == [0, []]
+    assert page.errors == []
+
+
 def test_a_repeated_alarm_shows_its_new_count_on_hover_without_new_tiles_for_its_layer(page, live_app):
     """A repeat changes only what the alarm's hover label says (its count): the map's alarm layer is not
     set again, and hovering the marker shows the new count."""
@@ -346,7 +378,8 @@ def test_a_repeated_alarm_shows_its_new_count_on_hover_without_new_tiles_for_its
     p.wait_for_timeout(1000)
     assert p.evaluate("window.__sources") == []
     at = p.evaluate("""([i, device]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
-        const map = gd._fullLayout.map._subplot.map; const k = gd.data[i].customdata.findIndex((r) => r[2] === device);
+        const map = gd._fullLayout.map._subplot.map;
+        const k = gd.data[i].customdata.findIndex((r) => r && r[2] === device);
         const xy = map.project([gd.data[i].lon[k], gd.data[i].lat[k]]);
         const box = map.getCanvas().getBoundingClientRect(); return [box.left + xy.x, box.top + xy.y]; }""",
                     [TRACE_INDEX["alarms"], device])
@@ -490,8 +523,8 @@ def test_clicking_a_pole_opens_its_card_with_the_open_cases_there_and_a_click_cl
         picked = p.evaluate("""(live) => {
             const gd = document.querySelector('#district-map .js-plotly-plot');
             const map = gd._fullLayout.map._subplot.map;
-            const others = live.flatMap((i) => (gd.data[i].lon || []).map(
-                (lon, k) => map.project([lon, gd.data[i].lat[k]])));
+            const others = live.flatMap((i) => (gd.data[i].lon || []).flatMap(
+                (lon, k) => typeof lon === 'number' ? [map.project([lon, gd.data[i].lat[k]])] : []));
             const box = document.querySelector('#district-map .maplibregl-canvas').getBoundingClientRect();
             const labels = [...document.querySelectorAll('.pole-label')].map((e) =>
                 [e.textContent, parseFloat(e.style.left), parseFloat(e.style.top)]);

@@ -83,7 +83,7 @@ def test_an_alarm_ingested_by_one_worker_is_pushed_to_a_browser_on_the_other(bro
             assert r.status_code == 202, r.text
         page.wait_for_function(
             "([i, d]) => { const gd = document.querySelector('#district-map .js-plotly-plot');"
-            " return gd && gd.data[i].customdata.some((row) => row[2] === d); }",
+            " return gd && gd.data[i].customdata.some((row) => row && row[2] === d); }",
             arg=[TRACE_INDEX["alarms"], device], timeout=15_000)
         assert page.inner_text("#counter-unacknowledged_alarms") == "1"
         # drawn because the other worker's event reached this one over Redis and woke the page's push,

@@ -25,6 +25,7 @@ from layers.figure import (
     district_view,
     fit_zoom,
     in_view,
+    never_empty,
     takeover_view,
 )
 
@@ -56,6 +57,18 @@ def test_the_live_layers_are_drawn_by_the_page_and_named_in_the_legend_by_their_
         assert key.mode == "markers" and key.marker.color and list(key.lon) == [None]
     for name in STATIC:  # MapLibre draws these
         assert fig.data[TRACE_INDEX[name]].meta is None
+
+
+def test_an_empty_live_layer_keeps_one_point_with_no_place_and_nothing_to_draw(district):
+    """Plotly hides a map trace with no points (and builds it anew for the first one): an empty live
+    layer holds a point without a place, invisible, that the page's painter skips (it has no lon)."""
+    empty = never_empty(EMPTY)
+    fig = district_figure(district, live={"cases": empty, "alarms": empty, "staff": empty}, tr=translator("zh-CN"))
+    for name in LIVE:
+        t = fig.data[TRACE_INDEX[name]]
+        assert list(t.lon) == [None] and list(t.lat) == [None] and list(t.customdata) == [None]
+    full = {"lon": [121.45], "lat": [31.33], "customdata": [["x"]]}
+    assert never_empty(full) is full
 
 
 def test_map_style_names_no_outside_host(district):
