@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from brain.alarms.enums import AlarmState, Severity
@@ -40,12 +41,12 @@ class Snapshot:
     def on_duty(self) -> list[StaffView]:
         return [s for s in self.staff if s.status != DutyStatus.OFF_DUTY]
 
-    @property
+    @cached_property  # a live update asks for it and for the takeover several times (a storm: 8,000 alarms)
     def waiting_critical(self) -> list[AlarmView]:
         """The critical alarms nobody has acknowledged yet: the wall keeps them in view."""
         return [a for a in self.alarms if a.state == AlarmState.ACTIVE and a.severity == Severity.CRITICAL]
 
-    @property
+    @cached_property
     def takeover(self) -> AlarmView | None:
         """The oldest critical alarm nobody has acknowledged yet: the wall's banner names it."""
         waiting = self.waiting_critical

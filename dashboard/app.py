@@ -364,6 +364,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         layers = live_layers(brain, snap, locale, scale)
         sent = SENT.take(version if isinstance(version, str) else None)
         view = sent.get("view") if sent is not None else None  # a takeover's; None: the district's
+        move = None
         if pathname in ("/wall", "/"):
             view, move = _wall_view(brain, snap, sent is not None, view, map_scale(fitted))
         if sent is not None and (sent.get("locale"), sent.get("scale", 1.0)) != (locale, scale):
@@ -374,7 +375,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         counts = snap.headline()
         alarm = snap.takeover
         banner, banner_class = _banner(snap, tr), "banner takeover" if alarm else "banner"
-        if pathname in ("/wall", "/") and move is not None:
+        if move is not None:
             patch["layout"]["map"]["center"] = move["center"]
             patch["layout"]["map"]["zoom"] = move["zoom"]
         token = SENT.put({"locale": locale, "scale": scale, "view": view, **layers})

@@ -66,10 +66,10 @@ def in_view(view: dict, points: list[tuple[float, float]], scale: float = 1.0) -
     """Whether every (lon, lat) of `points` lies inside `view` (centre and zoom) on a map `scale` times a
     1080p wall's, clear of its edges."""
     lon0, lat0 = view["center"]["lon"], view["center"]["lat"]
-    m_per_px = EQUATOR_M * math.cos(math.radians(lat0)) / (512 * 2 ** view["zoom"])
+    cos0 = math.cos(math.radians(lat0))
+    m_per_px = EQUATOR_M * cos0 / (512 * 2 ** view["zoom"])
     half_x = (FIT_WIDTH_PX / 2 - VIEW_EDGE_PX) * scale * m_per_px
     half_y = (FIT_HEIGHT_PX / 2 - VIEW_EDGE_PX) * scale * m_per_px
-    cos0 = math.cos(math.radians(lat0))
     return all(abs(lon - lon0) * M_PER_DEG * cos0 <= half_x and abs(lat - lat0) * M_PER_DEG <= half_y
                for lon, lat in points)
 
@@ -139,11 +139,9 @@ def district_figure(district, *, live: dict[str, dict], tr) -> go.Figure:
         links.trace(tr("layer.links"), links.data([])),
         *[legend_key(tr(f"layer.{name}"), name) for name in LIVE],
     ]
-    c = district.boundary.centroid
     fig = go.Figure(traces)
-    zoom = fit_zoom(district)
     fig.update_layout(
-        map={"style": style.offline_map_style(), "center": {"lon": c.x, "lat": c.y}, "zoom": zoom},
+        map={"style": style.offline_map_style(), **district_view(district)},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=style.BACKGROUND, plot_bgcolor=style.BACKGROUND,
         font={"color": style.TEXT, "family": "sans-serif", "size": 14}, uirevision=UIREVISION,
         legend={"bgcolor": "rgba(17,26,46,0.85)", "font": {"color": style.TEXT, "size": LEGEND_FONT_PX}, "x": 0.01,
