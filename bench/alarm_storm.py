@@ -28,6 +28,7 @@ import os as _os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,6 +100,36 @@ class ServerProbe:
         brain.alarms.live = traced_live  # type: ignore[method-assign]
         PACE.gap, PACE.record = traced_gap, traced_record  # type: ignore[method-assign]
         brain.bus.subscribe("alarm.raised", lambda e: self.bus_at.setdefault(e.payload["device_id"], time.time()))
+        self.flow: list[tuple] = []
+        threading.Thread(target=self._sample, args=(brain,), daemon=True).start()
+
+    @staticmethod
+    def threads_cpu(pid: int | str = "self") -> dict[str, float]:
+        """CPU seconds of each thread of a process, by name where it is this process's."""
+        names = {t.native_id: t.name for t in threading.enumerate()} if pid == "self" else {}
+        out: dict[str, float] = {}
+        tick = _os.sysconf("SC_CLK_TCK")
+        for tid in _os.listdir(f"/proc/{pid}/task"):
+            try:
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            name = names.get(int(tid), f"tid {tid}")
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        return out
+
+    def _sample(self, brain: Brain) -> None:
+        r = redis.Redis.from_url(brain.settings.redis_url)
+        while True:
+            m = brain.mqtt
+            try:
+                g = r.xinfo_groups("brain:ingest")[0]
+                lag, pending = g.get("lag"), g.get("pending")
+            except Exception:
+                lag = pending = None
+            if m is not None:
+                self.flow.append((time.time(), m.received, m.handed_over, len(m._waiting), lag, pending))
+            time.sleep(0.25)
 
 
 def cpu_groups(workers: int, publisher: int | None) -> dict[str, Callable[[int, str], bool]]:
@@ -227,11 +258,11 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_timeout(3000)
                 page.evaluate(WATCH, TRACE_INDEX["alarms"])
                 if probe is not None:
-                    page.evaluate("""(i) => { window.__lens = []; let last = -1; const f = () => {
+                    page.evaluate("""(i) => { window.__lens = []; let last = -1; setInterval(() => {
                         const gd = document.querySelector('#district-map .js-plotly-plot');
                         const n = gd && gd.data && gd.data[i].customdata ? gd.data[i].customdata.length : -1;
-                        if (n !== last) { window.__lens.push([Date.now(), n]); last = n; }
-                        requestAnimationFrame(f); }; requestAnimationFrame(f); }""", TRACE_INDEX["alarms"])
+                        if (n !== last) { window.__lens.push([Date.now(), n]); last = n; } }, 20); }""",
+                                  TRACE_INDEX["alarms"])  # (not every animation frame: that makes frames)
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -250,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
                 while not started.wait(0.01):
                     page.wait_for_timeout(10)
                 cpu_before, storm_at = cpu_seconds(), time.time()
+                if probe is not None:
+                    threads_before = probe.threads_cpu()
+                    wpids = [int(x) for x in subprocess.run(["pgrep", "-f", "brain.ingest"], capture_output=True,
+                                                            text=True).stdout.split()]
+                    wthreads_before = {w: probe.threads_cpu(w) for w in wpids}
                 ids = len(batch)
                 deadline = time.monotonic() + 600
                 while time.monotonic() < deadline:
@@ -261,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
                 stored_s = time.time() - t0
                 cpu_spent = cpu_by_group(cpu_before, cpu_seconds(), cpu_groups(args.workers, pub.pid))
                 cpu_window = time.time() - storm_at
+                if probe is not None:
+                    after = probe.threads_cpu()
+                    print("    app threads CPU", sorted(((round(v - threads_before.get(k, 0), 2), k)
+                                                          for k, v in after.items()), reverse=True)[:12])
+                    for w, before in wthreads_before.items():
+                        after = probe.threads_cpu(w)
+                        print(f"    worker {w} threads CPU", sorted(((round(v - before.get(k, 0), 2), k)
+                                                                     for k, v in after.items()), reverse=True)[:8])
                 pub.join(120)
                 wanted = {d for d, _b in batch}
                 end = time.monotonic() + 60
@@ -284,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                     print("    pushes and updates",
                           [(round(t - t0, 2), k, g) for t, k, g in probe.pace if t0 < t < t0 + 6])
                     print("    server live()", [(round(t - t0, 2), n) for t, n in probe.calls if t > t0 - 1])
+                    print("    flow (t, received, handed over, waiting, stream lag, pending)",
+                          [(round(f[0] - t0, 2), *f[1:]) for f in probe.flow if t0 < f[0] < t0 + 25 and f[1]])
                     print("    lengths", [(round(t / 1000 - t0, 2), n) for t, n in page.evaluate("window.__lens")])
                     print("    drawn at", sorted(round(v / 1000 - t0, 2) for v in drawn.values())[::10])
                 browser.close()
