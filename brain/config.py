@@ -25,6 +25,7 @@ class Settings:
     mqtt_url: str | None = None
     mqtt_client_id: str = "community-brain-ingest"  # one per ingest worker: the broker keeps its session
     ingest_in_app: bool = True  # with REDIS_URL: this process also handles the queue (off: python -m brain.ingest does)
+    serves_pages: bool = True  # off (python -m brain.ingest): what only the screens read is not kept from the bus
     leader_ttl_s: float = 10.0  # with REDIS_URL: a dead leader's MQTT consumer and simulator move on after this
     district_dir: Path = DEMO_DIR
     metric_epsg: int = DEFAULT_METRIC_EPSG

@@ -100,13 +100,12 @@ class Brain:
                 log.info("KPI facts rebuilt from the event log: %d cases", replayed)
             self.dispatch.load()
             self.dispatch.attach(self.bus)
-            self.alarms.index = LiveIndex(self.alarms.live_from_db)
-            self.alarms.index.attach(self.bus)
-            self.freshness.attach(self.bus)
-            self.changes.attach(self.bus)
-            self.live_cases.attach(self.bus)
-            self.live_staff.attach(self.bus)
-            self.freshness.seed(snapshot(self))
+            if self.settings.serves_pages:  # an ingest worker's bus carries every change to no screen
+                self.alarms.index = LiveIndex(self.alarms.live_from_db)
+                self.alarms.index.attach(self.bus)
+                for followed in (self.freshness, self.changes, self.live_cases, self.live_staff):
+                    followed.attach(self.bus)
+                self.freshness.seed(snapshot(self))
             if self.settings.escalate_after_s > 0:
                 self.escalator.start()
             if self.settings.monitor_interval_s > 0:

@@ -73,7 +73,6 @@ class RedisBus(MemoryBus):
                     if msg is None or msg.get("type") != "message":
                         continue
                     for event in self._events(msg["data"]):
-                        self.received += 1
                         super().publish(event)
             except redis.RedisError as e:
                 self._ready.clear()
@@ -86,16 +85,22 @@ class RedisBus(MemoryBus):
                     pass
 
     def _events(self, data) -> list[Event]:
-        """The events of one pub/sub message: a list of them (or one, as a single object); an unreadable
-        one is logged and skipped, the others are delivered."""
+        """The events of one pub/sub message that somebody in this worker follows: a list of them (or one,
+        as a single object). An event of a type nobody here subscribes to is counted and read no further
+        (an ingest worker follows none of the alarms it fans out); an unreadable one is logged and skipped,
+        the others are delivered."""
         try:
             items = orjson.loads(data)
         except ValueError as e:
             log.warning("Redis bus: an unreadable message on %s: %s", self.channel, e)
             return []
+        items = items if isinstance(items, list) else [items]
+        self.received += len(items)
         out = []
-        for item in items if isinstance(items, list) else [items]:
+        for item in items:
             try:
+                if not self._handlers(item["type"]):
+                    continue
                 out.append(Event.from_dict(item))
             except (ValueError, TypeError, KeyError) as e:
                 log.warning("Redis bus: an unreadable event on %s: %s", self.channel, e)

@@ -202,3 +202,23 @@ def test_the_snapshot_sees_a_new_case_and_a_move_at_once_and_reads_nothing_when_
     brain.staff.record_fixes([Fix(person.id, person.lon + 0.001, person.lat, utcnow())])
     moved = next(s for s in snapshot(brain).staff if s.id == person.id)
     assert moved.lon == pytest.approx(person.lon + 0.001)
+
+
+def test_a_worker_that_serves_no_pages_follows_nothing_of_the_screens_and_still_raises_alarms(db, district):
+    from brain.config import Settings
+    from brain.runtime import Brain
+
+    bus = MemoryBus()
+    b = Brain(Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0, serves_pages=False),
+              district=district, db=db, bus=bus)
+    b.start()
+    try:
+        assert b.alarms.index is None
+        assert not any(f.attached for f in (b.freshness, b.changes, b.live_cases, b.live_staff))
+        assert b.dispatch.attached  # an escalated alarm's case is still auto-dispatched from here
+        assert bus._handlers("alarm.raised") == []  # the alarms it fans out, it does not read back
+        dev = str(district.devices["id"].iloc[0])
+        view, created = b.alarms.raise_alarm(device_id=dev, type=_type_of(b, dev))
+        assert created and view.id in {a.id for a in b.alarms.live()}  # read from the database
+    finally:
+        b.stop()

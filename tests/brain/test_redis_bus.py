@@ -77,3 +77,21 @@ def test_a_units_many_events_reach_every_worker_in_order_in_few_messages(channel
         raw.close()
         a.close()
         b.close()
+
+
+def test_a_worker_reads_no_further_the_events_of_types_nobody_in_it_follows(channel, caplog):
+    url = service_url("REDIS_URL")
+    bus = RedisBus(url, channel=channel)
+    try:
+        seen = []
+        bus.subscribe("case.*", seen.append)
+        case = Event(type="case.opened", subject_type="case", subject_id="3", actor="t")
+        # an alarm event that could not even be read: nobody here follows alarms, so it is not looked into
+        redis.Redis.from_url(url).publish(channel, json.dumps([{"type": "alarm.raised"}, case.as_dict()]))
+        assert wait_until(lambda: len(seen) == 1) and seen[0] == case
+        assert bus.health()["received"] == 2
+        assert "unreadable" not in caplog.text
+        redis.Redis.from_url(url).publish(channel, json.dumps([{"type": "case.closed"}]))  # followed: read
+        assert wait_until(lambda: "unreadable event" in caplog.text)
+    finally:
+        bus.close()
