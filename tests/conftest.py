@@ -18,7 +18,7 @@ from brain.district.models import Device
 from brain.events.bus import MemoryBus
 from brain.runtime import Brain
 from brain.staff.service import Fix
-from brain.storage.db import Base, Database, utcnow
+from brain.storage.db import PG_OPTIONS, Base, Database, utcnow
 from geodata.district import District
 from geodata.gazetteer import Gazetteer
 
@@ -57,7 +57,7 @@ def private_pg_schema(url: str, district: District | None = None):
     probe = Database(url)
     with probe.engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(probe.url, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10)
+    engine = create_engine(probe.url, connect_args={"options": f"-csearch_path={schema} {PG_OPTIONS}"}, pool_size=10)
     from brain.district.seed import seed
     from brain.storage import models  # noqa: F401
 

@@ -198,6 +198,9 @@ def insert_new(session: Session, table: Table, key: str, keys, **same) -> set:
     return set(session.scalars(stmt.returning(table.c[key]), [{key: k, **same} for k in keys]))
 
 
+PG_OPTIONS = "-c plan_cache_mode=force_custom_plan"  # every PostgreSQL connection's (see Database)
+
+
 class Database:
     """One engine and its session factory; `transaction()` is the unit every service writes in."""
 
@@ -212,7 +215,11 @@ class Database:
                     Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
                 kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             else:
-                kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+                # Custom plans only: a statement the driver has prepared (from its fifth run) may otherwise be
+                # given one generic plan for good, chosen while a quiet district's alarms table is small (a
+                # sequential scan); a storm then grows the table tenfold in seconds, long before a new
+                # ANALYZE, and every batch's `= ANY(array)` lookup scanned it row by row, 5-10x slower
+                kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"options": PG_OPTIONS})
             engine = create_engine(self.url, **kwargs)
             if self.url.get_backend_name() == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)

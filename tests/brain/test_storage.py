@@ -257,3 +257,41 @@ def test_new_ids_are_32_hex_digits_and_never_repeat():
     ids = [new_id() for _ in range(20_000)]
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+def _plans_of_a_repeated_lookup(db: Database) -> tuple[int, int]:
+    """(generic, custom) plans PostgreSQL made for one `= ANY(array)` lookup of 50 values (a batch's) that
+    the driver prepared, run 12 times on a connection while its table was empty, as a quiet district's
+    alarms table is small."""
+    from sqlalchemy import Column, MetaData, String, Table, text
+
+    from brain.storage.db import among
+
+    t = Table(f"plans_{new_id()[:8]}", MetaData(), Column("k", String(80), primary_key=True), prefixes=["TEMPORARY"])
+    with db.transaction() as s:
+        t.create(s.connection())
+        for i in range(12):
+            s.execute(select(t.c.k).where(among(s, t.c.k, {f"k{j}" for j in range(i, i + 50)}))).all()
+        row = s.execute(text("SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+                             "FROM pg_prepared_statements WHERE statement LIKE :like"),
+                        {"like": f"%FROM {t.name}%= ANY%"}).one()
+    return int(row[0]), int(row[1])
+
+
+def test_on_postgresql_a_prepared_batch_lookup_is_planned_for_its_values_every_time():
+    """A plan made once for good while the table was empty (a sequential scan) would stay while a storm
+    grew the table tenfold: the brain's connections plan each run for its own values."""
+    from sqlalchemy import create_engine
+
+    from tests.conftest import service_url
+
+    db = Database(service_url("DATABASE_URL"))
+    plain = Database(str(db.url), engine=create_engine(db.url))  # the driver's and the server's defaults
+    try:
+        generic, custom = _plans_of_a_repeated_lookup(db)
+        assert generic == 0 and custom >= 7  # psycopg prepares it from the fifth run on
+        generic, _custom = _plans_of_a_repeated_lookup(plain)
+        assert generic > 0  # what the setting prevents: the server settled on one plan for good
+    finally:
+        db.dispose()
+        plain.dispose()
