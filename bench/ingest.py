@@ -7,8 +7,8 @@ and raw XADD rates, in the same run.
 A Mosquitto and a Redis of the benchmark's own (tools/services.py: the broker never drops what it
 holds for a slow consumer; Redis with an append-only file, fsync every second here as in production
 advice for throughput). The app's ingest runs as in production with REDIS_URL: its MQTT consumer
-hands each message to the Redis stream, and its queue worker reads batches of up to 1,000, runs them
-through the pipeline (one transaction per batch) and acknowledges them. `--alarms` messages are
+hands each message to the Redis stream, and its queue worker reads what waits there, runs it through the
+pipeline (one transaction per group of about 400 messages) and acknowledges it. `--alarms` messages are
 published at QoS 1 as fast as the broker takes them: each district device (the demo's 860) sends
 alarms of its types, with given message ids; `--duplicates` of them are sent twice (the same id:
 at-least-once delivery). The publisher is by default one gateway connection (mosquitto_pub, a C client,

@@ -33,7 +33,7 @@ from brain.ingest.queue import IngestQueue
 
 log = logging.getLogger(__name__)
 HANDOVER_PATIENCE_S = 30.0  # how long a message waits for Redis to come back before the session restarts
-HANDOVER_BATCH = 250  # messages handed to Redis as one stream entry (a worker reads READ_ENTRIES at a time)
+HANDOVER_BATCH = 250  # messages handed to Redis as one stream entry at most
 HANDOVER_LINGER_S = 0.005  # a message waits at most this long for others to share its round trip
 HANDOVER_MAX = 20_000  # waiting messages beyond which the consumer stops taking more from the broker
 

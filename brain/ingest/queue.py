@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 STREAM = "brain:ingest"
 GROUP = "ingest"
 TRIM_EVERY = 1000  # handled messages between trims of the acknowledged part of the stream
-READ_ENTRIES = 4  # entries a worker takes per read: their alarms handled in one transaction, then acknowledged
+READ_ENTRIES = 16  # entries a worker takes per read at most (as many as wait, when it is behind)
+BATCH_MESSAGES = 400  # the entries read are handled in groups of about this many messages: a group's alarms in
+# one transaction, then its entries acknowledged. A storm's entries hold a few dozen messages; a transaction
+# costs a third less per message at 400 than at 100 (the lookups and writes are per batch), so a worker that
+# has fallen behind catches up faster, and one that has not still handles what it reads at once.
 _LEN = 4  # bytes of each part's length in an entry's batch
 
 
@@ -110,11 +114,26 @@ class IngestQueue:
         return [(f.get("kind", b"").decode(), f.get("source", b"redis").decode(), subject, f.get("body", b""))]
 
     def _handle(self, entries: list[tuple[bytes, dict]]) -> int:
+        """Handle the entries' messages in order, in groups of about BATCH_MESSAGES; returns how many
+        messages were handled."""
+        handled, group, size = 0, [], 0
+        for entry_id, fields in entries:
+            messages = self._messages(entry_id, fields)
+            group.append((entry_id, messages))
+            size += len(messages)
+            if size >= BATCH_MESSAGES:
+                handled += self._handle_group(group)
+                group, size = [], 0
+        if group:
+            handled += self._handle_group(group)
+        return handled
+
+    def _handle_group(self, entries: list[tuple[bytes, list]]) -> int:
         """Handle the entries' messages in order (the alarms among them in one transaction), acknowledge
         the entries all of whose messages are done; returns how many messages were handled."""
         alarms, done = [], []  # (entry id, ...)
-        for entry_id, fields in entries:
-            for n, (kind, source, subject, body) in enumerate(self._messages(entry_id, fields)):
+        for entry_id, messages in entries:
+            for n, (kind, source, subject, body) in enumerate(messages):
                 actor = f"device:{subject}" if subject else "device"
                 key = f"{entry_id.decode()}/{n}"  # the same message when its entry is handed out again
                 if kind == "alarm":
@@ -135,7 +154,7 @@ class IngestQueue:
         # a database failure (not the message's fault) leaves its entry pending: taken over and tried again
         # later, when the entry's other messages are found handled already
         failed = {entry_id for entry_id, out in done if out.reason == "internal_error"}
-        acked = [entry_id for entry_id, _f in entries if entry_id not in failed]
+        acked = [entry_id for entry_id, _m in entries if entry_id not in failed]
         left = sum(1 for entry_id, _out in done if entry_id in failed)  # messages of the entries left pending
         self.failed += left
         if acked:

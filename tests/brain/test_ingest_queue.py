@@ -143,6 +143,23 @@ def test_a_batch_travels_as_one_entry_and_is_acknowledged_once_all_its_messages_
     assert brain.ingest.counts["status.accepted"] == 1
 
 
+def test_a_worker_behind_takes_many_entries_and_handles_them_in_groups_each_acknowledged(brain, stream, monkeypatch):
+    from brain.ingest import queue as queue_module
+
+    url, name = stream
+    q = IngestQueue(url, brain.ingest, stream=name, consumer="w")
+    monkeypatch.setattr(queue_module, "BATCH_MESSAGES", 30)
+    for k in range(7):  # seven entries of 10 alarms: what a storm's hand-over leaves while a worker is busy
+        q.enqueue_many(_batch(brain, f"g{k}", 10))
+    sizes = []
+    handle = brain.ingest.handle_alarms
+    monkeypatch.setattr(brain.ingest, "handle_alarms", lambda items: sizes.append(len(items)) or handle(items))
+    assert q.work_once(block_ms=100) == 70  # one read
+    assert sizes == [30, 30, 10]  # three transactions, each of whole entries
+    assert q.pending() == 0
+    assert sum(a.count for i in range(3, 7) for a in _alarms(brain, _smoke(brain, i))) == 70
+
+
 def test_the_refusals_of_an_entry_handled_again_are_recorded_and_counted_once(brain, stream):
     """A worker handles an entry and dies before acknowledging it: another takes it over and handles it
     again. Its alarms were stored once (their message ids); its refused messages are recorded and
