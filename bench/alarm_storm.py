@@ -15,6 +15,8 @@ alternating between two of its alarm types where it has two. Measured:
 - the storm's throughput beside the raw broker's for the same messages (baseline, same run);
 - where the two cores went from the first message until all was stored: CPU seconds of the app, the
   ingest workers, Chromium, PostgreSQL, the broker and Redis (from /proc).
+STORM_DEBUG=1 adds the stages between, STORM_TRACE=<file> writes a Chrome trace of the storm and
+STORM_PROFILE=<file> the page's JavaScript CPU profile (.cpuprofile: DevTools' Performance panel opens it).
 """
 
 from __future__ import annotations
@@ -272,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
                 times_file = str(Path(tmp) / "times.json")
                 if _os.environ.get("STORM_TRACE"):  # a Chrome trace of the storm (chrome://tracing, Perfetto)
                     browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+                cdp = None
+                if _os.environ.get("STORM_PROFILE"):  # the page's JavaScript CPU profile (.cpuprofile, DevTools)
+                    cdp = page.context.new_cdp_session(page)
+                    cdp.send("Profiler.enable")
+                    cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+                    cdp.send("Profiler.start")
                 division = str(district.meta["division_code"])
                 t0 = time.time()
                 started = SPAWN.Event()
@@ -320,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                     "&& performance.timeOrigin + e.startTime >= t0).map(e => e.decodedBodySize)", t0 * 1000) or [0])
                 if _os.environ.get("STORM_TRACE"):
                     Path(_os.environ["STORM_TRACE"]).write_bytes(browser.stop_tracing())
+                if cdp is not None:
+                    Path(_os.environ["STORM_PROFILE"]).write_text(json.dumps(cdp.send("Profiler.stop")["profile"]))
                 if probe is not None:
                     for e in page.evaluate("performance.getEntriesByType('resource').filter(e => "
                                            "e.name.includes('_dash-update')).map(e => [performance.timeOrigin + "
