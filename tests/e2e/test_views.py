@@ -441,15 +441,29 @@ def test_under_a_steady_stream_of_changes_the_wall_keeps_drawing_them(browser, o
 WRAP = "() => Object.assign({}, document.querySelector('.map-wrap').dataset)"
 
 
+def settled_zoom(p) -> float:
+    """The map's zoom once it has stopped moving (the same for 300 ms): a wheel's zoom is eased in over
+    several frames, later on a loaded machine."""
+    last = None
+    for _ in range(40):
+        zoom = p.evaluate(WRAP).get("zoom")
+        if zoom is not None and zoom == last:
+            return float(zoom)
+        last = zoom
+        p.wait_for_timeout(300)
+    raise AssertionError(f"the map kept moving (zoom {last})")
+
+
 def zoom_to_street(p) -> None:
-    """Zoom in with the wheel over the map's centre, as an operator does, until pole numbers show."""
+    """Zoom in with the wheel over the map's centre, as an operator does, until pole numbers show: one
+    notch at a time, each let settle, so that it stops a notch past the street zoom and not, after
+    wheel events that had not been applied yet, so close that no pole is in view."""
     box = p.locator("#district-map").bounding_box()
     p.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     for _ in range(20):
-        if float(p.evaluate(WRAP)["zoom"]) >= 17.2:
+        if settled_zoom(p) >= 17.2:
             break
         p.mouse.wheel(0, -300)
-        p.wait_for_timeout(300)
     p.wait_for_function("() => +document.querySelector('.map-wrap').dataset.poleLabels > 0", timeout=10_000)
     # the wheel's zoom eases on after the last turn: positions read before it stops are not where the poles end up
     wait_map_still(p)
