@@ -88,6 +88,12 @@ def stored_alarm_messages(session) -> int:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """User and system CPU seconds in the text of a /proc/<pid>/stat (or .../task/<tid>/stat) file."""
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def cpu_seconds() -> dict[int, tuple[str, float]]:
     """Every process's name (its command line, shortened) and CPU seconds so far, from /proc (Linux)."""
     out: dict[int, tuple[str, float]] = {}
@@ -99,9 +105,8 @@ def cpu_seconds() -> dict[int, tuple[str, float]]:
             args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:  # gone meanwhile
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        out[int(entry.name)] = (args or comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+        out[int(entry.name)] = (args or comm, stat_cpu_seconds(stat))
     return out
 
 

@@ -43,7 +43,7 @@ import redis
 from playwright.sync_api import sync_playwright
 from sqlalchemy import func, select
 
-from bench._util import cpu_by_group, cpu_seconds, pg_url, stored_alarm_messages
+from bench._util import cpu_by_group, cpu_seconds, pg_url, stat_cpu_seconds, stored_alarm_messages
 from bench.ingest import raw_broker
 from bench.live_latency import WATCH
 from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, OFFLINE, WELFARE_TYPES
@@ -110,14 +110,13 @@ class ServerProbe:
         """CPU seconds of each thread of a process, by name where it is this process's."""
         names = {t.native_id: t.name for t in threading.enumerate()} if pid == "self" else {}
         out: dict[str, float] = {}
-        tick = _os.sysconf("SC_CLK_TCK")
         for tid in _os.listdir(f"/proc/{pid}/task"):
             try:
-                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                used = stat_cpu_seconds(Path(f"/proc/{pid}/task/{tid}/stat").read_text())
             except OSError:
                 continue
             name = names.get(int(tid), f"tid {tid}")
-            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+            out[name] = out.get(name, 0.0) + used
         return out
 
     def _sample(self, brain: Brain) -> None:
@@ -207,8 +206,9 @@ def publish_paced(url: str, base: str, batch: list[tuple[str, bytes]], seconds: 
 
 
 @contextlib.contextmanager
-def workers(n: int, db_url: str, redis_url: str) -> Iterator[None]:
-    """`n` ingest worker processes on the app's database and Redis (started once the app has seeded it)."""
+def workers(n: int, db_url: str, redis_url: str) -> Iterator[list[int]]:
+    """`n` ingest worker processes on the app's database and Redis (started once the app has seeded it);
+    yields their pids."""
     env = {**_os.environ, "DATABASE_URL": db_url, "BRAIN_DATABASE_URL": db_url, "REDIS_URL": redis_url,
            "BRAIN_MONITOR_INTERVAL_S": "0", "BRAIN_ESCALATE_AFTER_S": "0", "BRAIN_LOG_LEVEL": "WARNING"}
     procs = [subprocess.Popen([sys.executable, "-m", "brain.ingest"], env=env, stdout=subprocess.DEVNULL,
@@ -216,7 +216,7 @@ def workers(n: int, db_url: str, redis_url: str) -> Iterator[None]:
     try:
         if procs:
             time.sleep(4.0)  # up and reading
-        yield
+        yield [proc.pid for proc in procs]
     finally:
         for proc in procs:
             proc.terminate()
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                                 mqtt_client_id=f"storm-{uuid.uuid4().hex[:8]}", ingest_in_app=not args.workers)
             brain = Brain(settings, district=district)
             probe = ServerProbe(brain) if _os.environ.get("STORM_DEBUG") else None
-            with serve(settings, brain) as app, sync_playwright() as p, workers(args.workers, db_url, own.url):
+            with serve(settings, brain) as app, sync_playwright() as p, workers(args.workers, db_url, own.url) as wpids:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 page = browser.new_page(viewport={"width": 1920, "height": 1080})
                 login(page, app.url, "admin", PASSWORD)
@@ -291,8 +291,6 @@ def main(argv: list[str] | None = None) -> int:
                 cpu_before, storm_at = cpu_seconds(), time.time()
                 if probe is not None:
                     threads_before = probe.threads_cpu()
-                    wpids = [int(x) for x in subprocess.run(["pgrep", "-f", "brain.ingest"], capture_output=True,
-                                                            text=True).stdout.split()]
                     wthreads_before = {w: probe.threads_cpu(w) for w in wpids}
                 ids = len(batch)
                 deadline = time.monotonic() + 600

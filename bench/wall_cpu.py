@@ -17,19 +17,18 @@ import os
 import time
 from pathlib import Path
 
-from bench._util import wall_in_browser
+from bench._util import stat_cpu_seconds, wall_in_browser
 
 
 def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU time of these processes so far (those gone meanwhile count nothing)."""
-    total = 0
+    total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def descendants(root: int) -> list[int]:
