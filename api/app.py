@@ -47,7 +47,7 @@ from api.schemas import (
     WelfareOutcomeIn,
     WelfareOutcomeOut,
 )
-from api.security import client_source, requires
+from api.security import client_source, principal_of, requires
 from brain.alarms.enums import AlarmState
 from brain.alarms.service import AlarmError, AlarmNotFound
 from brain.auth.enums import Permission as P
@@ -141,9 +141,14 @@ def build_api(brain: Brain) -> FastAPI:
 
     r = APIRouter(prefix=PREFIX)
 
-    @r.get("/health", response_model=HealthOut, summary="Database, bus and simulator state")
-    def health():
-        return brain.health()
+    @r.get("/health", response_model=HealthOut, response_model_exclude_none=True,
+           summary="ok or degraded with the reasons; the detail for a signed-in operator")
+    def health(request: Request):
+        full = brain.health()
+        who = principal_of(request)
+        if who is not None and who.can(P.READ_STAFF):
+            return full
+        return {"status": full["status"], "reasons": full["reasons"]}
 
     @r.get("/me", response_model=MeOut, responses=DENIALS, summary="Who is signed in, with role and permissions")
     def me(who: Principal = Depends(requires(None))):

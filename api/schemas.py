@@ -18,16 +18,22 @@ class ErrorOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: str = Field(description="ok when the database and the bus both answer, else degraded")
-    database: dict
-    bus: dict
-    leader: dict = Field(description="Whether this worker leads (runs the MQTT consumer and the simulator) and, "
-                                     "with REDIS_URL, which worker holds the lease")
-    simulator: dict
-    district: dict
-    ingest: dict = Field(description="Messages accepted, duplicates and refusals by reason (this process, "
-                                     "and recorded refusals of the last 24 h); the MQTT consumer's state")
-    started_at: str
+    status: str = Field(description="ok, or degraded when the database or the bus does not answer or ingest is "
+                                    "stalled (see reasons)")
+    reasons: list[str] = Field(default_factory=list, description="Why it is degraded: database, bus, "
+                               "mqtt_unacknowledged, mqtt_disconnected, queue_pending_stale, queue_no_consumer, "
+                               "queue_worker_stalled, queue_unreachable, dead_letters")
+    # the detail below only for a signed-in operator (it names hosts, topics and the lease)
+    database: dict | None = None
+    bus: dict | None = None
+    leader: dict | None = Field(None, description="Whether this worker leads (runs the MQTT consumer and the "
+                                                  "simulator) and, with REDIS_URL, which worker holds the lease")
+    simulator: dict | None = None
+    district: dict | None = None
+    ingest: dict | None = Field(None, description="Messages accepted, duplicates and refusals by reason (this "
+                                                  "process, and recorded refusals of the last 24 h); the MQTT "
+                                                  "consumer's state")
+    started_at: str | None = None
 
 
 class PoleOut(BaseModel):

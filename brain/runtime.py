@@ -206,11 +206,30 @@ class Brain:
         if self._owns_db:  # a database handed in belongs to whoever made it
             self.db.dispose()
 
+    def ingest_stalls(self) -> list[str]:
+        """Why ingest may not be hearing the district's devices: messages left unacknowledged at the broker,
+        the MQTT consumer disconnected, the queue stalled (see IngestQueue.stalls), dead letters in the
+        last hour. Empty when it is hearing them."""
+        reasons = []
+        mqtt = self.mqtt
+        if mqtt is not None:
+            if mqtt.unacknowledged:
+                reasons.append("mqtt_unacknowledged")
+            if not mqtt.connected.is_set():
+                reasons.append("mqtt_disconnected")
+        if self.queue is not None:
+            reasons += self.queue.stalls(in_process=self.settings.ingest_in_app)
+        if self.ingest.dead_letters(utcnow() - timedelta(hours=1)):
+            reasons.append("dead_letters")
+        return reasons
+
     def health(self) -> dict:
         db = self.db.health()
         bus = self.bus.health()
-        ok = bool(db.get("ok") and bus.get("ok"))
-        return {"status": "ok" if ok else "degraded", "database": db, "bus": bus,
+        reasons = [name for name, part in (("database", db), ("bus", bus)) if not part.get("ok")]
+        if db.get("ok"):
+            reasons += self.ingest_stalls()
+        return {"status": "degraded" if reasons else "ok", "reasons": reasons, "database": db, "bus": bus,
                 "leader": self.lease.health() if self.lease else {"leading": True, "name": None},
                 "simulator": {"running": bool(self.simulator and self.simulator.running),
                               "speed": self.settings.sim_speed if self.simulator else None},

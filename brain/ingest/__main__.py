@@ -21,7 +21,8 @@ from brain.runtime import Brain
 def main() -> int:
     logging.basicConfig(level=os.environ.get("BRAIN_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env().with_(simulate=False, mqtt_url=None, serves_pages=False)
+    # a worker consumes whatever the app's own BRAIN_INGEST_IN_APP says: consuming is what it is for
+    settings = Settings.from_env().with_(simulate=False, mqtt_url=None, serves_pages=False, ingest_in_app=True)
     if not settings.redis_url:
         print("REDIS_URL is not set: an extra worker takes its messages from the Redis queue", file=sys.stderr)
         return 2

@@ -168,6 +168,7 @@ class MqttIngest:
         self.connected = threading.Event()
         self.received = 0
         self.unacknowledged = 0
+        self.failed = 0  # messages whose handling raised (a fault of the brain's): dead letters, acknowledged
         self.handover_retries = 0
         self.handed_over = 0
         self._stopping = False
@@ -311,9 +312,10 @@ class MqttIngest:
                                               actor="gps")
             else:
                 self.pipeline.reject("unknown", source, "unknown_topic", f"no handler for {topic}", payload)
-        except Exception:  # the last guard of the network thread (the pipeline itself never raises): not
-            # acknowledged, so the broker keeps it and delivers it again when this session restarts
-            log.exception("MQTT message on %s could not be handled; left unacknowledged", topic)
-            self.unacknowledged += 1
-            return
+        except Exception as e:  # the last guard of the network thread (the pipeline itself never raises): the
+            # message is kept as a dead letter and acknowledged all the same; one left unacknowledged would hold
+            # a place of the broker's in-flight window for good, and a few of them would stop every later alarm
+            log.exception("MQTT message on %s could not be handled; kept as a dead letter", topic)
+            self.failed += 1
+            self.pipeline.dead_letter("unknown", f"mqtt:{topic}"[:120], payload, f"{type(e).__name__}: {e}")
         self.client.ack(mid, qos)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ MAX_BYTES = 16 * 1024
 MAX_AGE = timedelta(days=7)  # older than this is not news: refused, not replayed into the live state
 ID_MAX = 80
 EXCERPT = 500
+DEAD_LETTER = "dead_letter"  # the reason a message that kept failing is kept under
+MAX_DEPTH = 16  # nesting a message may have: a device's body is flat; thousands of levels are an attack
+# text no database column can hold: NUL (PostgreSQL refuses it) and lone surrogates (not encodable as UTF-8)
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Refused(Exception):
@@ -60,22 +65,47 @@ class Outcome:
 
 # --- decode and validate ---------------------------------------------------------------------------
 def decode(raw: bytes | str | dict) -> dict:
+    """A message's body as a JSON object, refused (Refused) if it is too big, not JSON, nested deeper
+    than MAX_DEPTH or holds text no database can store; never any other exception."""
     if isinstance(raw, dict):
-        return raw
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8", "replace")
-    if len(raw) > MAX_BYTES:
-        raise Refused("oversized", f"{len(raw)} bytes; at most {MAX_BYTES}")
-    try:
-        body = orjson.loads(raw)  # strict JSON, in C: what devices send
-    except orjson.JSONDecodeError:
-        try:  # the standard reader: NaN and Infinity (refused later by name), integers beyond 64 bits
-            body = json.loads(raw.decode("utf-8"), parse_constant=lambda c: float("nan"))
-        except (UnicodeDecodeError, ValueError) as e:
-            raise Refused("malformed_json", f"not JSON: {e}") from None
+        body = raw
+    else:
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogatepass")  # a lone surrogate is refused below, not replaced
+        if len(raw) > MAX_BYTES:
+            raise Refused("oversized", f"{len(raw)} bytes; at most {MAX_BYTES}")
+        try:
+            body = orjson.loads(raw)  # strict JSON, in C: what devices send (refuses beyond 1,024 levels)
+        except orjson.JSONDecodeError as e:
+            if "recursion" in str(e).lower():
+                raise Refused("too_deep", f"nested deeper than {MAX_DEPTH} levels") from None
+            try:  # the standard reader: NaN and Infinity (refused later by name), integers beyond 64 bits
+                body = json.loads(raw.decode("utf-8"), parse_constant=lambda c: float("nan"))
+            except RecursionError:
+                raise Refused("too_deep", f"nested deeper than {MAX_DEPTH} levels") from None
+            except (UnicodeDecodeError, ValueError) as e:
+                raise Refused("malformed_json", f"not JSON: {e}") from None
     if not isinstance(body, dict):
         raise Refused("malformed_json", "a JSON object is expected")
+    refuse_unstorable(body)
     return body
+
+
+def refuse_unstorable(value, depth: int = 0) -> None:
+    """Refuse (Refused) a value nested deeper than MAX_DEPTH or holding, in a key or a text, a NUL or
+    a lone surrogate: refused here, on its own, it cannot fail a batch of good messages at the database."""
+    if depth > MAX_DEPTH:
+        raise Refused("too_deep", f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        if UNSTORABLE.search(value):
+            raise Refused("unstorable_text", "text holds a NUL character or a lone surrogate")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            refuse_unstorable(k, depth + 1)
+            refuse_unstorable(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            refuse_unstorable(v, depth + 1)
 
 
 def _text(body: dict, name: str, *, required: bool = True, limit: int = 40) -> str | None:
@@ -139,6 +169,7 @@ def _number(body: dict, name: str, *, required: bool = True) -> float | None:
 def _device_id(body: dict, from_topic: str | None) -> str:
     """The device a message is about: the topic's (MQTT), which the body may repeat but not contradict."""
     named = _text(body, "device_id", required=from_topic is None)
+    refuse_unstorable(from_topic)
     if from_topic is None:
         return str(named)
     if named is not None and named != from_topic:
@@ -187,6 +218,8 @@ class Pipeline:
             raw.decode("utf-8", "replace") if isinstance(raw, bytes) else json.dumps(raw, ensure_ascii=False,
                                                                                      default=str))
         outcome = Outcome("rejected", reason=reason, detail=detail)
+        # what is kept must itself be storable: the text that was refused for holding NUL, say
+        excerpt, detail, source = (UNSTORABLE.sub("\ufffd", t or "") for t in (excerpt, detail, source))
         now = utcnow()
         try:
             with self.db.transaction() as s:
@@ -201,6 +234,29 @@ class Pipeline:
         log.warning("ingest refused a %s from %s: %s (%s)", kind, source, reason, detail)
         self._count(f"{kind}.rejected.{reason}")
         return outcome
+
+    def dead_letter(self, kind: str, source: str, raw, detail: str) -> bool:
+        """Keep a message that kept failing as a dead letter (reason ``dead_letter``, the whole message,
+        to be looked at and replayed); True once it is written, False if it could not be (the database
+        away: whoever holds the message keeps it)."""
+        body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        body, detail, source = (UNSTORABLE.sub("\ufffd", t) for t in (body, detail, source))
+        try:
+            with self.db.transaction() as s:
+                s.add(IngestReject(at=utcnow(), source=source[:120], kind=kind[:16], reason=DEAD_LETTER,
+                                   detail=detail[:1000], excerpt=body[:MAX_BYTES]))
+        except Exception:
+            log.exception("could not keep a dead letter")
+            return False
+        log.error("ingest gave up on a %s from %s: %s", kind, source, detail)
+        self._count(f"{kind}.dead_letter")
+        return True
+
+    def dead_letters(self, since: datetime) -> int:
+        """How many messages went to a dead letter since `since` (every worker's)."""
+        with self.db.read() as s:
+            return int(s.scalar(select(func.count()).select_from(IngestReject).where(
+                IngestReject.reason == DEAD_LETTER, IngestReject.at >= since)) or 0)
 
     def stats(self, hours: int = 24) -> dict:
         """This process's counters, and the refusals of the last `hours` recorded by every worker."""
@@ -248,18 +304,28 @@ class Pipeline:
         return [o if o is not None else Outcome("rejected", reason="internal_error") for o in out]
 
     def _raise(self, messages: list[AlarmMessage]) -> list:
+        """Raise a batch in one transaction; if it fails, each message in its own, so one message that
+        fails (a concurrent writer, a bug, a value the database will not take) never takes a good one
+        with it. A result per message: what raise_many gave, or the exception of that message alone."""
         try:
             return list(self.alarms.raise_many(messages))
-        except IntegrityError:  # another worker wrote one of these meanwhile: one by one, each retried once
+        except Exception as e:  # one by one, a concurrent writer's conflict retried once
+            if len(messages) > 1 or not isinstance(e, IntegrityError):
+                log.warning("an alarm batch of %d failed (%s: %s); handled one by one", len(messages),
+                            type(e).__name__, e)
             results: list = []
             for m in messages:
                 for attempt in range(2):
                     try:
                         results.extend(self.alarms.raise_many([m]))
                         break
-                    except IntegrityError as e:
+                    except IntegrityError as err:
                         if attempt:
-                            results.append(e)
+                            results.append(err)
+                    except Exception as err:
+                        log.exception("alarm %s of %s could not be stored", m.message_id, m.device_id)
+                        results.append(err)
+                        break
             return results
 
     def _alarm_outcome(self, r, m: AlarmMessage, source: str, raw, tally: Counter, key: str | None) -> Outcome:
@@ -329,6 +395,7 @@ class Pipeline:
                 if staff_id is not None and staff_id != staff_from_topic:
                     raise Refused("staff_mismatch", f"topic names {staff_from_topic}, body {staff_id}")
                 staff_id = staff_from_topic
+            refuse_unstorable(staff_id)
             lat, lon = _number(body, "lat"), _number(body, "lon")
             assert lat is not None and lon is not None
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 import redis
@@ -38,6 +39,10 @@ BATCH_MESSAGES = 400  # the entries read are handled in groups of about this man
 # lookups and writes are per batch: bench.ingest_batches), so a worker that has fallen behind catches up
 # faster, and one that has not still handles what it reads at once.
 _LEN = 4  # bytes of each part's length in an entry's batch
+PENDING_BOUND_S = 120.0  # an entry pending longer than this (two take-overs' worth): ingest is stalled
+CONSUMER_IDLE_S = 30.0  # a consumer that has not read for this long is not consuming
+ALIVE_EVERY_S = 5.0  # how often a worker notes that it is consuming
+MAX_DELIVERIES = 5  # an entry whose message failed this often: that message goes to a dead letter, the entry is done
 
 
 def pack(items: list[tuple[str, bytes | str, str, str | None]]) -> bytes:
@@ -81,6 +86,12 @@ class IngestQueue:
         self.handled = 0
         self.reclaimed = 0
         self.failed = 0  # handled with an internal error (database down): left pending for another try
+        self.loop_errors = 0  # reads that failed with a fault of the brain's (the loop went on)
+        self.last_loop_at: float | None = None  # monotonic time the worker's loop last came round
+        # every worker notes the time its loop came round here (Redis's own consumer list keeps a consumer that
+        # died, and lists none that has only waited): health finds whether any is consuming
+        self._alive_key = f"{stream}:alive"
+        self._alive_noted = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ensure_group()
@@ -114,31 +125,37 @@ class IngestQueue:
         subject = f.get("subject", b"").decode() or None
         return [(f.get("kind", b"").decode(), f.get("source", b"redis").decode(), subject, f.get("body", b""))]
 
-    def _handle(self, entries: list[tuple[bytes, dict]]) -> int:
+    def _handle(self, entries: list[tuple[bytes, dict]], deliveries: dict[bytes, int] | None = None) -> int:
         """Handle the entries' messages in order, in groups of about BATCH_MESSAGES; returns how many
-        messages were handled."""
+        messages were handled. `deliveries`: how often each entry taken over has been handed out."""
         handled, group, size = 0, [], 0
         for entry_id, fields in entries:
             messages = self._messages(entry_id, fields)
             group.append((entry_id, messages))
             size += len(messages)
             if size >= BATCH_MESSAGES:
-                handled += self._handle_group(group)
+                handled += self._handle_group(group, deliveries or {})
                 group, size = [], 0
         if group:
-            handled += self._handle_group(group)
+            handled += self._handle_group(group, deliveries or {})
         return handled
 
-    def _handle_group(self, entries: list[tuple[bytes, list]]) -> int:
+    def _handle_group(self, entries: list[tuple[bytes, list]], deliveries: dict[bytes, int]) -> int:
         """Handle the entries' messages in order (the alarms among them in one transaction), acknowledge
-        the entries all of whose messages are done; returns how many messages were handled."""
-        alarms, done = [], []  # (entry id, ...)
+        the entries all of whose messages are done; returns how many messages were handled.
+
+        A message that failed with an internal error (the database away, or a fault of the brain's)
+        leaves its entry pending, to be taken over and tried again; once its entry has been handed out
+        MAX_DELIVERIES times, the message is kept as a dead letter (whole, to be replayed) and the entry
+        is done. A dead letter that cannot be written leaves the entry pending still."""
+        alarms, done = [], []  # (entry id, message, ...)
         for entry_id, messages in entries:
-            for n, (kind, source, subject, body) in enumerate(messages):
+            for n, message in enumerate(messages):
+                kind, source, subject, body = message
                 actor = f"device:{subject}" if subject else "device"
                 key = f"{entry_id.decode()}/{n}"  # the same message when its entry is handed out again
                 if kind == "alarm":
-                    alarms.append((entry_id, (body, source, subject, actor, key)))
+                    alarms.append((entry_id, message, (body, source, subject, actor, key)))
                     continue
                 if kind == "status":
                     out = self.pipeline.handle_status(body, source=source, device_from_topic=subject, actor=actor,
@@ -148,15 +165,20 @@ class IngestQueue:
                 else:
                     out = self.pipeline.reject("unknown", source, "unknown_kind", f"no handler for kind {kind!r}",
                                                body, key=key)
-                done.append((entry_id, out))
+                done.append((entry_id, message, out))
         if alarms:
-            outs = self.pipeline.handle_alarms([item for _id, item in alarms])
-            done.extend((entry_id, out) for (entry_id, _item), out in zip(alarms, outs, strict=True))
-        # a database failure (not the message's fault) leaves its entry pending: taken over and tried again
-        # later, when the entry's other messages are found handled already
-        failed = {entry_id for entry_id, out in done if out.reason == "internal_error"}
+            outs = self.pipeline.handle_alarms([item for _id, _m, item in alarms])
+            done.extend((entry_id, message, out) for (entry_id, message, _item), out in zip(alarms, outs, strict=True))
+        failed: set[bytes] = set()
+        for entry_id, (kind, source, _subject, body), out in done:
+            if out.reason != "internal_error":
+                continue
+            tries = deliveries.get(entry_id, 1)
+            if tries < MAX_DELIVERIES or not self.pipeline.dead_letter(
+                    kind, source, body, f"failed {tries} times; last: {out.detail}"):
+                failed.add(entry_id)
         acked = [entry_id for entry_id, _m in entries if entry_id not in failed]
-        left = sum(1 for entry_id, _out in done if entry_id in failed)  # messages of the entries left pending
+        left = sum(1 for entry_id, _m, _out in done if entry_id in failed)  # messages of the entries left pending
         self.failed += left
         if acked:
             self.redis.xack(self.stream, self.group, *acked)
@@ -192,7 +214,9 @@ class IngestQueue:
         claimed = [(entry_id, fields) for entry_id, fields in claimed if fields is not None]  # None: trimmed away
         if claimed:
             self.reclaimed += len(claimed)
-            done += self._handle(claimed)
+            deliveries = {p["message_id"]: int(p["times_delivered"]) for p in self.redis.xpending_range(
+                self.stream, self.group, min=claimed[0][0], max=claimed[-1][0], count=1000, consumername=self.consumer)}
+            done += self._handle(claimed, deliveries)
         reply = self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms)
         for _stream, entries in reply or []:
             done += self._handle(entries)
@@ -211,6 +235,32 @@ class IngestQueue:
     def pending(self) -> int:
         """Entries taken by a worker and not yet acknowledged."""
         return int(self.redis.xpending(self.stream, self.group)["pending"])
+
+    def _note_alive(self) -> None:
+        now = time.time()
+        with self.redis.pipeline() as p:
+            p.zadd(self._alive_key, {self.consumer: now})
+            p.zremrangebyscore(self._alive_key, "-inf", now - 24 * 3600)  # workers gone for a day
+            p.execute()
+        self._alive_noted = time.monotonic()
+
+    def stalls(self, *, in_process: bool) -> list[str]:
+        """Why ingest through the queue is stalled, if it is: an entry pending longer than PENDING_BOUND_S
+        (taken and not finished), no consumer in the group that has read lately, or (`in_process`: this
+        process runs a worker) this process's worker not coming round."""
+        reasons = []
+        try:
+            if self.redis.xpending_range(self.stream, self.group, min="-", max="+", count=1,
+                                         idle=int(PENDING_BOUND_S * 1000)):
+                reasons.append("queue_pending_stale")
+            if not self.redis.zcount(self._alive_key, time.time() - CONSUMER_IDLE_S, "+inf"):
+                reasons.append("queue_no_consumer")
+        except redis.RedisError:
+            reasons.append("queue_unreachable")
+        if in_process and (self._thread is None or not self._thread.is_alive() or self.last_loop_at is None
+                           or time.monotonic() - self.last_loop_at > CONSUMER_IDLE_S):
+            reasons.append("queue_worker_stalled")
+        return reasons
 
     def health(self) -> dict:
         try:
@@ -231,11 +281,18 @@ class IngestQueue:
         self._stop.set()
         if self._thread:
             self._thread.join(5)
+            try:  # a worker that stopped is not consuming
+                self.redis.zrem(self._alive_key, self.consumer)
+            except redis.RedisError:
+                pass
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.work_once(block_ms=500)
+                self.last_loop_at = time.monotonic()
+                if self.last_loop_at - self._alive_noted > ALIVE_EVERY_S:
+                    self._note_alive()
             except redis.RedisError as e:  # Redis restarting: wait and go on; nothing was acknowledged
                 log.warning("ingest queue: %s; retrying", e)
                 self._stop.wait(1.0)
@@ -243,3 +300,7 @@ class IngestQueue:
                     self.ensure_group()
                 except redis.RedisError:
                     pass
+            except Exception:  # a fault of the brain's: nothing was acknowledged; the worker goes on
+                log.exception("ingest queue: a read failed; retrying")
+                self.loop_errors += 1
+                self._stop.wait(1.0)

@@ -35,7 +35,7 @@ def test_osmand_json_and_refusals_are_recorded_with_their_reason(site):
     with site.brain.db.read() as s:
         reasons = [x.reason for x in s.scalars(select(IngestReject).order_by(IngestReject.seq))]
     assert reasons == ["invalid", "out_of_district", "invalid"]
-    health = site.client.get("/api/v1/health").json()
+    health = site.client.get("/api/v1/health", headers=site.bearer("operator")).json()
     assert health["ingest"]["rejected_last_24h"] == {"invalid": 2, "out_of_district": 1}
 
 
