@@ -266,6 +266,9 @@ class DeviceOut(BaseModel):
     lon: float
     lat: float
     online: bool
+    maintenance: bool = Field(description="In maintenance: its alarms are recorded, not raised")
+    flapping: bool = Field(description="Raised the same alarm 3 times or more in the last 10 minutes (a "
+                                       "life-safety alarm is still raised each time)")
     last_seen_at: str | None
 
 

@@ -61,3 +61,6 @@ ALARM_CATEGORY: dict[tuple[str, str], str] = {
     ("smoke", "smoke"): "E0606", ("gas", "gas_leak"): "E0606", ("elevator", "trapped"): "E0601",
     ("fire_lane", "blocked"): "E0603", ("infrared", "throw_from_height"): "E0604",
     ("door", "no_activity"): "E0607", ("water_meter", "no_usage"): "E0607"}
+
+# Alarms about a life: never damped for flapping (a repeat is grouped and the device marked, the alarm raised).
+LIFE_SAFETY_TYPES = frozenset({"smoke", "gas_leak", "trapped"}) | WELFARE_TYPES

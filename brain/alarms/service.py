@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from brain.alarms.enums import ALARM_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState, Severity
+from brain.alarms.enums import ALARM_TYPES, LIFE_SAFETY_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState, Severity
 from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
@@ -46,6 +46,12 @@ class AlarmSuppressed(Exception):
 
 FLAP_WINDOW = timedelta(minutes=10)
 FLAP_LIMIT = 3  # this many alarms of one (device, type) raised within the window: the next ones are damped
+
+
+def is_life_safety(type_: str, severity: Severity) -> bool:
+    """Whether an alarm is about a life (smoke, gas, a trapped passenger, a welfare check, anything
+    critical): such an alarm is never damped for flapping."""
+    return severity == Severity.CRITICAL or type_ in LIFE_SAFETY_TYPES
 
 
 MAX_FUTURE = timedelta(minutes=5)  # device clocks drift; beyond this a timestamp is refused
@@ -258,9 +264,11 @@ class AlarmService:
                         bump[1] = m.at
                     repeated[key].append(i)
                     continue
+                flapping = sum(1 for t in recent.get(key, ()) if t >= m.at - FLAP_WINDOW) >= FLAP_LIMIT
+                # a life-safety alarm is raised however often its device has raised it: damping may mark the
+                # device as flapping, never silence a smoke, gas, trapped-passenger or welfare alarm
                 damped = "maintenance" if device.maintenance else (
-                    "flapping" if sum(1 for t in recent.get(key, ()) if t >= m.at - FLAP_WINDOW) >= FLAP_LIMIT
-                    else None)
+                    "flapping" if flapping and not is_life_safety(m.type, sev) else None)
                 if damped:
                     u.emit("alarm.suppressed", "device", m.device_id, {"type": m.type, "reason": damped}, at=m.at,
                            later=True)
@@ -277,7 +285,8 @@ class AlarmService:
                 recent.setdefault(key, []).append(m.at)
                 u.emit("alarm.raised", "alarm", row["id"], {
                     "device_id": m.device_id, "type": m.type, "severity": sev.value, "lon": device.lon,
-                    "lat": device.lat, "place_id": device.place_id}, at=m.at, later=True)
+                    "lat": device.lat, "place_id": device.place_id, **({"flapping": True} if flapping else {})},
+                    at=m.at, later=True)
                 out[i] = Raised("created", alarm=view)
             u.actor = actor
             # write back in bulk (Core, no ORM object per row): new alarms, repeats, last-seen times
@@ -385,9 +394,20 @@ class AlarmService:
         with self.store.db.read() as s:
             return [_view(a) for a in s.scalars(q)]
 
+    def flapping(self, *, now: datetime | None = None) -> set[str]:
+        """The devices flapping now: FLAP_LIMIT or more alarms of one type raised within the last FLAP_WINDOW."""
+        since = (now or utcnow()) - FLAP_WINDOW
+        with self.store.db.read() as s:
+            return set(s.scalars(select(_A.device_id).where(_A.first_at >= since).group_by(_A.device_id, _A.type)
+                                 .having(func.count() >= FLAP_LIMIT)))
+
     def devices(self) -> list[dict]:
+        """Every device with its state: online, in maintenance, flapping (alarms raised and cleared again
+        and again), last heard."""
+        flapping = self.flapping()
         with self.store.db.read() as s:
             return [{"id": d.id, "type": d.type, "place": d.place_id, "lon": d.lon, "lat": d.lat, "online": d.online,
+                     "maintenance": d.maintenance, "flapping": d.id in flapping,
                      "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None}
                     for d in s.scalars(select(Device).order_by(Device.id))]
 

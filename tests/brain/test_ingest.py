@@ -212,3 +212,21 @@ def test_message_ids_are_forgotten_only_once_a_redelivery_would_be_refused_as_st
         left = set(s.scalars(select(IngestMessage.id)))
     assert left == {r["id"] for r in kept} | fresh
     assert brain.ingest.handle_alarm(body, source="test").status == "duplicate"
+
+
+@pytest.mark.parametrize(("kind", "alarm"), [("smoke", "smoke"), ("gas", "gas_leak"), ("elevator", "trapped"),
+                                              ("door", "no_activity")])
+def test_a_life_safety_alarm_is_raised_however_often_its_device_flaps_and_the_device_is_marked(brain, kind, alarm):
+    dev = _device(brain, kind)
+    t = utcnow() - timedelta(minutes=9)
+    for i in range(5):
+        out = brain.ingest.handle_alarm({"device_id": dev, "type": alarm, "ts": (t + timedelta(minutes=2 * i))
+                                         .isoformat()}, source="t")
+        assert (out.status, out.created) == ("accepted", True), out
+        brain.alarms.clear(out.id, actor="device")
+    assert brain.ingest.counts["alarm.suppressed.flapping"] == 0
+    with brain.db.read() as s:
+        raised = s.scalars(select(EventRecord).where(EventRecord.type == "alarm.raised")).all()
+    assert len(raised) == 5 and [bool(e.payload.get("flapping")) for e in raised] == [False] * 3 + [True] * 2
+    assert dev in brain.alarms.flapping()
+    assert {d["id"]: d["flapping"] for d in brain.alarms.devices()}[dev] is True
