@@ -212,8 +212,13 @@ def build_api(brain: Brain) -> FastAPI:
 
     @r.get("/cases/{case_id}", response_model=CaseDetailOut, responses={404: {"model": ErrorOut}, **DENIALS},
            summary="A case with its version and timeline", dependencies=[Depends(requires(P.READ_CASES))])
-    def get_case(case_id: CaseId):
-        return {**brain.cases.get(case_id).as_dict(), "timeline": brain.cases.timeline(case_id)}
+    def get_case(request: Request, case_id: CaseId, who: Principal = Depends(requires(P.READ_CASES))):
+        view = brain.cases.get(case_id)
+        personal = who.can(P.READ_PERSONAL)  # masked for any other role; the disclosure is audited
+        description = brain.cases.description_for(view, may_read_personal=personal, actor=who.actor,
+                                                   source=client_source(request.scope))
+        return {**view.as_dict(), "description": description,
+                "timeline": brain.cases.timeline(case_id, personal=personal)}
 
     @r.get("/cases/{case_id}/recommendations", response_model=RecommendationOut,
            responses={404: {"model": ErrorOut}, **DENIALS}, summary="Nearest suitable staff, and who was left out",

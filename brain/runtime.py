@@ -29,6 +29,7 @@ from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
 from brain.leader import Lease
 from brain.live import Changes, Followed, Freshness, snapshot
+from brain.privacy import TextMasker
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
 from brain.storage.db import Database, utcnow
@@ -95,6 +96,8 @@ class Brain:
             self.db.create_schema()
             if district_seed.seed(self.db, self.district):
                 log.info("district seeded: %d poles, %d staff", len(self.district.poles), len(self.district.staff))
+            # free text a call-taker typed is masked for the wall by these names too
+            self.cases.masker = TextMasker(self.places.resident_names())
             replayed = self.kpi.ensure_facts()
             if replayed:
                 log.info("KPI facts rebuilt from the event log: %d cases", replayed)

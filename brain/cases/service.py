@@ -7,8 +7,9 @@ the event is published on the bus after commit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import datetime
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,12 +20,15 @@ from brain.cases.enums import TERMINAL, CaseStatus, Channel, Priority
 from brain.cases.models import Case
 from brain.events.log import Store, Unit
 from brain.events.models import EventRecord
+from brain.privacy import TextMasker
 from brain.storage.db import utcnow
 from geodata.crs import haversine_m, to_wgs84
 from geodata.gazetteer import Gazetteer, PoleNotFound
 
 MAX_DESCRIPTION = 2000
 DUPLICATE_RADIUS_M = 50.0
+DISCLOSURE_AUDIT_EVERY = timedelta(hours=1)  # a person reading a case's personal data is audited this often at most
+FREE_TEXT = frozenset({"description", "note", "reason", "reply", "comment"})  # event fields people type into
 AT_RISK_FRACTION = 0.8
 # the resident's answer at the return visit after closing
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
@@ -49,7 +53,9 @@ class VersionConflict(RuntimeError):
 
 @dataclass(frozen=True)
 class CaseView:
-    """A case as the views and the API see it (personal data not included)."""
+    """A case as the views and the API see it. Its `description` has residents' personal data masked (what
+    every screen shows); the text as typed is `full_description`, given only through
+    CaseService.description_for to a person whose role may read it."""
 
     id: int
     status: str
@@ -71,6 +77,12 @@ class CaseView:
     assigned_staff_id: str | None = None
     rework_count: int = 0
     parent_id: int | None = None
+    full_description: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def personal(self) -> bool:
+        """Whether the description as typed holds personal data (masking changed it)."""
+        return self.full_description is not None and self.full_description != self.description
 
     def stage_fraction(self, now: datetime) -> float | None:
         """Share of the current stage's time limit used (None while no clock runs, e.g. deferred)."""
@@ -90,6 +102,7 @@ class CaseView:
     def as_dict(self, now: datetime | None = None) -> dict:
         now = now or utcnow()
         d = dict(self.__dict__)
+        d.pop("full_description")
         for k in ("reported_at", "stage_started_at", "stage_due_at"):
             d[k] = d[k].isoformat() if d[k] else None
         f = self.stage_fraction(now)
@@ -107,13 +120,41 @@ class CaseService:
         self.gazetteer = gazetteer
         self.catalogue = catalogue
         self.policy = policy
+        self.masker = TextMasker()  # the brain gives it the district's resident names at start
+        self._disclosed: dict[tuple[str, int], datetime] = {}  # (actor, case) -> when its personal data was last
+        self._disclosed_lock = threading.Lock()  # shown unmasked (audited once an hour, not at every refresh)
+
+    def description_for(self, view: CaseView, *, may_read_personal: bool, actor: str | None,
+                        source: str | None = None) -> str:
+        """The description a person reads: as typed for a role that may read personal data (the disclosure
+        is audited, once an hour per person and case), masked for any other."""
+        if not may_read_personal or not view.personal or actor is None:
+            return view.description
+        now = utcnow()
+        key = (actor, view.id)
+        with self._disclosed_lock:
+            last = self._disclosed.get(key)
+            due = last is None or now - last >= DISCLOSURE_AUDIT_EVERY
+            if due:
+                self._disclosed[key] = now
+                if len(self._disclosed) > 10_000:
+                    self._disclosed = {k: t for k, t in self._disclosed.items() if now - t < DISCLOSURE_AUDIT_EVERY}
+        if due:
+            self.store.audit(actor=actor, action="privacy.unmask", subject=f"case:{view.id}", source=source,
+                             detail={"fields": ["description"]})
+        return view.full_description or ""
+
+    def mask_payload(self, payload: dict) -> dict:
+        """An event's payload with personal data masked in every text it holds (descriptions, notes, replies)."""
+        return {k: self.masker.mask(v) if isinstance(v, str) and k in FREE_TEXT else v for k, v in payload.items()}
 
     def _view(self, c: Case) -> CaseView:
         stage = workflow.STAGE_OF.get(CaseStatus(c.status))
         due = (self.policy.limits(c.category, c.priority).due(stage, c.stage_started_at)
                if stage else None)
         return CaseView(id=c.id, status=c.status, channel=c.channel, category=c.category, priority=c.priority,
-                        description=c.description, lon=c.lon, lat=c.lat, pole=c.pole_number, grid=c.grid_code,
+                        description=self.masker.mask(c.description), full_description=c.description,
+                        lon=c.lon, lat=c.lat, pole=c.pole_number, grid=c.grid_code,
                         committee=c.committee_code, department=c.department, reported_at=c.reported_at,
                         stage_started_at=c.stage_started_at, stage_due_at=due, version=c.version,
                         assigned_team_id=c.assigned_team_id, assigned_staff_id=c.assigned_staff_id,
@@ -293,13 +334,14 @@ class CaseService:
                 raise workflow.TransitionRefused(f"case {case_id} is {case.status}: feedback follows the closing reply")
             u.emit("case.feedback", "case", case.id, {"satisfaction": satisfaction, "note": note}, at=now)
 
-    def timeline(self, case_id: int) -> list[dict]:
-        """Every event of a case, oldest first."""
+    def timeline(self, case_id: int, *, personal: bool = False) -> list[dict]:
+        """Every event of a case, oldest first; personal data in its texts masked unless `personal`."""
         with self.store.db.read() as s:
             rows = s.scalars(select(EventRecord).where(EventRecord.subject_type == "case",
                                                        EventRecord.subject_id == str(case_id))
                              .order_by(EventRecord.seq)).all()
-            return [{"type": e.type, "at": e.at.isoformat(), "actor": e.actor, "payload": e.payload} for e in rows]
+            return [{"type": e.type, "at": e.at.isoformat(), "actor": e.actor,
+                     "payload": e.payload if personal else self.mask_payload(e.payload or {})} for e in rows]
 
     def duplicates(self, *, category: str, lon: float, lat: float, pole: str | None = None,
                    within_m: float = DUPLICATE_RADIUS_M) -> list[dict]:
@@ -316,7 +358,8 @@ class CaseService:
             d = float(haversine_m(lon, lat, c.lon, c.lat))
             if d <= within_m or (pole and c.pole_number == pole):
                 out.append({"id": c.id, "status": c.status, "pole": c.pole_number, "distance_m": round(d, 1),
-                            "reported_at": c.reported_at.isoformat(), "description": c.description})
+                            "reported_at": c.reported_at.isoformat(),
+                            "description": self.masker.mask(c.description)})
         return sorted(out, key=lambda r: (r["distance_m"], r["id"]))
 
     def get(self, case_id: int) -> CaseView:

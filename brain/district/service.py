@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from brain.district.models import Place
 from brain.events.log import Store
 from brain.privacy import mask_place
@@ -23,6 +25,11 @@ class PlaceService:
             return {"id": p.id, "kind": p.kind, "name": p.name, "parent": p.parent_id,
                     "committee": p.committee_code, "address": p.address, "occupant": p.occupant,
                     "phone": p.phone, "age": p.age, "living_alone": p.living_alone, "lon": p.lon, "lat": p.lat}
+
+    def resident_names(self) -> list[str]:
+        """The names of the residents the district knows (personal data: for masking them in free text)."""
+        with self.store.db.read() as s:
+            return sorted(set(s.scalars(select(Place.occupant).where(Place.occupant.is_not(None)))))
 
     def get(self, place_id: str) -> dict:
         """A place with its personal fields masked."""

@@ -130,6 +130,8 @@ def card(brain, case_id: int, locale: str):
         CaseStatus.REPORTED, CaseStatus.REGISTERED, CaseStatus.DISPATCHED) else None
     who = current()
     may_move = who is not None and who.can(Permission.MOVE_CASE)
+    personal = who is not None and who.can(Permission.READ_PERSONAL)
+    description = brain.cases.description_for(c, may_read_personal=personal, actor=who.actor if who else None)
     rows = []
     pairs = []
     if rec is not None:
@@ -146,12 +148,12 @@ def card(brain, case_id: int, locale: str):
     excluded = [html.Li(f"{staff[e.staff_id].name if e.staff_id in staff else e.staff_id} · "
                         f"{tr('reason.' + e.reason)} · {e.straight_m:.0f} m")
                 for e in (rec.excluded[:6] if rec else [])]
-    timeline = timeline_items(brain, case_id, tr, tz, staff)
+    timeline = timeline_items(brain, case_id, tr, tz, staff, personal=personal)
     moves = [s for s in TRANSITIONS[CaseStatus(c.status)] if s is not CaseStatus.MERGED] if may_move else []
     state = tr("dispatch.overdue") if c.overdue(now) else tr("dispatch.at_risk") if c.at_risk(now) else ""
     children = [
         html.H3([f"#{c.id} {names.get(c.category, c.category)} ", html.Span(state, className="badge-state")]),
-        html.P(c.description or "—", className="description"),
+        html.P(description or "—", className="description"),
         html.P(f"{tr('status.' + c.status)} · {tr('channel.' + c.channel)} · {tr('hover.pole')} {c.pole or '—'} · "
                f"{tr('hover.left')} {_minutes_left(c, now)} {tr('hover.min')}", className="meta"),
     ]
@@ -186,13 +188,14 @@ def card(brain, case_id: int, locale: str):
     return children, c, pairs
 
 
-def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None) -> list:
-    """A case's events as list items, oldest first, in local time."""
+def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None, *,
+                   personal: bool = False) -> list:
+    """A case's events as list items, oldest first, in local time (personal data masked unless `personal`)."""
     staff = {s.id: s for s in brain.staff.roster()} if staff is None else staff
     return [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
                                className="when"),
                      f" {_event_text(e, tr, staff)} · {e['actor']}"])
-            for e in brain.cases.timeline(case_id)]
+            for e in brain.cases.timeline(case_id, personal=personal)]
 
 
 def _event_text(e: dict, tr, staff: dict) -> str:

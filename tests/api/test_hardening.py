@@ -114,3 +114,45 @@ def test_audit_log_filters_and_refuses_naive_times(site):
     assert r.status_code == 422
     r = site.client.get("/api/v1/audit", params={"since": "2026-11-22T08:00:00+08:00"}, headers=admin)
     assert r.status_code == 200
+
+
+PERSONAL = "居民{name} 电话13812345678, 住3号楼1502室，楼道堆物"
+
+
+def _personal_case(site):
+    places = site.brain.district.places
+    name = str(places[places["occupant"].notna()]["occupant"].iloc[0])
+    typed = PERSONAL.format(name=name)
+    case = site.brain.cases.open_case(channel="hotline_12345", category="C0107", description=typed, pole="0412",
+                                      actor="test")
+    return case, typed, name
+
+
+def test_personal_data_a_call_taker_typed_never_reaches_the_wall(site):
+    from brain.privacy import mask_name
+
+    case, _typed, name = _personal_case(site)
+    from tests.api.test_access_matrix import _callback_body, _post_callback
+
+    wall = site.login("wall")
+    for output in ("page.children", "district-map.figure"):  # the wall's page (its feed) and its map's tooltips
+        answer = _post_callback(wall, _callback_body(site, output))
+        assert answer.status_code == 200
+        text = answer.content.decode()
+        assert "13812345678" not in text and name not in text and "1502室" not in text
+    page = _post_callback(wall, _callback_body(site, "page.children")).content.decode()
+    assert f"居民{mask_name(name)}" in page  # the feed shows the case, masked
+    operator = site.client.get(f"/api/v1/cases/{case.id}", headers=site.bearer("operator")).json()
+    assert "13812345678" not in json.dumps(operator, ensure_ascii=False) and name not in operator["description"]
+    assert all(name not in json.dumps(e, ensure_ascii=False) for e in operator["timeline"])
+
+
+def test_the_dispatcher_reads_the_description_as_typed_and_the_audit_log_says_so(site):
+    case, typed, _name = _personal_case(site)
+    h = site.bearer("dispatcher")
+    for _ in range(3):
+        body = site.client.get(f"/api/v1/cases/{case.id}", headers=h).json()
+        assert body["description"] == typed
+    rows = site.client.get("/api/v1/audit", params={"action": "privacy.unmask", "subject": f"case:{case.id}"},
+                           headers=site.bearer("admin")).json()
+    assert len(rows) == 1 and rows[0]["actor"].endswith("t-dispatcher")  # once an hour, not at every read
