@@ -74,6 +74,13 @@ def create_server() -> FastAPI:
     return create_app()[0]
 
 
+def server_options(settings: Settings) -> dict:
+    """uvicorn's options from the settings: X-Forwarded-For is believed only from the proxies named in
+    BRAIN_TRUSTED_PROXIES (uvicorn's own default believes any client on this host, and so would the rate
+    limits and the audit log's addresses)."""
+    return {"proxy_headers": bool(settings.trusted_proxies), "forwarded_allow_ips": settings.trusted_proxies or None}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Community Brain command centre")
     ap.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log.info("Community Brain on http://%s:%d/wall (database %s)", settings.host, settings.port,
              settings.database_url.split("@")[-1])
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning", **server_options(settings))
     return 0
 
 

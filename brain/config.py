@@ -47,6 +47,9 @@ class Settings:
     time_limits_file: Path | None = None  # an edited copy of brain/cases/time_limits.json
     admin_password: str | None = None  # first start only; otherwise a one-time password is printed
     secure_cookies: bool = False  # set behind HTTPS
+    # addresses of the reverse proxies whose X-Forwarded-For is believed (comma-separated, as uvicorn's
+    # forwarded_allow_ips); none by default: a client's own header never names its address
+    trusted_proxies: str = ""
     live_push: bool = True  # screens are told of changes over a WebSocket; off: they poll every live_poll_ms
     live_poll_ms: int = 2000
     extra: dict = field(default_factory=dict)
@@ -79,6 +82,7 @@ class Settings:
             categories_file=Path(e["BRAIN_CATEGORIES"]) if e.get("BRAIN_CATEGORIES") else None,
             time_limits_file=Path(e["BRAIN_TIME_LIMITS"]) if e.get("BRAIN_TIME_LIMITS") else None,
             secure_cookies=_flag(e.get("BRAIN_SECURE_COOKIES"), False),
+            trusted_proxies=(e.get("BRAIN_TRUSTED_PROXIES") or "").strip(),
             live_push=_flag(e.get("BRAIN_LIVE_PUSH"), True),
             live_poll_ms=int(e.get("BRAIN_LIVE_POLL_MS") or 2000),
         )

@@ -107,6 +107,23 @@ def db(request, tmp_path):
     conn.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def concurrent_db(request, tmp_path, district):
+    """A database that several threads may use at once (committed, not rolled back): a fresh SQLite file,
+    or a private PostgreSQL schema with the district, dropped after the test."""
+    if request.param == "sqlite":
+        database = sqlite_database(tmp_path)
+        yield database
+        database.dispose()
+        return
+    url = service_url("DATABASE_URL")
+    engine, drop = private_pg_schema(url, district)
+    database = Database(url, engine=engine)
+    database.create_schema()
+    yield database
+    drop()
+
+
 @pytest.fixture
 def brain(db, district) -> Brain:
     """A brain on the demo district, seeded, simulator off."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from app import create_app
+from app import create_app, server_options
 from brain.config import Settings
 from brain.runtime import Brain
 
@@ -39,7 +39,8 @@ def serve(settings: Settings, brain: Brain, *, timeout_s: float = 30.0) -> Itera
     """Start the app for `brain` and stop it on leaving; RuntimeError if it does not come up."""
     server_app, _ = create_app(settings, brain=brain)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(server_app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(server_app, host="127.0.0.1", port=port, log_level="warning",
+                                           **server_options(settings)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s

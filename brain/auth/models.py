@@ -42,3 +42,13 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str | None] = mapped_column(String(100))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginAttempt(Base):
+    """Sign-in attempts of an account or from an address within the current window: counted atomically
+    before a password is checked (an attempt under way counts until it has succeeded)."""
+
+    __tablename__ = "login_attempts"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "account:<username>" | "source:<address>"
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer)

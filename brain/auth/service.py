@@ -10,15 +10,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, Table, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from brain.auth.enums import HUMAN_ROLES, ROLE_PERMISSIONS, Permission, Role
-from brain.auth.models import Account, ApiToken, WebSession
+from brain.auth.models import Account, ApiToken, LoginAttempt, WebSession
 from brain.events.log import Store
 from brain.events.models import AuditRecord
 from brain.storage.db import utcnow
@@ -30,6 +34,8 @@ SESSION_TTL = timedelta(hours=12)
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_SOURCE = 20
+MAX_HASHING = 2  # password checks at once in a process: argon2 takes 64 MiB each, so a burst cannot take memory
+HASH_WAIT_S = 10.0  # a sign-in waits this long for a turn, then is told to try again
 TOKEN_PREFIX = "cbt_"
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
@@ -83,6 +89,7 @@ def _principal(a: Account) -> Principal:
 class AuthService:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._hashing = threading.BoundedSemaphore(MAX_HASHING)
 
     # --- accounts ---------------------------------------------------------------------------
     def create_account(self, *, username: str, role: str, actor: str, password: str | None = None,
@@ -126,7 +133,11 @@ class AuthService:
             if account is None or account.kind != "person":
                 raise AuthError(f"no person account {username!r}")
             account.password_hash = _hasher.hash(password)
-            u.emit("account.password_set", "account", account.id, {"username": username})
+            # every session of the account ends: whoever knew the old password is signed out
+            ended = cast(CursorResult, u.session.execute(update(WebSession).where(WebSession.account_id == account.id,
+                                                               WebSession.revoked.is_(False))
+                                      .values(revoked=True))).rowcount
+            u.emit("account.password_set", "account", account.id, {"username": username, "sessions_ended": ended})
 
     def count_accounts(self) -> int:
         with self.store.db.read() as s:
@@ -190,40 +201,68 @@ class AuthService:
             return _principal(account)
 
     # --- sessions ---------------------------------------------------------------------------
-    def _failures(self, s, *, username: str, source: str | None, since: datetime) -> tuple[int, int]:
-        q = select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "auth.login_failed",
-                                                                AuditRecord.at >= since)
-        by_account = s.scalar(q.where(AuditRecord.subject == f"account:{username}")) or 0
-        by_source = s.scalar(q.where(AuditRecord.source == source)) if source else 0
-        return int(by_account), int(by_source or 0)
+    def _count_attempt(self, keys: list[str], now: datetime, step: int = 1) -> list[int]:
+        """Add `step` to each key's attempts in the current window (a window older than THROTTLE_WINDOW
+        starts again) and return the counts, each read in the statement that changed it: two sign-ins
+        at once never read the same count."""
+        t = cast(Table, LoginAttempt.__table__)
+        out = []
+        with self.store.db.transaction() as s:
+            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            stale = t.c.window_start < now - THROTTLE_WINDOW
+            for key in keys:
+                stmt = insert(t).values(key=key, window_start=now, count=max(step, 0)).on_conflict_do_update(
+                    index_elements=[t.c.key],
+                    set_={"count": case((stale, max(step, 0)), (t.c.count + step < 0, 0), else_=t.c.count + step),
+                          "window_start": case((stale, now), else_=t.c.window_start)}).returning(t.c.count)
+                out.append(int(s.scalar(stmt) or 0))
+        return out
 
     def login(self, username: str, password: str, *, source: str | None = None) -> tuple[str, Principal]:
-        """Check a password; returns (session cookie value, principal). Throttled after repeated failures."""
+        """Check a password; returns (session cookie value, principal).
+
+        Throttled (LoginThrottled, before any password is checked) once an account has had
+        MAX_FAILURES_PER_ACCOUNT failed or unfinished attempts in THROTTLE_WINDOW, or an address
+        MAX_FAILURES_PER_SOURCE: each attempt is counted atomically first and uncounted once it succeeds,
+        so parallel guesses cannot all pass the check. At most MAX_HASHING passwords are checked at once."""
         now = utcnow()
         username = (username or "")[:64]
-        with self.store.db.read() as s:
-            by_account, by_source = self._failures(s, username=username, source=source, since=now - THROTTLE_WINDOW)
-            account = s.scalar(select(Account).where(Account.username == username))
-        if by_account >= MAX_FAILURES_PER_ACCOUNT or by_source >= MAX_FAILURES_PER_SOURCE:
-            self.store.audit(actor=f"anonymous@{source}", action="auth.login_throttled",
-                             subject=f"account:{username}", source=source)
+        password = (password or "")[:MAX_PASSWORD]
+        valid_name = bool(USERNAME.match(username))  # anything else names no account (and is not stored as typed)
+        subject = f"account:{username}" if valid_name else "account:?"
+        keys = [subject] + ([f"source:{source}"[:200]] if source else [])
+        counts = self._count_attempt(keys, now)
+        if counts[0] > MAX_FAILURES_PER_ACCOUNT or (source and counts[1] > MAX_FAILURES_PER_SOURCE):
+            self.store.audit(actor=f"anonymous@{source}", action="auth.login_throttled", subject=subject,
+                             source=source)
             raise LoginThrottled(int(THROTTLE_WINDOW.total_seconds()))
-        ok = False
-        if account is not None and account.active and account.kind == "person" and account.password_hash:
-            try:
-                ok = _hasher.verify(account.password_hash, (password or "")[:MAX_PASSWORD])
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                ok = False
-        else:
-            try:  # spend the same time as a real check, so a miss does not reveal which usernames exist
-                _hasher.verify(_DUMMY_HASH, (password or "")[:MAX_PASSWORD])
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                pass
+        account = None
+        if valid_name:
+            with self.store.db.read() as s:
+                account = s.scalar(select(Account).where(Account.username == username))
+        if not self._hashing.acquire(timeout=HASH_WAIT_S):
+            self._count_attempt(keys, utcnow(), step=-1)  # not checked: not held against the account
+            raise LoginThrottled(5)
+        try:
+            ok = False
+            if account is not None and account.active and account.kind == "person" and account.password_hash:
+                try:
+                    ok = _hasher.verify(account.password_hash, password)
+                except (VerifyMismatchError, VerificationError, InvalidHashError):
+                    ok = False
+            else:
+                try:  # spend the same time as a real check, so a miss does not reveal which usernames exist
+                    _hasher.verify(_DUMMY_HASH, password)
+                except (VerifyMismatchError, VerificationError, InvalidHashError):
+                    pass
+        finally:
+            self._hashing.release()
         if not ok:
-            self.store.audit(actor=f"anonymous@{source}", action="auth.login_failed", subject=f"account:{username}",
+            self.store.audit(actor=f"anonymous@{source}", action="auth.login_failed", subject=subject,
                              source=source)
             raise LoginFailed("wrong username or password")
         assert account is not None
+        self._count_attempt(keys, utcnow(), step=-1)  # a success is no failure
         cookie = secrets.token_urlsafe(32)
         with self.store.db.transaction() as s:
             s.add(WebSession(id_hash=_digest(cookie), account_id=account.id, created_at=now,
