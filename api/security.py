@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from http.cookies import SimpleCookie
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from brain.auth.context import CURRENT
 from brain.auth.enums import Permission
 from brain.auth.service import Principal
+from brain.ingest.pipeline import UNSTORABLE, Refused, refuse_unstorable
 
 log = logging.getLogger(__name__)
 COOKIE = "brain_session"
@@ -151,6 +154,8 @@ class SecurityMiddleware:
             CURRENT.reset(token)
 
     async def _check(self, scope, receive, headers, principal, by_cookie, path, method):
+        refuse_unstorable_request(path, scope.get("query_string", b""))
+        body = None
         if method in UNSAFE:
             if by_cookie and not _same_origin(headers):
                 raise Forbidden(403, "cross-site request refused: this host's Origin is required")
@@ -162,34 +167,26 @@ class SecurityMiddleware:
                 raise Forbidden(411, "a Content-Length is required")
             if length is not None and (not length.isdigit() or int(length) > limit):
                 raise Forbidden(413, f"request body larger than {limit} bytes")
+            body = await _read_body(receive, limit)
+            refuse_unstorable_body(body, headers.get("content-type", ""))
+        replay = _replay(body) if body is not None else None
         if path.startswith(PUBLIC_PREFIXES):
-            return None
+            return replay
         if path.startswith("/api/"):
-            return None  # each API route checks its own permission (401/403 with JSON)
+            return replay  # each API route checks its own permission (401/403 with JSON)
         if path.startswith("/_dash-"):
             if principal is None:
                 raise Forbidden(401, "sign in first")
             if path.startswith("/_dash-update-component") and method == "POST":
-                return await self._check_callback(receive, principal)
-            return None
+                self._check_callback(body or b"", principal)
+            return replay
         if principal is None:  # a page: the UI itself
             if method == "GET":
                 raise Forbidden(303, "sign in first")
             raise Forbidden(401, "sign in first")
-        return None
+        return replay
 
-    async def _check_callback(self, receive, principal: Principal):
-        chunks, more = [], True
-        size = 0
-        while more:
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_CALLBACK_BODY:
-                raise Forbidden(413, "callback body too large")
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+    def _check_callback(self, body: bytes, principal: Principal) -> None:
         try:
             output = json.loads(body).get("output")
         except (ValueError, AttributeError):
@@ -199,16 +196,81 @@ class SecurityMiddleware:
             raise Forbidden(403, "unknown callback")
         if needed is not None and not principal.can(needed):  # type: ignore[arg-type]
             raise Forbidden(403, f"your role ({principal.role}) may not do this")
-        sent = False
 
-        async def replay():
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        return replay
+async def _read_body(receive, limit: int) -> bytes:
+    """The whole request body (413 past `limit`: a missing or false Content-Length is no way round it)."""
+    chunks, more, size = [], True, 0
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise Forbidden(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes):
+    """A receive() that hands the app the body already read."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+_ESCAPED_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+UNSTORABLE_MESSAGE = "text with a NUL character, a lone surrogate or bytes that are not UTF-8 cannot be stored"
+
+
+def _refuse_unstorable_form(raw: bytes) -> None:
+    try:
+        text = unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Forbidden(400, UNSTORABLE_MESSAGE) from None
+    if UNSTORABLE.search(text):
+        raise Forbidden(400, UNSTORABLE_MESSAGE)
+
+
+def refuse_unstorable_request(path: str, query: bytes) -> None:
+    """400 for a path or query string holding text no database can store (before any route reads it)."""
+    if UNSTORABLE.search(path):
+        raise Forbidden(400, UNSTORABLE_MESSAGE)
+    if query:
+        _refuse_unstorable_form(query)
+
+
+def refuse_unstorable_body(body: bytes, content_type: str) -> None:
+    """400 for a JSON or form body holding text no database can store, or nested deeper than any intake
+    takes: refused here, for every intake at once, instead of failing at the database (a 500) or in the
+    JSON reader (a RecursionError)."""
+    kind = content_type.split(";")[0].strip().lower()
+    if not body:
+        return
+    if kind == "application/x-www-form-urlencoded":
+        _refuse_unstorable_form(body)
+    elif kind == "application/json" or kind.endswith("+json"):
+        try:
+            value = orjson.loads(body)  # refuses lone surrogates and more than 1,024 levels itself
+            if _ESCAPED_NUL.search(body):  # rare: only then is the whole body walked
+                refuse_unstorable(value, limit=1024)
+        except orjson.JSONDecodeError as e:
+            if any(w in str(e).lower() for w in ("surrogate", "recursion", "depth", "utf-8", "utf8")):
+                raise Forbidden(400, UNSTORABLE_MESSAGE if "depth" not in str(e) else "JSON nested too deep") \
+                    from None
+            # other malformed JSON: the route says what is wrong with it
+        except Refused as e:
+            raise Forbidden(400, UNSTORABLE_MESSAGE if e.reason == "unstorable_text" else "JSON nested too deep") \
+                from None
 
 
 def principal_of(request: Request) -> Principal | None:

@@ -91,21 +91,21 @@ def decode(raw: bytes | str | dict) -> dict:
     return body
 
 
-def refuse_unstorable(value, depth: int = 0) -> None:
-    """Refuse (Refused) a value nested deeper than MAX_DEPTH or holding, in a key or a text, a NUL or
-    a lone surrogate: refused here, on its own, it cannot fail a batch of good messages at the database."""
-    if depth > MAX_DEPTH:
-        raise Refused("too_deep", f"nested deeper than {MAX_DEPTH} levels")
+def refuse_unstorable(value, depth: int = 0, *, limit: int = MAX_DEPTH) -> None:
+    """Refuse (Refused) a value nested deeper than `limit` or holding, in a key or a text, a NUL or a
+    lone surrogate: refused here, on its own, it cannot fail a batch of good messages at the database."""
+    if depth > limit:
+        raise Refused("too_deep", f"nested deeper than {limit} levels")
     if isinstance(value, str):
         if UNSTORABLE.search(value):
             raise Refused("unstorable_text", "text holds a NUL character or a lone surrogate")
     elif isinstance(value, dict):
         for k, v in value.items():
-            refuse_unstorable(k, depth + 1)
-            refuse_unstorable(v, depth + 1)
+            refuse_unstorable(k, depth + 1, limit=limit)
+            refuse_unstorable(v, depth + 1, limit=limit)
     elif isinstance(value, list):
         for v in value:
-            refuse_unstorable(v, depth + 1)
+            refuse_unstorable(v, depth + 1, limit=limit)
 
 
 def _text(body: dict, name: str, *, required: bool = True, limit: int = 40) -> str | None:
