@@ -96,7 +96,10 @@ def build_api(brain: Brain) -> FastAPI:
     async def on_validation(req: Request, exc: RequestValidationError):
         message = _validation_message(exc)
         kind = INGEST_ROUTES.get(req.url.path) or ("status" if STATUS_ROUTE.match(req.url.path) else None)
-        if kind:  # a refused device or GPS message is counted and recorded like any other
+        # a message is what a device or a phone sends (POST, or OsmAnd's GET with its fix in the query);
+        # a reader's bad query (GET /alarms?limit=0) is no refused message
+        if kind and (req.method == "POST" or (kind == "position" and req.url.query)):
+            # a refused device or GPS message is counted and recorded like any other
             await run_in_threadpool(brain.ingest.reject, kind, f"http:{req.url.path}", "invalid", message,
                                     str(req.url.query)[:500])
         return _error(422, message)
@@ -364,6 +367,8 @@ def build_api(brain: Brain) -> FastAPI:
         for name, t in (("since", since), ("until", until)):
             if t is not None and t.tzinfo is None:
                 return _error(422, f"{name}: give a time zone (e.g. 2026-11-22T08:00:00+08:00)")
+            if t is not None and not kpi.EARLIEST <= t.date() <= kpi.LATEST:
+                return _error(422, f"{name} must lie between {kpi.EARLIEST} and {kpi.LATEST}")
         return audit.query(brain.db, actor=actor, action=action, subject=subject, since=since, until=until,
                            limit=limit, before_seq=before_seq)
 

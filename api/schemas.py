@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from brain.alarms.enums import Severity
 from brain.cases.enums import CaseStatus, Channel
@@ -96,6 +96,14 @@ class PlaceOut(BaseModel):
 
 class UnmaskIn(BaseModel):
     reason: str = Field(min_length=2, max_length=500, description="Why the personal data is needed (logged)")
+
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, v: str) -> str:
+        v = v.strip()
+        if len(v) < 2:
+            raise ValueError("say why, in at least 2 characters")
+        return v
 
 
 class AuditOut(BaseModel):

@@ -149,6 +149,9 @@ def _instant_or_day(text: str, name: str, tz: ZoneInfo) -> tuple[datetime, bool]
     return t, False
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # the windows a report may cover
+
+
 def parse_window(start: str | None, end: str | None, *, now: datetime, tz: str) -> Window:
     """The API's window: dates are local days (both included), times are instants (the end excluded)."""
     z = ZoneInfo(tz)
@@ -161,6 +164,9 @@ def parse_window(start: str | None, end: str | None, *, now: datetime, tz: str) 
         t1, day1 = t0, day0
     else:
         t1, day1 = _instant_or_day(end, "to", z)
+    for name, t in (("from", t0), ("to", t1)):
+        if not EARLIEST <= t.date() <= LATEST:  # beyond these a day's arithmetic overflows the calendar
+            raise KpiError(f"'{name}' must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
     if day0 and day1:
         return window("custom", now=now, tz=tz, start=t0.date(), end=t1.date())
     if day1:  # a date as the end includes that whole day

@@ -156,3 +156,33 @@ def test_the_dispatcher_reads_the_description_as_typed_and_the_audit_log_says_so
     rows = site.client.get("/api/v1/audit", params={"action": "privacy.unmask", "subject": f"case:{case.id}"},
                            headers=site.bearer("admin")).json()
     assert len(rows) == 1 and rows[0]["actor"].endswith("t-dispatcher")  # once an hour, not at every read
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/api/v1/kpi", {"from": "0001-01-01", "to": "0001-01-02"}),
+    ("/api/v1/kpi", {"from": "9999-12-31"}),
+    ("/api/v1/kpi", {"from": "2026-11-01T00:00:00+00:00", "to": "9999-12-31T23:59:59+00:00"}),
+    ("/api/v1/audit", {"since": "0001-01-01T00:00:00+00:00"}),
+    ("/api/v1/audit", {"until": "9999-12-31T23:59:59+14:00"}),
+])
+def test_windows_at_the_ends_of_the_calendar_are_a_422_not_a_500(site, path, params):
+    r = site.client.get(path, params=params, headers=site.bearer("admin"))
+    assert r.status_code == 422 and "between" in r.json()["error"]
+
+
+@pytest.mark.parametrize("reason", ["   ", " x ", "\t\n"])
+def test_an_unmask_reason_of_blanks_is_a_422(site, reason):
+    r = site.client.post(f"/api/v1/places/{home(site)['id']}/unmask", json={"reason": reason},
+                         headers=site.bearer("dispatcher"))
+    assert r.status_code == 422
+
+
+def test_a_readers_bad_query_on_an_ingest_path_is_no_refused_message(site):
+    from sqlalchemy import func, select
+
+    from brain.ingest.models import IngestReject
+
+    r = site.client.get("/api/v1/alarms", params={"limit": 0}, headers=site.bearer("wall"))
+    assert r.status_code == 422
+    with site.brain.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(IngestReject)) == 0
