@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
     server.include_router(login_router(brain, secure_cookies=settings.secure_cookies))
     server.include_router(report_router(brain))
     server.add_api_route("/map/glyphs/{fontstack}/{glyph_range}.pbf", empty_glyphs, include_in_schema=False)
-    dash_app, callback_permissions = create_dash(brain, server)
+    dash_app, guard = create_dash(brain, server)
+    callback_permissions = guard.permissions
     server.state.callback_permissions = callback_permissions  # the table the gate enforces (tests read it)
     server.state.dash = dash_app
     csp: list[str] = []
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
         return csp[0]
 
     server.add_middleware(SecurityMiddleware, brain=brain, callback_permissions=lambda: callback_permissions,
+                          callback_contracts=lambda: guard.contracts,
                           csp=policy, secure_cookies=settings.secure_cookies)
     inner = server.router.lifespan_context
 

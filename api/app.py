@@ -142,7 +142,9 @@ def build_api(brain: Brain) -> FastAPI:
         log.exception("unhandled error on %s %s", req.method, req.url.path)
         return _error(500, "internal error; it has been logged")
 
-    r = APIRouter(prefix=PREFIX)
+    # the gate refuses, before any route, text no database can store and JSON nested too deep (400)
+    r = APIRouter(prefix=PREFIX, responses={400: {"model": ErrorOut, "description": "refused at the gate: unstorable "
+                                                  "text, not UTF-8, or JSON nested too deep"}})
 
     @r.get("/health", response_model=HealthOut, response_model_exclude_none=True,
            summary="ok or degraded with the reasons; the detail for a signed-in operator")

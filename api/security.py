@@ -92,10 +92,13 @@ class SecurityMiddleware:
     """See the module docstring. `callback_permissions` maps a Dash callback output id to a permission."""
 
     def __init__(self, app, *, brain, callback_permissions: Callable[[], dict[str, Permission | None]],
+                 callback_contracts: Callable[[], dict] | None = None,
                  csp: Callable[[], str], secure_cookies: bool = False) -> None:
         self.app = app
         self.brain = brain
         self.callback_permissions = callback_permissions
+        # output -> an object whose check(request) raises ValueError for a request that breaks its contract
+        self.callback_contracts = callback_contracts or dict
         self.csp = csp
         self.secure_cookies = secure_cookies
 
@@ -188,14 +191,21 @@ class SecurityMiddleware:
 
     def _check_callback(self, body: bytes, principal: Principal) -> None:
         try:
-            output = json.loads(body).get("output")
-        except (ValueError, AttributeError):
+            request = json.loads(body)
+            output = request.get("output")
+        except (ValueError, AttributeError, RecursionError):
             raise Forbidden(400, "malformed callback request") from None
         needed = self.callback_permissions().get(output, DENIED)
         if needed is DENIED:
             raise Forbidden(403, "unknown callback")
         if needed is not None and not principal.can(needed):  # type: ignore[arg-type]
             raise Forbidden(403, f"your role ({principal.role}) may not do this")
+        contract = self.callback_contracts().get(output)
+        if contract is not None:
+            try:
+                contract.check(request)
+            except ValueError as e:
+                raise Forbidden(400, f"malformed callback request: {e}") from None
 
 
 async def _read_body(receive, limit: int) -> bytes:

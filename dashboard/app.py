@@ -20,6 +20,7 @@ from brain.auth.enums import Permission
 from brain.live import Pace, Snapshot, snapshot
 from brain.runtime import Brain
 from dashboard import ids
+from dashboard.contract import Contract
 from dashboard.i18n import DEFAULT_LOCALE, LOCALES, translator
 from dashboard.i18n.catalogue import category_names, names
 from dashboard.pages import audit as audit_page
@@ -288,6 +289,7 @@ class GuardedDash:
     def __init__(self, app: dash.Dash) -> None:
         self.app = app
         self.permissions: dict[str, Permission | None] = {}
+        self.contracts: dict[str, Contract] = {}  # what each callback's request may carry (the gate checks it)
 
     def callback(self, permission: Permission | None, *args, **kwargs):
         def register(fn):
@@ -295,6 +297,7 @@ class GuardedDash:
             wrapped = self.app.callback(*args, **kwargs)(fn)
             for key in set(self.app.callback_map) - before:
                 self.permissions[key] = permission
+                self.contracts[key] = Contract.of(args, kwargs)
             return wrapped
 
         return register
@@ -325,8 +328,9 @@ def register_push(guard: GuardedDash, brain: Brain) -> None:
         raise dash.exceptions.PreventUpdate
 
 
-def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Permission | None]]:
-    """Mount the UI on `server`; returns the app and the permission each server callback needs."""
+def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, GuardedDash]:
+    """Mount the UI on `server`; returns the app and its guard: the permission each server callback needs
+    and the contract its requests must keep."""
     app = dash.Dash(__name__, server=server, title="社区大脑", update_title=None, assets_folder=str(ASSETS),
                     suppress_callback_exceptions=True, serve_locally=True)
     app.layout = _shell
@@ -482,4 +486,4 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, dict[str, Per
         Output(ids.CLOCK, "children"),
         Input(ids.CLOCK_TICK, "n_intervals"),
     )
-    return app, guard.permissions
+    return app, guard

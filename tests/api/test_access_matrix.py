@@ -164,7 +164,8 @@ def _callback_body(site, first_output: str) -> dict:
 
     parts = [] if spec.get("no_output") else [p.split("@")[0] for p in key.strip(".").split("...")]
     outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in parts]
-    changed = [f"{i['id']}.{i['property']}" for i in spec["inputs"][:1]]
+    # a pattern input's declaration (its wildcards) is no component a page could have changed
+    changed = [f"{i['id']}.{i['property']}" for i in spec["inputs"][:1] if not i["id"].startswith("{")]
     return {"output": key, "outputs": outputs if len(outputs) != 1 else outputs[0], "inputs": values(spec["inputs"]),
             "changedPropIds": changed, "state": values(spec.get("state", []))}
 
