@@ -9,18 +9,13 @@ import json
 import pytest
 
 from tests.api.conftest import HUMAN, ORIGIN, SERVICE
-from tests.conftest import sqlite_database
 
 ALL_ROLES = HUMAN + SERVICE
 PUSH = "(push: the live change counter, over the WebSocket)"
 
 
-@pytest.fixture
-def db(tmp_path):
-    """The gate does not depend on the database dialect: this matrix runs on SQLite only."""
-    database = sqlite_database(tmp_path)
-    yield database
-    database.dispose()
+# The gate does not depend on the database dialect: this matrix runs on SQLite only.
+pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 
 STAFF_READERS = {"operator", "dispatcher", "leader", "admin"}
 MAP_VIEWERS = {"wall", "operator", "dispatcher", "leader", "admin", "intake"}

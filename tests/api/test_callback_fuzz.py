@@ -10,18 +10,13 @@ import pytest
 
 from tests.api.conftest import ORIGIN
 from tests.api.test_access_matrix import _callback_body, _name
-from tests.conftest import sqlite_database
 
 WRONG = ["x", "", -1, 0, 1.5, 1e308, 2**70, True, None, [], [1, "a"], {}, {"a": {"b": []}}, "9" * 3000,
          "/dispatch?case=abc", "/kpi?from=0001-01-01", {"id": "x", "n_clicks": "many"}]
 
 
-@pytest.fixture
-def db(tmp_path):
-    """Callbacks do not depend on the database dialect: SQLite only."""
-    database = sqlite_database(tmp_path)
-    yield database
-    database.dispose()
+# Callbacks do not depend on the database dialect: SQLite only.
+pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 
 
 def _bodies(site):

@@ -8,15 +8,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import sqlite_database
-
-
-@pytest.fixture
-def db(tmp_path):
-    """Contract checks do not depend on the dialect: SQLite only (PostgreSQL is covered elsewhere)."""
-    database = sqlite_database(tmp_path)
-    yield database
-    database.dispose()
+# Contract checks do not depend on the dialect: SQLite only (PostgreSQL is covered elsewhere).
+pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 
 
 def test_api_conforms_to_its_openapi_document(site):
