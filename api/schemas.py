@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, Strict, field_validator
 
 from brain.alarms.enums import Severity
 from brain.cases.enums import CaseStatus, Channel
 
+# Strict at the boundary: a JSON true is no number, 1.0 no version, "yes" no flag
+Number = Annotated[float, Strict()]
+Count = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
 
 class ErrorOut(BaseModel):
     error: str = Field(description="What is wrong, in words")
@@ -122,8 +126,8 @@ class CaseIn(BaseModel):
     category: str = Field(pattern=r"^[CE]\d{4}$", description="Category code, e.g. C0107 (street lamp)")
     description: str = Field(default="", max_length=2000)
     pole: str | None = Field(default=None, max_length=64, description="Number read off a pole (一号定位)")
-    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: Number | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    lat: Number | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
     coord_system: str = Field(default="wgs84", pattern="^(wgs84|gcj02|bd09)$")
     priority: str | None = Field(default=None, pattern="^(urgent|high|normal|low)$")
 
@@ -206,14 +210,14 @@ class RecommendationOut(BaseModel):
 class AssignIn(BaseModel):
     staff_id: str | None = Field(default=None, max_length=20)
     team_id: str | None = Field(default=None, max_length=20)
-    version: int = Field(ge=1, le=2**31, description="The case version the decision was made on")
+    version: Count = Field(ge=1, le=2**31, description="The case version the decision was made on")
     reason: str | None = Field(default=None, max_length=500, description="Required to override an assignment")
 
 
 class TransitionIn(BaseModel):
     to: CaseStatus
     note: str | None = Field(default=None, max_length=2000)
-    version: int = Field(ge=1, le=2**31)
+    version: Count = Field(ge=1, le=2**31)
     photo_ref: str | None = Field(default=None, max_length=200)
 
 
@@ -239,12 +243,12 @@ class PositionIn(BaseModel):
     """A position in the OsmAnd protocol's names (Traccar clients), as JSON."""
 
     id: str = Field(min_length=1, max_length=20, description="The staff member (device identifier)")
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: Number = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: Number = Field(ge=-180, le=180, allow_inf_nan=False)
     timestamp: str = Field(max_length=40, description="Epoch seconds (or ms) or an ISO time with a zone")
-    speed: float | None = Field(default=None, ge=0, le=200, allow_inf_nan=False)
-    bearing: float | None = Field(default=None, ge=0, le=360, allow_inf_nan=False)
-    accuracy: float | None = Field(default=None, ge=0, le=100000, allow_inf_nan=False)
+    speed: Number | None = Field(default=None, ge=0, le=200, allow_inf_nan=False)
+    bearing: Number | None = Field(default=None, ge=0, le=360, allow_inf_nan=False)
+    accuracy: Number | None = Field(default=None, ge=0, le=100000, allow_inf_nan=False)
     coord: Literal["wgs84", "gcj02", "bd09"] = Field(default="wgs84", description="The datum of lat/lon")
 
 
@@ -323,7 +327,7 @@ class KpiOut(BaseModel):
 
 class StatusIn(BaseModel):
     ts: datetime = Field(description="When the device sent it, with a time zone")
-    activity: bool = Field(default=False, description="A sign of life at home: a door opened, water ran")
+    activity: Flag = Field(default=False, description="A sign of life at home: a door opened, water ran")
 
 
 class StatusAccepted(BaseModel):
@@ -344,7 +348,7 @@ class WelfareOutcomeOut(BaseModel):
 
 
 class MaintenanceIn(BaseModel):
-    on: bool
+    on: Flag
     reason: str = Field(min_length=1, max_length=500, description="Why, e.g. the work order number")
 
 

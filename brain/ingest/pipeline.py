@@ -157,6 +157,8 @@ def _number(body: dict, name: str, *, required: bool = True) -> float | None:
         if required:
             raise Refused("missing_field", f"{name} is required")
         return None
+    if isinstance(v, bool):  # a JSON true is no number (float(True) would read it as 1.0)
+        raise Refused("bad_field", f"{name} must be a number")
     try:
         x = float(v)
     except (TypeError, ValueError):

@@ -186,3 +186,24 @@ def test_a_readers_bad_query_on_an_ingest_path_is_no_refused_message(site):
     assert r.status_code == 422
     with site.brain.db.read() as s:
         assert s.scalar(select(func.count()).select_from(IngestReject)) == 0
+
+
+@pytest.mark.parametrize(("path", "body", "role"), [
+    ("/api/v1/cases/1/transition", {"to": "registered", "version": True}, "admin"),
+    ("/api/v1/cases/1/assign", {"team_id": "T01", "version": 1.0}, "admin"),
+    ("/api/v1/osmand", {"id": "S00001", "lat": True, "lon": 121.45, "timestamp": "1"}, "field"),
+    ("/api/v1/osmand", {"id": "S00001", "lat": "31.33", "lon": 121.45, "timestamp": "1"}, "field"),
+    ("/api/v1/cases", {"channel": "wechat", "category": "C0107", "lon": True, "lat": 31.33}, "admin"),
+    ("/api/v1/devices/D1/maintenance", {"on": "yes", "reason": "work order"}, "admin"),
+    ("/api/v1/devices/D1/status", {"ts": "2026-01-01T08:00:00+08:00", "activity": 1}, "gateway"),
+])
+def test_values_of_the_wrong_type_are_refused_not_coerced(site, path, body, role):
+    r = site.client.post(path, json=body, headers=site.bearer(role))
+    assert r.status_code == 422, r.text
+
+
+def test_a_json_true_is_no_coordinate_over_mqtt_either(site):
+    person = site.brain.staff.roster()[0]
+    out = site.brain.ingest.handle_position({"lat": True, "lon": 121.45, "timestamp": 1}, source="t",
+                                            staff_from_topic=person.id)
+    assert (out.status, out.reason) == ("rejected", "bad_field")
