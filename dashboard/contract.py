@@ -85,10 +85,16 @@ def _pick(v) -> bool:
             and _scalar(v.get("group")))
 
 
+def _drawn(v) -> bool:
+    """The case and version a card was drawn from."""
+    return v is None or (isinstance(v, dict) and set(v) == {"case", "version"} and v["case"] is not None
+                         and _case_id(v["case"]) and type(v["version"]) is int and 1 <= v["version"] <= 2**31)
+
+
 # a component's value of a particular kind: (component id, property) -> its check
 PARTICULAR: dict[tuple[str, str], Check] = {
     (ids.SELECTED, "data"): _case_id, (ids.REFRESH, "data"): _count, (ids.LIVE_PUSH, "data"): _count,
-    (ids.KPI_PICK, "data"): _pick,
+    (ids.KPI_PICK, "data"): _pick, (ids.CARD_DRAWN, "data"): _drawn,
     **{(i, "value"): _text(2000) for i in (ids.AUDIT_ACTOR, ids.AUDIT_ACTION, ids.NEW_POLE, ids.NOTE,
                                           ids.NEW_DESCRIPTION)},
 }

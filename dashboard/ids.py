@@ -32,6 +32,7 @@ FILTER_COMMITTEE = "filter-committee"
 FILTER_CHANNEL = "filter-channel"
 SELECTED = "selected-case"
 REFRESH = "dispatch-refresh"
+CARD_DRAWN = "card-drawn"  # the case and version the card shows: a move is made on that version
 CARD = "case-card"
 ASSIGN = "assign"  # pattern: {"type": ASSIGN, "staff": id}
 MOVE = "move"  # pattern: {"type": MOVE, "to": status}

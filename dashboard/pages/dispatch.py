@@ -80,6 +80,7 @@ def body(brain, locale: str) -> html.Div:
     ])
     return html.Div(className="dispatch-panel", children=[
         dcc.Store(id=ids.SELECTED), dcc.Store(id=ids.REFRESH, data=0), dcc.Store(id=ids.QUEUE_SIG),
+        dcc.Store(id=ids.CARD_DRAWN),
         dcc.Store(id=ids.ALARM_SIG),
         new_case,
         html.H2(tr("dispatch.queue")), filters,
@@ -330,16 +331,16 @@ def register(guard, brain, locale_of) -> None:
         return ctx.triggered_id["case"]
 
     @guard.callback(Permission.READ_CASES, Output(ids.CARD, "children"),
-                    Output(ids.MAP, "figure", allow_duplicate=True),
+                    Output(ids.MAP, "figure", allow_duplicate=True), Output(ids.CARD_DRAWN, "data"),
                     Input(ids.SELECTED, "data"), Input(ids.REFRESH, "data"), State(ids.URL, "search"),
                     prevent_initial_call=True)
     def show_card(case_id, _refresh, search):
         if not case_id:
-            return [], no_update
+            return [], no_update, None
         try:
             children, c, pairs = card(brain, int(case_id), locale_of(search))
         except CaseNotFound:
-            return [html.P(translator(locale_of(search))("dispatch.gone"))], no_update
+            return [html.P(translator(locale_of(search))("dispatch.gone"))], no_update, None
         patch = Patch()
         d = links.data(pairs)
         i = TRACE_INDEX["links"]
@@ -347,23 +348,24 @@ def register(guard, brain, locale_of) -> None:
         patch["data"][i]["lat"] = d["lat"]
         patch["layout"]["map"]["center"] = {"lon": c.lon, "lat": c.lat}  # fly to the case
         patch["layout"]["map"]["zoom"] = 16.5
-        return children, patch
+        # a move is made on the case as this card shows it: another dispatcher's move meanwhile is a conflict
+        return children, patch, {"case": c.id, "version": c.version}
 
     @guard.callback(Permission.MOVE_CASE, Output(ids.MESSAGE, "children"), Output(ids.REFRESH, "data"),
                     Input({"type": ids.ASSIGN, "staff": ALL}, "n_clicks"),
                     Input({"type": ids.MOVE, "to": ALL}, "n_clicks"),
                     Input({"type": ids.MERGE, "into": ALL}, "n_clicks"),
-                    State(ids.SELECTED, "data"), State(ids.NOTE, "value"), State(ids.REFRESH, "data"),
+                    State(ids.CARD_DRAWN, "data"), State(ids.NOTE, "value"), State(ids.REFRESH, "data"),
                     State(ids.URL, "search"), prevent_initial_call=True)
-    def act(assign_clicks, move_clicks, merge_clicks, case_id, note, refresh, search):
+    def act(assign_clicks, move_clicks, merge_clicks, drawn, note, refresh, search):
         tr = translator(locale_of(search))
         trigger = ctx.triggered_id
-        if not trigger or not case_id or not any((assign_clicks or []) + (move_clicks or []) + (merge_clicks or [])):
+        if not trigger or not drawn or not any((assign_clicks or []) + (move_clicks or []) + (merge_clicks or [])):
             return no_update, no_update
         who = current()
         actor = who.actor if who else "unknown"
+        case_id, version = drawn["case"], drawn["version"]
         try:
-            version = brain.cases.get(int(case_id)).version
             if trigger["type"] == ids.ASSIGN:
                 brain.dispatch.assign(int(case_id), actor=actor, version=version, staff_id=trigger["staff"],
                                       reason=(note or "").strip() or None)

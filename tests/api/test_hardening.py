@@ -207,3 +207,28 @@ def test_a_json_true_is_no_coordinate_over_mqtt_either(site):
     out = site.brain.ingest.handle_position({"lat": True, "lon": 121.45, "timestamp": 1}, source="t",
                                             staff_from_topic=person.id)
     assert (out.status, out.reason) == ("rejected", "bad_field")
+
+
+def _move(site, client, drawn: dict, to: str):
+    """The dispatch page's move button for `to`, clicked on a card drawn from `drawn`."""
+    from tests.api.test_access_matrix import _callback_body, _post_callback
+
+    body = _callback_body(site, "dispatch-message.children")
+    button = {"type": "move", "to": to}
+    body["inputs"][1] = [{"id": button, "property": "n_clicks", "value": 1}]
+    body["changedPropIds"] = [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"]
+    for slot in body["state"]:
+        if slot["id"] == "card-drawn":
+            slot["value"] = drawn
+    return _post_callback(client, body)
+
+
+def test_of_two_dispatchers_on_one_card_the_second_is_told_of_the_conflict_not_silently_overriding(site):
+    case = site.brain.cases.open_case(channel="wechat", category="C0107", pole="0412", actor="test")
+    drawn = {"case": case.id, "version": case.version}  # both cards were drawn from this version
+    first, second = site.login("dispatcher"), site.login("admin")
+    assert _move(site, first, drawn, "registered").status_code == 200
+    assert site.brain.cases.get(case.id).status == "registered"
+    r = _move(site, second, drawn, "cancelled")
+    assert r.status_code == 200 and "案件已被他人修改" in r.content.decode()
+    assert site.brain.cases.get(case.id).status == "registered"  # the first decision stands
