@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.docs import build_router as docs_router
 from api.ratelimit import RateLimiter
 from api.schemas import (
     AlarmAccepted,
@@ -89,7 +90,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 def build_api(brain: Brain) -> FastAPI:
     """The FastAPI app with every /api/v1 route; errors are JSON `{"error": ...}`, never a bare 500."""
     app = FastAPI(title="Community Brain API", version="1", openapi_url=f"{PREFIX}/openapi.json",
-                  docs_url=f"{PREFIX}/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
+    app.include_router(docs_router(PREFIX, f"{PREFIX}/openapi.json", "Community Brain API"))
     app.state.brain = brain
 
     @app.exception_handler(RequestValidationError)
