@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geodata.crs import DEFAULT_METRIC_EPSG
+from geodata.crs import DEFAULT_METRIC_EPSG, haversine_m
 from geodata.demo.generate import DistrictData
 from geodata.demo.generate import write as write_folder
 from geodata.gazetteer import normalize_number
@@ -150,6 +150,18 @@ def _valid_geometry(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], report: Layer
     return gdf[~bad]
 
 
+FAR_KM = 50.0  # a sub-district is a few kilometres across: a point this far from the others is a wrong one
+
+
+def far_from_the_rest(points: gpd.GeoSeries) -> np.ndarray:
+    """Which points lie more than FAR_KM from the median point of all (a row at 0, 0, a swapped pair): such
+    a point would also pick the wrong UTM zone for the whole district."""
+    if points.empty:
+        return np.zeros(0, dtype=bool)
+    x, y = points.x.to_numpy(), points.y.to_numpy()
+    return haversine_m(x, y, np.median(x), np.median(y)) > FAR_KM * 1000
+
+
 def _field(gdf: gpd.GeoDataFrame, name: str | None, path: str, what: str) -> str:
     if not name:
         raise ImportFailed(f"{path}: say which field holds the {what}")
@@ -180,7 +192,9 @@ def run(args: argparse.Namespace, progress: Progress | None = None) -> ImportRep
     if args.metric_epsg is None:
         # Peek at the poles to choose the UTM zone they lie in; distances are then true metres.
         try:
-            utm = read(args.poles).dropna(subset=["geometry"]).estimate_utm_crs()
+            peek = read(args.poles).dropna(subset=["geometry"])
+            peek = peek[peek.geometry.geom_type == "Point"]
+            utm = peek[~far_from_the_rest(peek.geometry)].estimate_utm_crs()
             args.metric_epsg = int(utm.to_epsg() or DEFAULT_METRIC_EPSG)
         except (ValueError, RuntimeError):
             args.metric_epsg = DEFAULT_METRIC_EPSG
@@ -252,6 +266,11 @@ def run(args: argparse.Namespace, progress: Progress | None = None) -> ImportRep
     rep.read = len(p)
     num_f = _field(p, args.pole_number_field, args.poles, "pole number")
     p = _valid_geometry(p, ("Point",), rep)
+    if boundary is None:  # (with a boundary, such a pole is refused as outside it)
+        far = far_from_the_rest(p.geometry)
+        rep.reject(f"more than {FAR_KM:.0f} km from the other poles (a wrong coordinate, such as 0, 0?)",
+                   p.index[far] + 1)
+        p = p[~far]
     numbers = _text(p[num_f])
     rep.reject("missing number", p.index[numbers.isna()] + 1)
     p, numbers = p[numbers.notna()], numbers[numbers.notna()]

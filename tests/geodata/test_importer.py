@@ -146,3 +146,17 @@ def test_an_existing_folder_is_only_replaced_on_request(tmp_path, capsys):
     assert main(["--out", str(out), "--quiet", "--poles", str(good), "--pole-number-field", "n", "--replace",
                  "--report", str(report)]) == 0
     assert json.loads(report.read_text(encoding="utf-8"))["layers"][0]["loaded"] == 1
+
+
+def test_a_point_far_from_the_others_is_refused_and_does_not_pick_the_utm_zone(tmp_path):
+    """A row at (0, 0) among a district's poles: refused by name in the report; the other poles are all
+    loaded, in the UTM zone they lie in (51N for Shanghai), not the one of the Gulf of Guinea."""
+    rows = [point(121.44 + 0.001 * (i % 10), 31.32 + 0.001 * (i // 10), no=f"P{i:03d}") for i in range(40)]
+    poles = geojson(tmp_path / "poles.geojson", [*rows, point(0.0, 0.0, no="ZERO"), point(31.33, 121.45, no="X")])
+    report = run(args(tmp_path / "out", "--poles", poles, "--pole-number-field", "no"))
+    layer = {x.name: x for x in report.layers}["poles"]
+    assert layer.loaded == 40
+    reason = next(k for k in layer.rejected if "km from the other poles" in k)
+    assert layer.rejected[reason] == 1  # (0, 0)
+    assert layer.rejected["coordinates outside WGS-84 range (wrong source CRS?)"] == 1  # lat and lon swapped
+    assert District.load(tmp_path / "out").metric_epsg == 32651
