@@ -23,6 +23,7 @@ class Settings:
     database_url: str = "sqlite:///var/brain.sqlite3"
     redis_url: str | None = None
     mqtt_url: str | None = None
+    mqtt_ca_file: str | None = None  # with mqtts://: the authority that signed the broker's certificate
     mqtt_client_id: str = "community-brain-ingest"  # one per ingest worker: the broker keeps its session
     ingest_in_app: bool = True  # with REDIS_URL: this process also handles the queue (off: python -m brain.ingest does)
     serves_pages: bool = True  # off (python -m brain.ingest): what only the screens read is not kept from the bus
@@ -63,6 +64,7 @@ class Settings:
             redis_url=e.get("REDIS_URL") or None,
             mqtt_url=e.get("MQTT_URL") or None,
             mqtt_client_id=e.get("BRAIN_MQTT_CLIENT_ID") or cls.mqtt_client_id,
+            mqtt_ca_file=e.get("BRAIN_MQTT_CA") or None,
             ingest_in_app=_flag(e.get("BRAIN_INGEST_IN_APP"), True),
             leader_ttl_s=float(e.get("BRAIN_LEADER_TTL_S") or cls.leader_ttl_s),
             district_dir=Path(e.get("BRAIN_DISTRICT_DIR") or DEMO_DIR),

@@ -147,6 +147,7 @@ class Brain:
         with self._roles:
             if self.settings.mqtt_url and self.mqtt is None:
                 self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest, division=self._division,
+                                       ca_file=self.settings.mqtt_ca_file,
                                        client_id=self.settings.mqtt_client_id, queue=self.queue).start()
             if self.settings.simulate and self.simulator is None:
                 simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -51,6 +52,75 @@ def own_mosquitto(folder: Path) -> Iterator[str]:
     try:
         _wait_port(port)
         yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+# The broker's access list: the brain's consumer reads the district's topics; each gateway and each device
+# may publish only under its own topic (its user name is its id). docs/OPERATIONS.md shows the same.
+ACL = """user brain-ingest
+topic read brain/+/devices/+/events
+topic read brain/+/devices/+/status
+topic read brain/+/gateways/+/events
+topic read brain/+/gateways/+/status
+topic read brain/+/staff/+/position
+
+pattern write brain/+/gateways/%u/events
+pattern write brain/+/gateways/%u/status
+pattern write brain/+/devices/%u/events
+pattern write brain/+/devices/%u/status
+pattern write brain/+/staff/%u/position
+"""
+
+
+@dataclass
+class SecureBroker:
+    url: str  # mqtt:// with a password
+    tls_url: str  # mqtts:// with a password
+    ca_file: str  # the authority that signed the broker's certificate
+    passwords: dict[str, str]
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def own_secure_mosquitto(folder: Path, users: dict[str, str]) -> Iterator[SecureBroker]:
+    """An MQTT broker that lets in only `users` (name -> password) under the ACL above, on a plain listener
+    and a TLS one (a certificate for 127.0.0.1 signed by an authority made here)."""
+    binary = mosquitto_binary()
+    if binary is None or not shutil.which("mosquitto_passwd") or not shutil.which("openssl"):
+        raise RuntimeError("mosquitto, mosquitto_passwd or openssl is missing (Debian: mosquitto, openssl)")
+    folder = Path(folder)
+    passwords = folder / "passwords"
+    for i, (name, password) in enumerate(users.items()):
+        subprocess.run(["mosquitto_passwd", "-b", *([] if i else ["-c"]), str(passwords), name, password],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (folder / "acl").write_text(ACL)
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=brain test CA",
+             "-keyout", "ca.key", "-out", "ca.crt", cwd=folder)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+             "-out", "server.csr", cwd=folder)
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "san.ext", "-out", "server.crt", cwd=folder)
+    plain, tls = free_port(), free_port()
+    conf = folder / "mosquitto.conf"
+    conf.write_text(f"user root\nper_listener_settings false\nallow_anonymous false\npassword_file {passwords}\n"
+                    f"acl_file {folder / 'acl'}\npersistence false\nmax_queued_messages 0\n"
+                    f"listener {plain} 127.0.0.1\n"
+                    f"listener {tls} 127.0.0.1\ncafile {folder / 'ca.crt'}\ncertfile {folder / 'server.crt'}\n"
+                    f"keyfile {folder / 'server.key'}\n")
+    os.chmod(passwords, 0o600)
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_port(plain)
+        _wait_port(tls)
+        name, password = next(iter(users.items()))
+        yield SecureBroker(f"mqtt://{name}:{password}@127.0.0.1:{plain}",
+                           f"mqtts://{name}:{password}@127.0.0.1:{tls}", str(folder / "ca.crt"), dict(users))
     finally:
         proc.terminate()
         proc.wait(5)

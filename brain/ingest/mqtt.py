@@ -23,7 +23,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 import redis
@@ -154,13 +154,17 @@ class MqttIngest:
     """Subscribes on start(); every message goes through `pipeline`; stop() disconnects."""
 
     def __init__(self, url: str, pipeline: Pipeline, *, division: str, client_id: str = "community-brain-ingest",
-                 queue: IngestQueue | None = None) -> None:
+                 queue: IngestQueue | None = None, ca_file: str | None = None) -> None:
         """With `queue`, messages are handed to the durable Redis queue (any worker handles them) instead
-        of the pipeline in this process."""
+        of the pipeline in this process. `url` is mqtt://[user:password@]host[:1883], or mqtts:// for TLS
+        (port 8883 by default), the broker's certificate checked against `ca_file` (else the system's
+        authorities) and its host name."""
         u = urlparse(url)
-        if u.scheme not in ("mqtt", "tcp", ""):
-            raise ValueError(f"MQTT_URL must be mqtt://host:port, not {url!r}")
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
+        if u.scheme not in ("mqtt", "tcp", "mqtts", "ssl", ""):
+            raise ValueError(f"MQTT_URL must be mqtt://host:port or mqtts://host:port, not {url!r}")
+        tls = u.scheme in ("mqtts", "ssl")
+        self.host, self.port = u.hostname or "127.0.0.1", u.port or (8883 if tls else 1883)
+        self.tls = tls
         self.pipeline = pipeline
         self.queue = queue
         self.division = division
@@ -168,6 +172,7 @@ class MqttIngest:
         self.connected = threading.Event()
         self.received = 0
         self.unacknowledged = 0
+        self.refused: str | None = None  # why the broker last refused the connection
         self.failed = 0  # messages whose handling raised (a fault of the brain's): dead letters, acknowledged
         self.handover_retries = 0
         self.handed_over = 0
@@ -178,7 +183,9 @@ class MqttIngest:
         self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                                      manual_ack=True)
         if u.username:
-            self.client.username_pw_set(u.username, u.password)
+            self.client.username_pw_set(unquote(u.username), unquote(u.password) if u.password else None)
+        if tls:
+            self.client.tls_set(ca_certs=ca_file)  # the broker's certificate and host name are checked
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
@@ -206,7 +213,8 @@ class MqttIngest:
         self.client.loop_stop()
 
     def health(self) -> dict:
-        return {"connected": self.connected.is_set(), "broker": f"{self.host}:{self.port}",
+        return {"connected": self.connected.is_set(), "broker": f"{self.host}:{self.port}", "tls": self.tls,
+                "refused": self.refused,
                 "topics": list(self.topics.values()), "received": self.received,
                 "handed_over": self.handed_over, "handover_retries": self.handover_retries,
                 "left_unacknowledged": self.unacknowledged, "via": "redis" if self.queue else "pipeline"}
@@ -214,8 +222,10 @@ class MqttIngest:
     # --- callbacks (the network thread) ----------------------------------------------------------
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
+            self.refused = str(reason_code)  # wrong credentials, or not authorised: health says disconnected
             log.error("MQTT connect refused: %s", reason_code)
             return
+        self.refused = None
         client.subscribe([(t, 1) for t in self.topics.values()])
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
