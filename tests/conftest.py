@@ -18,7 +18,7 @@ from brain.district.models import Device
 from brain.events.bus import MemoryBus
 from brain.runtime import Brain
 from brain.staff.service import Fix
-from brain.storage.db import PG_OPTIONS, Base, Database, utcnow
+from brain.storage.db import PG_OPTIONS, Database, utcnow
 from geodata.district import District
 from geodata.gazetteer import Gazetteer
 
@@ -50,9 +50,9 @@ def gazetteer(district) -> Gazetteer:
     return Gazetteer(district)
 
 
-def private_pg_schema(url: str, district: District | None = None):
-    """A new schema in the PostgreSQL test database with the tables (and the district, if given),
-    committed; returns (engine, drop) where drop() removes the schema."""
+def private_pg_schema(url: str, district: District | None = None, *, tables: bool = True):
+    """A new schema in the PostgreSQL test database with the tables (unless not `tables`) and the district,
+    if given, committed; returns (engine, drop) where drop() removes the schema."""
     schema = f"brain_test_{uuid.uuid4().hex[:8]}"
     probe = Database(url)
     with probe.engine.begin() as conn:
@@ -61,7 +61,8 @@ def private_pg_schema(url: str, district: District | None = None):
     from brain.district.seed import seed
     from brain.storage import models  # noqa: F401
 
-    Base.metadata.create_all(engine)
+    if tables:
+        Database(str(probe.url), engine=engine).create_schema()
     if district is not None:
         seed(Database(str(probe.url), engine=engine), district)
 

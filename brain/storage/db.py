@@ -32,7 +32,6 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
 
 
 def utcnow() -> datetime:
@@ -256,43 +255,11 @@ class Database:
             yield session
 
     def create_schema(self) -> None:
-        """Create missing tables and record the schema version; refuse a newer schema than ours."""
-        from brain.storage import models
+        """Make or migrate the schema to this build's (Alembic: brain/storage/migrate.py); SchemaTooNew for
+        a database a newer build migrated."""
+        from brain.storage import migrate
 
-        Base.metadata.create_all(self.engine)
-        self._add_missing_columns()
-        with self.transaction() as s:
-            row = s.get(models.SchemaInfo, 1)
-            if row is None:
-                s.add(models.SchemaInfo(id=1, version=SCHEMA_VERSION, migrated_at=utcnow()))
-            elif row.version > SCHEMA_VERSION:
-                raise RuntimeError(f"database schema v{row.version} is newer than this build (v{SCHEMA_VERSION})")
-            elif row.version < SCHEMA_VERSION:
-                _migrate(s, row.version)
-                row.version, row.migrated_at = SCHEMA_VERSION, utcnow()
-
-    def _add_missing_columns(self) -> None:
-        """Add columns a newer build declares to tables an older build created (nullable ones only).
-
-        `create_all` makes missing tables but never alters existing ones; a column that cannot be
-        added safely (NOT NULL without a default) stops the start with the table and column named.
-        """
-        inspector = inspect(self.engine)
-        existing = set(inspector.get_table_names())
-        with self.engine.begin() as conn:
-            for table in Base.metadata.sorted_tables:
-                if table.name not in existing:
-                    continue
-                have = {c["name"] for c in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name in have:
-                        continue
-                    if not column.nullable and column.server_default is None:
-                        raise RuntimeError(f"table {table.name} lacks NOT NULL column {column.name}: "
-                                           "this database needs a migration step")
-                    ddl = column.type.compile(dialect=self.engine.dialect)
-                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl}'))
-                    log.info("schema: added column %s.%s", table.name, column.name)
+        migrate.upgrade(self.engine)
 
     def health(self) -> dict:
         """Whether the database answers, with its dialect; never raises."""
@@ -308,15 +275,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _migrate(session: Session, from_version: int) -> None:
-    """Bring an older schema up to SCHEMA_VERSION, one numbered step at a time."""
-    steps: dict[int, list[str]] = {}  # version -> DDL statements that lead from it to version + 1
-    for v in range(from_version, SCHEMA_VERSION):
-        for ddl in steps.get(v, []):
-            session.execute(text(ddl))
-    log.info("schema migrated from v%s to v%s", from_version, SCHEMA_VERSION)
 
 
 __all__ = ["Base", "Database", "UTCDateTime", "select", "utcnow"]

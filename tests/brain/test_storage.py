@@ -12,27 +12,12 @@ from brain.events.bus import MemoryBus
 from brain.events.log import Store
 from brain.events.models import AuditRecord, EventRecord
 from brain.staff.models import Staff, Team
-from brain.storage.db import SCHEMA_VERSION, Database, new_id
-from brain.storage.models import SchemaInfo
+from brain.storage.db import Database, new_id
 
 
 def count(db, model) -> int:
     with db.read() as s:
         return s.scalar(select(func.count()).select_from(model))
-
-
-def test_schema_is_created_with_its_version(db):
-    with db.read() as s:
-        assert s.get(SchemaInfo, 1).version == SCHEMA_VERSION
-    db.create_schema()  # a second start changes nothing
-    assert count(db, SchemaInfo) == 1
-
-
-def test_newer_schema_than_the_build_is_refused(db):
-    with db.transaction() as s:
-        s.get(SchemaInfo, 1).version = SCHEMA_VERSION + 1
-    with pytest.raises(RuntimeError, match="newer"):
-        db.create_schema()
 
 
 def test_timestamps_come_back_timezone_aware_utc(db):
@@ -102,29 +87,6 @@ def test_health_reports_the_dialect(db):
     h = db.health()
     assert h["ok"] is True and h["dialect"] in ("sqlite", "postgresql")
     assert isinstance(datetime.now(UTC), datetime)
-
-
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_a_nullable_column_added_by_a_newer_build_is_added_to_an_older_database(tmp_path, dialect):
-    from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy import text as sql
-
-    from tests.conftest import private_pg_schema, service_url, sqlite_database
-
-    if dialect == "sqlite":
-        database, drop = sqlite_database(tmp_path), None
-    else:
-        engine, drop = private_pg_schema(service_url("DATABASE_URL"))
-        database = Database(service_url("DATABASE_URL"), engine=engine)
-        database.create_schema()
-    try:
-        with database.engine.begin() as conn:
-            conn.execute(sql("ALTER TABLE cases DROP COLUMN photo_ref"))  # as an older build made it
-        database.create_schema()
-        assert "photo_ref" in {c["name"] for c in sa_inspect(database.engine).get_columns("cases")}
-    finally:
-        if drop:
-            drop()
 
 
 def test_insert_new_inserts_only_the_missing_keys_and_says_which(db):
