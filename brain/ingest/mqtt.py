@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlparse
 import paho.mqtt.client as mqtt
 import redis
 
-from brain.ingest.pipeline import Pipeline
+from brain.ingest.pipeline import Message, Pipeline
 from brain.ingest.queue import IngestQueue
 
 log = logging.getLogger(__name__)
@@ -305,21 +305,17 @@ class MqttIngest:
             source = f"mqtt:{topic}"[:120]
             kind = KINDS.get((parts[2], parts[4])) if len(parts) == 5 and parts[:2] == ["brain", self.division] \
                 else None
-            alarm, status, position = kind == "alarm", kind == "status", kind == "position"
             # a device's own topic names it; behind a gateway each body names its device
             device = parts[3][:40] if kind and parts[2] == "devices" else None
-            actor = f"device:{device}" if device else "device"  # the pipeline names the body's device
             if kind and self.queue is not None:  # acknowledged by the hand-over thread once in Redis
                 subject = parts[3][:40] if parts[2] != "gateways" else None
                 self._take((kind, bytes(payload), source, subject, mid, qos))
                 return
-            elif alarm:
-                self.pipeline.handle_alarm(payload, source=source, device_from_topic=device, actor=actor)
-            elif status:
-                self.pipeline.handle_status(payload, source=source, device_from_topic=device, actor=actor)
-            elif position:
-                self.pipeline.handle_position(payload, source=source, staff_from_topic=parts[3],
-                                              actor="gps")
+            if kind == "position":
+                self.pipeline.handle([Message(kind, payload, source, parts[3], "gps")])
+            elif kind:  # an alarm or a status: the pipeline names the body's device behind a gateway
+                self.pipeline.handle([Message(kind, payload, source, device,
+                                              f"device:{device}" if device else "device")])
             else:
                 self.pipeline.reject("unknown", source, "unknown_topic", f"no handler for {topic}", payload)
         except Exception as e:  # the last guard of the network thread (the pipeline itself never raises): the

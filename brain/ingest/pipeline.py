@@ -1,11 +1,16 @@
-"""The ingest pipeline, in one place and in order:
+"""The ingest pipeline: every message, from MQTT, the Redis queue or HTTP, takes its kind's route in ROUTES
+(at the end of this module), an ordered list of small named stages:
 
-    decode -> validate -> de-duplicate -> enrich -> persist -> publish
+    alarm     decode_body -> read_alarm    -> check_time -> identify -> persist (de-duplicate, enrich, store)
+    status    decode_body -> read_status   -> check_time             -> persist (enrich: the device)
+    position  decode_body -> read_position -> check_time -> check_place -> identify -> persist (enrich, ...)
 
-for device alarms and staff positions, from MQTT or HTTP alike. Each message has an id (given, or
-derived from its content), so handling it twice changes nothing. A message that fails a stage is
-refused with a reason: logged, counted, and kept in `ingest_rejects` with the start of what arrived.
-Nothing raised by a message escapes `handle_*`: a consumer never dies of bad input.
+decode_body refuses a body too big, too deep or holding text no database can store. Each message has an
+id (given, or derived from its content) stored in `ingest_messages` in the transaction of its effect:
+one mechanism for every kind, so handling a message twice changes nothing (a status is a heartbeat:
+twice is once). A message that fails a stage is refused with a reason: logged, counted, and kept in
+`ingest_rejects` with the start of what arrived. Nothing a message does escapes `Pipeline.handle`: a
+consumer never dies of bad input.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from brain.alarms.monitor import DeviceMonitor
 from brain.alarms.service import MAX_FUTURE, AlarmMessage, AlarmNotFound, AlarmService, AlarmView
 from brain.ingest.models import MESSAGES, IngestReject
-from brain.staff.models import Staff, StaffTrack
+from brain.staff.models import Staff
 from brain.staff.service import Fix, StaffService
 from brain.storage.db import Database, insert_new, utcnow
 from geodata.crs import to_wgs84
@@ -61,6 +67,20 @@ class Outcome:
     id: str | None = None
     created: bool | None = None  # alarms: a new alarm (else a repeat bumped the live one)
     alarm: AlarmView | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message as it arrived, before any stage: its kind (alarm | status | position), body, where it came
+    from, the device or staff member its topic names, who its events name, and `key`: where it may come
+    again (a queue entry's place), so that a refusal is recorded once."""
+
+    kind: str
+    raw: bytes | str | dict
+    source: str
+    subject: str | None = None
+    actor: str = "device"
+    key: str | None = None
 
 
 # --- decode and validate ---------------------------------------------------------------------------
@@ -271,39 +291,72 @@ class Pipeline:
         return {"process": counts, f"rejected_last_{hours}h": {r: int(n) for r, n in rows},
                 "rejected_total_last_24h": sum(int(n) for _r, n in rows) if hours == 24 else None}
 
-    # --- alarms --------------------------------------------------------------------------------
+    # --- the route of every message -------------------------------------------------------------
+    def handle(self, messages: list[Message]) -> list[Outcome]:
+        """Handle messages of any kind, in order, each through its kind's ROUTES: the per-message stages,
+        then the kind's batch stage for all that passed them (the alarms of a call in one transaction).
+        One outcome each; nothing a message does raises here: a consumer never dies of bad input."""
+        out: list[Outcome | None] = [None] * len(messages)
+        now = utcnow()
+        passed: dict[str, list[tuple[int, Message, dict]]] = {}
+        for i, m in enumerate(messages):
+            route = ROUTES.get(m.kind)
+            if route is None:
+                out[i] = self.reject("unknown", m.source, "unknown_kind", f"no handler for kind {m.kind!r}",
+                                     m.raw, key=m.key)
+                continue
+            ctx: dict = {"now": now}
+            try:
+                for stage in route.stages:
+                    stage(self, m, ctx)
+            except Refused as e:
+                out[i] = self.reject(m.kind, m.source, e.reason, str(e), m.raw, key=m.key)
+                continue
+            except Exception as e:  # a fault of the brain's: refused with its reason, the consumer goes on
+                log.exception("%s ingest failed", m.kind)
+                out[i] = self.reject(m.kind, m.source, "internal_error", f"{type(e).__name__}: {e}", m.raw)
+                continue
+            passed.setdefault(m.kind, []).append((i, m, ctx))
+        for kind, items in passed.items():
+            for (i, _m, _ctx), outcome in zip(items, ROUTES[kind].finish(self, items), strict=True):
+                out[i] = outcome
+        return [o if o is not None else Outcome("rejected", reason="internal_error") for o in out]
+
     def handle_alarm(self, raw, *, source: str, device_from_topic: str | None = None,
                      actor: str = "device") -> Outcome:
         """An alarm message: {"device_id", "type", "ts", optional "id", "severity"}."""
-        return self.handle_alarms([(raw, source, device_from_topic, actor)])[0]
+        return self.handle([Message("alarm", raw, source, device_from_topic, actor)])[0]
 
     def handle_alarms(self, items: list[tuple]) -> list[Outcome]:
-        """Many alarm messages, each (raw, source, device from the topic or None, actor[, key for
-        reject]), in order, with one transaction for all that pass validation; one outcome each. A batch
-        that meets a concurrent writer (the same live alarm or message id) is handled again one message
-        at a time."""
-        out: list[Outcome | None] = [None] * len(items)
-        parsed: list[tuple[int, AlarmMessage]] = []
-        now = utcnow()
-        keys = [item[4] if len(item) > 4 else None for item in items]
-        for i, (raw, source, topic, actor, *_key) in enumerate(items):
-            try:
-                parsed.append((i, self._parse_alarm(raw, topic, actor, now)))            # decode + validate
-            except Refused as e:
-                out[i] = self.reject("alarm", source, e.reason, str(e), raw, key=keys[i])
-        if parsed:
-            try:                                         # enrich + de-duplicate + persist (publish on commit)
-                results = self._raise([m for _i, m in parsed])
-            except Exception as e:  # a bug or an outage: refused with its reason, the consumer goes on
-                log.exception("alarm ingest failed")
-                results = [e] * len(parsed)
-            tally: Counter = Counter()  # counted for the batch at once, not a lock per message
-            for (i, m), r in zip(parsed, results, strict=True):
-                raw, source = items[i][0], items[i][1]
-                out[i] = self._alarm_outcome(r, m, source, raw, tally, keys[i])
-            with self._lock:
-                self.counts.update(tally)
-        return [o if o is not None else Outcome("rejected", reason="internal_error") for o in out]
+        """Many alarm messages, each (raw, source, device from the topic or None, actor[, key]), as handle."""
+        return self.handle([Message("alarm", raw, source, topic, actor, *key)
+                            for raw, source, topic, actor, *key in items])
+
+    def handle_status(self, raw, *, source: str, device_from_topic: str | None = None,
+                      actor: str = "device", key: str | None = None) -> Outcome:
+        """A device's status: {"device_id" (or the topic's), "ts", optional "activity": true (a door opened,
+        water ran)}. Every status is a heartbeat; handling one twice changes nothing more."""
+        return self.handle([Message("status", raw, source, device_from_topic, actor, key)])[0]
+
+    def handle_position(self, raw, *, source: str, staff_from_topic: str | None = None,
+                        actor: str = "gps", key: str | None = None) -> Outcome:
+        """A position: {"id" (staff), "lat", "lon", "timestamp", optional "speed", "bearing", "accuracy",
+        "coord" (wgs84 | gcj02 | bd09)}; OsmAnd's names, as Traccar clients send them."""
+        return self.handle([Message("position", raw, source, staff_from_topic, actor, key)])[0]
+
+    # --- batch stages: de-duplicate + enrich + persist (+ publish on commit) -----------------------
+    def _persist_alarms(self, items: list[tuple[int, Message, dict]]) -> list[Outcome]:
+        try:
+            results = self._raise([ctx["alarm"] for _i, _m, ctx in items])
+        except Exception as e:  # a bug or an outage: refused with its reason, the consumer goes on
+            log.exception("alarm ingest failed")
+            results = [e] * len(items)
+        tally: Counter = Counter()  # counted for the batch at once, not a lock per message
+        outs = [self._alarm_outcome(r, ctx["alarm"], m.source, m.raw, tally, m.key)
+                for (_i, m, ctx), r in zip(items, results, strict=True)]
+        with self._lock:
+            self.counts.update(tally)
+        return outs
 
     def _raise(self, messages: list[AlarmMessage]) -> list:
         """Raise a batch in one transaction; if it fails, each message in its own, so one message that
@@ -345,94 +398,156 @@ class Pipeline:
         tally["alarm.accepted"] += 1
         return Outcome("accepted", id=r.alarm.id, created=r.status == "created", alarm=r.alarm)
 
-    @staticmethod
-    def _parse_alarm(raw, device_from_topic: str | None, actor: str, now: datetime) -> AlarmMessage:
-        body = decode(raw)
-        device_id = _device_id(body, device_from_topic)
-        type_ = str(_text(body, "type", limit=32))
-        ts = parse_time(body.get("ts"), now=now)
-        severity = _text(body, "severity", required=False, limit=16)
-        given = _text(body, "id", required=False, limit=ID_MAX)
-        return AlarmMessage(device_id=device_id, type=type_, at=ts, severity=severity,
-                            alarm_id=given[:40] if given else None,
-                            message_id=given or derived_id("alarm", device_id, type_, ts.isoformat()),
-                            actor=_actor(actor, device_id))
-
-    # --- device status (heartbeats, signs of life) ------------------------------------------------
-    def handle_status(self, raw, *, source: str, device_from_topic: str | None = None,
-                      actor: str = "device", key: str | None = None) -> Outcome:
-        """A device's status: {"device_id" (or the topic's), "ts", optional "activity": true (a door opened,
-        water ran)}. Every status is a heartbeat; handling one twice changes nothing more."""
-        try:
-            body = decode(raw)                                                      # decode
-            device_id = _device_id(body, device_from_topic)                         # validate
-            ts = parse_time(body.get("ts"), now=utcnow())
-            activity = body.get("activity", False)
-            if not isinstance(activity, bool):
-                raise Refused("bad_field", "activity must be true or false")
-            if self.monitor is None:
-                raise Refused("refused", "this process does not follow device status")
-            try:                                                   # enrich (the device) + persist + publish
-                result = self.monitor.status(device_id, at=ts, activity=activity, actor=_actor(actor, device_id))
-            except AlarmNotFound:
-                raise Refused("unknown_device", f"unknown device {device_id!r}") from None
-        except Refused as e:
-            return self.reject("status", source, e.reason, str(e), raw, key=key)
-        except Exception as e:
-            log.exception("status ingest failed")
-            return self.reject("status", source, "internal_error", f"{type(e).__name__}: {e}", raw)
-        self._count("status.accepted")
-        return Outcome("accepted", id=str(device_id), created=bool(result["came_back"]))
-
-    # --- positions -----------------------------------------------------------------------------
-    def handle_position(self, raw, *, source: str, staff_from_topic: str | None = None,
-                        actor: str = "gps", key: str | None = None) -> Outcome:
-        """A position: {"id" (staff), "lat", "lon", "timestamp", optional "speed", "bearing", "accuracy",
-        "coord" (wgs84 | gcj02 | bd09)}; OsmAnd's names, as Traccar clients send them."""
-        try:
-            body = decode(raw)
-            now = utcnow()
-            staff_id = _text(body, "id", required=staff_from_topic is None, limit=20)
-            if staff_from_topic is not None:
-                if staff_id is not None and staff_id != staff_from_topic:
-                    raise Refused("staff_mismatch", f"topic names {staff_from_topic}, body {staff_id}")
-                staff_id = staff_from_topic
-            refuse_unstorable(staff_id)
-            lat, lon = _number(body, "lat"), _number(body, "lon")
-            assert lat is not None and lon is not None
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                if self._near(lat, lon):
-                    raise Refused("swapped_coordinates", f"lat {lat} and lon {lon} look swapped")
-                raise Refused("bad_coordinates", f"lat {lat}, lon {lon} are not coordinates")
-            at = parse_time(body.get("timestamp"), now=now, name="timestamp")
-            speed = _number(body, "speed", required=False)
-            system = (_text(body, "coord", required=False, limit=8) or "wgs84").lower()
+    def _persist_statuses(self, items: list[tuple[int, Message, dict]]) -> list[Outcome]:
+        outs = []
+        for _i, m, ctx in items:
             try:
-                lon, lat = to_wgs84(lon, lat, system)
-            except ValueError:
-                raise Refused("bad_field", f"coord {system!r}: one of wgs84, gcj02, bd09") from None
-            if not self._near(lon, lat):
-                if self._near(lat, lon):
-                    raise Refused("swapped_coordinates", f"lat {lat} and lon {lon} look swapped")
-                raise Refused("out_of_district", f"({lon:.5f}, {lat:.5f}) is far outside the district")
-            with self.db.read() as s:                                                  # enrich + de-duplicate
-                if s.get(Staff, staff_id) is None:
-                    raise Refused("unknown_staff", f"unknown staff member {staff_id!r}")
-                seen = s.scalar(select(func.count()).select_from(StaffTrack).where(
-                    StaffTrack.staff_id == staff_id, StaffTrack.at == at))
-            if seen:
-                self._count("position.duplicate")
-                return Outcome("duplicate")
-            self.staff.record_fixes([Fix(str(staff_id), lon, lat, at, speed)], actor=actor)  # persist + publish
-        except Refused as e:
-            return self.reject("position", source, e.reason, str(e), raw, key=key)
+                if self.monitor is None:
+                    raise Refused("refused", "this process does not follow device status")
+                try:                                                   # enrich (the device) + persist + publish
+                    result = self.monitor.status(ctx["device_id"], at=ctx["at"], activity=ctx["activity"],
+                                                 actor=_actor(m.actor, ctx["device_id"]))
+                except AlarmNotFound:
+                    raise Refused("unknown_device", f"unknown device {ctx['device_id']!r}") from None
+            except Refused as e:
+                outs.append(self.reject("status", m.source, e.reason, str(e), m.raw, key=m.key))
+                continue
+            except Exception as e:
+                log.exception("status ingest failed")
+                outs.append(self.reject("status", m.source, "internal_error", f"{type(e).__name__}: {e}", m.raw))
+                continue
+            self._count("status.accepted")
+            outs.append(Outcome("accepted", id=str(ctx["device_id"]), created=bool(result["came_back"])))
+        return outs
+
+    def _persist_positions(self, items: list[tuple[int, Message, dict]]) -> list[Outcome]:
+        """Known staff only (enrich); each fix's message id (derived from staff and time) recorded in the
+        transaction of its fix, so a fix delivered twice changes nothing (de-duplicate + persist)."""
+        outs: list[Outcome | None] = [None] * len(items)
+        try:
+            with self.db.read() as s:
+                known = set(s.scalars(select(Staff.id).where(Staff.id.in_({ctx["staff_id"] for *_x, ctx in items}))))
+            by_actor: dict[str, list[tuple[int, str, Fix]]] = {}
+            for n, (_i, m, ctx) in enumerate(items):
+                if ctx["staff_id"] not in known:
+                    outs[n] = self.reject("position", m.source, "unknown_staff",
+                                          f"unknown staff member {ctx['staff_id']!r}", m.raw, key=m.key)
+                    continue
+                by_actor.setdefault(m.actor, []).append((n, ctx["message_id"], ctx["fix"]))
+            for actor, fixes in by_actor.items():
+                fresh = self.staff.record_messages([(mid, fix) for _n, mid, fix in fixes], actor=actor)
+                for n, mid, _fix in fixes:
+                    outs[n] = Outcome("accepted", id=mid) if mid in fresh else Outcome("duplicate", id=mid)
+                    fresh.discard(mid)  # the same fix twice in one batch: the second is the duplicate
         except Exception as e:
             log.exception("position ingest failed")
-            return self.reject("position", source, "internal_error", f"{type(e).__name__}: {e}", raw)
-        self._count("position.accepted")
-        return Outcome("accepted")
+            for n, (_i, m, _ctx) in enumerate(items):
+                if outs[n] is None or outs[n].status != "rejected":  # type: ignore[union-attr]
+                    outs[n] = self.reject("position", m.source, "internal_error", f"{type(e).__name__}: {e}",
+                                          m.raw)
+        with self._lock:
+            self.counts.update(f"position.{o.status}" for o in outs if o is not None and o.status != "rejected")
+        return [o if o is not None else Outcome("rejected", reason="internal_error") for o in outs]
 
     def _near(self, lon: float, lat: float, margin_deg: float = 0.05) -> bool:
         """Within about 5 km of the district's box: staff may work just outside, not in another city."""
         minx, miny, maxx, maxy = self._bbox
         return minx - margin_deg <= lon <= maxx + margin_deg and miny - margin_deg <= lat <= maxy + margin_deg
+
+
+# --- the stages: each takes (pipeline, message, what earlier stages found) and refuses with Refused ---------
+def decode_body(p: Pipeline, m: Message, ctx: dict) -> None:
+    """decode: JSON, at most MAX_BYTES and MAX_DEPTH, with no text a database cannot store."""
+    ctx["body"] = decode(m.raw)
+
+
+def read_alarm(p: Pipeline, m: Message, ctx: dict) -> None:
+    """validate: the device (the topic's, which the body may repeat but not contradict), type, severity, id."""
+    body = ctx["body"]
+    ctx["device_id"] = _device_id(body, m.subject)
+    ctx["type"] = str(_text(body, "type", limit=32))
+    ctx["severity"] = _text(body, "severity", required=False, limit=16)
+    ctx["given_id"] = _text(body, "id", required=False, limit=ID_MAX)
+    ctx["ts"] = body.get("ts")
+
+
+def read_status(p: Pipeline, m: Message, ctx: dict) -> None:
+    """validate: the device and whether the message is a sign of life."""
+    body = ctx["body"]
+    ctx["device_id"] = _device_id(body, m.subject)
+    ctx["ts"] = body.get("ts")
+    activity = body.get("activity", False)
+    if not isinstance(activity, bool):
+        raise Refused("bad_field", "activity must be true or false")
+    ctx["activity"] = activity
+
+
+def read_position(p: Pipeline, m: Message, ctx: dict) -> None:
+    """validate: the staff member (the topic's, which the body may repeat but not contradict), lat, lon,
+    speed, datum."""
+    body = ctx["body"]
+    staff_id = _text(body, "id", required=m.subject is None, limit=20)
+    if m.subject is not None:
+        if staff_id is not None and staff_id != m.subject:
+            raise Refused("staff_mismatch", f"topic names {m.subject}, body {staff_id}")
+        staff_id = m.subject
+    refuse_unstorable(staff_id)
+    lat, lon = _number(body, "lat"), _number(body, "lon")
+    assert lat is not None and lon is not None
+    ctx.update(staff_id=str(staff_id), lat=lat, lon=lon, ts=body.get("timestamp"), ts_name="timestamp",
+               speed=_number(body, "speed", required=False),
+               system=(_text(body, "coord", required=False, limit=8) or "wgs84").lower())
+
+
+def check_time(p: Pipeline, m: Message, ctx: dict) -> None:
+    """validate: a time with a zone, not in the future, not stale."""
+    ctx["at"] = parse_time(ctx["ts"], now=ctx["now"], name=ctx.get("ts_name", "ts"))
+
+
+def check_place(p: Pipeline, m: Message, ctx: dict) -> None:
+    """validate: coordinates, converted to WGS-84 from the sender's datum, near the district."""
+    lat, lon = ctx["lat"], ctx["lon"]
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        if p._near(lat, lon):
+            raise Refused("swapped_coordinates", f"lat {lat} and lon {lon} look swapped")
+        raise Refused("bad_coordinates", f"lat {lat}, lon {lon} are not coordinates")
+    try:
+        lon, lat = to_wgs84(lon, lat, ctx["system"])
+    except ValueError:
+        raise Refused("bad_field", f"coord {ctx['system']!r}: one of wgs84, gcj02, bd09") from None
+    if not p._near(lon, lat):
+        if p._near(lat, lon):
+            raise Refused("swapped_coordinates", f"lat {lat} and lon {lon} look swapped")
+        raise Refused("out_of_district", f"({lon:.5f}, {lat:.5f}) is far outside the district")
+    ctx["lon"], ctx["lat"] = lon, lat
+
+
+def identify(p: Pipeline, m: Message, ctx: dict) -> None:
+    """The message's id, given or derived from its content: what makes handling it twice change nothing."""
+    if m.kind == "alarm":
+        given, at = ctx["given_id"], ctx["at"]
+        ctx["alarm"] = AlarmMessage(device_id=ctx["device_id"], type=ctx["type"], at=at, severity=ctx["severity"],
+                                    alarm_id=given[:40] if given else None,
+                                    message_id=given or derived_id("alarm", ctx["device_id"], ctx["type"],
+                                                                   at.isoformat()),
+                                    actor=_actor(m.actor, ctx["device_id"]))
+    elif m.kind == "position":
+        ctx["message_id"] = derived_id("position", ctx["staff_id"], ctx["at"].isoformat())
+        ctx["fix"] = Fix(ctx["staff_id"], ctx["lon"], ctx["lat"], ctx["at"], ctx["speed"])
+
+
+@dataclass(frozen=True)
+class Route:
+    """A kind's way through the pipeline: per-message stages, then one stage for the batch of those that
+    passed (de-duplicate + enrich + persist, publishing after its commit)."""
+
+    stages: tuple[Callable[[Pipeline, Message, dict], None], ...]
+    finish: Callable[[Pipeline, list[tuple[int, Message, dict]]], list[Outcome]]
+
+
+# The one routing table MQTT, the queue and HTTP share.
+ROUTES: dict[str, Route] = {
+    "alarm": Route((decode_body, read_alarm, check_time, identify), Pipeline._persist_alarms),
+    "status": Route((decode_body, read_status, check_time), Pipeline._persist_statuses),
+    "position": Route((decode_body, read_position, check_time, check_place, identify), Pipeline._persist_positions),
+}

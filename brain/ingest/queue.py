@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 
-from brain.ingest.pipeline import Pipeline
+from brain.ingest.pipeline import Message, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -148,27 +148,15 @@ class IngestQueue:
         leaves its entry pending, to be taken over and tried again; once its entry has been handed out
         MAX_DELIVERIES times, the message is kept as a dead letter (whole, to be replayed) and the entry
         is done. A dead letter that cannot be written leaves the entry pending still."""
-        alarms, done = [], []  # (entry id, message, ...)
-        for entry_id, messages in entries:
-            for n, message in enumerate(messages):
-                kind, source, subject, body = message
-                actor = f"device:{subject}" if subject else "device"
-                key = f"{entry_id.decode()}/{n}"  # the same message when its entry is handed out again
-                if kind == "alarm":
-                    alarms.append((entry_id, message, (body, source, subject, actor, key)))
-                    continue
-                if kind == "status":
-                    out = self.pipeline.handle_status(body, source=source, device_from_topic=subject, actor=actor,
-                                                      key=key)
-                elif kind == "position":
-                    out = self.pipeline.handle_position(body, source=source, staff_from_topic=subject, key=key)
-                else:
-                    out = self.pipeline.reject("unknown", source, "unknown_kind", f"no handler for kind {kind!r}",
-                                               body, key=key)
-                done.append((entry_id, message, out))
-        if alarms:
-            outs = self.pipeline.handle_alarms([item for _id, _m, item in alarms])
-            done.extend((entry_id, message, out) for (entry_id, message, _item), out in zip(alarms, outs, strict=True))
+        order, messages = [], []  # (entry id, (kind, source, subject, body)) and its Message, in order
+        for entry_id, entry in entries:
+            for n, (kind, source, subject, body) in enumerate(entry):
+                actor = "gps" if kind == "position" else f"device:{subject}" if subject else "device"
+                # the key: the same message when its entry is handed out again
+                messages.append(Message(kind, body, source, subject, actor, f"{entry_id.decode()}/{n}"))
+                order.append((entry_id, (kind, source, subject, body)))
+        outs = self.pipeline.handle(messages)  # the alarms among them in one transaction
+        done = [(entry_id, message, out) for (entry_id, message), out in zip(order, outs, strict=True)]
         failed: set[bytes] = set()
         for entry_id, (kind, source, _subject, body), out in done:
             if out.reason != "internal_error":

@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 
 from brain.events.log import Store
+from brain.ingest.models import MESSAGES as INGEST_MESSAGES
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff, StaffTrack, Team
-from brain.storage.db import utcnow
+from brain.storage.db import insert_new, utcnow
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,30 @@ class StaffService:
         """
         if not fixes:
             return 0
-        moved = 0
         with self.store.unit(actor) as u:
+            return self._record(u, fixes)
+
+    def record_messages(self, fixes: list[tuple[str, Fix]], *, actor: str = "gps") -> set[str]:
+        """Store fixes that arrived as messages, each (message id, fix), as record_fixes does; a message id
+        handled before (table ingest_messages, written in the same transaction) is skipped: handling a
+        message twice changes nothing, whichever worker gets it. Returns the ids recorded now."""
+        if not fixes:
+            return set()
+        with self.store.unit(actor) as u:
+            fresh = insert_new(u.session, INGEST_MESSAGES, "id", {i for i, _f in fixes}, kind="position",
+                               at=utcnow())
+            new, taken = [], set()
+            for i, f in fixes:
+                if i in fresh and i not in taken:  # (the same message twice in one batch: once)
+                    taken.add(i)
+                    new.append(f)
+            self._record(u, new)
+        return taken
+
+    def _record(self, u, fixes: list[Fix]) -> int:
+        """The fixes' track rows and moves within the unit `u`; returns how many people moved."""
+        moved = 0
+        if fixes:
             u.session.add_all([StaffTrack(staff_id=f.staff_id, at=f.at, lon=f.lon, lat=f.lat, speed=f.speed)
                                for f in fixes])
             for f in fixes:

@@ -230,3 +230,25 @@ def test_a_life_safety_alarm_is_raised_however_often_its_device_flaps_and_the_de
     assert len(raised) == 5 and [bool(e.payload.get("flapping")) for e in raised] == [False] * 3 + [True] * 2
     assert dev in brain.alarms.flapping()
     assert {d["id"]: d["flapping"] for d in brain.alarms.devices()}[dev] is True
+
+
+def test_a_fix_delivered_twice_is_stored_once_by_its_message_id_whichever_worker_gets_it(brain):
+    from brain.ingest.models import IngestMessage
+    from brain.ingest.pipeline import ROUTES, Message, Pipeline
+
+    other = Pipeline(brain.db, brain.alarms, brain.staff, brain.gazetteer, brain.monitor)  # another worker's
+    person = brain.staff.roster()[0]
+
+    def track() -> int:
+        with brain.db.read() as s:
+            return s.scalar(select(func.count()).select_from(StaffTrack).where(StaffTrack.staff_id == person.id))
+
+    before = track()
+    fix = {"lat": 31.3302, "lon": 121.4503, "timestamp": utcnow().isoformat()}
+    outs = brain.ingest.handle([Message("position", json.dumps(fix), "t", person.id, "gps")] * 2)
+    assert [o.status for o in outs] == ["accepted", "duplicate"]  # twice in one batch
+    assert other.handle_position(fix, source="t", staff_from_topic=person.id).status == "duplicate"
+    assert track() == before + 1
+    with brain.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(IngestMessage).where(IngestMessage.kind == "position")) == 1
+    assert set(ROUTES) == {"alarm", "status", "position"}  # the one table MQTT, the queue and HTTP take

@@ -152,8 +152,8 @@ def test_a_worker_behind_takes_many_entries_and_handles_them_in_groups_each_ackn
     for k in range(7):  # seven entries of 10 alarms: what a storm's hand-over leaves while a worker is busy
         q.enqueue_many(_batch(brain, f"g{k}", 10))
     sizes = []
-    handle = brain.ingest.handle_alarms
-    monkeypatch.setattr(brain.ingest, "handle_alarms", lambda items: sizes.append(len(items)) or handle(items))
+    handle = brain.ingest.handle  # each call: one group, its alarms in one transaction
+    monkeypatch.setattr(brain.ingest, "handle", lambda messages: sizes.append(len(messages)) or handle(messages))
     assert q.work_once(block_ms=100) == 70  # one read
     assert sizes == [30, 30, 10]  # three transactions, each of whole entries
     assert q.pending() == 0
