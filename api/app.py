@@ -69,6 +69,8 @@ INGEST_ROUTES = {f"{PREFIX}/alarms": "alarm", f"{PREFIX}/osmand": "position"}
 STATUS_ROUTE = re.compile(rf"^{PREFIX}/devices/[^/]+/status$")
 DENIALS = {401: {"model": ErrorOut, "description": "no session and no valid Bearer token"},
            403: {"model": ErrorOut, "description": "the role may not do this"}}
+INGEST_REFUSALS = {422: {"model": ErrorOut, "description": "refused, with the reason (recorded)"},
+                   503: {"model": ErrorOut, "description": "could not be stored now (logged): send it again"}}
 Lon = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="WGS-84 longitude")]
 AlarmId = Annotated[str, Path(max_length=40, description="Alarm id")]
 CaseId = Annotated[int, Path(ge=1, le=2**62, description="Case number")]
@@ -271,16 +273,24 @@ def build_api(brain: Brain) -> FastAPI:
         return brain.kpi.report(w, by=by.value if by else None, locale=lang)
 
     @r.post("/alarms", status_code=202, response_model=AlarmAccepted,
-            responses={422: {"model": ErrorOut}, **DENIALS},
+            responses={**INGEST_REFUSALS, **DENIALS},
             summary="An alarm from a device (idempotent by id; through the ingest pipeline)")
     def post_alarm(body: AlarmIn, who: Principal = Depends(requires(P.INGEST_ALARM))):
         out = brain.ingest.handle_alarm(body.model_dump(mode="json", exclude_none=True),
                                         source=f"http:{PREFIX}/alarms", actor=who.actor)
         return _ingest_answer(out)
 
+    def _refused(out):
+        """A refused message's answer: 422 with the reason for the sender's fault; for a fault of ours (the
+        database away) 503 and nothing of the error's text (it is in the log and ingest_rejects)."""
+        if out.reason == "internal_error":
+            return _error(503, "the message could not be stored now; it has been logged: send it again",
+                          field=out.reason)
+        return _error(422, out.detail or "refused", field=out.reason)
+
     def _ingest_answer(out):
         if out.status == "rejected":
-            return _error(422, out.detail or "refused", field=out.reason)
+            return _refused(out)
         if out.status == "duplicate":
             return {"id": out.id or "", "created": False, "duplicate": True}
         if out.status == "suppressed":
@@ -293,10 +303,10 @@ def build_api(brain: Brain) -> FastAPI:
         out = brain.ingest.handle_position({k: v for k, v in body.items() if v is not None},
                                            source=f"http:{PREFIX}/osmand", actor=who.actor)
         if out.status == "rejected":
-            return _error(422, out.detail or "refused", field=out.reason)
+            return _refused(out)
         return {"status": out.status}
 
-    @r.get("/osmand", response_model=PositionAccepted, responses={422: {"model": ErrorOut}, **DENIALS},
+    @r.get("/osmand", response_model=PositionAccepted, responses={**INGEST_REFUSALS, **DENIALS},
            summary="A staff position in the OsmAnd protocol (Traccar clients), as a query string")
     def osmand_get(id: Annotated[str, Query(min_length=1, max_length=20)], lat: Lat, lon: Lon,
                    timestamp: Annotated[str, Query(max_length=40)],
@@ -308,7 +318,7 @@ def build_api(brain: Brain) -> FastAPI:
         return _position({"id": id, "lat": lat, "lon": lon, "timestamp": timestamp, "speed": speed,
                           "bearing": bearing, "accuracy": accuracy, "coord": coord}, who)
 
-    @r.post("/osmand", response_model=PositionAccepted, responses={422: {"model": ErrorOut}, **DENIALS},
+    @r.post("/osmand", response_model=PositionAccepted, responses={**INGEST_REFUSALS, **DENIALS},
             summary="A staff position in the OsmAnd protocol's names, as JSON")
     def osmand_post(body: PositionIn, who: Principal = Depends(requires(P.INGEST_POSITION))):
         return _position(body.model_dump(), who)
@@ -339,14 +349,14 @@ def build_api(brain: Brain) -> FastAPI:
         return brain.alarms.set_maintenance(device_id, body.on, actor=who.actor, reason=body.reason)
 
     @r.post("/devices/{device_id}/status", response_model=StatusAccepted,
-            responses={422: {"model": ErrorOut}, **DENIALS},
+            responses={**INGEST_REFUSALS, **DENIALS},
             summary="A device's heartbeat, optionally with a sign of life at home (through the ingest pipeline)")
     def device_status(device_id: Annotated[str, Path(min_length=1, max_length=40)], body: StatusIn,
                       who: Principal = Depends(requires(P.INGEST_ALARM))):
         out = brain.ingest.handle_status({**body.model_dump(mode="json"), "device_id": device_id},
                                          source=f"http:{PREFIX}/devices/status", actor=who.actor)
         if out.status == "rejected":
-            return _error(422, out.detail or "refused", field=out.reason)
+            return _refused(out)
         return {"status": out.status, "came_back": bool(out.created)}
 
     @r.post("/alarms/{alarm_id}/welfare", response_model=WelfareOutcomeOut,

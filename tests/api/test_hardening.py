@@ -232,3 +232,24 @@ def test_of_two_dispatchers_on_one_card_the_second_is_told_of_the_conflict_not_s
     r = _move(site, second, drawn, "cancelled")
     assert r.status_code == 200 and "案件已被他人修改" in r.content.decode()
     assert site.brain.cases.get(case.id).status == "registered"  # the first decision stands
+
+
+def test_a_fault_of_ours_on_an_ingest_route_is_a_503_without_the_errors_text(site, monkeypatch):
+    from brain.alarms.service import AlarmService
+
+    class Broken(AlarmService):
+        def raise_many(self, messages, **kw):
+            raise RuntimeError('(psycopg.errors.X) SELECT secret FROM "alarms" WHERE ...')
+
+    monkeypatch.setattr(site.brain.ingest, "alarms", Broken(site.brain.store))
+    devices = site.brain.district.devices
+    dev = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
+    r = site.client.post("/api/v1/alarms", json={"device_id": dev, "type": "smoke",
+                                                 "ts": "2026-01-01T08:00:00+08:00"}, headers=site.bearer("gateway"))
+    assert r.status_code in (422, 503)  # (a stale time is refused before the fault is reached)
+    from brain.storage.db import utcnow
+
+    r = site.client.post("/api/v1/alarms", json={"device_id": dev, "type": "smoke", "ts": utcnow().isoformat()},
+                         headers=site.bearer("gateway"))
+    assert r.status_code == 503 and "send it again" in r.json()["error"]
+    assert "SELECT" not in r.text and "psycopg" not in r.text
