@@ -150,7 +150,7 @@ def _feed(brain: Brain, snap: Snapshot, locale: str) -> list:
         + (f" · {c.pole}" if c.pole else "")]) for c in latest]
 
 
-def _banner(snap: Snapshot, tr) -> list:
+def _banner(brain: Brain, snap: Snapshot, tr) -> list:
     """The takeover banner: the oldest critical alarm nobody has acknowledged, where, for how long, and how
     many more wait (personal data never shown); while none waits, a quiet line saying so (the banner
     keeps its place: the map never changes size)."""
@@ -159,9 +159,12 @@ def _banner(snap: Snapshot, tr) -> list:
         return [html.Span(tr("banner.calm"))]
     minutes = int((snap.at - alarm.first_at).total_seconds() // 60)
     more = len(snap.waiting_critical) - 1
+    flapping = alarm.device_id in brain.alarms.flapping(device_ids=[alarm.device_id])
     return [html.Span(tr("severity.critical"), className="sev"),
             html.Span(f"{tr('alarm.' + alarm.type)} · {tr('hover.device')} {alarm.device_id} · "
                       f"{minutes} {tr('hover.min')} · {tr('alarm.unacknowledged')}"),
+            *([html.Span(tr("alarms.flapping"), className="flapping", title=tr("alarms.flapping_hint"))]
+              if flapping else []),
             *([html.Span(tr("banner.more").format(n=more), className="more")] if more > 0 else [])]
 
 
@@ -225,7 +228,7 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
                       style={"height": "100%", "width": "100%"})
     feed = html.Div(_feed(brain, snap, locale), id=ids.FEED, className="feed")
     alarm = snap.takeover
-    banner = html.Div(_banner(snap, tr), id=ids.BANNER, role="alert",
+    banner = html.Div(_banner(brain, snap, tr), id=ids.BANNER, role="alert",
                       className="banner takeover" if alarm else "banner")
     if path == "/dispatch":
         return [header, banner, counters, feed, html.Div(className="dispatch-body", children=[
@@ -378,7 +381,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, GuardedDash]:
             write_diff(patch, TRACE_INDEX[name], sent.get(name) if sent else None, d)
         counts = snap.headline()
         alarm = snap.takeover
-        banner, banner_class = _banner(snap, tr), "banner takeover" if alarm else "banner"
+        banner, banner_class = _banner(brain, snap, tr), "banner takeover" if alarm else "banner"
         if move is not None:
             patch["layout"]["map"]["center"] = move["center"]
             patch["layout"]["map"]["zoom"] = move["zoom"]

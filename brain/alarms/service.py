@@ -394,12 +394,18 @@ class AlarmService:
         with self.store.db.read() as s:
             return [_view(a) for a in s.scalars(q)]
 
-    def flapping(self, *, now: datetime | None = None) -> set[str]:
-        """The devices flapping now: FLAP_LIMIT or more alarms of one type raised within the last FLAP_WINDOW."""
+    def flapping(self, *, device_ids=None, now: datetime | None = None) -> set[str]:
+        """The devices flapping now: FLAP_LIMIT or more alarms of one type raised within the last FLAP_WINDOW
+        (of `device_ids` only, if given: a look-up by the devices' index)."""
         since = (now or utcnow()) - FLAP_WINDOW
+        q = select(_A.device_id).where(_A.first_at >= since)
+        if device_ids is not None:
+            ids = set(device_ids)
+            if not ids:
+                return set()
+            q = q.where(_A.device_id.in_(ids))
         with self.store.db.read() as s:
-            return set(s.scalars(select(_A.device_id).where(_A.first_at >= since).group_by(_A.device_id, _A.type)
-                                 .having(func.count() >= FLAP_LIMIT)))
+            return set(s.scalars(q.group_by(_A.device_id, _A.type).having(func.count() >= FLAP_LIMIT)))
 
     def devices(self) -> list[dict]:
         """Every device with its state: online, in maintenance, flapping (alarms raised and cleared again

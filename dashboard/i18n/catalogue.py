@@ -254,6 +254,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "alarms.title": {"zh-CN": "告警", "en": "Alarms"},
     "alarms.none": {"zh-CN": "当前没有告警", "en": "No live alarm"},
     "alarms.acknowledge": {"zh-CN": "确认", "en": "Acknowledge"},
+    "alarms.flapping": {"zh-CN": "频繁触发", "en": "Flapping"},
+    "alarms.flapping_hint": {"zh-CN": "该设备 10 分钟内已 3 次以上报出同类告警；生命安全类告警仍逐次上报",
+                             "en": "This device raised the same alarm 3 times or more in 10 minutes; "
+                                   "life-safety alarms are still raised each time"},
     "alarms.clear": {"zh-CN": "解除", "en": "Clear"},
     "alarms.acknowledged": {"zh-CN": "已确认", "en": "acknowledged"},
     "channel.hotline_12345": {"zh-CN": "12345热线", "en": "12345 hotline"},

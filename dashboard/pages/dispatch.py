@@ -228,15 +228,16 @@ def live_alarms(brain) -> list:
     return sorted(brain.alarms.live(), key=lambda a: (SEVERITY_RANK.get(a.severity, 9), a.first_at, a.id))[:40]
 
 
-def alarm_signature(alarms, now: datetime, locale: str) -> str:
+def alarm_signature(alarms, now: datetime, locale: str, flapping: set[str]) -> str:
     """What the panel shows, in one string: the panel is redrawn only when this changes."""
     return f"{locale}|" + ";".join(
         f"{a.id}:{a.state}:{a.severity}:{a.count}:{int((now - a.first_at).total_seconds() // 60)}:{a.rung}"
-        for a in alarms)
+        f":{a.device_id in flapping}" for a in alarms)
 
 
-def alarm_items(alarms, locale: str, now: datetime) -> list:
-    """Live alarms with acknowledge/clear for those who may."""
+def alarm_items(alarms, locale: str, now: datetime, flapping: set[str]) -> list:
+    """Live alarms with acknowledge/clear for those who may; a flapping device's alarm says so (a life-safety
+    alarm is raised however often its device repeats it)."""
     tr = translator(locale)
     who = current()
     may = who is not None and who.can(Permission.HANDLE_ALARM)
@@ -263,6 +264,8 @@ def alarm_items(alarms, locale: str, now: datetime) -> list:
             html.Span(tr(f"severity.{a.severity}"), className=f"sev-{a.severity}"),
             html.Span(f"{tr('alarm.' + a.type)} · {a.device_id} · ×{a.count} · {minutes} {tr('hover.min')}{rung}"
                       + (f" · {tr('alarms.acknowledged')}" if a.state == "acknowledged" else ""), className="grow"),
+            *([html.Span(tr("alarms.flapping"), className="flapping", title=tr("alarms.flapping_hint"))]
+              if a.device_id in flapping else []),
             *buttons]))
     return items or [html.Div(tr("alarms.none"), className="empty-queue")]
 
@@ -277,10 +280,11 @@ def register(guard, brain, locale_of) -> None:
         # Like the queue: re-drawn only when something shown changed, so a click is never lost to a redraw.
         now, locale = utcnow(), locale_of(search)
         alarms = live_alarms(brain)
-        sig = alarm_signature(alarms, now, locale)
+        flapping = brain.alarms.flapping(device_ids={a.device_id for a in alarms})
+        sig = alarm_signature(alarms, now, locale, flapping)
         if sig == signature:
             return no_update, no_update
-        return alarm_items(alarms, locale, now), sig
+        return alarm_items(alarms, locale, now, flapping), sig
 
     @guard.callback(Permission.HANDLE_ALARM, Output(ids.ALARM_MESSAGE, "children"),
                     Output(ids.REFRESH, "data", allow_duplicate=True),

@@ -253,3 +253,22 @@ def test_a_fault_of_ours_on_an_ingest_route_is_a_503_without_the_errors_text(sit
                          headers=site.bearer("gateway"))
     assert r.status_code == 503 and "send it again" in r.json()["error"]
     assert "SELECT" not in r.text and "psycopg" not in r.text
+
+
+def test_the_alarm_panel_marks_a_flapping_device_whose_smoke_alarm_is_still_raised(site):
+    from datetime import timedelta
+
+    from brain.storage.db import utcnow
+    from tests.api.test_access_matrix import _callback_body, _post_callback
+
+    devices = site.brain.district.devices
+    dev = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
+    t = utcnow() - timedelta(minutes=8)
+    for i in range(4):
+        out = site.brain.ingest.handle_alarm({"device_id": dev, "type": "smoke",
+                                              "ts": (t + timedelta(minutes=2 * i)).isoformat()}, source="t")
+        assert out.status == "accepted" and out.created
+        if i < 3:
+            site.brain.alarms.clear(out.id, actor="device")
+    panel = _post_callback(site.login("operator"), _callback_body(site, "alarm-panel.children")).content.decode()
+    assert dev in panel and "频繁触发" in panel

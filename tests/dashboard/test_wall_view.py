@@ -70,9 +70,19 @@ def test_the_banner_names_the_oldest_waiting_critical_alarm_and_counts_the_other
     from dashboard.i18n import translator
 
     tr = translator("zh-CN")
-    assert texts(_banner(snap(alarm(1, SPOT, severity="major")), tr)) == ["无待确认的紧急告警"]
+    brain = SimpleNamespace(alarms=SimpleNamespace(flapping=lambda device_ids: set()))  # no device flaps
+    assert texts(_banner(brain, snap(alarm(1, SPOT, severity="major")), tr)) == ["无待确认的紧急告警"]
     first, second, third = alarm(1, SPOT), alarm(2, FAR), alarm(3, FAR, state="acknowledged")
-    shown = texts(_banner(snap(second, first, third), tr))
+    shown = texts(_banner(brain, snap(second, first, third), tr))
     assert shown[0] == "紧急" and "D1" in shown[1] and shown[2] == "另有 1 条紧急告警待确认"
-    assert len(_banner(snap(first), tr)) == 2  # alone: no count
-    assert texts(_banner(snap(first, second), translator("en")))[2] == "+1 more awaiting acknowledgement"
+    assert len(_banner(brain, snap(first), tr)) == 2  # alone: no count
+    assert texts(_banner(brain, snap(first, second), translator("en")))[2] == "+1 more awaiting acknowledgement"
+
+
+def test_the_banner_marks_a_flapping_device_and_still_names_its_alarm():
+    from dashboard.app import _banner
+    from dashboard.i18n import translator
+
+    brain = SimpleNamespace(alarms=SimpleNamespace(flapping=lambda device_ids: set(device_ids) & {"D1"}))
+    shown = texts(_banner(brain, snap(alarm(1, SPOT)), translator("zh-CN")))
+    assert shown[0] == "紧急" and "D1" in shown[1] and shown[2] == "频繁触发"
