@@ -20,9 +20,10 @@ from api.report import build_router as report_router
 from api.security import SecurityMiddleware, content_security_policy
 from brain.config import Settings
 from brain.runtime import Brain
-from dashboard.app import create_dash
+from dashboard.app import PAGES, create_dash
 
 log = logging.getLogger("brain")
+PAGE_PATHS = {"/", *PAGES}  # the UI's pages; any other page path is a 404
 
 
 async def empty_glyphs(fontstack: str, glyph_range: str) -> Response:
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
         return csp[0]
 
     server.add_middleware(SecurityMiddleware, brain=brain, callback_permissions=lambda: callback_permissions,
-                          callback_contracts=lambda: guard.contracts,
+                          callback_contracts=lambda: guard.contracts, pages=lambda: PAGE_PATHS,
                           csp=policy, secure_cookies=settings.secure_cookies)
     inner = server.router.lifespan_context
 

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import orjson
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from brain.auth.context import CURRENT
@@ -38,6 +38,8 @@ PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/favicon.i
 # no data: no need to know who asks
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico", "/map/glyphs/")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# what is not a page of the UI: the API, Dash's own routes (all under "/_"), assets, sign-in, the report
+NON_PAGE_PREFIXES = ("/api/", "/_", "/assets/", "/login", "/logout", "/report/", "/map/glyphs/", "/favicon.ico")
 DENIED = object()
 
 
@@ -93,8 +95,10 @@ class SecurityMiddleware:
 
     def __init__(self, app, *, brain, callback_permissions: Callable[[], dict[str, Permission | None]],
                  callback_contracts: Callable[[], dict] | None = None,
-                 csp: Callable[[], str], secure_cookies: bool = False) -> None:
+                 csp: Callable[[], str], secure_cookies: bool = False,
+                 pages: Callable[[], set[str]] | None = None) -> None:
         self.app = app
+        self.pages = pages  # the UI's page paths: any other path outside NON_PAGE_PREFIXES is a 404
         self.brain = brain
         self.callback_permissions = callback_permissions
         # output -> an object whose check(request) raises ValueError for a request that breaks its contract
@@ -142,7 +146,9 @@ class SecurityMiddleware:
         try:
             body_receive = await self._check(scope, receive, headers, principal, by_cookie, path, method)
         except Forbidden as f:
-            if f.status == 303:
+            if f.status == 404 and not path.startswith("/api/"):
+                response = HTMLResponse(NOT_FOUND_PAGE, status_code=404)
+            elif f.status == 303:
                 target = "/login?next=" + quote(path + ("?" + scope["query_string"].decode("latin-1")
                                                         if scope.get("query_string") else ""))
                 response = JSONResponse({"error": str(f)}, status_code=303, headers={"location": target})
@@ -173,6 +179,9 @@ class SecurityMiddleware:
             body = await _read_body(receive, limit)
             refuse_unstorable_body(body, headers.get("content-type", ""))
         replay = _replay(body) if body is not None else None
+        if self.pages is not None and method in ("GET", "HEAD") and not path.startswith(NON_PAGE_PREFIXES) \
+                and path not in self.pages():
+            raise Forbidden(404, "no such page")
         if path.startswith(PUBLIC_PREFIXES):
             return replay
         if path.startswith("/api/"):
@@ -239,6 +248,11 @@ def _replay(body: bytes):
 
 
 _ESCAPED_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+NOT_FOUND_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>404</title><link rel="stylesheet" href="/assets/wall.css">
+</head><body class="login-body"><main class="login-box"><h1>页面不存在 <span>Page not found</span></h1>
+<p><a href="/wall">大屏 Wall</a> · <a href="/dispatch">调度 Dispatch</a> · <a href="/kpi">指标 KPI</a></p>
+</main></body></html>"""
 UNSTORABLE_MESSAGE = "text with a NUL character, a lone surrogate or bytes that are not UTF-8 cannot be stored"
 
 

@@ -272,3 +272,15 @@ def test_the_alarm_panel_marks_a_flapping_device_whose_smoke_alarm_is_still_rais
             site.brain.alarms.clear(out.id, actor="device")
     panel = _post_callback(site.login("operator"), _callback_body(site, "alarm-panel.children")).content.decode()
     assert dev in panel and "频繁触发" in panel
+
+
+@pytest.mark.parametrize("path", ["/nope", "/open311/v2/services.json", "/wall/extra", "/admin"])
+def test_an_unknown_page_is_a_404_signed_in_or_not(site, path):
+    for client in (site.client, site.login("dispatcher")):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 404 and "页面不存在" in r.text
+
+
+@pytest.mark.parametrize("path", ["/", "/wall", "/dispatch", "/kpi", "/audit"])
+def test_the_pages_of_the_ui_are_served(site, path):
+    assert site.login("admin").get(path).status_code == 200
