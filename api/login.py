@@ -11,17 +11,21 @@ from starlette.concurrency import run_in_threadpool
 
 from api.ratelimit import RateLimiter
 from api.security import COOKIE, MAX_API_BODY, _cookie, _headers, client_source
+from brain.auth.enums import Role
 from brain.auth.service import SESSION_TTL, LoginFailed, LoginThrottled
+
+# where each role lands after signing in when no page asked for it: its own view
+HOME = {Role.DISPATCHER: "/dispatch", Role.OPERATOR: "/dispatch", Role.LEADER: "/kpi", Role.INTAKE: "/dispatch"}
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a local path: never another host (no open redirect)."""
+    """Only a local path: never another host (no open redirect); '' when none was asked for."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/wall"
+        return ""
     return target
 
 
-def _page(*, error: str | None = None, next_: str = "/wall", username: str = "") -> str:
+def _page(*, error: str | None = None, next_: str = "", username: str = "") -> str:
     err = f'<p class="login-error" role="alert">{html.escape(error)}</p>' if error else ""
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>社区大脑 · 登录</title>
@@ -46,7 +50,7 @@ def build_router(brain, *, secure_cookies: bool) -> APIRouter:
     limiter = RateLimiter(per_minute=20, burst=10)
 
     @r.get("/login")
-    def login_form(next: str = "/wall"):
+    def login_form(next: str = ""):
         return HTMLResponse(_page(next_=_safe_next(next)))
 
     @r.post("/login")
@@ -62,15 +66,15 @@ def build_router(brain, *, secure_cookies: bool) -> APIRouter:
         username, password = form.get("username", "")[:64], form.get("password", "")
         next_ = _safe_next(form.get("next"))
         try:
-            cookie, _principal = await run_in_threadpool(brain.auth.login, username, password,
-                                                         source=client_source(request.scope))
+            cookie, principal = await run_in_threadpool(brain.auth.login, username, password,
+                                                        source=client_source(request.scope))
         except LoginThrottled as e:
             return HTMLResponse(_page(error=f"登录失败次数过多，请稍后再试 · {e}", next_=next_, username=username),
                                 status_code=429, headers={"retry-after": str(e.retry_after_s)})
         except LoginFailed:
             return HTMLResponse(_page(error="用户名或密码错误 · Wrong username or password", next_=next_,
                                       username=username), status_code=401)
-        response = RedirectResponse(next_, status_code=303)
+        response = RedirectResponse(next_ or HOME.get(principal.role, "/wall"), status_code=303)
         response.set_cookie(COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                             samesite="strict", secure=secure_cookies, path="/")
         return response

@@ -284,3 +284,18 @@ def test_an_unknown_page_is_a_404_signed_in_or_not(site, path):
 @pytest.mark.parametrize("path", ["/", "/wall", "/dispatch", "/kpi", "/audit"])
 def test_the_pages_of_the_ui_are_served(site, path):
     assert site.login("admin").get(path).status_code == 200
+
+
+@pytest.mark.parametrize(("role", "home"), [("dispatcher", "/dispatch"), ("leader", "/kpi"), ("wall", "/wall"),
+                                            ("operator", "/dispatch"), ("admin", "/wall")])
+def test_after_signing_in_each_role_lands_on_its_own_view_unless_a_page_asked(site, role, home):
+    from tests.api.conftest import PASSWORD
+
+    username = "admin" if role == "admin" else f"home-{role}"
+    if role != "admin":
+        site.brain.auth.create_account(username=username, role=role, password=PASSWORD, actor="test")
+    password = ADMIN_PASSWORD if role == "admin" else PASSWORD
+    for asked, lands in (("", home), ("/kpi", "/kpi")):
+        r = site.client.post("/login", data={"username": username, "password": password, "next": asked},
+                             headers={"origin": ORIGIN}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == lands
