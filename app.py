@@ -107,11 +107,24 @@ def main(argv: list[str] | None = None) -> int:
         changes["sim_speed"] = args.sim_speed
     settings = settings.with_(**changes)
     server, _brain = create_app(settings)
+    import threading
+    import time
+
     import uvicorn
 
-    log.info("Community Brain on http://%s:%d/wall (database %s)", settings.host, settings.port,
-             settings.database_url.split("@")[-1])
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning", **server_options(settings))
+    served = uvicorn.Server(uvicorn.Config(server, host=settings.host, port=settings.port, log_level="warning",
+                                           **server_options(settings)))
+
+    def announce() -> None:
+        """The address, once the server answers on it (the first start writes the demo's history first)."""
+        while not served.started and not served.should_exit:
+            time.sleep(0.1)
+        if served.started:
+            log.info("Community Brain on http://%s:%d/wall (database %s)", settings.host, settings.port,
+                     settings.database_url.split("@")[-1])
+
+    threading.Thread(target=announce, name="announce", daemon=True).start()
+    served.run()
     return 0
 
 
