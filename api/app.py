@@ -25,6 +25,7 @@ from api.schemas import (
     CaseDetailOut,
     CaseIn,
     CaseOut,
+    CasePageOut,
     DeviceOut,
     ErrorOut,
     FeedbackIn,
@@ -53,7 +54,8 @@ from brain.alarms.enums import AlarmState
 from brain.alarms.service import AlarmError, AlarmNotFound
 from brain.auth.enums import Permission as P
 from brain.auth.service import Principal
-from brain.cases.service import CaseNotFound, IntakeError, VersionConflict
+from brain.cases.enums import CaseStatus, Channel
+from brain.cases.service import CaseNotFound, IntakeError, PersonalSearch, VersionConflict
 from brain.cases.workflow import TransitionRefused
 from brain.dispatch.service import AssignRefused
 from brain.district.service import PlaceNotFound
@@ -218,6 +220,32 @@ def build_api(brain: Brain) -> FastAPI:
         dups = [d for d in brain.cases.duplicates(category=case.category, lon=case.lon, lat=case.lat,
                                                   pole=case.pole) if d["id"] != case.id]
         return {**brain.cases.get(case.id).as_dict(), "duplicates": dups}
+
+    @r.get("/cases", response_model=CasePageOut, responses={403: {"model": ErrorOut}, **DENIALS},
+           summary="Cases by status, category, committee, channel, pole, words or number (and caller phone, "
+                   "for roles that may read personal data); newest first, paged")
+    def find_cases(status: Annotated[list[CaseStatus] | None, Query(description="Any of these states")] = None,
+                   open_only: Annotated[bool, Query(alias="open",
+                                                    description="Only cases not yet closed, cancelled or merged")]
+                   = False,
+                   category: Annotated[str | None, Query(pattern=r"^[CE]\d{4}$")] = None,
+                   committee: Annotated[str | None, Query(max_length=32)] = None,
+                   channel: Channel | None = None,
+                   pole: Annotated[str | None, Query(max_length=64, description="As read off a pole")] = None,
+                   q: Annotated[str | None, Query(min_length=1, max_length=100,
+                                                  description="A case number, or words of the description")] = None,
+                   phone: Annotated[str | None, Query(max_length=32, description="The caller's phone")] = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                   offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                   who: Principal = Depends(requires(P.READ_CASES))):
+        try:
+            total, views = brain.cases.search(
+                statuses=[x.value for x in status] if status else None, open_only=open_only, category=category,
+                committee=committee, channel=channel.value if channel else None, pole=pole, text=q, phone=phone,
+                may_read_personal=who.can(P.READ_PERSONAL), limit=limit, offset=offset)
+        except PersonalSearch as e:
+            return _error(403, str(e))
+        return {"total": total, "limit": limit, "offset": offset, "items": [v.as_dict() for v in views]}
 
     @r.get("/cases/{case_id}", response_model=CaseDetailOut, responses={404: {"model": ErrorOut}, **DENIALS},
            summary="A case with its version and timeline", dependencies=[Depends(requires(P.READ_CASES))])

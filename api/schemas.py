@@ -167,6 +167,13 @@ class CaseOut(BaseModel):
     parent_id: int | None
 
 
+class CasePageOut(BaseModel):
+    total: int = Field(description="How many cases match in all")
+    limit: int
+    offset: int
+    items: list[CaseOut] = Field(description="This page, newest first")
+
+
 class CaseCreatedOut(CaseOut):
     duplicates: list[DuplicateOut] = Field(description="Open cases of the same category at this pole or within 50 m")
 

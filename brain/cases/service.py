@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from brain.cases import workflow
@@ -45,6 +45,10 @@ class IntakeError(ValueError):
 
 class CaseNotFound(LookupError):
     pass
+
+
+class PersonalSearch(PermissionError):
+    """A search by personal data from a role that may not read it."""
 
 
 class VersionConflict(RuntimeError):
@@ -368,6 +372,49 @@ class CaseService:
             if case is None:
                 raise CaseNotFound(f"no case {case_id}")
             return self._view(case)
+
+    def search(self, *, statuses: list[str] | None = None, open_only: bool = False, category: str | None = None,
+               committee: str | None = None, channel: str | None = None, pole: str | None = None,
+               text: str | None = None, phone: str | None = None, may_read_personal: bool = False,
+               limit: int = 50, offset: int = 0) -> tuple[int, list[CaseView]]:
+        """Cases matching every filter given, newest first, a page of them and how many match in all.
+
+        `text` matches a case number (all digits) or words of the description; `pole` a number as read off
+        a pole (tolerant). Without `may_read_personal`, searching by personal data (a phone number, a
+        resident's name in `text`, or `phone`) raises PersonalSearch: a search must not reveal which
+        cases hold a given resident's data to a role that may not read it."""
+        if phone and not may_read_personal:
+            raise PersonalSearch("searching by a caller's phone needs the permission to read personal data")
+        if text and not may_read_personal and self.masker.mask(text) != text:
+            raise PersonalSearch("these words hold personal data: searching by them needs the permission to "
+                                 "read personal data")
+        q = select(Case)
+        if statuses:
+            q = q.where(Case.status.in_(statuses))
+        if open_only:
+            q = q.where(Case.status.not_in([t.value for t in TERMINAL]))
+        for column, value in ((Case.category, category), (Case.committee_code, committee),
+                              (Case.channel, channel)):
+            if value:
+                q = q.where(column == value)
+        if pole:
+            try:
+                q = q.where(Case.pole_number == self.gazetteer.lookup(pole).number)
+            except PoleNotFound:
+                return 0, []
+        if text:
+            words = text.strip()
+            pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            match = Case.description.ilike(pattern, escape="\\")
+            number = int(words) if words.isdigit() and len(words) <= 10 else None
+            q = q.where(match | (Case.id == number) if number is not None and number < 2**31 else match)
+        if phone:
+            digits = "".join(ch for ch in phone if ch.isdigit())
+            q = q.where(Case.reporter_phone.contains(digits) if digits else Case.reporter_phone.is_(None))
+        with self.store.db.read() as s:
+            total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+            rows = s.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset))
+            return total, [self._view(c) for c in rows]
 
     def open_cases(self, limit: int = 5000, *, pole: str | None = None) -> list[CaseView]:
         """Every case not yet closed, cancelled or merged (at one pole, if given), oldest first."""

@@ -44,6 +44,7 @@ API = {
     ("GET", "/api/v1/devices"): ("/api/v1/devices", None, MAP_VIEWERS),
     ("POST", "/api/v1/cases"): ("/api/v1/cases", {"channel": "hotline_12345", "category": "C0107", "pole": "0412"},
                                 CASE_OPENERS),
+    ("GET", "/api/v1/cases"): ("/api/v1/cases?open=true&limit=5", None, CASE_READERS),
     ("GET", "/api/v1/cases/{case_id}"): ("/api/v1/cases/{case}", None, CASE_READERS),
     ("GET", "/api/v1/cases/{case_id}/recommendations"): ("/api/v1/cases/{case}/recommendations", None, CASE_READERS),
     ("POST", "/api/v1/cases/{case_id}/assign"): ("/api/v1/cases/{case}/assign", {"team_id": "T01", "version": 1},

@@ -142,3 +142,31 @@ def test_the_map_glyph_server_is_the_app_itself_and_answers_an_empty_set(client)
     r = client.get("/map/glyphs/Open Sans Regular,Arial Unicode MS Regular/0-255.pbf")
     assert r.status_code == 200 and r.content == b""
     assert r.headers["content-type"] == "application/x-protobuf"
+
+
+def test_cases_are_found_by_status_pole_words_number_and_paged(client, site):
+    cases = site.brain.cases
+    a = cases.open_case(channel="wechat", category="C0107", pole="0412", description="路灯不亮 夜间", actor="t")
+    b = cases.open_case(channel="hotline_12345", category="E0102", pole="1500", description="垃圾满溢", actor="t")
+    cases.transition(b.id, to="registered", version=b.version, actor="t")
+    found = client.get("/api/v1/cases", params={"pole": "０４－１２"}).json()
+    assert found["total"] == 1 and found["items"][0]["id"] == a.id
+    assert [c["id"] for c in client.get("/api/v1/cases", params={"q": "满溢"}).json()["items"]] == [b.id]
+    assert [c["id"] for c in client.get("/api/v1/cases", params={"q": str(a.id)}).json()["items"]] == [a.id]
+    assert [c["id"] for c in client.get("/api/v1/cases", params={"status": "registered"}).json()["items"]] == [b.id]
+    page = client.get("/api/v1/cases", params={"open": "true", "limit": 1, "offset": 1}).json()
+    assert page["total"] == 2 and [c["id"] for c in page["items"]] == [a.id]  # newest first: b, then a
+    assert client.get("/api/v1/cases", params={"q": "100%_"}).json()["total"] == 0  # wildcards are text
+
+
+def test_searching_by_personal_data_needs_the_permission_to_read_it(site):
+    case = site.brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412",
+                                      description="电话13812345678", actor="t")
+    from brain.cases.models import Case
+
+    with site.brain.db.transaction() as s:
+        s.get(Case, case.id).reporter_phone = "13812345678"
+    for params in ({"phone": "13812345678"}, {"q": "13812345678"}):
+        assert site.client.get("/api/v1/cases", params=params, headers=site.bearer("operator")).status_code == 403
+        found = site.client.get("/api/v1/cases", params=params, headers=site.bearer("dispatcher")).json()
+        assert [c["id"] for c in found["items"]] == [case.id]
