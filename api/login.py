@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.ratelimit import RateLimiter
-from api.security import COOKIE, MAX_API_BODY, _cookie, _headers, client_source
+from api.security import COOKIE, MAX_API_BODY, _cookie, _headers, client_source, principal_of
 from brain.auth.enums import Role
-from brain.auth.service import SESSION_TTL, LoginFailed, LoginThrottled
+from brain.auth.service import MIN_PASSWORD, SESSION_TTL, AuthError, LoginFailed, LoginThrottled
 
 # where each role lands after signing in when no page asked for it: its own view
 HOME = {Role.DISPATCHER: "/dispatch", Role.OPERATOR: "/dispatch", Role.LEADER: "/kpi", Role.INTAKE: "/dispatch"}
@@ -41,6 +41,28 @@ def _page(*, error: str | None = None, next_: str = "", username: str = "") -> s
 <label>密码 Password <input name="password" type="password" autocomplete="current-password" maxlength="256"
  required></label>
 <button type="submit">登录 Sign in</button>
+</form></main></body></html>"""
+
+
+def _password_page(*, first: bool = False, error: str | None = None) -> str:
+    err = f'<p class="login-error" role="alert">{html.escape(error)}</p>' if error else ""
+    why = ('<p>首次登录：请先修改一次性密码 · First sign-in: change the one-time password first</p>'
+           if first else "")
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>社区大脑 · 修改密码</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/assets/wall.css"></head>
+<body class="login-body"><main class="login-box">
+<h1>修改密码 <span>Change password</span></h1>
+{why}{err}
+<form method="post" action="/password">
+<label>当前密码 Current password <input name="current" type="password" autocomplete="current-password"
+ maxlength="256" required autofocus></label>
+<label>新密码 New password <input name="new" type="password" autocomplete="new-password" minlength="{MIN_PASSWORD}"
+ maxlength="256" required></label>
+<label>再次输入 Repeat <input name="repeat" type="password" autocomplete="new-password" maxlength="256" required>
+</label>
+<button type="submit">修改 Change</button>
 </form></main></body></html>"""
 
 
@@ -78,6 +100,39 @@ def build_router(brain, *, secure_cookies: bool) -> APIRouter:
         response.set_cookie(COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                             samesite="strict", secure=secure_cookies, path="/")
         return response
+
+    @r.get("/password")
+    def password_form(request: Request):
+        who = principal_of(request)
+        if who is None or who.kind != "person":
+            return RedirectResponse("/login?next=/password", status_code=303)
+        return HTMLResponse(_password_page(first=who.must_change_password))
+
+    @r.post("/password")
+    async def change_password(request: Request):
+        who = principal_of(request)
+        if who is None or who.kind != "person":
+            return RedirectResponse("/login?next=/password", status_code=303)
+        body = await request.body()
+        if len(body) > MAX_API_BODY:
+            return HTMLResponse(_password_page(error="请求过大 Request too large"), status_code=413)
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        new = form.get("new", "")
+        if new != form.get("repeat", ""):
+            return HTMLResponse(_password_page(first=who.must_change_password,
+                                               error="两次输入的新密码不一致 · The new passwords differ"),
+                                status_code=422)
+        try:
+            await run_in_threadpool(brain.auth.change_password, who.username, form.get("current", ""), new,
+                                    keep_cookie=_cookie(_headers(request.scope)), source=client_source(request.scope))
+        except LoginFailed:
+            return HTMLResponse(_password_page(first=who.must_change_password,
+                                               error="当前密码错误 · The current password is wrong"), status_code=401)
+        except AuthError:
+            return HTMLResponse(_password_page(first=who.must_change_password, error=(
+                f"新密码至少 {MIN_PASSWORD} 个字符，且不同于当前密码 · At least {MIN_PASSWORD} characters, "
+                "and not the current one")), status_code=422)
+        return RedirectResponse(HOME.get(who.role, "/wall"), status_code=303)
 
     @r.post("/logout")
     async def logout(request: Request):

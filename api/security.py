@@ -39,14 +39,18 @@ PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/favicon.i
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico", "/map/glyphs/")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # what is not a page of the UI: the API, Dash's own routes (all under "/_"), assets, sign-in, the report
-NON_PAGE_PREFIXES = ("/api/", "/_", "/assets/", "/login", "/logout", "/report/", "/map/glyphs/", "/favicon.ico")
+NON_PAGE_PREFIXES = ("/password", "/api/", "/_", "/assets/", "/login", "/logout", "/report/", "/map/glyphs/",
+                     "/favicon.ico")
+# what a person signed in with a one-time password may reach: changing it (and signing out)
+ONE_TIME_ALLOWED = ("/password", "/logout", "/login", "/assets/", "/favicon.ico", "/_dash-component-suites/")
 DENIED = object()
 
 
 class Forbidden(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, location: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.location = location  # a 303's target (default: sign in, then back here)
 
 
 def _headers(scope) -> dict[str, str]:
@@ -149,8 +153,8 @@ class SecurityMiddleware:
             if f.status == 404 and not path.startswith("/api/"):
                 response = HTMLResponse(NOT_FOUND_PAGE, status_code=404)
             elif f.status == 303:
-                target = "/login?next=" + quote(path + ("?" + scope["query_string"].decode("latin-1")
-                                                        if scope.get("query_string") else ""))
+                target = f.location or "/login?next=" + quote(path + ("?" + scope["query_string"].decode("latin-1")
+                                                                      if scope.get("query_string") else ""))
                 response = JSONResponse({"error": str(f)}, status_code=303, headers={"location": target})
             else:
                 response = JSONResponse({"error": str(f)}, status_code=f.status)
@@ -179,6 +183,11 @@ class SecurityMiddleware:
             body = await _read_body(receive, limit)
             refuse_unstorable_body(body, headers.get("content-type", ""))
         replay = _replay(body) if body is not None else None
+        if principal is not None and principal.must_change_password and not path.startswith(ONE_TIME_ALLOWED):
+            # signed in with a one-time password: changing it comes before anything else
+            if method == "GET" and not path.startswith(("/api/", "/_")):
+                raise Forbidden(303, "change the one-time password first", location="/password")
+            raise Forbidden(403, "change the one-time password first: /password")
         if self.pages is not None and method in ("GET", "HEAD") and not path.startswith(NON_PAGE_PREFIXES) \
                 and path not in self.pages():
             raise Forbidden(404, "no such page")

@@ -68,6 +68,7 @@ class Principal:
     display_name: str
     role: Role
     kind: str
+    must_change_password: bool = False  # signed in with a one-time password: only changing it is allowed
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -83,7 +84,7 @@ class Principal:
 
 def _principal(a: Account) -> Principal:
     return Principal(account_id=a.id, username=a.username, display_name=a.display_name, role=Role(a.role),
-                     kind=a.kind)
+                     kind=a.kind, must_change_password=bool(a.must_change_password))
 
 
 class AuthService:
@@ -126,16 +127,42 @@ class AuthService:
         if len(password) > MAX_PASSWORD:
             raise AuthError(f"password: at most {MAX_PASSWORD} characters")
 
-    def set_password(self, username: str, password: str, *, actor: str) -> None:
+    def change_password(self, username: str, current: str, new: str, *, keep_cookie: str | None = None,
+                        source: str | None = None) -> None:
+        """A person changes their own password: the current one is checked (LoginFailed if wrong), the new
+        one must differ; every other session of the account ends (`keep_cookie`'s goes on)."""
+        if new == current:
+            raise AuthError("password: the new password must differ from the current one")
+        self._check_password(new)
+        with self.store.db.read() as s:
+            account = s.scalar(select(Account).where(Account.username == username))
+        ok = False
+        if account is not None and account.password_hash:
+            with self._hashing:
+                try:
+                    ok = _hasher.verify(account.password_hash, (current or "")[:MAX_PASSWORD])
+                except (VerifyMismatchError, VerificationError, InvalidHashError):
+                    ok = False
+        if not ok:
+            self.store.audit(actor=f"person:{username}", action="auth.password_change_failed",
+                             subject=f"account:{username}", source=source)
+            raise LoginFailed("the current password is wrong")
+        self.set_password(username, new, actor=f"person:{username}", keep_cookie=keep_cookie)
+
+    def set_password(self, username: str, password: str, *, actor: str, keep_cookie: str | None = None) -> None:
+        """Set a person's password (an administrator's reset, or change_password); every session of the
+        account ends but `keep_cookie`'s, and a one-time password's mark is cleared."""
         self._check_password(password)
         with self.store.unit(actor) as u:
             account = u.session.scalar(select(Account).where(Account.username == username))
             if account is None or account.kind != "person":
                 raise AuthError(f"no person account {username!r}")
             account.password_hash = _hasher.hash(password)
+            account.must_change_password = False
             # every session of the account ends: whoever knew the old password is signed out
+            kept = [WebSession.id_hash != _digest(keep_cookie)] if keep_cookie else []
             ended = cast(CursorResult, u.session.execute(update(WebSession).where(WebSession.account_id == account.id,
-                                                               WebSession.revoked.is_(False))
+                                                               WebSession.revoked.is_(False), *kept)
                                       .values(revoked=True))).rowcount
             u.emit("account.password_set", "account", account.id, {"username": username, "sessions_ended": ended})
 
@@ -152,6 +179,11 @@ class AuthService:
             generated = password = secrets.token_urlsafe(12)
         self.create_account(username="admin", role=Role.ADMIN, password=password, display_name="管理员",
                             actor="system:first-start")
+        if generated:  # printed once on a console: it is changed at the first sign-in
+            with self.store.db.transaction() as s:
+                account = s.scalar(select(Account).where(Account.username == "admin"))
+                assert account is not None
+                account.must_change_password = True
         return generated
 
     # --- tokens -----------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def test_pages_show_only_what_the_role_may_see(site, role, path, visible):
     assert ("您的角色无权查看此页面" in text) is (not visible)
 
 
-@pytest.mark.parametrize("path", ["/wall", "/dispatch", "/kpi", "/", "/anything"])
+@pytest.mark.parametrize("path", ["/wall", "/dispatch", "/kpi", "/", "/audit", "/password"])
 def test_pages_send_strangers_to_the_login_form(site, path):
     r = site.client.get(path, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
