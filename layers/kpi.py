@@ -23,14 +23,20 @@ def _layout(fig: go.Figure, title: str, *, height: int = 300) -> go.Figure:
 
 
 def trend_figure(trend: pd.DataFrame, *, title: str, names: dict[str, str], hourly: bool) -> go.Figure:
-    """Reported and closed per local hour or day (`trend` indexed by local time)."""
-    x = [t.strftime("%H:00" if hourly else "%m-%d") for t in trend.index]
+    """Reported and closed per local hour or day (`trend` indexed by local time), on a date axis of those
+    local times: a day is a date of its year, never a label read as another year; ticks in digits only (no
+    month names in either language)."""
+    x = [t.strftime("%Y-%m-%d %H:00" if hourly else "%Y-%m-%d") for t in trend.index]
     fig = go.Figure([
         go.Bar(x=x, y=trend["reported"].tolist(), name=names["reported"], marker_color=style.OKABE_ITO["sky"]),
         go.Scatter(x=x, y=trend["closed"].tolist(), name=names["closed"], mode="lines+markers",
                    line={"color": style.OKABE_ITO["orange"], "width": 3}),
     ])
-    return _layout(fig, title)
+    fig = _layout(fig, title)
+    fig.update_xaxes(type="date", tickformat="%H:%M" if hourly else "%m-%d",
+                     hoverformat="%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d",
+                     dtick=3600_000 * (3 if len(x) > 12 else 1) if hourly else 86_400_000 * (1 if len(x) <= 14 else 3))
+    return fig
 
 
 def top_figure(counts: list[tuple[str, int]], *, title: str) -> go.Figure:
