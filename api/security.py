@@ -168,7 +168,7 @@ class SecurityMiddleware:
 
     async def _check(self, scope, receive, headers, principal, by_cookie, path, method):
         refuse_unstorable_request(path, scope.get("query_string", b""))
-        body = None
+        body = parsed = None
         if method in UNSAFE:
             if by_cookie and not _same_origin(headers):
                 raise Forbidden(403, "cross-site request refused: this host's Origin is required")
@@ -181,7 +181,7 @@ class SecurityMiddleware:
             if length is not None and (not length.isdigit() or int(length) > limit):
                 raise Forbidden(413, f"request body larger than {limit} bytes")
             body = await _read_body(receive, limit)
-            refuse_unstorable_body(body, headers.get("content-type", ""))
+            parsed = refuse_unstorable_body(body, headers.get("content-type", ""))
         replay = _replay(body) if body is not None else None
         if principal is not None and principal.must_change_password and not path.startswith(ONE_TIME_ALLOWED):
             # signed in with a one-time password: changing it comes before anything else
@@ -199,7 +199,7 @@ class SecurityMiddleware:
             if principal is None:
                 raise Forbidden(401, "sign in first")
             if path.startswith("/_dash-update-component") and method == "POST":
-                self._check_callback(body or b"", principal)
+                self._check_callback(body or b"", parsed, principal)
             return replay
         if principal is None:  # a page: the UI itself
             if method == "GET":
@@ -207,9 +207,10 @@ class SecurityMiddleware:
             raise Forbidden(401, "sign in first")
         return replay
 
-    def _check_callback(self, body: bytes, principal: Principal) -> None:
+    def _check_callback(self, body: bytes, parsed, principal: Principal) -> None:
+        """`parsed`: the body as the unstorable-text check read it (JSON), or None to read it here."""
         try:
-            request = json.loads(body)
+            request = json.loads(body) if parsed is None else parsed
             output = request.get("output")
         except (ValueError, AttributeError, RecursionError):
             raise Forbidden(400, "malformed callback request") from None
@@ -282,13 +283,14 @@ def refuse_unstorable_request(path: str, query: bytes) -> None:
         _refuse_unstorable_form(query)
 
 
-def refuse_unstorable_body(body: bytes, content_type: str) -> None:
+def refuse_unstorable_body(body: bytes, content_type: str):
     """400 for a JSON or form body holding text no database can store, or nested deeper than any intake
     takes: refused here, for every intake at once, instead of failing at the database (a 500) or in the
-    JSON reader (a RecursionError)."""
+    JSON reader (a RecursionError). Returns a JSON body as it was read (None for any other), so that the
+    gate does not read it again."""
     kind = content_type.split(";")[0].strip().lower()
     if not body:
-        return
+        return None
     if kind == "application/x-www-form-urlencoded":
         _refuse_unstorable_form(body)
     elif kind == "application/json" or kind.endswith("+json"):
@@ -296,6 +298,7 @@ def refuse_unstorable_body(body: bytes, content_type: str) -> None:
             value = orjson.loads(body)  # refuses lone surrogates and more than 1,024 levels itself
             if _ESCAPED_NUL.search(body):  # rare: only then is the whole body walked
                 refuse_unstorable(value, limit=1024)
+            return value
         except orjson.JSONDecodeError as e:
             if any(w in str(e).lower() for w in ("surrogate", "recursion", "depth", "utf-8", "utf8")):
                 raise Forbidden(400, UNSTORABLE_MESSAGE if "depth" not in str(e) else "JSON nested too deep") \
@@ -304,6 +307,7 @@ def refuse_unstorable_body(body: bytes, content_type: str) -> None:
         except Refused as e:
             raise Forbidden(400, UNSTORABLE_MESSAGE if e.reason == "unstorable_text" else "JSON nested too deep") \
                 from None
+    return None
 
 
 def principal_of(request: Request) -> Principal | None:
