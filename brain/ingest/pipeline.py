@@ -1,9 +1,9 @@
 """The ingest pipeline: every message, from MQTT, the Redis queue or HTTP, takes its kind's route in ROUTES
 (at the end of this module), an ordered list of small named stages:
 
-    alarm     decode_body -> read_alarm    -> check_time -> identify -> persist (de-duplicate, enrich, store)
-    status    decode_body -> read_status   -> check_time             -> persist (enrich: the device)
-    position  decode_body -> read_position -> check_time -> check_place -> identify -> persist (enrich, ...)
+    alarm     decode_body -> read_alarm    -> check_time -> identify_alarm -> persist (de-duplicate, enrich, store)
+    status    decode_body -> read_status   -> check_time                   -> persist (enrich: the device)
+    position  decode_body -> read_position -> check_time -> check_place -> identify_fix -> persist (enrich, ...)
 
 decode_body refuses a body too big, too deep or holding text no database can store. Each message has an
 id (given, or derived from its content) stored in `ingest_messages` in the transaction of its effect:
@@ -97,7 +97,7 @@ def decode(raw: bytes | str | dict) -> dict:
         try:
             body = orjson.loads(raw)  # strict JSON, in C: what devices send (refuses beyond 1,024 levels)
         except orjson.JSONDecodeError as e:
-            if "recursion" in str(e).lower():
+            if "depth limit" in str(e):  # orjson's own bound: the standard reader would only recurse deeper
                 raise Refused("too_deep", f"nested deeper than {MAX_DEPTH} levels") from None
             try:  # the standard reader: NaN and Infinity (refused later by name), integers beyond 64 bits
                 body = json.loads(raw.decode("utf-8"), parse_constant=lambda c: float("nan"))
@@ -522,18 +522,19 @@ def check_place(p: Pipeline, m: Message, ctx: dict) -> None:
     ctx["lon"], ctx["lat"] = lon, lat
 
 
-def identify(p: Pipeline, m: Message, ctx: dict) -> None:
-    """The message's id, given or derived from its content: what makes handling it twice change nothing."""
-    if m.kind == "alarm":
-        given, at = ctx["given_id"], ctx["at"]
-        ctx["alarm"] = AlarmMessage(device_id=ctx["device_id"], type=ctx["type"], at=at, severity=ctx["severity"],
-                                    alarm_id=given[:40] if given else None,
-                                    message_id=given or derived_id("alarm", ctx["device_id"], ctx["type"],
-                                                                   at.isoformat()),
-                                    actor=_actor(m.actor, ctx["device_id"]))
-    elif m.kind == "position":
-        ctx["message_id"] = derived_id("position", ctx["staff_id"], ctx["at"].isoformat())
-        ctx["fix"] = Fix(ctx["staff_id"], ctx["lon"], ctx["lat"], ctx["at"], ctx["speed"])
+def identify_alarm(p: Pipeline, m: Message, ctx: dict) -> None:
+    """The alarm's message id, given or derived from its content: what makes handling it twice change nothing."""
+    given, at = ctx["given_id"], ctx["at"]
+    ctx["alarm"] = AlarmMessage(device_id=ctx["device_id"], type=ctx["type"], at=at, severity=ctx["severity"],
+                                alarm_id=given[:40] if given else None,
+                                message_id=given or derived_id("alarm", ctx["device_id"], ctx["type"], at.isoformat()),
+                                actor=_actor(m.actor, ctx["device_id"]))
+
+
+def identify_fix(p: Pipeline, m: Message, ctx: dict) -> None:
+    """The fix's message id, derived from staff and time: a fix delivered twice is recognised."""
+    ctx["message_id"] = derived_id("position", ctx["staff_id"], ctx["at"].isoformat())
+    ctx["fix"] = Fix(ctx["staff_id"], ctx["lon"], ctx["lat"], ctx["at"], ctx["speed"])
 
 
 @dataclass(frozen=True)
@@ -547,7 +548,8 @@ class Route:
 
 # The one routing table MQTT, the queue and HTTP share.
 ROUTES: dict[str, Route] = {
-    "alarm": Route((decode_body, read_alarm, check_time, identify), Pipeline._persist_alarms),
+    "alarm": Route((decode_body, read_alarm, check_time, identify_alarm), Pipeline._persist_alarms),
     "status": Route((decode_body, read_status, check_time), Pipeline._persist_statuses),
-    "position": Route((decode_body, read_position, check_time, check_place, identify), Pipeline._persist_positions),
+    "position": Route((decode_body, read_position, check_time, check_place, identify_fix),
+                      Pipeline._persist_positions),
 }
