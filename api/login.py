@@ -25,15 +25,22 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _page(*, error: str | None = None, next_: str = "", username: str = "") -> str:
+def _box(*, title: str, heading: str, error: str | None, body: str) -> str:
+    """The sign-in pages' shell: one box on the wall's style, an error above the form if there is one."""
     err = f'<p class="login-error" role="alert">{html.escape(error)}</p>' if error else ""
     return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>社区大脑 · 登录</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>社区大脑 · {title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/assets/wall.css"></head>
 <body class="login-body"><main class="login-box">
-<h1>社区大脑 <span>Community Brain</span></h1>
+<h1>{heading}</h1>
 {err}
+{body}
+</main></body></html>"""
+
+
+def _page(*, error: str | None = None, next_: str = "", username: str = "") -> str:
+    return _box(title="登录", heading="社区大脑 <span>Community Brain</span>", error=error, body=f"""\
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{html.escape(next_)}">
 <label>用户名 Username <input name="username" autocomplete="username" maxlength="64" required
@@ -41,21 +48,13 @@ def _page(*, error: str | None = None, next_: str = "", username: str = "") -> s
 <label>密码 Password <input name="password" type="password" autocomplete="current-password" maxlength="256"
  required></label>
 <button type="submit">登录 Sign in</button>
-</form></main></body></html>"""
+</form>""")
 
 
 def _password_page(*, first: bool = False, error: str | None = None) -> str:
-    err = f'<p class="login-error" role="alert">{html.escape(error)}</p>' if error else ""
-    why = ('<p>首次登录：请先修改一次性密码 · First sign-in: change the one-time password first</p>'
-           if first else "")
-    return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>社区大脑 · 修改密码</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/assets/wall.css"></head>
-<body class="login-body"><main class="login-box">
-<h1>修改密码 <span>Change password</span></h1>
-{why}{err}
-<form method="post" action="/password">
+    why = '<p>首次登录：请先修改一次性密码 · First sign-in: change the one-time password first</p>\n' if first else ""
+    return _box(title="修改密码", heading="修改密码 <span>Change password</span>", error=error, body=f"""\
+{why}<form method="post" action="/password">
 <label>当前密码 Current password <input name="current" type="password" autocomplete="current-password"
  maxlength="256" required autofocus></label>
 <label>新密码 New password <input name="new" type="password" autocomplete="new-password" minlength="{MIN_PASSWORD}"
@@ -63,7 +62,7 @@ def _password_page(*, first: bool = False, error: str | None = None) -> str:
 <label>再次输入 Repeat <input name="repeat" type="password" autocomplete="new-password" maxlength="256" required>
 </label>
 <button type="submit">修改 Change</button>
-</form></main></body></html>"""
+</form>""")
 
 
 def build_router(brain, *, secure_cookies: bool) -> APIRouter:
@@ -125,6 +124,10 @@ def build_router(brain, *, secure_cookies: bool) -> APIRouter:
         try:
             await run_in_threadpool(brain.auth.change_password, who.username, form.get("current", ""), new,
                                     keep_cookie=_cookie(_headers(request.scope)), source=client_source(request.scope))
+        except LoginThrottled as e:
+            return HTMLResponse(_password_page(first=who.must_change_password,
+                                               error="请求过于频繁，请稍后再试 · Too many attempts, wait a minute"),
+                                status_code=429, headers={"retry-after": str(e.retry_after_s)})
         except LoginFailed:
             return HTMLResponse(_password_page(first=who.must_change_password,
                                                error="当前密码错误 · The current password is wrong"), status_code=401)

@@ -136,14 +136,11 @@ class AuthService:
         self._check_password(new)
         with self.store.db.read() as s:
             account = s.scalar(select(Account).where(Account.username == username))
-        ok = False
-        if account is not None and account.password_hash:
-            with self._hashing:
-                try:
-                    ok = _hasher.verify(account.password_hash, (current or "")[:MAX_PASSWORD])
-                except (VerifyMismatchError, VerificationError, InvalidHashError):
-                    ok = False
-        if not ok:
+        real = account.password_hash if account is not None else None
+        ok = self._verify(real or _DUMMY_HASH, current)
+        if ok is None:
+            raise LoginThrottled(5)
+        if not (ok and real):
             self.store.audit(actor=f"person:{username}", action="auth.password_change_failed",
                              subject=f"account:{username}", source=source)
             raise LoginFailed("the current password is wrong")
@@ -233,6 +230,18 @@ class AuthService:
             return _principal(account)
 
     # --- sessions ---------------------------------------------------------------------------
+    def _verify(self, password_hash: str, password: str) -> bool | None:
+        """Whether `password` matches `password_hash`, checked when one of the MAX_HASHING turns is free;
+        None if none was within HASH_WAIT_S (a burst of sign-ins: tell the person to try again)."""
+        if not self._hashing.acquire(timeout=HASH_WAIT_S):
+            return None
+        try:
+            return _hasher.verify(password_hash, (password or "")[:MAX_PASSWORD])
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        finally:
+            self._hashing.release()
+
     def _count_attempt(self, keys: list[str], now: datetime, step: int = 1) -> list[int]:
         """Add `step` to each key's attempts in the current window (a window older than THROTTLE_WINDOW
         starts again) and return the counts, each read in the statement that changed it: two sign-ins
@@ -259,7 +268,6 @@ class AuthService:
         so parallel guesses cannot all pass the check. At most MAX_HASHING passwords are checked at once."""
         now = utcnow()
         username = (username or "")[:64]
-        password = (password or "")[:MAX_PASSWORD]
         valid_name = bool(USERNAME.match(username))  # anything else names no account (and is not stored as typed)
         subject = f"account:{username}" if valid_name else "account:?"
         keys = [subject] + ([f"source:{source}"[:200]] if source else [])
@@ -272,24 +280,13 @@ class AuthService:
         if valid_name:
             with self.store.db.read() as s:
                 account = s.scalar(select(Account).where(Account.username == username))
-        if not self._hashing.acquire(timeout=HASH_WAIT_S):
+        real = account.password_hash if account is not None and account.active and account.kind == "person" else None
+        # a miss is checked against a dummy hash: the same time, so it does not reveal which usernames exist
+        ok = self._verify(real or _DUMMY_HASH, password)
+        if ok is None:
             self._count_attempt(keys, utcnow(), step=-1)  # not checked: not held against the account
             raise LoginThrottled(5)
-        try:
-            ok = False
-            if account is not None and account.active and account.kind == "person" and account.password_hash:
-                try:
-                    ok = _hasher.verify(account.password_hash, password)
-                except (VerifyMismatchError, VerificationError, InvalidHashError):
-                    ok = False
-            else:
-                try:  # spend the same time as a real check, so a miss does not reveal which usernames exist
-                    _hasher.verify(_DUMMY_HASH, password)
-                except (VerifyMismatchError, VerificationError, InvalidHashError):
-                    pass
-        finally:
-            self._hashing.release()
-        if not ok:
+        if not (ok and real):
             self.store.audit(actor=f"anonymous@{source}", action="auth.login_failed", subject=subject,
                              source=source)
             raise LoginFailed("wrong username or password")
