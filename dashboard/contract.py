@@ -75,6 +75,8 @@ PROPERTY: dict[str, Check] = {
     "date": _date, "start_date": _date, "end_date": _date, "clickData": _mapping, "figure": _mapping,
     "value": _value, "data": _json,
 }
+
+
 def _pick(v) -> bool:
     """The KPI figure picked for a drill-down: {key, part[, by, group]}."""
     if v is None:

@@ -40,21 +40,30 @@ def mosquitto_binary() -> str | None:
 
 
 @contextlib.contextmanager
-def own_mosquitto(folder: Path) -> Iterator[str]:
-    """An MQTT broker; yields its URL."""
+def _mosquitto(folder: Path, config: str, ports: tuple[int, ...]) -> Iterator[None]:
+    """A mosquitto with `config` (written to folder/mosquitto.conf), until every one of `ports` listens."""
     binary = mosquitto_binary()
     if binary is None:
         raise RuntimeError("mosquitto is missing (Debian package mosquitto)")
-    port = free_port()
     conf = Path(folder) / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n")
+    conf.write_text(config)
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_port(port)
-        yield f"mqtt://127.0.0.1:{port}"
+        for port in ports:
+            _wait_port(port)
+        yield
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@contextlib.contextmanager
+def own_mosquitto(folder: Path) -> Iterator[str]:
+    """An MQTT broker; yields its URL."""
+    port = free_port()
+    with _mosquitto(folder, f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                            "max_queued_messages 0\n", (port,)):
+        yield f"mqtt://127.0.0.1:{port}"
 
 
 # The broker's access list: the brain's consumer reads the district's topics; each gateway and each device
@@ -90,14 +99,14 @@ def _openssl(*args: str, cwd: Path) -> None:
 def own_secure_mosquitto(folder: Path, users: dict[str, str]) -> Iterator[SecureBroker]:
     """An MQTT broker that lets in only `users` (name -> password) under the ACL above, on a plain listener
     and a TLS one (a certificate for 127.0.0.1 signed by an authority made here)."""
-    binary = mosquitto_binary()
-    if binary is None or not shutil.which("mosquitto_passwd") or not shutil.which("openssl"):
-        raise RuntimeError("mosquitto, mosquitto_passwd or openssl is missing (Debian: mosquitto, openssl)")
+    if not shutil.which("mosquitto_passwd") or not shutil.which("openssl"):
+        raise RuntimeError("mosquitto_passwd or openssl is missing (Debian: mosquitto, openssl)")
     folder = Path(folder)
     passwords = folder / "passwords"
     for i, (name, password) in enumerate(users.items()):
         subprocess.run(["mosquitto_passwd", "-b", *([] if i else ["-c"]), str(passwords), name, password],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(passwords, 0o600)
     (folder / "acl").write_text(ACL)
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=brain test CA",
              "-keyout", "ca.key", "-out", "ca.crt", cwd=folder)
@@ -107,23 +116,15 @@ def own_secure_mosquitto(folder: Path, users: dict[str, str]) -> Iterator[Secure
     _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
              "-days", "2", "-extfile", "san.ext", "-out", "server.crt", cwd=folder)
     plain, tls = free_port(), free_port()
-    conf = folder / "mosquitto.conf"
-    conf.write_text(f"user root\nper_listener_settings false\nallow_anonymous false\npassword_file {passwords}\n"
-                    f"acl_file {folder / 'acl'}\npersistence false\nmax_queued_messages 0\n"
-                    f"listener {plain} 127.0.0.1\n"
-                    f"listener {tls} 127.0.0.1\ncafile {folder / 'ca.crt'}\ncertfile {folder / 'server.crt'}\n"
-                    f"keyfile {folder / 'server.key'}\n")
-    os.chmod(passwords, 0o600)
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait_port(plain)
-        _wait_port(tls)
+    config = (f"user root\nper_listener_settings false\nallow_anonymous false\npassword_file {passwords}\n"
+              f"acl_file {folder / 'acl'}\npersistence false\nmax_queued_messages 0\n"
+              f"listener {plain} 127.0.0.1\n"
+              f"listener {tls} 127.0.0.1\ncafile {folder / 'ca.crt'}\ncertfile {folder / 'server.crt'}\n"
+              f"keyfile {folder / 'server.key'}\n")
+    with _mosquitto(folder, config, (plain, tls)):
         name, password = next(iter(users.items()))
         yield SecureBroker(f"mqtt://{name}:{password}@127.0.0.1:{plain}",
                            f"mqtts://{name}:{password}@127.0.0.1:{tls}", str(folder / "ca.crt"), dict(users))
-    finally:
-        proc.terminate()
-        proc.wait(5)
 
 
 class OwnRedis:
