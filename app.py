@@ -59,9 +59,6 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
     @asynccontextmanager
     async def lifespan(app):
         brain.start()
-        # Dash prepares its index (asset links, scripts) on the first request to one of its own
-        # routes; a first visit to /wall would otherwise get a page without the stylesheet.
-        dash_app._setup_server()
         try:
             async with inner(app) as state:
                 yield state

@@ -161,6 +161,10 @@ class SecurityMiddleware:
             return await response(scope, receive, send_with_headers)
         token = CURRENT.set(principal)
         scope.setdefault("state", {})["principal"] = principal
+        if self.pages is not None and method in ("GET", "HEAD") and path != "/" and path in self.pages():
+            # every page of the UI is the same single-page shell (its content follows the browser's address):
+            # it is asked of Dash at its own root, where Dash readies its index (scripts and stylesheets)
+            scope = {**scope, "path": "/", "raw_path": b"/"}
         try:
             return await self.app(scope, body_receive or receive, send_with_headers)
         finally:

@@ -70,10 +70,32 @@ def wall_in_browser(password: str = "bench-admin-pass") -> Iterator[tuple]:
                 login(page, app.url, "admin", password)
                 page.goto(app.url + "/wall")
                 page.wait_for_selector(".maplibregl-canvas", timeout=60_000)
-                page.wait_for_timeout(4000)
+                page.wait_for_function(MAP_STILL, timeout=60_000)
+                page.wait_for_timeout(1000)
                 yield brain, page
             finally:
                 browser.close()
+
+
+MAP_STILL = ("() => window.districtMaps && window.districtMaps['district-map'] && "
+             "window.districtMaps['district-map'].still()")
+
+# When the page's map has drawn a live layer's new data, note for each of its features (by id, and count
+# for alarms) the time of that first frame: `window.__drawn[id + '|' + count]` = Date.now(). Read from the
+# map component's documented hook and MapLibre's public events ('sourcedata' once the layer's source has
+# taken the change, then the next 'render'); nothing is polled on frames the page would not draw anyway.
+DRAWN_JS = """([layer]) => { window.__drawn = {}; const d = window.districtMaps['district-map'], m = d.map;
+    let pending = false;
+    m.on('sourcedata', (e) => { if (e.sourceId === 'live-' + layer && e.isSourceLoaded) { pending = true; } });
+    m.on('render', () => {
+        if (!pending) { return; }
+        pending = false;
+        const now = Date.now();
+        for (const f of d.features(layer)) {
+            const key = f.id + '|' + (f.count || 0);
+            if (!(key in window.__drawn)) { window.__drawn[key] = now; }
+        }
+    }); }"""
 
 
 def stored_alarm_messages(session) -> int:

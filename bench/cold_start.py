@@ -3,7 +3,7 @@
     python -m bench.cold_start [--runs 3]
 
 Each run starts the app on a free port with a new, empty SQLite file (so the schema is created and
-the district seeded), waits until /wall and its Dash layout answer, then stops it. A second set of
+the district seeded), waits until the sign-in page and the health answer, then stops it. A second set of
 runs reuses the database (a restart). The baseline is a Python process that only imports the
 libraries the app stands on; the ratio says what the app adds to that floor.
 """
@@ -41,19 +41,21 @@ def _get(url: str) -> int:
 
 def start_to_page(db_file: Path, timeout: float = 120.0) -> float:
     port = _port()
-    env = {**os.environ, "BRAIN_DATABASE_URL": f"sqlite:///{db_file}", "BRAIN_LOG_LEVEL": "WARNING"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MQTT_URL")}
+    env.update({"BRAIN_DATABASE_URL": f"sqlite:///{db_file}", "BRAIN_LOG_LEVEL": "WARNING"})
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-sim"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
         while time.perf_counter() - t0 < timeout:
-            if _get(base + "/wall") == 200 and _get(base + "/_dash-layout") == 200:
+            # the sign-in page served (the UI is up) and the health answering (the brain has started)
+            if _get(base + "/login") == 200 and _get(base + "/api/v1/health") == 200:
                 return time.perf_counter() - t0
             if proc.poll() is not None:
                 raise RuntimeError(f"app exited with {proc.returncode}")
             time.sleep(0.05)
-        raise TimeoutError("app did not serve /wall in time")
+        raise TimeoutError("app did not serve its sign-in page in time")
     finally:
         proc.terminate()
         proc.wait(10)
@@ -77,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     b, c, w = (float(np.median(x)) for x in (base, cold, warm))
     print(f"{'':<44}{'median s':>10}{'runs':>6}")
     print(f"{'baseline: python importing the libraries':<44}{b:>10.2f}{args.runs:>6}")
-    print(f"{'cold start, empty database -> /wall served':<44}{c:>10.2f}{args.runs:>6}")
-    print(f"{'restart, existing database -> /wall served':<44}{w:>10.2f}{args.runs:>6}")
+    print(f"{'cold start, empty database -> served':<44}{c:>10.2f}{args.runs:>6}")
+    print(f"{'restart, existing database -> served':<44}{w:>10.2f}{args.runs:>6}")
     print(f"ratio to baseline: cold {c / b:.2f}x, restart {w / b:.2f}x")
     return 0
 

@@ -47,7 +47,6 @@ from brain.alarms.enums import ALARM_TYPES, OFFLINE, WELFARE_TYPES
 from brain.alarms.models import Alarm
 from brain.config import Settings
 from brain.events.bus import MemoryBus
-from brain.ingest.mqtt import BufferedClient
 from brain.runtime import Brain
 from brain.storage.db import utcnow
 from geodata.district import District
@@ -125,9 +124,9 @@ def publish(url: str, base: str, batch: list[tuple[str, bytes]], started, gatewa
 STALLED_S = 10.0  # the raw baselines give up this long after their last message
 
 
-def raw_broker(url: str, batch: list[tuple[str, bytes]], gateway: bool = False, buffered: bool = False) -> float:
+def raw_broker(url: str, batch: list[tuple[str, bytes]], gateway: bool = False) -> float:
     """Messages per second through the broker alone: published as in the run, counted by a bare paho
-    subscriber, no processing; `buffered`: paho as the app's consumer reads (BufferedClient)."""
+    subscriber (the client the app's consumer uses), no processing."""
     u = urlparse(url)
     base = f"bench/raw/{uuid.uuid4().hex[:8]}"
     count, last = [0], [0.0]
@@ -136,8 +135,7 @@ def raw_broker(url: str, batch: list[tuple[str, bytes]], gateway: bool = False, 
         count[0] += 1
         last[0] = time.perf_counter()
 
-    sub = (BufferedClient if buffered else mqtt.Client)(mqtt.CallbackAPIVersion.VERSION2,
-                                                        client_id=f"bench-sub-{uuid.uuid4().hex[:8]}")
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{uuid.uuid4().hex[:8]}")
     sub.on_message = on_message
     sub.connect(u.hostname or "127.0.0.1", u.port or 1883)
     sub.subscribe(f"{base}/#", qos=1)
@@ -245,8 +243,6 @@ def main(argv: list[str] | None = None) -> int:
             gateway = args.publisher == "gateway"
             broker = raw_broker(mqtt_url, batch, gateway)
             print(f"  raw broker (publish -> subscriber): {broker:,.0f} msg/s", flush=True)
-            buffered = raw_broker(mqtt_url, batch, gateway, buffered=True)
-            print(f"  raw broker, read in chunks as the app reads (BufferedClient): {buffered:,.0f} msg/s", flush=True)
             xadd = raw_xadd(own.url, batch)
             print(f"  raw XADD (one round trip each): {xadd:,.0f} msg/s", flush=True)
             rows = []
@@ -266,7 +262,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'':<26}{'msg/s':>10}{'vs broker':>11}{'stored':>9}{'distinct':>10}{'counted':>9}{'lost':>6}"
           f"{'twice':>7}")
     print(f"{'raw broker':<26}{broker:>10,.0f}{1:>11.2f}")
-    print(f"{'raw broker, chunked reads':<26}{buffered:>10,.0f}{buffered / broker:>11.2f}")
     print(f"{'raw XADD':<26}{xadd:>10,.0f}{xadd / broker:>11.2f}")
     for name, r in rows:
         lost = r["distinct"] - r["stored"]

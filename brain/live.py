@@ -7,13 +7,14 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from brain.alarms.enums import AlarmState, Severity
 from brain.alarms.service import AlarmView
+from brain.cases.enums import TERMINAL
 from brain.cases.service import CaseView
 from brain.events.bus import Following
 from brain.staff.enums import DutyStatus
@@ -58,9 +59,9 @@ class Snapshot:
 
 
 def snapshot(brain) -> Snapshot:
-    """Read the live state through the services (one read each, or what is kept of it from the bus)."""
-    return Snapshot(at=utcnow(), cases=brain.live_cases.get(), alarms=brain.alarms.live(),
-                    staff=brain.live_staff.get())
+    """The live state now, as the live projection holds it (brought up to date first)."""
+    brain.live.refresh()
+    return brain.live.snapshot()
 
 
 T = TypeVar("T")
@@ -214,3 +215,281 @@ class Pace:
 
     def gap(self) -> float:
         return max(self.floor_s, 2 * self.cost_s)
+
+
+# --- The live projection: what every screen's map shows, kept from the bus, versioned per layer ------
+
+
+LIVE_LAYERS = ("cases", "alarms", "staff")
+SWEEP_S = 5.0  # how often what time alone changes (a case's stage running over, a position going stale) is looked at
+RESYNC_S = 60.0  # how often a layer is read whole again and compared (an event lost while Redis restarted)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a layer holds for one thing: its view and the phase time gives it (a case overdue, a position
+    stale), which changes what is drawn without any event."""
+
+    view: Any
+    phase: bool = False
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a layer changed since a version: the ids to draw again (with what they hold now) and the ids
+    gone; `reset` when the layer is sent whole (the version asked for is forgotten, or unknown)."""
+
+    layer: str
+    version: int
+    base: int | None
+    reset: bool
+    upsert: list[tuple[str, Entry]]
+    remove: list[str]
+
+    def __bool__(self) -> bool:
+        return self.reset or bool(self.upsert or self.remove)
+
+
+class LiveLayer:
+    """One live layer: its entries by id and a version that every change moves on by one. It remembers the
+    version at which each id last changed (a removal included), in the order of those versions, so the
+    changes since a version cost what changed since, not the size of the layer."""
+
+    def __init__(self, name: str, keep: int = 20_000, tags: Callable[[Entry], tuple[str, ...]] | None = None) -> None:
+        self.name = name
+        self.items: dict[str, Entry] = {}
+        self._tags = tags  # what an entry counts towards (a case overdue, an alarm waiting): kept as it changes
+        self.tagged: dict[str, set] = {}
+        # versions start at this process's start in microseconds: a page that holds a version of another
+        # process (the app restarted) holds one below the floor and is sent the whole layer
+        self.version = time.time_ns() // 1000
+        self._changed: dict[str, int] = {}  # id -> the version of its last change, oldest first
+        self.floor = self.version  # changes at or before this version are forgotten: a page that old is sent all
+        self.keep = keep
+
+    def put(self, key: str, entry: Entry | None) -> bool:
+        """Set (or with None remove) what the layer holds for `key`; True if that changed anything."""
+        held = self.items.get(key)
+        if entry is None:
+            if held is None:
+                return False
+            del self.items[key]
+        else:
+            if held == entry:
+                return False
+            self.items[key] = entry
+        if self._tags is not None:
+            for tag in self._tags(held) if held is not None else ():
+                self.tagged[tag].discard(key)
+            for tag in self._tags(entry) if entry is not None else ():
+                self.tagged.setdefault(tag, set()).add(key)
+        self.version += 1
+        self._changed.pop(key, None)
+        self._changed[key] = self.version
+        self._forget()
+        return True
+
+    def _forget(self) -> None:
+        limit = max(self.keep, 2 * len(self.items))
+        while len(self._changed) > limit:
+            key = next(iter(self._changed))
+            self.floor = self._changed.pop(key)
+
+    def since(self, version: int | None) -> Delta:
+        """The changes after `version` (None, forgotten or from another process's count: the whole layer)."""
+        if version is None or version < self.floor or version > self.version:
+            return Delta(self.name, self.version, None, True, list(self.items.items()), [])
+        upsert, remove = [], []
+        for key, at in reversed(self._changed.items()):
+            if at <= version:
+                break
+            entry = self.items.get(key)
+            if entry is None:
+                remove.append(key)
+            else:
+                upsert.append((key, entry))
+        return Delta(self.name, self.version, version, False, upsert, remove)
+
+
+def _case_tags(e: Entry) -> tuple[str, ...]:
+    return ("overdue",) if e.phase else ()
+
+
+def _alarm_tags(e: Entry) -> tuple[str, ...]:
+    a = e.view
+    if a.state != AlarmState.ACTIVE:
+        return ()
+    return ("unacknowledged", "waiting") if a.severity == Severity.CRITICAL else ("unacknowledged",)
+
+
+def _staff_tags(e: Entry) -> tuple[str, ...]:
+    return ("on_duty",) if e.view.status != DutyStatus.OFF_DUTY else ()
+
+
+def _case_phase(c: CaseView, now: datetime) -> bool:
+    return c.overdue(now)
+
+
+def _staff_phase(s: StaffView, now: datetime) -> bool:
+    """Stale: no position, or one older than twice the person's report interval."""
+    return s.position_at is None or (now - s.position_at).total_seconds() > 2 * s.report_interval_s
+
+
+class LiveProjection(Following):
+    """What the live screens show, kept from the bus, one versioned layer each for open cases, live
+    alarms and staff, so that a page is sent only what changed since the versions it holds.
+
+    Events mark what they are about; `refresh()` reads only those (a position fix is applied from its
+    event, without reading anything). What time alone changes is looked at every SWEEP_S seconds; each
+    layer is read whole and compared every RESYNC_S seconds (and whenever an event asks for it), so an
+    event lost on the way shows for no longer than that. `refresh()` may be called by every page: the
+    first after a change does the work, the others find nothing to do."""
+
+    def __init__(self, *, cases: Callable[[], list[CaseView]], case_views: Callable[[set[int]], dict[int, CaseView]],
+                 alarms: Callable[[], list[AlarmView]], staff: Callable[..., list[StaffView]],
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], datetime] = utcnow) -> None:
+        super().__init__()
+        self._load: dict[str, Callable[..., list[Any]]] = {"cases": cases, "alarms": alarms, "staff": staff}
+        self._case_views = case_views
+        self._clock, self._now = clock, now
+        tags = {"cases": _case_tags, "alarms": _alarm_tags, "staff": _staff_tags}
+        self.layers = {name: LiveLayer(name, tags=tags[name]) for name in LIVE_LAYERS}
+        self._lock = threading.RLock()
+        self._dirty: dict[str, set] = {name: set() for name in LIVE_LAYERS}
+        self._whole: set[str] = set(LIVE_LAYERS)  # layers to read whole at the next refresh
+        self._read_at = dict.fromkeys(LIVE_LAYERS, 0.0)
+        self._swept_at = 0.0
+        self.at: datetime = now()
+        self.reads = 0
+
+    def _handlers(self) -> dict[str, Callable]:
+        return {"case.*": self._on_case, "alarm.*": self._on_alarm, "staff.*": self._on_staff}
+
+    def _on_case(self, event) -> None:
+        try:
+            key = int(event.subject_id)
+        except (TypeError, ValueError):
+            return
+        with self._lock:
+            self._dirty["cases"].add(key)
+
+    def _on_alarm(self, event) -> None:
+        if event.type != "alarm.suppressed":
+            with self._lock:
+                self._dirty["alarms"].add(event.subject_id)
+
+    def _on_staff(self, event) -> None:
+        with self._lock:
+            entry = self.layers["staff"].items.get(event.subject_id)
+            if event.type == "staff.moved" and entry is not None and "staff" not in self._whole:
+                p = event.payload
+                try:
+                    at = datetime.fromisoformat(p["at"])
+                    lon, lat = float(p["lon"]), float(p["lat"])
+                except (KeyError, TypeError, ValueError):
+                    self._dirty["staff"].add(event.subject_id)
+                    return
+                view = entry.view
+                if view.position_at is None or at >= view.position_at:
+                    moved = replace(view, lon=lon, lat=lat, position_at=at)
+                    self.layers["staff"].put(event.subject_id, Entry(moved, _staff_phase(moved, self.at)))
+                return
+            self._dirty["staff"].add(event.subject_id)
+
+    def refresh(self) -> None:
+        """Bring the layers up to date: read what events marked, what time changed, what is due a full read."""
+        with self._lock:
+            now, tick = self._now(), self._clock()
+            self.at = now
+            if not self.attached:  # nothing tells it of changes: it reads everything each time
+                self._whole = set(LIVE_LAYERS)
+            for name in LIVE_LAYERS:
+                if name in self._whole or tick - self._read_at[name] >= RESYNC_S:
+                    self._read_whole(name, now, tick)
+            self._read_marked(now)
+            if tick - self._swept_at >= SWEEP_S:
+                self._sweep(now, tick)
+
+    def _entry(self, name: str, view, now: datetime) -> Entry:
+        if name == "cases":
+            return Entry(view, _case_phase(view, now))
+        if name == "staff":
+            return Entry(view, _staff_phase(view, now))
+        return Entry(view)
+
+    def _read_whole(self, name: str, now: datetime, tick: float) -> None:
+        views = self._load[name]()
+        layer = self.layers[name]
+        fresh = {str(v.id) if name != "cases" else v.id: v for v in views}
+        for key in [k for k in layer.items if k not in fresh]:
+            layer.put(key, None)
+        for key, view in fresh.items():
+            layer.put(key, self._entry(name, view, now))
+        self._whole.discard(name)
+        self._dirty[name].clear()
+        self._read_at[name] = tick
+        self.reads += 1
+
+    def _read_marked(self, now: datetime) -> None:
+        cases, self._dirty["cases"] = self._dirty["cases"], set()
+        if cases:
+            views = self._case_views(cases)
+            for key in cases:
+                view = views.get(key)
+                open_ = view is not None and view.status not in {s.value for s in TERMINAL}
+                self.layers["cases"].put(key, self._entry("cases", view, now) if open_ else None)
+        alarms, self._dirty["alarms"] = self._dirty["alarms"], set()
+        if alarms:
+            live = {a.id: a for a in self._load["alarms"]()}
+            for key in alarms:
+                view = live.get(key)
+                self.layers["alarms"].put(key, None if view is None else Entry(view))
+        staff, self._dirty["staff"] = self._dirty["staff"], set()
+        if staff:
+            views = {v.id: v for v in self._load["staff"](staff)}
+            for key in staff:
+                view = views.get(key)
+                self.layers["staff"].put(key, None if view is None else self._entry("staff", view, now))
+
+    def _sweep(self, now: datetime, tick: float) -> None:
+        for name, phase in (("cases", _case_phase), ("staff", _staff_phase)):
+            layer = self.layers[name]
+            turned = [(k, e) for k, e in layer.items.items() if phase(e.view, now) != e.phase]
+            for key, entry in turned:
+                layer.put(key, Entry(entry.view, not entry.phase))
+        self._swept_at = tick
+
+    def since(self, versions: dict | None) -> list[Delta]:
+        """Per layer, what changed after the version in `versions` (a layer missing: sent whole)."""
+        versions = versions if isinstance(versions, dict) else {}
+        with self._lock:
+            out = []
+            for name in LIVE_LAYERS:
+                v = versions.get(name)
+                out.append(self.layers[name].since(v if isinstance(v, int) and not isinstance(v, bool) else None))
+            return out
+
+    def versions(self) -> dict[str, int]:
+        with self._lock:
+            return {name: layer.version for name, layer in self.layers.items()}
+
+    def snapshot(self) -> Snapshot:
+        """The live state as lists (the order of each layer: first held first)."""
+        with self._lock:
+            return Snapshot(at=self.at, cases=[e.view for e in self.layers["cases"].items.values()],
+                            alarms=[e.view for e in self.layers["alarms"].items.values()],
+                            staff=[e.view for e in self.layers["staff"].items.values()])
+
+    def headline(self) -> dict[str, int]:
+        """The wall's counters, from what the layers hold now (counted as they change, not here)."""
+        with self._lock:
+            count = lambda layer, tag: len(self.layers[layer].tagged.get(tag, ()))  # noqa: E731
+            return {"open_cases": len(self.layers["cases"].items), "overdue": count("cases", "overdue"),
+                    "unacknowledged_alarms": count("alarms", "unacknowledged"),
+                    "staff_on_duty": count("staff", "on_duty")}
+
+    def waiting(self) -> list[AlarmView]:
+        """The critical alarms nobody has acknowledged yet (they take the wall over)."""
+        with self._lock:
+            alarms = self.layers["alarms"]
+            return [alarms.items[k].view for k in alarms.tagged.get("waiting", ())]

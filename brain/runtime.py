@@ -28,7 +28,7 @@ from brain.ingest.queue import IngestQueue
 from brain.kpi.facts import FactsProjector
 from brain.kpi.service import KpiService
 from brain.leader import Lease
-from brain.live import Changes, Followed, Freshness, snapshot
+from brain.live import Changes, Followed, Freshness, LiveProjection, snapshot
 from brain.privacy import TextMasker
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
@@ -77,8 +77,8 @@ class Brain:
         self.freshness = Freshness()
         self.changes = Changes()
         # what the screens' live updates read, kept from the bus between changes
-        self.live_cases = Followed(self.cases.open_cases, ("case.*",))
-        self.live_staff = Followed(self.staff.roster, ("staff.*",))
+        self.live = LiveProjection(cases=lambda: self.cases.open_cases(limit=1_000_000), case_views=self.cases.views,
+                                   alarms=self.alarms.live, staff=self.staff.roster)
         self.live_rejected = Followed(lambda: int(self.ingest.stats()["rejected_total_last_24h"] or 0),
                                       max_age_s=5.0)  # a 24-hour count on the wall's status line
         self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
@@ -106,7 +106,8 @@ class Brain:
             if self.settings.serves_pages:  # an ingest worker's bus carries every change to no screen
                 self.alarms.index = LiveIndex(self.alarms.live_from_db)
                 self.alarms.index.attach(self.bus)
-                for followed in (self.freshness, self.changes, self.live_cases, self.live_staff):
+                # the projection marks a change before the pages are woken for it (handlers run in this order)
+                for followed in (self.freshness, self.live, self.changes):
                     followed.attach(self.bus)
                 self.freshness.seed(snapshot(self))
             if self.settings.escalate_after_s > 0:
@@ -193,8 +194,7 @@ class Brain:
         self.forget.stop()
         self.freshness.detach()
         self.changes.detach()
-        self.live_cases.detach()
-        self.live_staff.detach()
+        self.live.detach()
         if self.alarms.index is not None:
             self.alarms.index.detach()
             self.alarms.index = None

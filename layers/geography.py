@@ -1,42 +1,50 @@
-"""Static outlines: district boundary, committees, grid cells and roads as line traces."""
+"""The district's static geography for the map component: bounds and GeoJSON layers, labelled by name."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-from shapely.geometry.base import BaseGeometry
-
-from layers import style
+from shapely.geometry import mapping
 
 
-def _lines(geoms) -> tuple[list, list]:
-    """Concatenate the outlines (or lines) of many geometries, separated by None, for one trace."""
-    lons: list = []
-    lats: list = []
-    for g in geoms:
-        parts = getattr(g, "geoms", [g])
-        for p in parts:
-            rings = [p.exterior, *p.interiors] if p.geom_type == "Polygon" else [p]
-            for ring in rings:
-                xs, ys = ring.xy
-                lons.extend(round(v, 6) for v in xs)
-                lats.extend(round(v, 6) for v in ys)
-                lons.append(None)
-                lats.append(None)
-    return lons, lats
+def _features(gdf, props: dict[str, str], precision: int = 6) -> dict:
+    """A GeoJSON FeatureCollection of `gdf` with the columns of `props` (column -> property name)."""
+    def rounded(coords):
+        if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+            return [round(float(v), precision) for v in coords]
+        return [rounded(c) for c in coords]
+
+    feats = []
+    records = gdf[list(props)].to_dict("records") if props else [{}] * len(gdf)
+    for geom, rec in zip(gdf.geometry, records, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        g = mapping(geom)
+        feats.append({"type": "Feature", "geometry": {"type": g["type"], "coordinates": rounded(g["coordinates"])},
+                      "properties": {name: (None if rec[col] != rec[col] else rec[col])  # NaN: none
+                                     for col, name in props.items()}})
+    return {"type": "FeatureCollection", "features": feats}
 
 
-def outline_trace(name: str, geoms: list[BaseGeometry], *, colour: str, width: float,
-                  visible: bool | str = True) -> go.Scattermap:
-    lons, lats = _lines(geoms)
-    return go.Scattermap(lon=lons, lat=lats, mode="lines", name=name, line={"color": colour, "width": width},
-                         hoverinfo="skip", visible=visible)
+def geography(district) -> dict:
+    """The static geography of the district as the map component takes it: its bounds and GeoJSON layers.
+    Places that are homes (residents' own) are never sent: only compounds and buildings, by name."""
+    import geopandas as gpd
 
-
-def committee_labels_trace(name: str, district, locale_names: dict | None = None) -> go.Scattermap:
-    """Invisible points at committee centres carrying the name and code on hover."""
+    layers = {
+        "boundary": _features(gpd.GeoDataFrame(geometry=[district.boundary], crs=4326), {}),
+        "committees": _features(district.committees, {"code": "code", "name": "name"}),
+        "grid": _features(district.grid, {"code": "code"}),
+        "roads": _features(district.roads, {"name": "name"}),
+        "poles": _features(district.poles, {"number": "number"}),
+    }
     c = district.committees
-    pts = c.geometry.to_crs(district.metric_epsg).representative_point().to_crs(4326)
-    return go.Scattermap(lon=pts.x.round(6).tolist(), lat=pts.y.round(6).tolist(), mode="markers", name=name,
-                         marker={"size": 14, "color": style.COMMITTEE_COLOUR, "opacity": 0.35},
-                         customdata=list(zip(c["name"], c["code"], strict=True)),
-                         hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>", showlegend=False)
+    if len(c):
+        pts = c.geometry.to_crs(district.metric_epsg).representative_point().to_crs(4326)
+        layers["committee_labels"] = _features(gpd.GeoDataFrame({"name": c["name"]}, geometry=pts, crs=4326),
+                                               {"name": "name"})
+    places = district.places
+    if len(places) and "kind" in places:
+        for kind, layer in (("compound", "compounds"), ("building", "buildings")):
+            chosen = places[places["kind"] == kind]
+            if len(chosen):
+                layers[layer] = _features(chosen, {"name": "name"})
+    return {"bounds": [round(v, 6) for v in district.boundary.bounds], "layers": layers}

@@ -35,6 +35,11 @@ COMMITTEE_COLOUR = "#5f7aa3"
 GRID_COLOUR = "#26385a"
 ROAD_COLOUR = "#33476b"
 POLE_COLOUR = "#7f93b3"
+ROAD_TEXT = "#b8c6dc"
+COMPOUND_COLOUR = "#1a2942"
+BUILDING_COLOUR = "#22324f"
+BUILDING_EDGE = "#3a4d70"
+LINK_COLOUR = "#56B4E9"
 
 
 GLYPHS_URL = "/map/glyphs/{fontstack}/{range}.pbf"  # served empty by the app itself (app.py)

@@ -54,3 +54,28 @@ def serve(settings: Settings, brain: Brain, *, timeout_s: float = 30.0) -> Itera
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def app_process(tree, env: dict[str, str], *, extra_args: tuple[str, ...] = ("--no-sim",),
+                timeout_s: float = 120.0):
+    """`python app.py` of the source tree `tree` in a process of its own on a free port, with `env`; returns
+    (process, url) once its health answers, or raises RuntimeError (the process killed) if it does not."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *extra_args], cwd=tree, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"the app in {tree} did not start")

@@ -416,6 +416,14 @@ class CaseService:
             rows = s.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset))
             return total, [self._view(c) for c in rows]
 
+    def views(self, case_ids) -> dict[int, CaseView]:
+        """The cases of `case_ids` that exist, by id, whatever their state (one read)."""
+        ids = sorted({int(i) for i in case_ids})
+        if not ids:
+            return {}
+        with self.store.db.read() as s:
+            return {c.id: self._view(c) for c in s.scalars(select(Case).where(Case.id.in_(ids)))}
+
     def open_cases(self, limit: int = 5000, *, pole: str | None = None) -> list[CaseView]:
         """Every case not yet closed, cancelled or merged (at one pole, if given), oldest first."""
         q = select(Case).where(Case.status.not_in([t.value for t in TERMINAL]))

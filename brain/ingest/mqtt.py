@@ -19,10 +19,8 @@ the last few milliseconds to Redis as one stream entry and then acknowledges eac
 from __future__ import annotations
 
 import logging
-import struct
 import threading
 import time
-from collections.abc import Callable
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
@@ -46,108 +44,6 @@ KINDS = {("devices", "events"): "alarm", ("devices", "status"): "status", ("staf
 def topics(division: str) -> dict[str, str]:
     return {"alarms": f"brain/{division}/devices/+/events", "status": f"brain/{division}/devices/+/status",
             "positions": f"brain/{division}/staff/+/position", "gateways": f"brain/{division}/gateways/+/+"}
-
-
-RECV_CHUNK = 256 * 1024  # bytes taken from the socket at once (a burst of small messages in one call)
-_PUBACK = struct.Struct("!BBH")
-
-
-class BufferedClient(mqtt.Client):
-    """paho's client, reading the socket in chunks, with a short way for PUBLISH packets.
-
-    paho reads a packet with three calls to recv (its command byte, its length, its body) and goes back
-    to select() after each packet: four system calls per message, which in an alarm storm cost more
-    than handling the message. Here recv takes what the socket holds (up to RECV_CHUNK) and packets are
-    cut from that buffer; a read goes on while the buffer holds bytes. The buffer is dropped with the
-    connection.
-
-    With `on_publish_received(topic, payload, mid, qos)` set, the whole QoS 0 and 1 PUBLISH packets the
-    buffer holds are cut from it directly and handed to that callback (MQTT 3.1.1 framing), without
-    paho's per-message objects, logging and topic matching (its `message_callback_add` filters are not
-    consulted: the callback receives every message). Any other packet, a partial one, or one the short
-    way cannot read whole goes to paho as before. `ack_many` writes the PUBACKs of a batch as one
-    packet write. (paho-mqtt is pinned: this leans on `_sock_recv`, `loop_read`, `_in_packet`,
-    `_packet_queue` and `_last_bytes_received`.)
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._rbuf = b""
-        self._rpos = 0
-        self.on_publish_received: Callable[[str, bytes, int, int], None] | None = None
-
-    def ack_many(self, acks: list[tuple[int, int]]) -> None:
-        """Acknowledge many (mid, qos) at once: the QoS 1 PUBACKs as one write (a wake-up of the network
-        thread each cost a system call), anything else one by one."""
-        pubacks = b"".join(_PUBACK.pack(0x40, 2, mid) for mid, qos in acks if qos == 1)
-        if pubacks:
-            self._packet_queue(0x40, pubacks, 0, 0)
-        for mid, qos in acks:
-            if qos != 1:
-                self.ack(mid, qos)
-
-    def _cut_publishes(self) -> None:
-        """Hand every whole QoS 0/1 PUBLISH at the head of the buffer to `on_publish_received`; stop at
-        the first packet of another kind, a partial one or one that does not read whole (paho takes it)."""
-        handler = self.on_publish_received
-        assert handler is not None  # loop_read calls this only with a handler set
-        buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
-        taken = 0
-        while pos < end:
-            cmd = buf[pos]
-            qos = (cmd >> 1) & 3
-            if cmd & 0xF0 != 0x30 or qos > 1:
-                break
-            length, mult, i = 0, 1, pos + 1
-            while i < end and i - pos <= 4:
-                b = buf[i]
-                length += (b & 127) * mult
-                mult *= 128
-                i += 1
-                if not b & 128:
-                    break
-            else:
-                break  # the length is not all here (or is malformed: paho reports it)
-            body_end = i + length
-            if body_end > end or length < 2:
-                break
-            topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
-            payload_at = topic_end + (2 if qos else 0)
-            if payload_at > body_end:
-                break
-            mid = (buf[topic_end] << 8) | buf[topic_end + 1] if qos else 0
-            topic = buf[i + 2:topic_end].decode("utf-8", "replace")  # an odd topic is refused by its name
-            pos = self._rpos = body_end
-            taken += 1
-            handler(topic, buf[payload_at:body_end], mid, qos)
-        if taken:
-            with self._msgtime_mutex:
-                self._last_bytes_received = time.monotonic()
-
-    def reconnect(self) -> mqtt.MQTTErrorCode:
-        self._rbuf, self._rpos = b"", 0  # bytes of the old connection are not the new one's
-        return super().reconnect()
-
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if self._rpos >= len(self._rbuf):
-            data = super()._sock_recv(RECV_CHUNK)  # BlockingIOError when there is nothing: as recv
-            if not data:
-                return data  # the connection is closed
-            self._rbuf, self._rpos = data, 0
-        start = self._rpos
-        self._rpos = min(start + bufsize, len(self._rbuf))
-        return self._rbuf[start:self._rpos]
-
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        rc = super().loop_read(max_packets)
-        while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._rpos < len(self._rbuf):
-            if self.on_publish_received is not None and self._in_packet["command"] == 0 \
-                    and self._protocol != mqtt.MQTTv5:
-                self._cut_publishes()
-                if self._rpos >= len(self._rbuf):
-                    break
-            rc = super().loop_read(max_packets)  # select() would not wake for bytes already taken
-        return rc
 
 
 class MqttIngest:
@@ -180,8 +76,8 @@ class MqttIngest:
         self._waiting: list[tuple] = []
         self._cond = threading.Condition()
         self._handover: threading.Thread | None = None
-        self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                                     manual_ack=True)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
+                                  manual_ack=True)
         if u.username:
             self.client.username_pw_set(unquote(u.username), unquote(u.password) if u.password else None)
         if tls:
@@ -190,7 +86,6 @@ class MqttIngest:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self.client.on_publish_received = self._handle
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     def start(self, timeout: float = 10.0) -> MqttIngest:
@@ -285,15 +180,15 @@ class MqttIngest:
                 time.sleep(delay)
                 waited += delay
                 delay = min(delay * 2, 2.0)
-        self.client.ack_many([(mid, qos) for *_rest, mid, qos in batch])
+        for *_rest, mid, qos in batch:
+            self.client.ack(mid, qos)
         self.handed_over += len(batch)
 
     def _on_message(self, _client, _userdata, msg) -> None:
-        """A message paho read itself (the first of a read, or one the short way left to it)."""
         try:
             topic = msg.topic
-        except UnicodeDecodeError:
-            topic = msg._topic.decode("utf-8", "replace")
+        except UnicodeDecodeError:  # refused by its name, as any topic the brain does not know
+            topic = "(not UTF-8)"
         self._handle(topic, msg.payload, msg.mid, msg.qos)
 
     def _handle(self, topic: str, payload: bytes, mid: int, qos: int) -> None:

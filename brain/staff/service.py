@@ -49,10 +49,14 @@ class StaffService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def roster(self) -> list[StaffView]:
-        """Every staff member with team, department, duties, status and last position."""
+    def roster(self, staff_ids=None) -> list[StaffView]:
+        """Every staff member (or those of `staff_ids`) with team, department, duties, status and last
+        position."""
+        q = select(Staff, Team).join(Team, Staff.team_id == Team.id).order_by(Staff.id)
+        if staff_ids is not None:
+            q = q.where(Staff.id.in_(sorted(set(staff_ids))))
         with self.store.db.read() as s:
-            rows = s.execute(select(Staff, Team).join(Team, Staff.team_id == Team.id).order_by(Staff.id)).all()
+            rows = s.execute(q).all()
             return [StaffView(id=p.id, name=p.name, team_id=t.id, team_name=t.name, department=t.department,
                               department_name=t.department_name, duties=list(t.duties), status=p.status,
                               mode=p.mode, lon=p.lon, lat=p.lat, position_at=p.position_at,

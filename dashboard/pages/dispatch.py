@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from brain.alarms.enums import SEVERITY_RANK
 from brain.alarms.monitor import Outcome
@@ -25,10 +25,9 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from layers import links
-from layers.figure import TRACE_INDEX
 
 QUEUE_LENGTH = 60
+CASE_ZOOM = 16.5  # a selected case is shown at this zoom: its street and the poles around it
 RECOMMEND = 5
 
 
@@ -335,25 +334,22 @@ def register(guard, brain, locale_of) -> None:
         return ctx.triggered_id["case"]
 
     @guard.callback(Permission.READ_CASES, Output(ids.CARD, "children"),
-                    Output(ids.MAP, "figure", allow_duplicate=True), Output(ids.CARD_DRAWN, "data"),
+                    Output(ids.MAP, "links"), Output(ids.MAP, "view"), Output(ids.CARD_DRAWN, "data"),
                     Input(ids.SELECTED, "data"), Input(ids.REFRESH, "data"), State(ids.URL, "search"),
                     prevent_initial_call=True)
     def show_card(case_id, _refresh, search):
         if not case_id:
-            return [], no_update, None
+            return [], [], no_update, None
         try:
             children, c, pairs = card(brain, int(case_id), locale_of(search))
         except CaseNotFound:
-            return [html.P(translator(locale_of(search))("dispatch.gone"))], no_update, None
-        patch = Patch()
-        d = links.data(pairs)
-        i = TRACE_INDEX["links"]
-        patch["data"][i]["lon"] = d["lon"]
-        patch["data"][i]["lat"] = d["lat"]
-        patch["layout"]["map"]["center"] = {"lon": c.lon, "lat": c.lat}  # fly to the case
-        patch["layout"]["map"]["zoom"] = 16.5
+            return [html.P(translator(locale_of(search))("dispatch.gone"))], [], no_update, None
+        lines = [[round(v, 6) for v in pair] for pair in pairs]
+        # a newly chosen case: the map goes to it (a card redrawn after a move leaves the view alone)
+        view = ({"key": f"case-{c.id}-{_refresh}", "center": [c.lon, c.lat], "zoom": CASE_ZOOM}
+                if ctx.triggered_id == ids.SELECTED else no_update)
         # a move is made on the case as this card shows it: another dispatcher's move meanwhile is a conflict
-        return children, patch, {"case": c.id, "version": c.version}
+        return children, lines, view, {"case": c.id, "version": c.version}
 
     @guard.callback(Permission.MOVE_CASE, Output(ids.MESSAGE, "children"), Output(ids.REFRESH, "data"),
                     Input({"type": ids.ASSIGN, "staff": ALL}, "n_clicks"),
@@ -388,10 +384,11 @@ def register(guard, brain, locale_of) -> None:
                     prevent_initial_call=True)
     def pole_from_map(click):
         """A click on the map (a pole, or anywhere) fills in the nearest pole's number."""
+        if isinstance(click, dict) and click.get("layer") == "poles" and isinstance(click.get("number"), str):
+            return click["number"]
         try:
-            point = click["points"][0]
-            found = brain.gazetteer.nearest_pole(float(point["lon"]), float(point["lat"]))
-        except (TypeError, KeyError, IndexError, ValueError):
+            found = brain.gazetteer.nearest_pole(float(click["lon"]), float(click["lat"]))
+        except (TypeError, KeyError, ValueError):
             return no_update
         return found[0].number if found else no_update
 

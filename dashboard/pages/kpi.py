@@ -22,7 +22,7 @@ from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
 from dashboard.pages.dispatch import timeline_items
 from layers import kpi as kpi_layers
-from layers.figure import fit_zoom
+from layers.view import fit_zoom
 
 TABLE_KEYS = ("reported", "registration_rate", "timely_dispatch_rate", "on_time_handling_rate", "closure_rate",
               "on_time_closure_rate", "rework_rate", "overdue_now", "satisfaction_rate")

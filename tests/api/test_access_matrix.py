@@ -71,7 +71,6 @@ API = {
 # Dash callback (by its first output) -> roles allowed
 CALLBACKS = {
     "page.children": set(HUMAN) | set(SERVICE),  # any signed-in account; the page shows what the role may see
-    "district-map.figure": MAP_VIEWERS,
     "dispatch-queue.children": CASE_READERS,
     "selected-case.data": CASE_READERS,
     "case-card.children": CASE_READERS,

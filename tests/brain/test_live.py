@@ -191,17 +191,77 @@ def test_a_read_not_attached_to_a_bus_is_never_kept_and_one_without_patterns_onl
 
 
 def test_the_snapshot_sees_a_new_case_and_a_move_at_once_and_reads_nothing_when_nothing_changed(brain):
-    before = brain.live_cases.loads, brain.live_staff.loads
-    first = snapshot(brain)
+    snapshot(brain)
+    reads = brain.live.reads
     again = snapshot(brain)
-    assert again.cases is first.cases and again.staff is first.staff
-    assert (brain.live_cases.loads, brain.live_staff.loads) <= (before[0] + 1, before[1] + 1)
+    assert brain.live.reads == reads and again.at >= brain.live.at - timedelta(seconds=1)
     case = brain.cases.open_case(channel="wechat", category="C0107", pole="0412", actor="app")
     assert case.id in [c.id for c in snapshot(brain).cases]
     person = brain.staff.roster()[0]
     brain.staff.record_fixes([Fix(person.id, person.lon + 0.001, person.lat, utcnow())])
     moved = next(s for s in snapshot(brain).staff if s.id == person.id)
     assert moved.lon == pytest.approx(person.lon + 0.001)
+    assert brain.live.reads == reads  # a case read by its id, a move from its event: no layer read whole
+
+
+def test_a_page_is_sent_what_changed_since_the_versions_it_holds_and_nothing_more(brain):
+    brain.live.refresh()
+    held = brain.live.versions()
+    assert not any(brain.live.since(held))  # nothing changed
+    people = brain.staff.roster()[:3]
+    brain.staff.record_fixes([Fix(p.id, p.lon + 0.0005, p.lat, utcnow()) for p in people])
+    case = brain.cases.open_case(channel="wechat", category="C0107", pole="0412", actor="app")
+    brain.live.refresh()
+    deltas = {d.layer: d for d in brain.live.since(held)}
+    assert sorted(k for k, _e in deltas["staff"].upsert) == sorted(p.id for p in people)
+    assert [k for k, _e in deltas["cases"].upsert] == [case.id] and not deltas["alarms"]
+    assert deltas["staff"].base == held["staff"] and not deltas["staff"].reset
+    now = brain.live.versions()
+    brain.cases.transition(case.id, to="cancelled", note="重复", actor="op", version=case.version)
+    brain.live.refresh()
+    gone = {d.layer: d for d in brain.live.since(now)}["cases"]
+    assert gone.remove == [case.id] and not gone.upsert
+
+
+def test_a_page_that_holds_no_version_a_forgotten_one_or_another_process_s_is_sent_each_layer_whole(brain):
+    brain.live.refresh()
+    whole = {d.layer: d for d in brain.live.since(None)}
+    assert all(d.reset for d in whole.values())
+    assert len(whole["staff"].upsert) == len(brain.staff.roster())
+    for bad in ({"staff": 1}, {"staff": brain.live.versions()["staff"] + 10}, {"staff": True}, {"staff": "7"}):
+        assert {d.layer: d for d in brain.live.since(bad)}["staff"].reset
+
+
+def test_a_layer_forgets_old_changes_and_sends_a_page_that_old_the_whole_layer():
+    from brain.live import Entry, LiveLayer
+
+    layer = LiveLayer("alarms", keep=3)
+    start = layer.version
+    for i in range(10):  # alarms raised and cleared: the layer stays small, its changes do not
+        layer.put(f"a{i}", Entry(i))
+        layer.put(f"a{i}", None)
+    layer.put("a10", Entry(10))
+    assert layer.since(start).reset and layer.floor > start  # the first changes are forgotten
+    recent = layer.since(layer.version - 2)
+    assert not recent.reset and [k for k, _e in recent.upsert] == ["a10"] and recent.remove == ["a9"]
+    assert not layer.put("a10", Entry(10))  # the same again changes nothing
+
+
+def test_time_alone_turns_a_case_overdue_at_the_next_sweep(brain, monkeypatch):
+    import brain.live as live_module
+
+    case = brain.cases.open_case(channel="wechat", category="C0107", pole="0412", actor="app")
+    brain.live.refresh()
+    held = brain.live.versions()
+    entry = brain.live.layers["cases"].items[case.id]
+    assert not entry.phase
+    later = entry.view.stage_due_at + timedelta(minutes=1)
+    monkeypatch.setattr(brain.live, "_now", lambda: later)
+    monkeypatch.setattr(live_module, "SWEEP_S", 0.0)
+    brain.live.refresh()
+    d = {d.layer: d for d in brain.live.since(held)}["cases"]
+    assert case.id in [k for k, e in d.upsert if e.phase]
+    assert brain.live.headline()["overdue"] >= 1
 
 
 def test_a_worker_that_serves_no_pages_follows_nothing_of_the_screens_and_still_raises_alarms(db, district):
@@ -214,7 +274,7 @@ def test_a_worker_that_serves_no_pages_follows_nothing_of_the_screens_and_still_
     b.start()
     try:
         assert b.alarms.index is None
-        assert not any(f.attached for f in (b.freshness, b.changes, b.live_cases, b.live_staff))
+        assert not any(f.attached for f in (b.freshness, b.changes, b.live))
         assert b.dispatch.attached  # an escalated alarm's case is still auto-dispatched from here
         assert bus._handlers("alarm.raised") == []  # the alarms it fans out, it does not read back
         dev = str(district.devices["id"].iloc[0])

@@ -188,29 +188,21 @@ def test_a_status_on_a_device_topic_is_its_heartbeat_and_a_sign_of_life_clears_a
         consumer.stop()
 
 
-def _buffered_subscriber(topic: str, *, client_id: str | None = None, short_way: bool = False,
-                         ack: bool = True):
-    """A BufferedClient subscribed to `topic` at QoS 1 (persistent session, manual acks), collecting
-    (topic, payload, mid, qos) either through paho's on_message or the short way for PUBLISH packets;
-    with `ack`, each acknowledged as it arrives (the broker sends only so many unacknowledged)."""
-    from brain.ingest.mqtt import BufferedClient
-
+def _subscriber(topic: str, *, client_id: str | None = None, ack: bool = True):
+    """A paho client subscribed to `topic` at QoS 1 (persistent session, manual acks, as the app's consumer
+    is), collecting (topic, payload, mid, qos); with `ack`, each acknowledged as it arrives."""
     u = urlparse(service_url("MQTT_URL"))
     got: list[tuple] = []
     subscribed: list[bool] = []
-    sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"test-sub-{uuid.uuid4().hex[:8]}",
-                         clean_session=False, manual_ack=True)
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"test-sub-{uuid.uuid4().hex[:8]}",
+                      clean_session=False, manual_ack=True)
 
-    def take(t: str, payload: bytes, mid: int, qos: int) -> None:
-        got.append((t, bytes(payload), mid, qos))
+    def take(_c, _u, m) -> None:
+        got.append((m.topic, bytes(m.payload), m.mid, m.qos))
         if ack:
-            sub.ack(mid, qos)
+            sub.ack(m.mid, m.qos)
 
-    if short_way:
-        sub.on_publish_received = take
-    sub.on_message = lambda _c, _u, m: (through_paho.append(m.mid), take(m.topic, m.payload, m.mid, m.qos))
-    through_paho: list[int] = []
-    sub.through_paho = through_paho  # type: ignore[attr-defined]
+    sub.on_message = take
     sub.on_subscribe = lambda *_a: subscribed.append(True)
     sub.connect(u.hostname or "127.0.0.1", u.port or 1883)
     sub.subscribe(topic, qos=1)
@@ -219,52 +211,12 @@ def _buffered_subscriber(topic: str, *, client_id: str | None = None, short_way:
     return sub, got
 
 
-def _burst(broker, topic: str, got: list) -> list[tuple[bytes, int]]:
-    """3,000 small messages at QoS 1 and 0 and one larger than a read chunk, published in order, in bursts
-    of 500 no further than 500 ahead of what arrived (the broker drops what it queues beyond 1,000)."""
-    from brain.ingest.mqtt import RECV_CHUNK
-
-    sent = [(f"{i:05d}-".encode() + "报警".encode() * (i % 150), 0 if i % 7 == 0 else 1) for i in range(3000)]
-    sent.insert(1500, (b"L" * (RECV_CHUNK + 12_345), 1))  # spans at least two chunks
-    for k in range(0, len(sent), 500):
-        assert wait_until(lambda k=k: len(got) >= k - 500, timeout=30), len(got)
-        infos = [broker.publish(topic, body, qos=qos) for body, qos in sent[k:k + 500]]
-        for info in infos:
-            info.wait_for_publish(10)
-    return sent
-
-
-@pytest.mark.parametrize("short_way", [False, True], ids=["through-paho", "short-way"])
-def test_the_chunked_reader_delivers_a_burst_whole_and_in_order_across_chunk_boundaries(broker, short_way):
-    """BufferedClient cuts packets out of what one recv returned: a burst of small messages at QoS 0 and 1,
-    and a message larger than a chunk, arrive each once, whole, in order (per QoS), on their (UTF-8) topic,
-    whether paho reads them or the short way cuts the PUBLISH packets itself."""
-    topic = f"test/chunks/{uuid.uuid4().hex[:8]}/报警"
-    sub, got = _buffered_subscriber(topic, short_way=short_way)
-    try:
-        sent = _burst(broker, topic, got)
-        assert wait_until(lambda: len(got) >= len(sent), timeout=30), len(got)
-        for q in (0, 1):  # in order within each QoS (the broker holds QoS 1 back for its in-flight window,
-            # so QoS 0 messages may overtake them)
-            assert [body for _t, body, _mid, qos in got if qos == q] == [body for body, qos in sent if qos == q]
-        assert len(got) == len(sent)
-        assert {t for t, *_rest in got} == {topic}
-        assert all(mid > 0 for _t, _b, mid, qos in got if qos == 1)
-        if short_way:  # paho reads the first packet of a read, the short way the rest
-            assert len(sub.through_paho) < len(got) / 2, len(sub.through_paho)
-        else:
-            assert len(sub.through_paho) == len(got)
-    finally:
-        sub.loop_stop()
-        sub.disconnect()
-
-
-def test_messages_acknowledged_together_are_not_delivered_again_and_the_rest_are(broker):
-    """ack_many acknowledges a batch in one write: after a reconnect of the same session the broker
+def test_messages_acknowledged_are_not_delivered_again_and_the_rest_are(broker):
+    """Manual acknowledgement, as the consumer uses it: after a reconnect of the same session the broker
     sends again exactly the QoS 1 messages left unacknowledged."""
     topic = f"test/acks/{uuid.uuid4().hex[:8]}"
     client_id = f"test-acks-{uuid.uuid4().hex[:8]}"
-    sub, got = _buffered_subscriber(topic, client_id=client_id, short_way=True, ack=False)
+    sub, got = _subscriber(topic, client_id=client_id, ack=False)
     try:
         for i in range(100):
             broker.publish(topic, str(i).encode(), qos=1).wait_for_publish(10)
@@ -274,13 +226,15 @@ def test_messages_acknowledged_together_are_not_delivered_again_and_the_rest_are
             # broker sends only so many unacknowledged, so all 100 arrive only if the batches are acknowledged
             time.sleep(0.05)
             batch, acked = got[acked:], len(got)
-            sub.ack_many([(mid, qos) for _t, body, mid, qos in batch if int(body) % 10])  # every tenth left
+            for _t, body, mid, qos in batch:
+                if int(body) % 10:  # every tenth left
+                    sub.ack(mid, qos)
         assert len(got) == 100, len(got)
         time.sleep(0.5)  # the PUBACKs are written by the network thread
     finally:
         sub.loop_stop()
         sub.disconnect()
-    again, got_again = _buffered_subscriber(topic, client_id=client_id, short_way=True)
+    again, got_again = _subscriber(topic, client_id=client_id)
     try:
         assert wait_until(lambda: len(got_again) >= 10, timeout=10), len(got_again)
         time.sleep(0.5)  # nothing more comes

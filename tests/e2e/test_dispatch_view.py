@@ -4,7 +4,6 @@ import pytest
 
 from brain.staff.service import Fix
 from brain.storage.db import utcnow
-from layers.figure import TRACE_INDEX
 from tests.e2e.conftest import choose, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -39,8 +38,10 @@ def test_new_case_by_pole_warns_of_duplicates_then_assigns_in_one_click(anonymou
     page.wait_for_selector(".card h3", timeout=10_000)
     assert f"#{created}" in page.inner_text(".card h3")
     assert "按道路步行距离" in page.inner_text(".card")
-    links = page.evaluate("([i]) => document.querySelector('#district-map .js-plotly-plot').data[i].lon.length",
-                          [TRACE_INDEX["links"]])
+    page.wait_for_function("""() => window.districtMaps['district-map'].map.querySourceFeatures('links').length
+        >= 1""", timeout=10_000)
+    links = page.evaluate("() => window.districtMaps['district-map'].map.getSource('links').serialize().data"
+                          ".features.length")
     assert links >= 3  # lines to the recommended staff
     page.click("table.rec button >> nth=0")
     page.wait_for_selector("#dispatch-message .ok", timeout=10_000)

@@ -1,23 +1,21 @@
 """Each view loads in Chromium with no console error, shows live changes, and reaches no other host."""
 
-import json
 import time
 
 import pytest
 
 from brain.staff.service import Fix
 from brain.storage.db import utcnow
-from layers.figure import TRACE_INDEX
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 
-# the points a live layer shows (without the one with no place that an empty layer holds: layers.figure)
-TRACE_JS = """([i]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
-    if (!gd || !gd.data) { return null; }
-    const t = gd.data[i], keep = t.lon.map((v) => typeof v === 'number');
-    const only = (a) => a.filter((_, k) => keep[k]);
-    return {lon: only(t.lon), lat: only(t.lat), custom: only(t.customdata)}; }"""
+# what a live layer of the map holds, through the map component's documented hook (window.districtMaps)
+LAYER_JS = """([layer]) => { const m = window.districtMaps && window.districtMaps['district-map'];
+    if (!m) { return null; }
+    const f = m.features(layer);
+    return {lon: f.map((x) => x.lon), lat: f.map((x) => x.lat), ids: f.map((x) => x.id), tips: f.map((x) => x.tip),
+            colours: f.map((x) => x.colour), rings: f.map((x) => !!x.ring)}; }"""
 
 
 def open_view(page, live_app, path):
@@ -26,12 +24,14 @@ def open_view(page, live_app, path):
         page.page.wait_for_selector("#kpi-hotspots .maplibregl-canvas", timeout=30_000)
         page.page.wait_for_selector(".kpi-table td", timeout=30_000)
         return
-    page.page.wait_for_selector("#district-map .js-plotly-plot .maplibregl-canvas", timeout=30_000)
+    page.page.wait_for_selector("#district-map .maplibregl-canvas", timeout=30_000)
     page.page.wait_for_function("() => document.querySelector('#counter-open_cases') !== null")
+    page.page.wait_for_function("() => window.districtMaps && window.districtMaps['district-map'].still()",
+                                timeout=30_000)
 
 
 def trace(page, name):
-    return page.page.evaluate(TRACE_JS, [TRACE_INDEX[name]])
+    return page.page.evaluate(LAYER_JS, [name])
 
 
 def wait_for(predicate, timeout=10.0):
@@ -72,9 +72,9 @@ def test_a_case_opened_through_the_domain_appears_on_the_map(page, live_app):
                                           description="<img src=x onerror=alert(1)>", actor="e2e")
     data = wait_for(lambda: (t := trace(page, "cases")) and len(t["lon"]) > before and t)
     assert data and len(data["lon"]) == before + 1
-    ids = [row[0] for row in data["custom"]]
-    assert case.id in ids
-    i = ids.index(case.id)
+    ids = data["ids"]
+    assert str(case.id) in ids
+    i = ids.index(str(case.id))
     assert (data["lon"][i], data["lat"][i]) == pytest.approx((case.lon, case.lat))
     assert int(page.page.inner_text("#counter-open_cases")) == before + 1
     assert page.errors == []
@@ -88,7 +88,7 @@ def test_a_staff_position_fix_moves_the_marker(page, live_app):
 
     def moved():
         t = trace(page, "staff")
-        ids = [row[4] for row in t["custom"]]
+        ids = t["ids"]
         return person.id in ids and (t["lon"][ids.index(person.id)], t["lat"][ids.index(person.id)]) == \
             pytest.approx((pole.lon, pole.lat))
 
@@ -110,7 +110,8 @@ def test_script_bearing_resident_text_shows_as_text_and_never_runs(page, live_ap
     assert page.page.evaluate("() => window.__pwned") is None
     assert page.page.evaluate("() => document.querySelectorAll('#feed img, #feed script').length") == 0
     data = trace(page, "cases")
-    assert case.id in [row[0] for row in data["custom"]]
+    assert str(case.id) in data["ids"]
+    assert all("<img" not in tip for tip in data["tips"])  # the map's hover text never carries it
     assert page.errors == []
 
 
@@ -138,17 +139,21 @@ def test_a_critical_alarm_takes_over_the_wall_until_it_is_acknowledged(anonymous
     banner = anonymous.page.locator("#takeover-banner.takeover")
     banner.wait_for(timeout=10_000)
     assert "电梯困人" in banner.inner_text() and str(dev["id"]) in banner.inner_text()
-    center = anonymous.page.evaluate(
-        "() => document.querySelector('#district-map .js-plotly-plot').layout.map.center")
-    assert center["lon"] == pytest.approx(alarm.lon) and center["lat"] == pytest.approx(alarm.lat)
+    anonymous.page.wait_for_function(CENTRED_ON, arg=[alarm.lon, alarm.lat, 1e-6], timeout=10_000)
+    assert anonymous.page.evaluate("() => window.districtMaps['district-map'].map.getZoom()") == pytest.approx(17)
     brain.alarms.acknowledge(alarm.id, actor="operator")
     anonymous.page.wait_for_selector("#takeover-banner.takeover", state="detached", timeout=10_000)
-    # acknowledged: the wall shows the whole district again
-    home = brain.district.boundary.centroid
-    anonymous.page.wait_for_function("""([lon, lat]) => { const c = document.querySelector(
-        '#district-map .js-plotly-plot').layout.map.center; return Math.abs(c.lon - lon) < 1e-6 &&
-        Math.abs(c.lat - lat) < 1e-6; }""", arg=[home.x, home.y], timeout=10_000)
+    # acknowledged: the wall shows the whole district again, fitted to the map
+    minx, miny, maxx, maxy = brain.district.boundary.bounds
+    anonymous.page.wait_for_function("""([minx, miny, maxx, maxy]) => {
+        const b = window.districtMaps['district-map'].map.getBounds();
+        return b.getWest() <= minx && b.getSouth() <= miny && b.getEast() >= maxx && b.getNorth() >= maxy; }""",
+                                     arg=[minx, miny, maxx, maxy], timeout=10_000)
     assert anonymous.errors == []
+
+
+CENTRED_ON = """([lon, lat, tol]) => { const c = window.districtMaps['district-map'].map.getCenter();
+    return Math.abs(c.lng - lon) < tol && Math.abs(c.lat - lat) < tol; }"""
 
 
 def test_the_dispatcher_acknowledges_and_clears_alarms_from_the_panel(page, live_app):
@@ -189,205 +194,94 @@ def test_the_wall_shows_how_fresh_each_layer_is(anonymous, live_app):
     assert anonymous.errors == []
 
 
-def test_after_many_diff_ticks_the_browser_holds_exactly_the_servers_markers(page, live_app):
-    from brain.live import snapshot
-    from dashboard.app import live_layers
+def test_after_many_deltas_the_browser_holds_exactly_the_servers_layers(page, live_app):
+    from dashboard.live import features
 
     open_view(page, live_app, "/wall")
     brain = live_app.brain
     roster = [s for s in brain.staff.roster() if s.lon is not None]
-    for step in range(4):  # four rounds of a few moves, each sent as edits
+    for step in range(4):  # four rounds of a few moves, each sent as a delta
         brain.staff.record_fixes([Fix(s.id, s.lon + 1e-4 * (step + 1), s.lat, utcnow()) for s in roster[step::9]])
-        page.page.wait_for_timeout(2_300)
+        page.page.wait_for_timeout(700)
 
     def same():
-        want = live_layers(brain, snapshot(brain), "zh-CN")["staff"]
+        brain.live.refresh()
+        [whole] = [d for d in brain.live.since(None) if d.layer == "staff"]
+        want = {f["id"]: (f["lon"], f["lat"]) for f in features(brain, "zh-CN").delta(whole)["upsert"]}
         got = trace(page, "staff")
-        return got["lon"] == pytest.approx(want["lon"]) and got["lat"] == pytest.approx(want["lat"])
+        return dict(zip(got["ids"], zip(got["lon"], got["lat"], strict=True), strict=True)) == want
 
     assert wait_for(same)
+    drawn = page.page.evaluate("""() => window.districtMaps['district-map'].map.querySourceFeatures('live-staff')
+        .map((f) => f.properties.id)""")
+    assert set(drawn) == set(trace(page, "staff")["ids"])  # and MapLibre's source holds just those
     assert page.errors == []
 
 
-def test_on_a_4k_wall_the_map_fills_its_area_and_the_legend_grows(browser, live_app):
-    ctx = browser.new_context(viewport={"width": 3840, "height": 2160})
-    try:
-        page = ctx.new_page()
-        sign_in(page, live_app, "wall")
-        page.goto(live_app.url + "/wall")
-        page.wait_for_selector("#district-map .maplibregl-canvas", timeout=30_000)
-        page.wait_for_function("() => { const gd = document.querySelector('#district-map .js-plotly-plot');"
-                               " return gd && gd.layout.legend.font.size > 14; }", timeout=15_000)
-        size = page.evaluate("() => document.querySelector('#district-map .js-plotly-plot').layout.legend.font.size")
-        assert 26 <= size <= 32  # about twice 1080p's 14 px
-        # markers grow with it too: the poles (static, in the page) and the live cases (sized by the server)
-        page.wait_for_function("() => document.querySelector('#district-map .js-plotly-plot').data[IDX].marker.size"
-                               " .every((s) => s >= 16)".replace("IDX", str(TRACE_INDEX["cases"])), timeout=15_000)
-        pole = page.evaluate("() => document.querySelector('#district-map .js-plotly-plot').data[IDX].marker.size"
-                             .replace("IDX", str(TRACE_INDEX["poles"])))
-        assert pole >= 7  # 4 px at 1080p
-        overflow = page.evaluate("() => [document.documentElement.scrollWidth > innerWidth,"
-                                 " document.documentElement.scrollHeight > innerHeight]")
-        assert overflow == [False, False]  # no scrollbars on the wall
-    finally:
-        ctx.close()
+def test_on_a_4k_wall_the_map_fills_its_area_and_text_and_markers_grow(browser, live_app):
+    sizes = {}
+    for w, h in ((1920, 1080), (3840, 2160)):
+        ctx = browser.new_context(viewport={"width": w, "height": h})
+        try:
+            page = ctx.new_page()
+            sign_in(page, live_app, "wall")
+            page.goto(live_app.url + "/wall")
+            page.wait_for_selector("#district-map .maplibregl-canvas", timeout=30_000)
+            page.wait_for_function("() => window.districtMaps && window.districtMaps['district-map'].still()",
+                                   timeout=30_000)
+            sizes[w] = page.evaluate("""() => { const m = window.districtMaps['district-map'].map;
+                const px = (sel) => parseFloat(getComputedStyle(document.querySelector(sel)).fontSize);
+                const canvas = document.querySelector('#district-map canvas').getBoundingClientRect();
+                const wrap = document.querySelector('.map-wrap').getBoundingClientRect();
+                return {legend: px('.legend-row'), feed: px('.feed-item'), badge: px('.fresh'),
+                        radius: m.getPaintProperty('cases-points', 'circle-radius'),
+                        road: m.getLayoutProperty('roads-names', 'text-size'),
+                        fill: [canvas.width / wrap.width, canvas.height / wrap.height],
+                        overflow: [document.documentElement.scrollWidth > innerWidth,
+                                   document.documentElement.scrollHeight > innerHeight]}; }""")
+        finally:
+            ctx.close()
+    hd, uhd = sizes[1920], sizes[3840]
+    for s in (hd, uhd):
+        assert min(s["legend"], s["feed"], s["badge"]) >= 18  # read from across the room
+        assert s["fill"][0] > 0.95 and s["fill"][1] > 0.9  # the map takes its whole area
+        assert s["overflow"] == [False, False]  # no scrollbars on the wall
+    assert uhd["legend"] > 1.6 * hd["legend"] and uhd["road"] > 1.6 * hd["road"]
+    assert uhd["radius"] != hd["radius"]  # the markers' radius expression carries the larger scale
 
 
-def test_a_change_reaches_the_wall_by_push_not_at_the_next_poll(page, live_app):
-    """The update that draws a new alarm was asked for because the server pushed the change counter
-    (``live-push``, let through the page's gate as ``live-pull``), not by the wall's slow heartbeat tick."""
+def test_a_change_reaches_the_wall_by_push_alone_without_a_request_from_the_page(page, live_app):
+    """The page asks nothing over HTTP for a live change: the server pushes the delta over the page's
+    WebSocket, and the map applies it."""
     open_view(page, live_app, "/wall")
-    bodies: list[str] = []
-    page.page.on("request", lambda r: bodies.append(r.post_data) if r.method == "POST" and r.post_data
-                 and "district-map.figure" in r.post_data else None)
+    posts: list[str] = []
+    page.page.on("request", lambda r: posts.append(r.post_data or "") if r.method == "POST" else None)
     devices = live_app.brain.district.devices
     device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-1])
-    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
-    assert wait_for(lambda: device in [row[2] for row in trace(page, "alarms")["custom"]])
-    # (a heartbeat tick due at the same moment rides in the same request: Dash sends both changes at once)
-    pushed = [b for b in bodies if "live-pull.data" in json.loads(b)["changedPropIds"]]
-    assert pushed, bodies
+    alarm, _ = live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
+    assert wait_for(lambda: alarm.id in trace(page, "alarms")["ids"])
+    assert not [b for b in posts if "district-map" in b], posts
     assert page.errors == []
 
 
-SOURCES_JS = """() => { const gd = document.querySelector('#district-map .js-plotly-plot');
-    const map = gd._fullLayout.map._subplot.map; window.__sources = [];
-    map.on('sourcedata', (e) => window.__sources.push(e.sourceId)); }"""
+def test_the_legend_hides_and_shows_a_layer_and_says_what_each_colour_means(page, live_app):
+    from layers.live import COLOURS
 
-
-PAINTED_JS = """([i, device]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
-    const map = gd._fullLayout.map._subplot.map; const t = gd.data[i];
-    const k = t.customdata.findIndex((r) => r && r[2] === device); if (k < 0) { return null; }
-    const wrap = gd.closest('.map-wrap'); const canvas = wrap.querySelector('canvas.map-markers');
-    const painted = wrap.__overlay && wrap.__overlay.painted[i];
-    const xy = map.project([t.lon[k], t.lat[k]]); const r = window.devicePixelRatio || 1;
-    const px = canvas.getContext('2d').getImageData(Math.round(xy.x * r), Math.round(xy.y * r), 1, 1).data;
-    return {colour: t.marker.color[k], pixel: Array.from(px),
-            painted: !!painted && painted.customdata.some((row) => row && row[2] === device)}; }"""
-
-
-def _rgb(hex_colour: str) -> list[int]:
-    return [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
-
-
-def _shows(painted: dict) -> bool:
-    """Whether the canvas pixel at the marker's place is the marker's colour."""
-    px = painted["pixel"]
-    return px[3] > 150 and all(abs(a - b) <= 40 for a, b in zip(px[:3], _rgb(painted["colour"]), strict=True))
-
-
-def test_a_live_update_gives_maplibre_nothing_and_the_page_paints_the_new_alarm(page, live_app):
-    """A new alarm sets no map source at all, static or live (assets/map_unchanged.js): the page paints the
-    live markers on its own canvas over the map (assets/overlay.js), in the alarm's colour at its place.
-    Hiding and showing a layer still works."""
     open_view(page, live_app, "/wall")
     p = page.page
-    devices = live_app.brain.district.devices
-    water = devices[devices["type"] == "water_meter"]["id"]
-    first, second = str(water.iloc[-2]), str(water.iloc[-3])
-    live_app.brain.alarms.raise_alarm(device_id=first, type="leak", actor="e2e")  # each trace's first update
-    assert wait_for(lambda: first in [row[2] for row in trace(page, "alarms")["custom"]])
-    p.wait_for_timeout(500)
-    p.evaluate(SOURCES_JS)
-    live_app.brain.alarms.raise_alarm(device_id=second, type="leak", actor="e2e")
-    assert wait_for(lambda: second in [row[2] for row in trace(page, "alarms")["custom"]])
-    assert wait_for(lambda: (p.evaluate(PAINTED_JS, [TRACE_INDEX["alarms"], second]) or {}).get("painted"))
-    p.wait_for_timeout(1000)
-    assert p.evaluate("window.__sources") == []
-    assert p.evaluate("window.brainMapSkipped") > 0
-    wait_map_still(p)
-    assert _shows(p.evaluate(PAINTED_JS, [TRACE_INDEX["alarms"], second]))
-    uids = p.evaluate("() => document.querySelector('#district-map .js-plotly-plot')._fullData.map((t) => t.uid)")
-    # a layer hidden from the legend (Plotly.restyle) goes, and comes back
-    roads = TRACE_INDEX["roads"]
-    layer = f"plotly-trace-layer-{uids[roads]}-line"
-    visibility = """([layer]) => { const map = document.querySelector('#district-map .js-plotly-plot')._fullLayout
-        .map._subplot.map; return map.getLayer(layer) ? map.getLayoutProperty(layer, 'visibility') : 'gone'; }"""
-    assert p.evaluate(visibility, [layer]) == "visible"
-    p.evaluate("([i]) => Plotly.restyle(document.querySelector('#district-map .js-plotly-plot'), "
-               "{visible: 'legendonly'}, [i])", [roads])
-    assert wait_for(lambda: p.evaluate(visibility, [layer]) in ("none", "gone"))
-    p.evaluate("([i]) => Plotly.restyle(document.querySelector('#district-map .js-plotly-plot'), "
-               "{visible: true}, [i])", [roads])
-    assert wait_for(lambda: p.evaluate(visibility, [layer]) == "visible")
-    assert page.errors == []
-
-
-def test_the_legend_key_of_a_live_layer_hides_and_shows_its_painted_markers(page, live_app):
-    """The alarms' entry in the legend is its key trace; a click hides the whole legend group, and the page
-    stops painting the alarms; another click brings them back."""
-    open_view(page, live_app, "/wall")
-    p = page.page
-    devices = live_app.brain.district.devices
-    device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-5])
-    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
-    i = TRACE_INDEX["alarms"]
-    assert wait_for(lambda: (p.evaluate(PAINTED_JS, [i, device]) or {}).get("painted"))
-    entry = p.locator("#district-map .legend .traces").filter(has_text="告警").locator(".legendtoggle")
-    wait_map_still(p)
-    for visible, shown in (("legendonly", False), (True, True)):
-        entry.click(force=True)
-        assert wait_for(lambda v=visible: p.evaluate(
-            "(i) => document.querySelector('#district-map .js-plotly-plot').data[i].visible", i) == v)
-        wait_map_still(p)
-        assert wait_for(lambda s=shown: _shows(p.evaluate(PAINTED_JS, [i, device])) == s)
-    assert page.errors == []
-
-
-FRAMES_JS = """() => { const gd = document.querySelector('#district-map .js-plotly-plot');
-    const map = gd._fullLayout.map._subplot.map; window.__frames = 0; window.__sources = [];
-    map.on('render', () => { window.__frames += 1; });
-    map.on('sourcedata', (e) => window.__sources.push(e.sourceId)); }"""
-
-
-def test_the_first_alarm_on_an_empty_layer_is_painted_without_a_frame_of_the_whole_map(page, live_app):
-    """An empty live layer keeps one point with no place (layers.figure.never_empty): Plotly hides a map
-    trace with no points and builds its MapLibre layers anew for the first one, which cost the wall
-    frames of the whole map as a quiet spell ended (and at the start of every storm)."""
-    brain = live_app.brain
-    for a in brain.alarms.live():
-        brain.alarms.clear(a.id, actor="e2e")
-    open_view(page, live_app, "/wall")
-    p = page.page
-    assert wait_for(lambda: trace(page, "alarms")["custom"] == [])
-    wait_map_still(p)
-    p.wait_for_timeout(1000)
-    p.evaluate(FRAMES_JS)
-    devices = brain.district.devices
-    device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-6])
-    brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
-    assert wait_for(lambda: (p.evaluate(PAINTED_JS, [TRACE_INDEX["alarms"], device]) or {}).get("painted"))
-    p.wait_for_timeout(1000)
-    assert p.evaluate("[window.__frames, window.__sources]") == [0, []]
-    assert page.errors == []
-
-
-def test_a_repeated_alarm_shows_its_new_count_on_hover_without_new_tiles_for_its_layer(page, live_app):
-    """A repeat changes only what the alarm's hover label says (its count): the map's alarm layer is not
-    set again, and hovering the marker shows the new count."""
-    open_view(page, live_app, "/wall")
-    p = page.page
-    devices = live_app.brain.district.devices
-    device = str(devices[devices["type"] == "water_meter"]["id"].iloc[-4])
-    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")
-    assert wait_for(lambda: device in [row[2] for row in trace(page, "alarms")["custom"]])
-    p.wait_for_timeout(1000)
-    p.evaluate(SOURCES_JS)
-    live_app.brain.alarms.raise_alarm(device_id=device, type="leak", actor="e2e")  # the same alarm again
-    assert wait_for(lambda: [row[3] for row in trace(page, "alarms")["custom"] if row[2] == device] == [2])
-    p.wait_for_timeout(1000)
-    assert p.evaluate("window.__sources") == []
-    at = p.evaluate("""([i, device]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
-        const map = gd._fullLayout.map._subplot.map;
-        const k = gd.data[i].customdata.findIndex((r) => r && r[2] === device);
-        const xy = map.project([gd.data[i].lon[k], gd.data[i].lat[k]]);
-        const box = map.getCanvas().getBoundingClientRect(); return [box.left + xy.x, box.top + xy.y]; }""",
-                    [TRACE_INDEX["alarms"], device])
-    p.mouse.move(at[0] + 3, at[1] + 3)
-    p.mouse.move(at[0], at[1])
-    p.wait_for_selector("#district-map .hoverlayer .hovertext", timeout=5_000)
-    label = p.evaluate("() => document.querySelector('#district-map .hoverlayer .hovertext').textContent")
-    assert device in label and "次数 2" in label
+    legend = p.inner_text("#map-legend")
+    assert "已超时" in legend and "紧急" in legend and "空闲" in legend and "道路" in legend
+    swatches = p.evaluate("""() => [...document.querySelectorAll('#map-legend .swatch')].map((e) =>
+        getComputedStyle(e).backgroundColor)""")
+    for colour in COLOURS["alarms"].values():
+        rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        assert f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})" in swatches
+    p.click("#map-legend .legend-section:has-text('人员位置')")
+    p.wait_for_function("() => window.districtMaps['district-map'].map.getLayoutProperty('staff-points',"
+                        " 'visibility') === 'none'", timeout=10_000)
+    p.click("#map-legend .legend-section:has-text('人员位置')")
+    p.wait_for_function("() => window.districtMaps['district-map'].map.getLayoutProperty('staff-points',"
+                        " 'visibility') === 'visible'", timeout=10_000)
     assert page.errors == []
 
 
@@ -420,11 +314,10 @@ def test_under_a_steady_stream_of_changes_the_wall_keeps_drawing_them(browser, o
         page = Watched(ctx.new_page(), own_app.url)
         sign_in(page.page, own_app, "dispatcher")
         open_view(page, own_app, "/wall")
-        page.page.evaluate("""(i) => { window.__lens = []; let last = -1; const f = () => {
-            const gd = document.querySelector('#district-map .js-plotly-plot');
-            const n = gd && gd.data && gd.data[i].customdata ? gd.data[i].customdata.length : -1;
+        page.page.evaluate("""() => { window.__lens = []; let last = -1; const f = () => {
+            const n = window.districtMaps['district-map'].count('alarms');
             if (n !== last) { window.__lens.push([Date.now(), n]); last = n; }
-            requestAnimationFrame(f); }; requestAnimationFrame(f); }""", TRACE_INDEX["alarms"])
+            requestAnimationFrame(f); }; requestAnimationFrame(f); }""")
         started = time.time()
         for i in range(0, len(pairs), 20):  # 20 new alarms every 50 ms
             own_app.brain.alarms.raise_many([AlarmMessage(d, k, utcnow()) for d, k in pairs[i:i + 20]])
@@ -432,93 +325,69 @@ def test_under_a_steady_stream_of_changes_the_wall_keeps_drawing_them(browser, o
         ended = time.time()
         during = [n for t, n in page.page.evaluate("window.__lens") if started * 1000 < t < ended * 1000]
         assert len(set(during)) >= 3, during  # drawn again and again while the stream went on
-        assert wait_for(lambda: len(trace(page, "alarms")["custom"]) == len(pairs))
+        assert wait_for(lambda: len(trace(page, "alarms")["ids"]) == len(pairs))
         assert page.errors == []
     finally:
         ctx.close()
 
 
-WRAP = "() => Object.assign({}, document.querySelector('.map-wrap').dataset)"
-
-
-def settled_zoom(p) -> float:
-    """The map's zoom once it has stopped moving (the same for 300 ms): a wheel's zoom is eased in over
-    several frames, later on a loaded machine."""
-    last = None
-    for _ in range(40):
-        zoom = p.evaluate(WRAP).get("zoom")
-        if zoom is not None and zoom == last:
-            return float(zoom)
-        last = zoom
-        p.wait_for_timeout(300)
-    raise AssertionError(f"the map kept moving (zoom {last})")
-
-
-def zoom_to_street(p) -> None:
-    """Zoom in with the wheel over the map's centre, as an operator does, until pole numbers show: one
-    notch at a time, each let settle, so that it stops a notch past the street zoom and not, after
-    wheel events that had not been applied yet, so close that no pole is in view."""
-    box = p.locator("#district-map").bounding_box()
-    p.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    for _ in range(20):
-        if settled_zoom(p) >= 17.2:
-            break
-        p.mouse.wheel(0, -300)
-    p.wait_for_function("() => +document.querySelector('.map-wrap').dataset.poleLabels > 0", timeout=10_000)
-    # the wheel's zoom eases on after the last turn: positions read before it stops are not where the poles end up
-    wait_map_still(p)
-    p.wait_for_timeout(300)  # the overlay places its labels on the next frame
+ZOOM = "() => window.districtMaps['district-map'].map.getZoom()"
 
 
 def wait_map_still(p) -> None:
-    """Until the map neither moves nor zooms (a wheel's ease, the wall's flight to an alarm)."""
-    p.wait_for_function("""() => { const gd = document.querySelector('#district-map .js-plotly-plot');
-        const map = gd._fullLayout.map._subplot.map; return !map.isMoving() && !map.isZooming(); }""",
-                        timeout=10_000)
+    """Until the map neither moves nor zooms (a wheel's ease, the wall's flight to an alarm) and has drawn."""
+    p.wait_for_function("() => window.districtMaps['district-map'].still()", timeout=10_000)
+
+
+def zoom_to_street(p) -> None:
+    """Zoom in with the wheel over the map's centre, as an operator does, until pole numbers show."""
+    box = p.locator("#district-map").bounding_box()
+    p.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(20):
+        wait_map_still(p)
+        if p.evaluate(ZOOM) >= 17.2:
+            break
+        p.mouse.wheel(0, -300)
+        p.wait_for_timeout(200)
+    wait_map_still(p)
+
+
+NUMBERS_SHOWN = """() => window.districtMaps['district-map'].map.queryRenderedFeatures({layers: ['poles-numbers']})
+    .map((f) => f.properties.number)"""
 
 
 def test_at_street_zoom_every_pole_in_view_shows_its_number_and_at_district_zoom_none(page, live_app):
     open_view(page, live_app, "/wall")
     p = page.page
-    p.wait_for_function("() => document.querySelector('.map-wrap').dataset.poleLabels !== undefined",
-                        timeout=15_000)
-    assert p.evaluate(WRAP)["poleLabels"] == "0"
+    assert p.evaluate(NUMBERS_SHOWN) == []
     zoom_to_street(p)
-    # read once the overlay has placed them (a live update may redraw the map meanwhile: labels follow)
-    shown = p.wait_for_function("""() => { const s = [...document.querySelectorAll('.pole-label')]
-        .map((e) => e.textContent); return s.length ? s : null; }""", timeout=10_000).json_value()
+    shown = p.wait_for_function(f"() => {{ const s = ({NUMBERS_SHOWN})(); return s.length ? s : null; }}",
+                                timeout=10_000).json_value()
     numbers = set(live_app.brain.district.poles["number"])
     assert shown and set(shown) <= numbers
-    assert len(shown) < len(numbers)  # only the poles in view
+    assert len(set(shown)) < len(numbers)  # only the poles in view
+    roads = p.evaluate("""() => window.districtMaps['district-map'].map.queryRenderedFeatures(
+        {layers: ['roads-names']}).map((f) => f.properties.name)""")
+    assert roads and set(roads) <= set(live_app.brain.district.roads["name"])  # the streets are named
     assert page.errors == []
 
 
-def test_an_unacknowledged_critical_alarm_blinks_on_the_map_until_acknowledged_without_a_running_animation(
-        page, live_app):
+def test_an_unacknowledged_critical_alarm_is_ringed_on_the_map_until_acknowledged(page, live_app):
     brain = live_app.brain
     devices = brain.district.devices
     dev = str(devices[devices["type"] == "gas"]["id"].iloc[-1])
     open_view(page, live_app, "/wall")
     alarm, _ = brain.alarms.raise_alarm(device_id=dev, type="gas_leak")
+    ringed = """(id) => window.districtMaps['district-map'].map.queryRenderedFeatures({layers: ['alarms-rings']})
+        .some((f) => f.properties.id === id)"""
     try:
-        page.page.wait_for_function("() => +document.querySelector('.map-wrap').dataset.alarmRings >= 1",
-                                    timeout=10_000)
-        assert page.page.locator(".alarm-pulse").count() >= 1
+        page.page.wait_for_function(ringed, arg=alarm.id, timeout=10_000)
         page.page.wait_for_selector(".banner.takeover")
-        # it blinks: the ring's look changes within a second (two states, toggled by assets/blink.js) ...
-        looks = page.page.evaluate("""() => new Promise((done) => {
-            const look = () => { const r = getComputedStyle(document.querySelector('.alarm-pulse'));
-                                 return r.opacity + ' ' + r.transform; };
-            const seen = new Set([look()]);
-            const t = setInterval(() => seen.add(look()), 100);
-            setTimeout(() => { clearInterval(t); done([...seen]); }, 1200); })""")
-        assert len(looks) == 2
-        # ... and nothing on the page animates frame by frame (a CSS animation costs a software-drawn wall
-        # a core for as long as the alarm waits)
+        # nothing on the page animates frame by frame (that would cost a software-drawn wall a core)
         assert page.page.evaluate("() => document.getAnimations().length") == 0
         brain.alarms.acknowledge(alarm.id, actor="operator")
-        page.page.wait_for_function("() => document.querySelector('.map-wrap').dataset.alarmRings === '0'",
-                                    timeout=10_000)
+        page.page.wait_for_function(f"(id) => !({ringed})(id)", arg=alarm.id, timeout=10_000)
+        assert alarm.id in trace(page, "alarms")["ids"]  # still on the map, without its ring
     finally:
         brain.alarms.clear(alarm.id, actor="operator")
     assert page.errors == []
@@ -528,52 +397,26 @@ def test_clicking_a_pole_opens_its_card_with_the_open_cases_there_and_a_click_cl
     open_view(page, live_app, "/wall")
     p = page.page
     zoom_to_street(p)
-    # the pole nearest the middle of the map (not one under the legend in a corner) with no other marker
-    # (a case, an alarm, a person left by other tests) within 20 px, which a click might pick instead;
-    # where every pole in view has one that close, the pole farthest from any
-    # (a redraw of the map between zooming and reading its labels can leave none for a moment: zoom again)
-    picked = None
-    for _ in range(3):
-        picked = p.evaluate("""(live) => {
-            const gd = document.querySelector('#district-map .js-plotly-plot');
-            const map = gd._fullLayout.map._subplot.map;
-            const others = live.flatMap((i) => (gd.data[i].lon || []).flatMap(
-                (lon, k) => typeof lon === 'number' ? [map.project([lon, gd.data[i].lat[k]])] : []));
-            const box = document.querySelector('#district-map .maplibregl-canvas').getBoundingClientRect();
-            const labels = [...document.querySelectorAll('.pole-label')].map((e) =>
-                [e.textContent, parseFloat(e.style.left), parseFloat(e.style.top)]);
-            const room = (l) => Math.min(Infinity, ...others.map((o) => Math.hypot(o.x - l[1], o.y - l[2])));
-            const clear = labels.filter((l) => room(l) > 20);
-            const d = (l) => Math.hypot(l[1] - box.width / 2, l[2] - box.height / 2);
-            if (!labels.length) { return null; }
-            if (!clear.length) { return labels.reduce((a, b) => (room(a) >= room(b) ? a : b)); }
-            return clear.reduce((a, b) => (d(a) <= d(b) ? a : b)); }""",
-            [TRACE_INDEX[n] for n in ("cases", "alarms", "staff")])
-        if picked:
-            break
-        zoom_to_street(p)
-    assert picked, "no pole number showed at street zoom"
+    # the pole nearest the map's middle with no live marker within 20 px (a click would pick the marker)
+    picked = p.evaluate("""() => { const d = window.districtMaps['district-map'], m = d.map;
+        const c = m.getCanvas(), mid = [c.clientWidth / 2, c.clientHeight / 2];
+        const others = ['cases', 'alarms', 'staff'].flatMap((l) => d.features(l).map((f) => m.project([f.lon, f.lat])));
+        const poles = m.queryRenderedFeatures({layers: ['poles-points']}).map((f) => {
+            const at = m.project(f.geometry.coordinates); return [f.properties.number, at.x, at.y]; });
+        const clear = poles.filter((q) => others.every((o) => Math.hypot(o.x - q[1], o.y - q[2]) > 20));
+        const dist = (q) => Math.hypot(q[1] - mid[0], q[2] - mid[1]);
+        return clear.length ? clear.reduce((a, b) => (dist(a) <= dist(b) ? a : b)) : null; }""")
+    assert picked, "no clear pole at street zoom"
     number = picked[0]
     case = live_app.brain.cases.open_case(channel="hotline_12345", category="C0107", pole=number, actor="e2e")
-    assert wait_for(lambda: case.id in [row[0] for row in trace(page, "cases")["custom"]])  # the redraw is done
-    canvas = p.locator("#district-map .maplibregl-canvas").bounding_box()
+    assert wait_for(lambda: str(case.id) in trace(page, "cases")["ids"])
+    wait_map_still(p)
+    canvas = p.locator("#district-map canvas").bounding_box()
     pole = live_app.brain.gazetteer.lookup(number)
-    for _ in range(3):  # a live redraw between hover and click loses the click, as it would a person's
-        # where the pole is now: the wall may have flown to an alarm since the labels were read
-        wait_map_still(p)
-        x, y = p.evaluate("""([lon, lat]) => { const gd = document.querySelector('#district-map .js-plotly-plot');
-            const map = gd._fullLayout.map._subplot.map; const at = map.project([lon, lat]); return [at.x, at.y]; }""",
-                          [pole.lon, pole.lat])
-        p.mouse.move(canvas["x"] + x + 3, canvas["y"] + y + 3)
-        p.mouse.move(canvas["x"] + x, canvas["y"] + y)  # plotly picks the point under the pointer
-        p.wait_for_timeout(300)
-        p.mouse.click(canvas["x"] + x, canvas["y"] + y)
-        try:
-            p.wait_for_selector(".pole-card:not(.hidden)", timeout=4_000)
-            break
-        except Exception:
-            continue
-    p.wait_for_selector(".pole-card:not(.hidden)", timeout=1_000)
+    x, y = p.evaluate("""([lon, lat]) => { const at = window.districtMaps['district-map'].map.project([lon, lat]);
+        return [at.x, at.y]; }""", [pole.lon, pole.lat])
+    p.mouse.click(canvas["x"] + x, canvas["y"] + y)
+    p.wait_for_selector(".pole-card:not(.hidden)", timeout=10_000)
     text = p.inner_text(".pole-card")
     committees = live_app.brain.district.committees.set_index("code")["name"]
     assert f"杆号 {number}" in text and pole.code in text and pole.grid in text

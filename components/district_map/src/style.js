@@ -1,0 +1,122 @@
+/** The map's layers: the static geography with its labels, and the live points. */
+
+export const LIVE = ['cases', 'staff', 'alarms']; // drawn in this order: alarms on top
+
+export function liveSourceId(name) {
+    return `live-${name}`;
+}
+
+const TEXT_PX = {committee: 18, compound: 15, road: 14, pole: 13, cluster: 13, live: 13};
+
+function text(palette, size, k, font) {
+    return {
+        layout: {'text-size': size * k, 'text-font': [font || 'sans-serif']},
+        paint: {'text-color': palette.text, 'text-halo-color': palette.halo, 'text-halo-width': 1.6},
+    };
+}
+
+function withText(layer, t) {
+    return {...layer, layout: {...t.layout, ...(layer.layout || {})}, paint: {...t.paint, ...(layer.paint || {})}};
+}
+
+/** The static layers, each tagged with its group (what the legend hides and shows). */
+export function staticLayers(g, palette, k, font) {
+    const out = [];
+    const has = (name) => !!g[name];
+    const meta = (group) => ({group});
+    if (has('compounds')) {
+        out.push({id: 'compounds-fill', type: 'fill', source: 'compounds', metadata: meta('compounds'),
+            paint: {'fill-color': palette.compound, 'fill-opacity': 0.35}});
+    }
+    if (has('buildings')) {
+        out.push({id: 'buildings-fill', type: 'fill', source: 'buildings', minzoom: 14, metadata: meta('buildings'),
+            paint: {'fill-color': palette.building, 'fill-outline-color': palette.building_edge, 'fill-opacity': 0.8}});
+    }
+    if (has('grid')) {
+        out.push({id: 'grid-lines', type: 'line', source: 'grid', metadata: meta('grid'),
+            paint: {'line-color': palette.grid, 'line-width': 0.8}});
+    }
+    if (has('committees')) {
+        out.push({id: 'committees-lines', type: 'line', source: 'committees', metadata: meta('committees'),
+            paint: {'line-color': palette.committee, 'line-width': 1.8 * k}});
+    }
+    if (has('roads')) {
+        out.push({id: 'roads-lines', type: 'line', source: 'roads', metadata: meta('roads'),
+            layout: {'line-cap': 'round', 'line-join': 'round'},
+            paint: {'line-color': palette.road, 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 1.2 * k, 17, 6 * k]}});
+    }
+    if (has('boundary')) {
+        out.push({id: 'boundary-lines', type: 'line', source: 'boundary', metadata: meta('boundary'),
+            paint: {'line-color': palette.boundary, 'line-width': 3 * k}});
+    }
+    if (has('poles')) {
+        out.push({id: 'poles-clusters', type: 'circle', source: 'poles', filter: ['has', 'point_count'],
+            metadata: meta('poles'), paint: {'circle-color': palette.pole, 'circle-opacity': 0.55,
+                'circle-radius': ['step', ['get', 'point_count'], 9 * k, 50, 13 * k, 500, 18 * k]}});
+        out.push(withText({id: 'poles-cluster-count', type: 'symbol', source: 'poles', filter: ['has', 'point_count'],
+            metadata: meta('poles'), layout: {'text-field': ['get', 'point_count_abbreviated'], 'text-allow-overlap': true}},
+        text(palette, TEXT_PX.cluster, k, font)));
+        out.push({id: 'poles-points', type: 'circle', source: 'poles', filter: ['!', ['has', 'point_count']],
+            metadata: meta('poles'), paint: {'circle-color': palette.pole, 'circle-opacity': 0.85,
+                'circle-radius': ['interpolate', ['linear'], ['zoom'], 13, 1.5 * k, 17, 4 * k]}});
+    }
+    if (has('roads')) {
+        out.push(withText({id: 'roads-names', type: 'symbol', source: 'roads', minzoom: 14, metadata: meta('roads'),
+            layout: {'symbol-placement': 'line', 'text-field': ['get', 'name'], 'symbol-spacing': 300},
+            paint: {'text-color': palette.road_text}}, text(palette, TEXT_PX.road, k, font)));
+    }
+    if (has('compounds')) {
+        out.push(withText({id: 'compounds-names', type: 'symbol', source: 'compounds', minzoom: 15, metadata: meta('compounds'),
+            layout: {'text-field': ['get', 'name']}}, text(palette, TEXT_PX.compound, k, font)));
+    }
+    if (has('poles')) {
+        out.push(withText({id: 'poles-numbers', type: 'symbol', source: 'poles', minzoom: 16.5, metadata: meta('poles'),
+            filter: ['!', ['has', 'point_count']],
+            layout: {'text-field': ['get', 'number'], 'text-offset': [0, 0.9], 'text-anchor': 'top'}},
+        text(palette, TEXT_PX.pole, k, font)));
+    }
+    if (has('committee_labels')) {
+        out.push(withText({id: 'committees-names', type: 'symbol', source: 'committee_labels', maxzoom: 16,
+            metadata: meta('committees'), layout: {'text-field': ['get', 'name']}},
+        text(palette, TEXT_PX.committee, k, font)));
+    }
+    return out;
+}
+
+/** The live points: colour and size come with each feature (from the app's style table). */
+export function liveLayers(palette, k) {
+    const out = [];
+    for (const name of LIVE) {
+        const source = liveSourceId(name);
+        const meta = {group: name};
+        if (name === 'alarms') {
+            out.push({id: 'alarms-rings', type: 'circle', source, metadata: meta, filter: ['==', ['get', 'ring'], true],
+                paint: {'circle-color': 'rgba(0,0,0,0)', 'circle-radius': ['+', ['*', ['get', 'size'], k / 2], 7 * k],
+                    'circle-stroke-color': palette.ring, 'circle-stroke-width': 3 * k}});
+        }
+        out.push({id: `${name}-points`, type: 'circle', source, metadata: meta,
+            paint: {'circle-color': ['get', 'colour'], 'circle-radius': ['*', ['get', 'size'], k / 2],
+                'circle-opacity': ['get', 'opacity'], 'circle-stroke-color': palette.background,
+                'circle-stroke-width': 1.2 * k, 'circle-stroke-opacity': ['get', 'opacity']}});
+    }
+    return out;
+}
+
+/** The paint and layout values that grow with the map's size, for a new scale `k`. */
+export function scaledPaint(palette, k) {
+    const out = [];
+    for (const name of LIVE) {
+        out.push([`${name}-points`, 'circle-radius', ['*', ['get', 'size'], k / 2]]);
+        out.push([`${name}-points`, 'circle-stroke-width', 1.2 * k]);
+    }
+    out.push(['alarms-rings', 'circle-radius', ['+', ['*', ['get', 'size'], k / 2], 7 * k]]);
+    out.push(['alarms-rings', 'circle-stroke-width', 3 * k]);
+    out.push(['committees-lines', 'line-width', 1.8 * k]);
+    out.push(['boundary-lines', 'line-width', 3 * k]);
+    out.push(['links', 'line-width', 3 * k]);
+    for (const [layer, px] of [['committees-names', TEXT_PX.committee], ['compounds-names', TEXT_PX.compound],
+        ['roads-names', TEXT_PX.road], ['poles-numbers', TEXT_PX.pole], ['poles-cluster-count', TEXT_PX.cluster]]) {
+        out.push([layer, 'text-size', px * k]);
+    }
+    return out;
+}

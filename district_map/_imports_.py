@@ -1,0 +1,5 @@
+from .DistrictMap import DistrictMap
+
+__all__ = [
+    "DistrictMap"
+]
