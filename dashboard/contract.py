@@ -66,6 +66,11 @@ def _value(v) -> bool:
     return _scalar(v) or (isinstance(v, list) and len(v) <= 1000 and all(_scalar(x) for x in v))
 
 
+def _versions(v) -> bool:
+    """The versions of its live layers a map holds: {layer: count}."""
+    return v is None or (isinstance(v, dict) and len(v) <= 8 and all(_text(16)(k) and _count(x) for k, x in v.items()))
+
+
 def _case_id(v) -> bool:
     return v is None or (type(v) is int and 1 <= v <= 2**62)
 
@@ -73,7 +78,7 @@ def _case_id(v) -> bool:
 PROPERTY: dict[str, Check] = {
     "n_clicks": _count, "n_intervals": _count, "pathname": _text(2048), "search": _text(2048),
     "date": _date, "start_date": _date, "end_date": _date, "clickData": _mapping, "figure": _mapping,
-    "value": _value, "data": _json,
+    "value": _value, "data": _json, "versions": _versions,
 }
 
 

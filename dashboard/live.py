@@ -43,6 +43,7 @@ ASK_TIMEOUT_S = 10.0  # a page that does not say what its map holds in this long
 POLE_CLICK_M = 5.0  # a marker this close to a pole stands on it: a click on it opens the pole's card
 FONT_FAMILY = "Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, PingFang SC, sans-serif"
 HIDDEN_AT_START = ["grid"]
+LEGEND_PX = 300  # the legend's width over the map's left side at 1080p: what the map fits keeps clear of it
 
 _geography: dict[int, tuple[object, dict]] = {}  # id of a district -> (that district, its geography)
 
@@ -69,7 +70,7 @@ def map_frame(brain, locale: str, *, path: str) -> html.Div:
     geo = geography_of(brain.district)
     district_map = DistrictMap(id=ids.MAP, geography=geo, palette=live_layer.palette(), deltas=deltas,
                                versions={d["layer"]: d["version"] for d in deltas}, hidden=HIDDEN_AT_START,
-                               font_family=FONT_FAMILY, className="map")
+                               font_family=FONT_FAMILY, padding={"left": LEGEND_PX}, className="map")
     legend = html.Div(id=ids.LEGEND, className="legend", children=[
         html.Div(tr("legend.title"), className="legend-title"),
         *[html.Div(className="legend-section" + (" off" if s["group"] in HIDDEN_AT_START else ""),
@@ -204,6 +205,7 @@ class LiveSession:
     brain: object
     sent: dict = field(default_factory=dict)  # component id -> the props last pushed
     view: dict | None = None  # where the wall was last moved (a takeover, or home)
+    pushes: int = 0  # how often the cases or alarms changed: the dispatcher's queue and alarm panel follow it
 
     def step(self, versions, context) -> dict[str, dict]:
         """Everything on the page that changed, as {component id: props}; the map's deltas first."""
@@ -234,8 +236,11 @@ class LiveSession:
             ids.BANNER: {"children": text, "className": cls},
             ids.FRESHNESS: {"children": freshness(brain, at, tr)},
             ids.LIVE_STATUS: {"children": clock_text(brain, at, tr)},
-            ids.LIVE_PUSH: {"data": f"{versions_now['cases']}.{versions_now['alarms']}"},
         }
+        if self.sent.get("lists") != (versions_now["cases"], versions_now["alarms"]):  # the dispatcher's lists
+            self.sent["lists"] = (versions_now["cases"], versions_now["alarms"])
+            self.pushes += 1
+            candidates[ids.LIVE_PUSH] = {"data": self.pushes}
         if self.sent.get("feed-version") != versions_now["cases"]:
             self.sent["feed-version"] = versions_now["cases"]
             candidates[ids.FEED] = {"children": feed(brain, locale)}

@@ -102,6 +102,11 @@ Keyword arguments:
     Lines from a case to the people recommended for it: [case lon,
     case lat, person lon, person lat].
 
+- padding (dict; optional):
+    Pixels (at 1080p; more on a larger map) kept clear on each side
+    when the map fits the district or several alarms: `{top, right,
+    bottom, left}`, for what lies over the map (its legend).
+
 - palette (dict; required):
     The colours of the map by what they mean (the legend is generated
     from the same table by the app): background, boundary, committee,
@@ -113,7 +118,9 @@ Keyword arguments:
 - view (dict; optional):
     Where to move the view: `{key, center: [lon, lat], zoom}` or
     `{key, bounds, max_zoom}`; applied when `key` changes, so the
-    operator's own view is kept otherwise."""
+    operator's own view is kept otherwise. Zooms are a 1080p wall's: a
+    larger map goes log2 of its scale further in, to show the same
+    streets."""
     _children_props: typing.List[str] = []
     _base_nodes = ['children']
     _namespace = 'district_map'
@@ -146,6 +153,7 @@ Keyword arguments:
         palette: typing.Optional[dict] = None,
         deltas: typing.Optional[typing.Sequence["Deltas"]] = None,
         view: typing.Optional[dict] = None,
+        padding: typing.Optional[dict] = None,
         links: typing.Optional[typing.Sequence[typing.Sequence[NumberType]]] = None,
         hidden: typing.Optional[typing.Sequence[str]] = None,
         font_family: typing.Optional[str] = None,
@@ -156,9 +164,9 @@ Keyword arguments:
         style: typing.Optional[typing.Any] = None,
         **kwargs
     ):
-        self._prop_names = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'palette', 'style', 'versions', 'view']
+        self._prop_names = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'padding', 'palette', 'style', 'versions', 'view']
         self._valid_wildcard_attributes =            []
-        self.available_properties = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'palette', 'style', 'versions', 'view']
+        self.available_properties = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'padding', 'palette', 'style', 'versions', 'view']
         self.available_wildcard_properties =            []
         _explicit_args = kwargs.pop('_explicit_args')
         _locals = locals()

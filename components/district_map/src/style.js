@@ -8,6 +8,26 @@ export function liveSourceId(name) {
 
 const TEXT_PX = {committee: 18, compound: 15, road: 14, pole: 13, cluster: 13, live: 13};
 
+/** The zooms (at 1080p) between which a layer shows; a larger map shows as much at log2(scale) more. */
+export const ZOOMS = {
+    'buildings-fill': [14, 24], 'roads-names': [14, 24], 'compounds-names': [15, 24], 'poles-numbers': [16.5, 24],
+    'committees-names': [0, 16.5],
+};
+
+export function zoomRange(id, k) {
+    const [lo, hi] = ZOOMS[id];
+    const shift = Math.log2(k);
+    return [lo > 0 ? lo + shift : 0, hi < 24 ? hi + shift : 24];
+}
+
+function ranged(layer, k) {
+    if (!ZOOMS[layer.id]) {
+        return layer;
+    }
+    const [minzoom, maxzoom] = zoomRange(layer.id, k);
+    return {...layer, minzoom, maxzoom};
+}
+
 function text(palette, size, k, font) {
     return {
         layout: {'text-size': size * k, 'text-font': [font || 'sans-serif']},
@@ -29,7 +49,7 @@ export function staticLayers(g, palette, k, font) {
             paint: {'fill-color': palette.compound, 'fill-opacity': 0.35}});
     }
     if (has('buildings')) {
-        out.push({id: 'buildings-fill', type: 'fill', source: 'buildings', minzoom: 14, metadata: meta('buildings'),
+        out.push({id: 'buildings-fill', type: 'fill', source: 'buildings', metadata: meta('buildings'),
             paint: {'fill-color': palette.building, 'fill-outline-color': palette.building_edge, 'fill-opacity': 0.8}});
     }
     if (has('grid')) {
@@ -61,26 +81,26 @@ export function staticLayers(g, palette, k, font) {
                 'circle-radius': ['interpolate', ['linear'], ['zoom'], 13, 1.5 * k, 17, 4 * k]}});
     }
     if (has('roads')) {
-        out.push(withText({id: 'roads-names', type: 'symbol', source: 'roads', minzoom: 14, metadata: meta('roads'),
+        out.push(withText({id: 'roads-names', type: 'symbol', source: 'roads', metadata: meta('roads'),
             layout: {'symbol-placement': 'line', 'text-field': ['get', 'name'], 'symbol-spacing': 300},
             paint: {'text-color': palette.road_text}}, text(palette, TEXT_PX.road, k, font)));
     }
     if (has('compounds')) {
-        out.push(withText({id: 'compounds-names', type: 'symbol', source: 'compounds', minzoom: 15, metadata: meta('compounds'),
+        out.push(withText({id: 'compounds-names', type: 'symbol', source: 'compounds', metadata: meta('compounds'),
             layout: {'text-field': ['get', 'name']}}, text(palette, TEXT_PX.compound, k, font)));
     }
     if (has('poles')) {
-        out.push(withText({id: 'poles-numbers', type: 'symbol', source: 'poles', minzoom: 16.5, metadata: meta('poles'),
+        out.push(withText({id: 'poles-numbers', type: 'symbol', source: 'poles', metadata: meta('poles'),
             filter: ['!', ['has', 'point_count']],
             layout: {'text-field': ['get', 'number'], 'text-offset': [0, 0.9], 'text-anchor': 'top'}},
         text(palette, TEXT_PX.pole, k, font)));
     }
     if (has('committee_labels')) {
-        out.push(withText({id: 'committees-names', type: 'symbol', source: 'committee_labels', maxzoom: 16,
+        out.push(withText({id: 'committees-names', type: 'symbol', source: 'committee_labels',
             metadata: meta('committees'), layout: {'text-field': ['get', 'name']}},
         text(palette, TEXT_PX.committee, k, font)));
     }
-    return out;
+    return out.map((layer) => ranged(layer, k));
 }
 
 /** The live points: colour and size come with each feature (from the app's style table). */

@@ -2,7 +2,7 @@ import React, {Component} from 'react';
 import PropTypes from 'prop-types';
 import {Map as MapLibreMap, Popup, LngLatBounds, setWorkerUrl} from 'maplibre-gl';
 import {applyDelta, emptyLayer, featureCollection} from '../delta';
-import {staticLayers, liveLayers, LIVE, liveSourceId, scaledPaint} from '../style';
+import {staticLayers, liveLayers, LIVE, liveSourceId, scaledPaint, ZOOMS, zoomRange} from '../style';
 
 // Where this bundle was served from: MapLibre's worker is served beside it by the same app.
 const SCRIPT = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : '';
@@ -55,7 +55,7 @@ export default class DistrictMap extends Component {
             container: el,
             style: this.style(),
             bounds: bounds ? [[bounds[0], bounds[1]], [bounds[2], bounds[3]]] : undefined,
-            fitBoundsOptions: {padding: 24},
+            fitBoundsOptions: {padding: this.padding()},
             center: !bounds && view && view.center ? view.center : undefined,
             zoom: !bounds && view && view.zoom ? view.zoom : undefined,
             attributionControl: false,
@@ -216,13 +216,22 @@ export default class DistrictMap extends Component {
             properties: {}, geometry: {type: 'LineString', coordinates: [[s[0], s[1]], [s[2], s[3]]]}}))};
     }
 
+    /** The room kept clear around what is fitted (what lies over the map, such as its legend), at this scale. */
+    padding(extra = 0) {
+        const p = this.props.padding || {};
+        const side = (name) => ((p[name] || 0) + 24 + extra) * this.scale;
+        return {top: side('top'), right: side('right'), bottom: side('bottom'), left: side('left')};
+    }
+
+    /** Zooms are given for a 1080p wall's map: a larger map goes log2(scale) further in to show as much. */
     move(view) {
+        const shift = Math.log2(this.scale);
         if (view.bounds) {
             const b = view.bounds;
-            this.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding: 48 * this.scale, maxZoom: view.max_zoom || 17,
-                duration: 0});
+            this.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding: this.padding(24),
+                maxZoom: (view.max_zoom || 17) + shift, duration: 0});
         } else if (view.center) {
-            this.map.jumpTo({center: view.center, zoom: view.zoom});
+            this.map.jumpTo({center: view.center, zoom: view.zoom + shift});
         }
     }
 
@@ -235,6 +244,12 @@ export default class DistrictMap extends Component {
         const k = scaleOf(el.clientWidth, el.clientHeight);
         if (Math.abs(k - this.scale) > 0.01 && this.ready) {
             this.scale = k;
+            for (const id of Object.keys(ZOOMS)) {
+                if (this.map.getLayer(id)) {
+                    const [lo, hi] = zoomRange(id, k);
+                    this.map.setLayerZoomRange(id, lo, hi);
+                }
+            }
             for (const [layer, prop, value] of scaledPaint(this.props.palette, k)) {
                 if (this.map.getLayer(layer)) {
                     if (prop.startsWith('text-')) {
@@ -358,8 +373,12 @@ DistrictMap.propTypes = {
         remove: PropTypes.arrayOf(PropTypes.oneOfType([PropTypes.string, PropTypes.number])),
     })),
     /** Where to move the view: `{key, center: [lon, lat], zoom}` or `{key, bounds, max_zoom}`; applied when
-     * `key` changes, so the operator's own view is kept otherwise. */
+     * `key` changes, so the operator's own view is kept otherwise. Zooms are a 1080p wall's: a larger map
+     * goes log2 of its scale further in, to show the same streets. */
     view: PropTypes.object,
+    /** Pixels (at 1080p; more on a larger map) kept clear on each side when the map fits the district or
+     * several alarms: `{top, right, bottom, left}`, for what lies over the map (its legend). */
+    padding: PropTypes.object,
     /** Lines from a case to the people recommended for it: [case lon, case lat, person lon, person lat]. */
     links: PropTypes.arrayOf(PropTypes.arrayOf(PropTypes.number)),
     /** Layer groups not drawn (boundary, committees, grid, roads, compounds, buildings, poles, cases, alarms,
