@@ -16,11 +16,11 @@ from fastapi import FastAPI, Response
 
 from api.app import build_api
 from api.login import build_router as login_router
-from api.report import build_router as report_router
 from api.security import SecurityMiddleware, content_security_policy
 from brain.config import Settings
 from brain.runtime import Brain
 from dashboard.app import PAGES, create_dash
+from dashboard.report import build_router as report_router
 
 log = logging.getLogger("brain")
 PAGE_PATHS = {"/", *PAGES}  # the UI's pages; any other page path is a 404

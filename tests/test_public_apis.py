@@ -65,3 +65,13 @@ def test_the_map_component_is_built_from_its_source_in_the_repository():
     source = (ROOT / "components/district_map/src/components/DistrictMap.react.js").read_text(encoding="utf-8")
     for prop in set(re.findall(r"^    (\w+): PropTypes", source, flags=re.MULTILINE)) - {"setProps"}:
         assert f"'{prop}'" in generated or f'"{prop}"' in generated, prop
+
+
+def test_a_page_never_imports_another_and_the_api_never_imports_the_ui():
+    pages = ROOT / "dashboard" / "pages"
+    for f in pages.glob("*.py"):
+        text = f.read_text(encoding="utf-8")
+        assert not re.search(r"^from dashboard\.pages|^from dashboard import pages", text, flags=re.MULTILINE), f.name
+    for f in (ROOT / "api").glob("*.py"):
+        assert not re.search(r"^from dashboard|^import dashboard", f.read_text(encoding="utf-8"), flags=re.MULTILINE), \
+            f.name

@@ -25,6 +25,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
+from dashboard.texts import timeline_items
 
 QUEUE_LENGTH = 60
 CASE_ZOOM = 16.5  # a selected case is shown at this zoom: its street and the poles around it
@@ -186,38 +187,6 @@ def card(brain, case_id: int, locale: str):
                                      n_clicks=0, className="small")]) for d in dups[:5]], className="duplicates")]
     children += [html.H4(tr("dispatch.timeline")), html.Ul(timeline, className="timeline")]
     return children, c, pairs
-
-
-def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None, *,
-                   personal: bool = False) -> list:
-    """A case's events as list items, oldest first, in local time (personal data masked unless `personal`)."""
-    staff = {s.id: s for s in brain.staff.roster()} if staff is None else staff
-    return [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
-                               className="when"),
-                     f" {_event_text(e, tr, staff)} · {e['actor']}"])
-            for e in brain.cases.timeline(case_id, personal=personal)]
-
-
-def _event_text(e: dict, tr, staff: dict) -> str:
-    kind = e["type"].split(".", 1)[1]
-    if kind == "opened":
-        return tr("status.reported")
-    if kind == "feedback":
-        return f"{tr('feedback')}: {tr('satisfaction.' + str(e['payload'].get('satisfaction')))}"
-    if kind == "assigned":
-        p = e["payload"]
-        s = staff.get(p.get("staff_id"))
-        text = f"{tr('dispatch.assigned_to')} {s.name if s else p.get('staff_id')}"
-        if p.get("override"):
-            text += f" ({tr('dispatch.override')}: {p.get('reason')})"
-        if p.get("auto"):
-            text += f" ({tr('dispatch.auto')})"
-        return text
-    try:
-        return tr(f"status.{kind}") + (f" · {e['payload']['note']}" if e["payload"].get("note") else "")
-    except KeyError:
-        return kind
-
 
 
 

@@ -12,15 +12,14 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from brain.auth.context import current
 from brain.auth.enums import Permission
-from brain.cases.enums import Channel
 from brain.kpi import export
 from brain.kpi.indicators import BY_KEY, HEADLINE, grade
-from brain.kpi.service import DIMENSIONS, UNPLACED, Figure, KpiError, Window, window
+from brain.kpi.service import DIMENSIONS, Figure, KpiError, Window, window
 from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.pages.dispatch import timeline_items
+from dashboard.texts import fmt, group_names, timeline_items
 from layers import kpi as kpi_layers
 from layers.view import fit_zoom
 
@@ -84,17 +83,6 @@ def body(brain, locale: str, search: str | None) -> html.Div:
 
 
 # --- formatting -----------------------------------------------------------------------------------
-def fmt(f: Figure) -> str:
-    ind = BY_KEY[f.key]
-    if f.value is None:
-        return "—"
-    if ind.unit == "%":
-        return f"{f.value:.1f}%"
-    if ind.kind == "count":
-        return f"{int(f.value):,}"
-    return f"{f.value:,.1f}"
-
-
 def fraction(f: Figure) -> str:
     ind = BY_KEY[f.key]
     if ind.kind in ("rate", "ratio"):
@@ -108,31 +96,6 @@ def unit_text(key: str, tr) -> str:
     u = BY_KEY[key].unit
     return {"min": tr("hover.min"), "m": "m"}.get(u, "")
 
-
-def group_names(brain, by: str, locale: str) -> dict[str, str]:
-    """Breakdown value -> its name on screen."""
-    tr = translator(locale)
-    if by == "committee":
-        c = brain.district.committees
-        out = dict(zip(c["code"], c["name"], strict=True))
-    elif by == "category":
-        out = category_names(brain.catalogue, locale)
-    elif by == "team":
-        out = {t["id"]: t["name"] for t in brain.district.teams}
-    elif by in ("channel", "department"):
-        prefix = "channel" if by == "channel" else "department"
-        out = {}
-        values = ([c.value for c in Channel] if by == "channel"
-                  else sorted({t["department"] for t in brain.district.teams}))
-        for v in values:
-            try:
-                out[v] = tr(f"{prefix}.{v}")
-            except KeyError:
-                out[v] = v
-    else:
-        out = {}
-    out[UNPLACED] = tr("kpi.unplaced")
-    return out
 
 
 def resolve_window(brain, kind: str | None, start: str | None, end: str | None) -> Window:

@@ -18,7 +18,7 @@ from brain.staff.enums import DutyStatus
 from brain.storage.db import utcnow
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names, names
-from dashboard.pages.kpi import fmt, group_names
+from dashboard.texts import fmt, group_names
 
 e = html.escape
 

@@ -1,0 +1,83 @@
+"""Texts more than one screen shows: an indicator's figure, the names of a breakdown's groups, a case's
+timeline. Shared by the pages and the printable shift handover, so no page imports another."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dash import html
+
+from brain.cases.enums import Channel
+from brain.kpi.indicators import BY_KEY
+from brain.kpi.service import UNPLACED, Figure
+from dashboard.i18n import translator
+from dashboard.i18n.catalogue import category_names
+
+
+def fmt(f: Figure) -> str:
+    ind = BY_KEY[f.key]
+    if f.value is None:
+        return "—"
+    if ind.unit == "%":
+        return f"{f.value:.1f}%"
+    if ind.kind == "count":
+        return f"{int(f.value):,}"
+    return f"{f.value:,.1f}"
+
+
+def group_names(brain, by: str, locale: str) -> dict[str, str]:
+    """Breakdown value -> its name on screen."""
+    tr = translator(locale)
+    if by == "committee":
+        c = brain.district.committees
+        out = dict(zip(c["code"], c["name"], strict=True))
+    elif by == "category":
+        out = category_names(brain.catalogue, locale)
+    elif by == "team":
+        out = {t["id"]: t["name"] for t in brain.district.teams}
+    elif by in ("channel", "department"):
+        prefix = "channel" if by == "channel" else "department"
+        out = {}
+        values = ([c.value for c in Channel] if by == "channel"
+                  else sorted({t["department"] for t in brain.district.teams}))
+        for v in values:
+            try:
+                out[v] = tr(f"{prefix}.{v}")
+            except KeyError:
+                out[v] = v
+    else:
+        out = {}
+    out[UNPLACED] = tr("kpi.unplaced")
+    return out
+
+
+def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None, *,
+                   personal: bool = False) -> list:
+    """A case's events as list items, oldest first, in local time (personal data masked unless `personal`)."""
+    staff = {s.id: s for s in brain.staff.roster()} if staff is None else staff
+    return [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
+                               className="when"),
+                     f" {_event_text(e, tr, staff)} · {e['actor']}"])
+            for e in brain.cases.timeline(case_id, personal=personal)]
+
+
+def _event_text(e: dict, tr, staff: dict) -> str:
+    kind = e["type"].split(".", 1)[1]
+    if kind == "opened":
+        return tr("status.reported")
+    if kind == "feedback":
+        return f"{tr('feedback')}: {tr('satisfaction.' + str(e['payload'].get('satisfaction')))}"
+    if kind == "assigned":
+        p = e["payload"]
+        s = staff.get(p.get("staff_id"))
+        text = f"{tr('dispatch.assigned_to')} {s.name if s else p.get('staff_id')}"
+        if p.get("override"):
+            text += f" ({tr('dispatch.override')}: {p.get('reason')})"
+        if p.get("auto"):
+            text += f" ({tr('dispatch.auto')})"
+        return text
+    try:
+        return tr(f"status.{kind}") + (f" · {e['payload']['note']}" if e["payload"].get("note") else "")
+    except KeyError:
+        return kind
