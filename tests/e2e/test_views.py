@@ -219,6 +219,7 @@ def test_after_many_deltas_the_browser_holds_exactly_the_servers_layers(page, li
 
 
 def test_on_a_4k_wall_the_map_fills_its_area_and_text_and_markers_grow(browser, live_app):
+    live_app.brain.cases.open_case(channel="wechat", category="C0107", pole="0412", actor="e2e")  # in the feed
     sizes = {}
     for w, h in ((1920, 1080), (3840, 2160)):
         ctx = browser.new_context(viewport={"width": w, "height": h})
