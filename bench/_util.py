@@ -80,21 +80,22 @@ def wall_in_browser(password: str = "bench-admin-pass") -> Iterator[tuple]:
 MAP_STILL = ("() => window.districtMaps && window.districtMaps['district-map'] && "
              "window.districtMaps['district-map'].still()")
 
-# When the page's map has drawn a live layer's new data, note for each of its features (by id, and count
-# for alarms) the time of that first frame: `window.__drawn[id + '|' + count]` = Date.now(). Read from the
-# map component's documented hook and MapLibre's public events ('sourcedata' once the layer's source has
-# taken the change, then the next 'render'); nothing is polled on frames the page would not draw anyway.
-DRAWN_JS = """([layer]) => { window.__drawn = {}; const d = window.districtMaps['district-map'], m = d.map;
-    let pending = false;
-    m.on('sourcedata', (e) => { if (e.sourceId === 'live-' + layer && e.isSourceLoaded) { pending = true; } });
-    m.on('render', () => {
-        if (!pending) { return; }
-        pending = false;
-        const now = Date.now();
-        for (const f of d.features(layer)) {
+# When the page's map has drawn a live layer's change, note for each feature it brought (by id, and count
+# for alarms) the time of that first frame: `window.__drawn[id + '|' + count]` = Date.now(). From the map
+# component's documented listeners (`applied` when it takes a delta, `drawn` at the first frame showing a
+# layer's update); nothing is polled on frames the page would not draw anyway.
+DRAWN_JS = """([layer]) => { window.__drawn = {}; const d = window.districtMaps['district-map'], waiting = new Set();
+    d.listen('applied', (e) => {
+        if (e.layer !== layer) { return; }
+        for (const f of e.features) {
             const key = f.id + '|' + (f.count || 0);
-            if (!(key in window.__drawn)) { window.__drawn[key] = now; }
+            if (!(key in window.__drawn)) { waiting.add(key); }
         }
+    });
+    d.listen('drawn', (e) => {
+        if (!e.layers.includes(layer)) { return; }
+        for (const key of waiting) { window.__drawn[key] = e.at; }
+        waiting.clear();
     }); }"""
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import sync_playwright
 
+from bench._util import MAP_STILL
 from bench.live_latency import quietest_alarm
 from brain.config import Settings
 from brain.runtime import Brain
@@ -89,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("requestfinished", lambda r: counts.__setitem__("callbacks", counts["callbacks"] + 1)
-                    if r.method == "POST" and "district-map.figure" in (r.post_data or "") else None)
             login(page, app.url, "admin", PASSWORD)
             page.goto(app.url + "/wall")
             page.wait_for_selector(".maplibregl-canvas", timeout=30_000)
+            page.wait_for_function(MAP_STILL, timeout=60_000)
+            # the deltas the map takes, counted through its documented listener
+            page.evaluate("() => { window.__applied = 0; window.districtMaps['district-map'].listen('applied',"
+                          " () => { window.__applied += 1; }); }")
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
             driver = threading.Thread(target=drive, args=(brain, stop, counts), daemon=True)
@@ -105,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             while True:
                 now = time.monotonic()
                 if now >= next_sample:
+                    counts["callbacks"] = page.evaluate("window.__applied")
                     cdp.send("HeapProfiler.collectGarbage")
                     heap = cdp.send("Runtime.getHeapUsage")["usedSize"] / 1e6
                     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     minutes = last[0] - first[0]
     slope = np.polyfit([r[0] for r in rows], [r[1] for r in rows], 1)[0] if len(rows) > 2 else float("nan")
     print(f"\nover {minutes:.1f} min: {counts['moves']} staff moves, {counts['changes']} case/alarm changes, "
-          f"{counts['callbacks']} map updates received")
+          f"{counts['callbacks']} live-layer deltas taken by the map")
     print(f"heap after GC: {first[1]:.2f} MB -> {last[1]:.2f} MB, growth {last[1] - first[1]:+.2f} MB "
           f"(x{last[1] / first[1]:.2f}; trend {slope:+.3f} MB/min); target: growth under 20 MB")
     print(f"DOM nodes {first[2]} -> {last[2]}; listeners {first[3]} -> {last[3]}; console errors: {len(errors)}")

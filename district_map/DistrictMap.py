@@ -31,8 +31,10 @@ layers and poles, and reports the versions it holds (`versions`). Nothing is fet
 style has no tile, sprite or glyph server; text is drawn with the fonts of the computer it runs on.
 
 For automation and tests, `window.districtMaps[id]` holds `{map, versions(), count(layer),
-features(layer), still()}`: the MapLibre map (its public API), the versions and features each live layer
-holds, and whether the map has loaded and stands still.
+features(layer), still(), listen(kind, fn)}`: the MapLibre map (its public API), the versions and
+features each live layer holds, whether the map has loaded and stands still, and listeners: `applied`
+({layer, features, at}) when a delta is taken, `drawn` ({layers, at}) at the first frame that shows
+a live layer's update.
 
 Keyword arguments:
 

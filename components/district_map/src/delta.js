@@ -4,16 +4,21 @@ export function emptyLayer() {
     return {version: 0, features: new Map()};
 }
 
-/** A feature of a live layer as GeoJSON (the properties the style reads). */
+/** A feature of a live layer as GeoJSON: only what is drawn (its hover text is read from the layer). */
 export function toGeoJSON(f) {
     return {
         type: 'Feature',
         geometry: {type: 'Point', coordinates: [f.lon, f.lat]},
         properties: {
             id: f.id, colour: f.colour, size: f.size || 10, ring: !!f.ring, opacity: f.opacity === undefined ? 1 : f.opacity,
-            label: f.label || '', tip: f.tip || '',
         },
     };
+}
+
+/** Whether two features are drawn alike (a repeated alarm's new count shows in its hover text only). */
+export function drawnAlike(a, b) {
+    return a.lon === b.lon && a.lat === b.lat && a.colour === b.colour && (a.size || 10) === (b.size || 10)
+        && !!a.ring === !!b.ring && (a.opacity === undefined ? 1 : a.opacity) === (b.opacity === undefined ? 1 : b.opacity);
 }
 
 export function featureCollection(layer) {
@@ -21,8 +26,9 @@ export function featureCollection(layer) {
 }
 
 /**
- * Apply `delta` ({version, base, reset, upsert, remove}) to `layer`; returns the source diff to draw
- * ({reset} or {remove, add}), or null when the delta is old or does not follow what is held.
+ * Apply `delta` ({version, base, reset, upsert, remove}) to `layer`; returns what the map must draw again
+ * ({reset: true}, or {ids}: the features removed or drawn differently), or null when the delta is old or
+ * does not follow what is held.
  */
 export function applyDelta(layer, delta) {
     const version = Number(delta.version);
@@ -42,23 +48,37 @@ export function applyDelta(layer, delta) {
     if (delta.base !== undefined && delta.base !== layer.version) {
         return null; // a gap: the app resends the layer once it sees the versions held
     }
-    const remove = [];
-    const add = [];
+    const ids = [];
     for (const id of delta.remove || []) {
         if (layer.features.delete(id)) {
-            remove.push(id);
+            ids.push(id);
         }
     }
     for (const f of delta.upsert || []) {
         if (!f || f.id === undefined || f.id === null) {
             continue;
         }
-        if (layer.features.has(f.id)) {
-            remove.push(f.id);
-        }
+        const held = layer.features.get(f.id);
         layer.features.set(f.id, f);
-        add.push(toGeoJSON(f));
+        if (!held || !drawnAlike(held, f)) {
+            ids.push(f.id); // (one drawn alike is held for its hover text: nothing to draw again)
+        }
     }
     layer.version = version;
+    return {ids};
+}
+
+/** The source diff that brings MapLibre's copy of `layer` up to date for `ids` (added ones replace). */
+export function sourceDiff(layer, ids) {
+    const remove = [];
+    const add = [];
+    for (const id of ids) {
+        const f = layer.features.get(id);
+        if (f) {
+            add.push(toGeoJSON(f));
+        } else {
+            remove.push(id);
+        }
+    }
     return {remove, add};
 }

@@ -1,7 +1,7 @@
 import React, {Component} from 'react';
 import PropTypes from 'prop-types';
 import {Map as MapLibreMap, Popup, LngLatBounds, setWorkerUrl} from 'maplibre-gl';
-import {applyDelta, emptyLayer, featureCollection} from '../delta';
+import {applyDelta, emptyLayer, featureCollection, sourceDiff} from '../delta';
 import {staticLayers, liveLayers, LIVE, liveSourceId, scaledPaint, ZOOMS, zoomRange} from '../style';
 
 // Where this bundle was served from: MapLibre's worker is served beside it by the same app.
@@ -10,6 +10,7 @@ if (SCRIPT) {
     setWorkerUrl(new URL('maplibre-gl-worker.mjs', SCRIPT).href);
 }
 
+const BUSY_LIMIT_MS = 2000; // an update not confirmed in this long no longer holds the next back
 const WALL_W = 1700;
 const WALL_H = 850; // the map area of a 1920x1080 wall: sizes are given for it and grow with a larger map
 
@@ -29,8 +30,10 @@ export function scaleOf(width, height) {
  * style has no tile, sprite or glyph server; text is drawn with the fonts of the computer it runs on.
  *
  * For automation and tests, `window.districtMaps[id]` holds `{map, versions(), count(layer),
- * features(layer), still()}`: the MapLibre map (its public API), the versions and features each live layer
- * holds, and whether the map has loaded and stands still.
+ * features(layer), still(), listen(kind, fn)}`: the MapLibre map (its public API), the versions and
+ * features each live layer holds, whether the map has loaded and stands still, and listeners: `applied`
+ * ({layer, features, at}) when a delta is taken, `drawn` ({layers, at}) at the first frame that shows
+ * a live layer's update.
  */
 export default class DistrictMap extends Component {
     constructor(props) {
@@ -41,7 +44,10 @@ export default class DistrictMap extends Component {
             this.layers[name] = emptyLayer();
         }
         this.applied = 0; // how many deltas of the current `deltas` prop were applied
-        this.pending = {}; // live layer -> source diff waiting for the map to be ready
+        this.pending = {}; // live layer -> source diff waiting for the map (not ready, or the last update in flight)
+        this.busy = {}; // live layer -> when its update in flight was handed to MapLibre (0: none)
+        this.drawnSoon = new Set(); // layers whose update the next frame shows
+        this.listeners = {applied: [], drawn: []};
         this.hovered = null;
         this.scale = 1;
     }
@@ -74,6 +80,8 @@ export default class DistrictMap extends Component {
                 this.move(this.wanted);
             }
         });
+        this.map.on('sourcedata', (e) => this.loaded(e));
+        this.map.on('render', () => this.rendered());
         this.map.on('click', (e) => this.click(e));
         this.map.on('mousemove', (e) => this.hover(e));
         this.map.on('mouseout', () => this.unhover());
@@ -86,6 +94,7 @@ export default class DistrictMap extends Component {
             count: (layer) => (this.layers[layer] ? this.layers[layer].features.size : 0),
             features: (layer) => (this.layers[layer] ? Array.from(this.layers[layer].features.values()) : []),
             still: () => this.ready && !this.map.isMoving() && !this.map.isZooming() && this.map.loaded(),
+            listen: (kind, fn) => this.listeners[kind].push(fn),
         };
         this.receive(this.props.deltas, true);
     }
@@ -137,6 +146,7 @@ export default class DistrictMap extends Component {
             return;
         }
         let changed = false;
+        const at = Date.now();
         for (const delta of deltas) {
             const layer = this.layers[delta && delta.layer];
             if (!layer) {
@@ -146,6 +156,9 @@ export default class DistrictMap extends Component {
             if (diff) {
                 changed = true;
                 this.queue(delta.layer, diff);
+                for (const fn of this.listeners.applied) {
+                    fn({layer: delta.layer, features: delta.upsert || [], at});
+                }
             }
         }
         if (changed || first) {
@@ -156,33 +169,71 @@ export default class DistrictMap extends Component {
         }
     }
 
-    /** Keep a source diff for a layer until the map can take it (a reset replaces what waits). */
-    queue(name, diff) {
-        const waiting = this.pending[name];
-        if (diff.reset || !waiting) {
-            this.pending[name] = diff;
-            return;
+    /** Note what a layer must draw again until the map can take it (a reset takes the whole layer). */
+    queue(name, change) {
+        const waiting = this.pending[name] || (this.pending[name] = {reset: false, ids: new Set()});
+        if (change.reset) {
+            waiting.reset = true;
+            waiting.ids.clear();
+        } else if (!waiting.reset) {
+            for (const id of change.ids) {
+                waiting.ids.add(id);
+            }
         }
-        waiting.remove = (waiting.remove || []).concat(diff.remove || []);
-        waiting.add = (waiting.add || []).concat(diff.add || []);
-        waiting.update = (waiting.update || []).concat(diff.update || []);
     }
 
+    /**
+     * Hand what waits to MapLibre, one update per layer in flight: while a layer's last update is still
+     * being tiled, what arrives meanwhile waits and goes as one (a storm's deltas are drawn as fast as the
+     * map can draw them, never queued behind each other).
+     */
     flush() {
         if (!this.ready) {
             return;
         }
+        const now = performance.now();
         for (const name of Object.keys(this.pending)) {
-            const diff = this.pending[name];
+            if (this.busy[name] && now - this.busy[name] < BUSY_LIMIT_MS) {
+                continue;
+            }
+            const waiting = this.pending[name];
+            delete this.pending[name];
+            if (!waiting.reset && !waiting.ids.size) {
+                continue;
+            }
             const source = this.map.getSource(liveSourceId(name));
-            if (diff.reset) {
+            this.busy[name] = now;
+            if (waiting.reset) {
                 source.setData(featureCollection(this.layers[name]));
             } else {
-                // the features a delta replaced are removed and added again: a full replacement, by id
-                source.updateData({remove: diff.remove, add: diff.add});
+                source.updateData(sourceDiff(this.layers[name], waiting.ids));
             }
         }
-        this.pending = {};
+    }
+
+    /** A live layer's source has taken its update: what waited goes now; the frame that follows shows it. */
+    loaded(e) {
+        const name = e.sourceId && e.sourceId.startsWith('live-') ? e.sourceId.slice(5) : null;
+        if (!name || !e.isSourceLoaded || !this.busy[name]) {
+            return;
+        }
+        this.busy[name] = 0;
+        this.drawnSoon.add(name);
+        if (this.pending[name]) {
+            this.flush();
+        }
+    }
+
+    /** After a frame that shows a layer's update: tell the listeners (automation, benchmarks). */
+    rendered() {
+        if (!this.drawnSoon.size) {
+            return;
+        }
+        const layers = Array.from(this.drawnSoon);
+        this.drawnSoon.clear();
+        for (const fn of this.listeners.drawn) {
+            fn({layers, at: Date.now()});
+        }
     }
 
     style() {
@@ -306,7 +357,9 @@ export default class DistrictMap extends Component {
         }
         this.hovered = key;
         this.map.getCanvas().style.cursor = 'pointer';
-        const text = f.properties.tip || f.properties.number || '';
+        const group = f.layer.metadata.group;
+        const held = this.layers[group] && this.layers[group].features.get(f.properties.id);
+        const text = held ? held.tip || '' : f.properties.number || '';
         this.popup = new Popup({closeButton: false, closeOnClick: false, className: 'district-map-tip',
             maxWidth: `${24 * this.scale}em`, offset: 12}).setLngLat(e.lngLat).setText(text).addTo(this.map);
         if (this.props.setProps) {
