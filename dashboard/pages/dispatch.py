@@ -296,8 +296,17 @@ def register(guard, brain, locale_of) -> None:
         return queue_items(brain, cases, locale_of(search), selected), sig
 
     @guard.callback(Permission.READ_CASES, Output(ids.SELECTED, "data"),
-                    Input({"type": ids.QUEUE_ITEM, "case": ALL}, "n_clicks"), prevent_initial_call=True)
-    def select(clicks):
+                    Input({"type": ids.QUEUE_ITEM, "case": ALL}, "n_clicks"), Input(ids.MAP, "clickData"),
+                    prevent_initial_call=True)
+    def select(clicks, click):
+        """A case chosen in the queue, or by a click on its marker on the map."""
+        if ctx.triggered_id == ids.MAP:
+            if not isinstance(click, dict) or click.get("layer") != "cases":
+                return no_update
+            try:
+                return int(click["id"])
+            except (KeyError, TypeError, ValueError):
+                return no_update
         if not ctx.triggered_id or not any(clicks or []):
             return no_update
         return ctx.triggered_id["case"]

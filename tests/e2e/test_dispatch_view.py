@@ -87,3 +87,27 @@ def test_the_audit_log_page_is_for_admins_and_filters(anonymous, live_app):
         timeout=10_000)
     assert "auth.login" in anonymous.page.inner_text("#audit-table")
     assert anonymous.errors == []
+
+
+def test_a_click_on_a_case_marker_opens_its_card_and_the_map_goes_to_it(anonymous, live_app):
+    brain = live_app.brain
+    case = brain.cases.open_case(channel="street_patrol", category="E0501", pole="1500", actor="patrol")
+    page = anonymous.page
+    sign_in(page, live_app, "dispatcher")
+    page.goto(live_app.url + "/dispatch")
+    page.wait_for_function("(id) => window.districtMaps && window.districtMaps['district-map'].still() &&"
+                           " window.districtMaps['district-map'].features('cases').some((f) => f.id === id)",
+                           arg=str(case.id), timeout=30_000)
+    page.evaluate("""(id) => { const m = window.districtMaps['district-map'].map; const f = window.districtMaps[
+        'district-map'].features('cases').find((x) => x.id === id); m.jumpTo({center: [f.lon, f.lat], zoom: 18}); }""",
+                  str(case.id))
+    page.wait_for_function("() => window.districtMaps['district-map'].still()", timeout=10_000)
+    box = page.locator("#district-map canvas").bounding_box()
+    x, y = page.evaluate("""(id) => { const d = window.districtMaps['district-map'];
+        const f = d.features('cases').find((x) => x.id === id); const at = d.map.project([f.lon, f.lat]);
+        return [at.x, at.y]; }""", str(case.id))
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_function("(id) => document.querySelector('.card h3') &&"
+                           " document.querySelector('.card h3').innerText.includes('#' + id)", arg=case.id,
+                           timeout=10_000)
+    assert anonymous.errors == [] and anonymous.foreign() == []
