@@ -15,6 +15,7 @@ import hashlib
 import heapq
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -79,7 +80,8 @@ def map_frame(brain, locale: str, *, path: str) -> html.Div:
             *[_legend_row(r) for r in s["rows"]]])
           for s in live_layer.legend(tr, set(geo["layers"]))]])
     card = html.Div(id=ids.POLE_CARD, className="pole-card hidden", role="dialog")
-    context = dcc.Store(id=ids.LIVE_CONTEXT, data={"locale": locale, "path": path})
+    # `page`: this rendering of the page (a navigation renders it anew, with every value as it is now)
+    context = dcc.Store(id=ids.LIVE_CONTEXT, data={"locale": locale, "path": path, "page": uuid.uuid4().hex})
     return html.Div([district_map, legend, card, context], className="map-wrap")
 
 
@@ -206,6 +208,7 @@ class LiveSession:
     sent: dict = field(default_factory=dict)  # component id -> the props last pushed
     view: dict | None = None  # where the wall was last moved (a takeover, or home)
     pushes: int = 0  # how often the cases or alarms changed: the dispatcher's queue and alarm panel follow it
+    page: str | None = None  # the rendering of the page these were sent to
 
     def step(self, versions, context) -> dict[str, dict]:
         """Everything on the page that changed, as {component id: props}; the map's deltas first."""
@@ -215,6 +218,9 @@ class LiveSession:
         from dashboard.i18n import LOCALES
 
         locale = locale if locale in LOCALES else "zh-CN"
+        page = context.get("page") if isinstance(context, dict) else None
+        if page != self.page:  # a page rendered anew shows what was current then: compare with that, not
+            self.page, self.sent, self.view = page, {}, None  # with what the previous page was sent
         tr = translator(locale)
         brain.live.refresh()
         at = brain.live.at

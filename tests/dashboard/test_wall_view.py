@@ -52,3 +52,17 @@ def test_the_banner_names_the_oldest_waiting_critical_alarm_and_counts_the_other
 def test_the_banner_marks_a_flapping_device_and_still_names_its_alarm():
     shown = texts(banner([alarm(1, SPOT)], utcnow(), translator("zh-CN"), lambda ids: set(ids) & {"D1"})[0])
     assert shown[0] == "紧急" and "D1" in shown[1] and shown[2] == "频繁触发"
+
+
+def test_a_page_rendered_anew_is_sent_every_value_again_and_taken_over_again(brain):
+    """A navigation renders the page with the values of that moment: the page's loop compares with those,
+    not with what it sent the page before (which a counter may have come back to meanwhile)."""
+    from dashboard.live import LiveSession
+
+    session = LiveSession(brain)
+    first = session.step(None, {"locale": "zh-CN", "path": "/wall", "page": "a"})
+    assert "counter-open_cases" in first
+    versions = {d["layer"]: d["version"] for d in first["district-map"]["deltas"]}
+    assert "counter-open_cases" not in session.step(versions, {"locale": "zh-CN", "path": "/wall", "page": "a"})
+    again = session.step(versions, {"locale": "zh-CN", "path": "/wall", "page": "b"})
+    assert "counter-open_cases" in again and "takeover-banner" in again
