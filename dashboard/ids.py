@@ -35,6 +35,7 @@ REFRESH = "dispatch-refresh"
 CARD_DRAWN = "card-drawn"  # the case and version the card shows: a move is made on that version
 CARD = "case-card"
 ASSIGN = "assign"  # pattern: {"type": ASSIGN, "staff": id}
+ASSIGN_ANY = "assign-any"  # pattern: {"type": ASSIGN_ANY, "staff": id}: picked when nobody was recommended
 MOVE = "move"  # pattern: {"type": MOVE, "to": status}
 MERGE = "merge"  # pattern: {"type": MERGE, "into": case id}
 NOTE = "move-note"

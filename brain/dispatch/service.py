@@ -29,7 +29,7 @@ from brain.events.bus import Following
 from brain.events.types import Event
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff, Team
-from brain.staff.service import StaffService
+from brain.staff.service import StaffService, StaffView
 from brain.storage.db import utcnow
 from geodata.crs import haversine_m
 from geodata.district import District
@@ -196,6 +196,20 @@ class DispatchService(Following):
     def recommend_at(self, lon: float, lat: float, category: str, **kwargs) -> Recommendation:
         """Rank suitable, available staff near a point (see `Ranker.rank`)."""
         return self.ranker.rank(lon, lat, category, **kwargs)
+
+    def everyone_for(self, case_id: int, *, limit: int = 20) -> list[tuple[StaffView, float | None]]:
+        """Every person whose team takes the case's category, whatever their state or distance, with the
+        straight-line distance to the case (None without a position): the available first, then the
+        nearest, ties by id. What a dispatcher picks from when nobody is recommended."""
+        case = self.cases.get(case_id)
+        out = []
+        for s in self.staff.roster():
+            if not Catalogue.covers(list(s.duties), case.category):
+                continue
+            d = None if s.lon is None or s.lat is None else float(haversine_m(case.lon, case.lat, s.lon, s.lat))
+            out.append((s, d))
+        out.sort(key=lambda p: (p[0].status != DutyStatus.AVAILABLE, p[1] is None, p[1] or 0.0, p[0].id))
+        return out[:limit]
 
     def recommend(self, case_id: int, *, limit: int = 10, max_distance_m: float | None = None) -> Recommendation:
         """Ranked suitable staff for a case, with each one's current workload; and who was left out, why."""

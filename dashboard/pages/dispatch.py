@@ -119,6 +119,23 @@ def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None)
     return items or [html.Div(tr("dispatch.empty"), className="empty-queue")]
 
 
+def _picker(brain, case_id: int, tr) -> list:
+    """Nobody recommended: everyone whose team takes the case, with their state and distance; the available
+    can be sent, with a reason in the note (the assignment records it)."""
+    people = brain.dispatch.everyone_for(case_id)
+    if not people:
+        return [html.P(tr("dispatch.nobody_at_all"), className="warn")]
+    rows = [html.Tr([html.Td(s.name), html.Td(s.team_name), html.Td(tr(f"duty.{s.status}")),
+                     html.Td("—" if d is None else f"{d:,.0f} m"),
+                     html.Td(html.Button(tr("dispatch.assign"), id={"type": ids.ASSIGN_ANY, "staff": s.id}, n_clicks=0,
+                                         className="small") if s.status == "available" else "")])
+            for s, d in people]
+    return [html.H4(tr("dispatch.pick")), html.P(tr("dispatch.pick_hint"), className="hint"),
+            html.Table([html.Thead(html.Tr([html.Th(tr(k)) for k in (
+                "dispatch.col.name", "dispatch.col.team", "dispatch.col.state", "dispatch.col.straight",
+                "dispatch.col.action")])), html.Tbody(rows)], className="rec picker")]
+
+
 def card(brain, case_id: int, locale: str):
     """The case card and the recommendation lines for the map."""
     tr = translator(locale)
@@ -168,6 +185,8 @@ def card(brain, case_id: int, locale: str):
                          "dispatch.col.name", "dispatch.col.team", "dispatch.col.distance", "dispatch.col.eta",
                          "dispatch.col.workload", "dispatch.col.action")])), html.Tbody(rows)], className="rec")
                      if rows else html.P(tr("dispatch.nobody"), className="warn")]
+        if not rows and may_move:
+            children += _picker(brain, c.id, tr)
         if excluded:
             children += [html.H4(tr("dispatch.excluded")), html.Ul(excluded, className="excluded")]
     if moves:
@@ -333,18 +352,22 @@ def register(guard, brain, locale_of) -> None:
                     Input({"type": ids.ASSIGN, "staff": ALL}, "n_clicks"),
                     Input({"type": ids.MOVE, "to": ALL}, "n_clicks"),
                     Input({"type": ids.MERGE, "into": ALL}, "n_clicks"),
+                    Input({"type": ids.ASSIGN_ANY, "staff": ALL}, "n_clicks"),
                     State(ids.CARD_DRAWN, "data"), State(ids.NOTE, "value"), State(ids.REFRESH, "data"),
                     State(ids.URL, "search"), prevent_initial_call=True)
-    def act(assign_clicks, move_clicks, merge_clicks, drawn, note, refresh, search):
+    def act(assign_clicks, move_clicks, merge_clicks, any_clicks, drawn, note, refresh, search):
         tr = translator(locale_of(search))
         trigger = ctx.triggered_id
-        if not trigger or not drawn or not any((assign_clicks or []) + (move_clicks or []) + (merge_clicks or [])):
+        if not trigger or not drawn or not any((assign_clicks or []) + (move_clicks or []) + (merge_clicks or [])
+                                               + (any_clicks or [])):
             return no_update, no_update
+        if trigger["type"] == ids.ASSIGN_ANY and not (note or "").strip():  # nobody was recommended: say why
+            return html.Span(tr("dispatch.pick_reason"), className="warn"), no_update
         who = current()
         actor = who.actor if who else "unknown"
         case_id, version = drawn["case"], drawn["version"]
         try:
-            if trigger["type"] == ids.ASSIGN:
+            if trigger["type"] in (ids.ASSIGN, ids.ASSIGN_ANY):
                 brain.dispatch.assign(int(case_id), actor=actor, version=version, staff_id=trigger["staff"],
                                       reason=(note or "").strip() or None)
             elif trigger["type"] == ids.MERGE:

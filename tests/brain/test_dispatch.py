@@ -233,3 +233,21 @@ def test_two_dispatchers_assigning_at_once_on_postgresql_exactly_one_wins(distri
             brains[0].staff.set_status(wins[0].assigned_staff_id, "available", actor="test")
     finally:
         drop()
+
+
+def test_everyone_who_takes_a_case_is_listed_for_a_hand_pick_available_first_then_nearest(brain):
+    from brain.cases.catalogue import Catalogue
+
+    case = brain.cases.open_case(channel="street_patrol", category="E0501", pole="0412", actor="patrol")
+    people = brain.dispatch.everyone_for(case.id, limit=1000)
+    roster = brain.staff.roster()
+    takers = {s.id for s in roster if Catalogue.covers(list(s.duties), "E0501")}
+    assert {s.id for s, _d in people} == takers and takers != {s.id for s in roster}
+    far = [p for p in people if p[0].status == "available"][-1][0]
+    brain.staff.set_status(people[0][0].id, "off_duty", actor="test")
+    again = brain.dispatch.everyone_for(case.id, limit=1000)
+    states = [s.status == "available" for s, _d in again]
+    assert states == sorted(states, reverse=True)  # the available first
+    available = [d for s, d in again if s.status == "available" and d is not None]
+    assert available == sorted(available)  # then the nearest
+    assert far.id in {s.id for s, _d in again}  # however far

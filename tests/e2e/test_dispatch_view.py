@@ -111,3 +111,43 @@ def test_a_click_on_a_case_marker_opens_its_card_and_the_map_goes_to_it(anonymou
                            " document.querySelector('.card h3').innerText.includes('#' + id)", arg=case.id,
                            timeout=10_000)
     assert anonymous.errors == [] and anonymous.foreign() == []
+
+
+def test_when_nobody_is_recommended_the_dispatcher_picks_from_everyone_who_takes_the_case_with_a_reason(
+        anonymous, live_app):
+    from brain.staff.service import Fix
+
+    brain = live_app.brain
+    case = brain.cases.open_case(channel="street_patrol", category="E0501", pole="0412", actor="patrol")
+    people = brain.dispatch.everyone_for(case.id, limit=1000)
+    chosen = next(s for s, _d in people if s.status == "available")
+    others = [s for s, _d in people if s.id != chosen.id and s.status == "available"]
+    for s in others:
+        brain.staff.set_status(s.id, "off_duty", actor="e2e")
+    # the one left available is 6 km east of the case: beyond the recommendation's reach
+    brain.staff.record_fixes([Fix(chosen.id, case.lon + 0.063, case.lat, utcnow())])
+    try:
+        assert not brain.dispatch.recommend(case.id).ranked
+        page = anonymous.page
+        sign_in(page, live_app, "dispatcher")
+        page.goto(live_app.url + "/dispatch")
+        page.wait_for_selector(f"button.queue-item:has-text('#{case.id}')", timeout=30_000)
+        page.click(f"button.queue-item:has-text('#{case.id}')")
+        page.wait_for_selector("table.picker", timeout=10_000)
+        text = page.inner_text("table.picker")
+        assert chosen.name in text and "离岗" in text  # everyone, with their state
+        page.click("table.picker button")
+        page.wait_for_selector("#dispatch-message .warn", timeout=10_000)  # a reason first
+        assert brain.cases.get(case.id).status == "reported"
+        page.fill("#move-note", "附近无人，调派东片人员")
+        page.click("table.picker button")
+        page.wait_for_selector("#dispatch-message .ok", timeout=10_000)
+        done = brain.cases.get(case.id)
+        assert done.status == "dispatched" and done.assigned_staff_id == chosen.id
+        assert "附近无人" in str(brain.cases.timeline(case.id, personal=True))
+        assert anonymous.errors == [] and anonymous.foreign() == []
+    finally:
+        for s in others:
+            brain.staff.set_status(s.id, "available", actor="e2e")
+        brain.staff.set_status(chosen.id, "available", actor="e2e")
+        brain.staff.record_fixes([Fix(chosen.id, chosen.lon, chosen.lat, utcnow())])
