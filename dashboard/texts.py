@@ -81,3 +81,23 @@ def _event_text(e: dict, tr, staff: dict) -> str:
         return tr(f"status.{kind}") + (f" · {e['payload']['note']}" if e["payload"].get("note") else "")
     except KeyError:
         return kind
+
+
+STAGE_PARAMS = ("current", "target", "stage", "status")  # a refusal's values that are a case's stage
+
+
+def refusal_text(e: Exception, tr, staff_names: dict[str, str] | None = None) -> str:
+    """What a person reads of a domain refusal: its catalogue text in their language, the stages, duty and
+    person it names in words (its English message only where it names no catalogue entry)."""
+    key = getattr(e, "key", None)
+    if not key:
+        return str(e)
+    params = dict(getattr(e, "params", {}))
+    for name in STAGE_PARAMS:
+        if name in params:
+            params[name] = tr(f"status.{params[name]}")
+    if "duty" in params:
+        params["duty"] = tr(f"duty.{params['duty']}")
+    if "staff" in params and staff_names:
+        params["staff"] = staff_names.get(params["staff"], params["staff"])
+    return tr(key).format(**params)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from brain.cases.enums import CaseStatus as S
 from brain.cases.enums import Priority
+from brain.refusal import Refusal
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.REPORTED: frozenset({S.REGISTERED, S.CANCELLED, S.MERGED}),
@@ -48,19 +49,22 @@ NEEDS_NOTE = frozenset({(S.HANDLED, S.DISPATCHED), (S.REGISTERED, S.DEFERRED), (
                         (S.VERIFIED, S.CLOSED)})  # the reply to the resident
 
 
-class TransitionRefused(ValueError):
-    """A move that the workflow does not allow, with the reason in words."""
+class TransitionRefused(Refusal):
+    """A move that the workflow does not allow, with the reason in words (and its catalogue key)."""
 
 
 def check(current: S, target: S, *, deferred_from: S | None = None, note: str | None = None) -> None:
     """Raise TransitionRefused unless current -> target is allowed (and carries a note where needed)."""
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none: the case is finished"
-        raise TransitionRefused(f"a case that is {current} cannot become {target} (allowed: {allowed})")
+        raise TransitionRefused(f"a case that is {current} cannot become {target} (allowed: {allowed})",
+                                key="refused.transition", current=current.value, target=target.value)
     if current is S.DEFERRED and target is not S.CANCELLED and deferred_from and target is not deferred_from:
-        raise TransitionRefused(f"a deferred case resumes to the stage it paused ({deferred_from}), not {target}")
+        raise TransitionRefused(f"a deferred case resumes to the stage it paused ({deferred_from}), not {target}",
+                                key="refused.resume", stage=deferred_from.value)
     if (current, target) in NEEDS_NOTE and not (note and note.strip()):
-        raise TransitionRefused(f"{current} -> {target} needs a reason")
+        raise TransitionRefused(f"{current} -> {target} needs a reason", key="refused.reason", current=current.value,
+                                target=target.value)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffI
 from brain.dispatch.roads import RoadNetwork
 from brain.events.bus import Following
 from brain.events.types import Event
+from brain.refusal import Refusal
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff, Team
 from brain.staff.service import StaffService, StaffView
@@ -45,8 +46,9 @@ OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
 BUSY_CODES = (STATUS_CODES[DutyStatus.EN_ROUTE.value], STATUS_CODES[DutyStatus.ON_SCENE.value])
 
 
-class AssignRefused(ValueError):
-    """An assignment that cannot be made (wrong state, person busy or unsuitable), in words."""
+class AssignRefused(Refusal):
+    """An assignment that cannot be made (wrong state, person busy or unsuitable), in words (and its
+    catalogue key)."""
 
 
 @dataclass(frozen=True)
@@ -242,13 +244,14 @@ class DispatchService(Following):
         raises VersionConflict: two dispatchers never both win.
         """
         if not staff_id and not team_id:
-            raise AssignRefused("give staff_id or team_id")
+            raise AssignRefused("give staff_id or team_id", key="refused.assign.whom")
         if staff_id is None:
             seen = self.cases.get(case_id)
             rec = self.recommend_at(seen.lon, seen.lat, seen.category)
             members = [c for c in rec.ranked if c.team_id == team_id]
             if not members:
-                raise AssignRefused(f"team {team_id} has no available member suitable for {seen.category} nearby")
+                raise AssignRefused(f"team {team_id} has no available member suitable for {seen.category} nearby",
+                                    key="refused.assign.team_nobody", team=team_id)
             staff_id = members[0].staff_id
         now = utcnow()
         try:
@@ -256,24 +259,29 @@ class DispatchService(Following):
                 case = self.cases.locked(u, case_id, version)
                 person = u.session.get(Staff, staff_id, with_for_update=True)
                 if person is None:
-                    raise AssignRefused(f"no staff member {staff_id}")
+                    raise AssignRefused(f"no staff member {staff_id}", key="refused.assign.no_staff", staff=staff_id)
                 team = u.session.get(Team, person.team_id)
                 if team_id and person.team_id != team_id:
-                    raise AssignRefused(f"{staff_id} is not in team {team_id}")
+                    raise AssignRefused(f"{staff_id} is not in team {team_id}", key="refused.assign.not_in_team",
+                                        staff=staff_id, team=team_id)
                 if not Catalogue.covers(list(team.duties if team else []), case.category):
-                    raise AssignRefused(f"{staff_id}'s team does not take {case.category} cases")
+                    raise AssignRefused(f"{staff_id}'s team does not take {case.category} cases",
+                                        key="refused.assign.duty", staff=staff_id)
                 if person.status != AVAILABLE:
-                    raise AssignRefused(f"{staff_id} is {person.status}, not available")
+                    raise AssignRefused(f"{staff_id} is {person.status}, not available", key="refused.assign.busy",
+                                        staff=staff_id, duty=person.status)
                 status = CaseStatus(case.status)
                 previous = case.assigned_staff_id
                 override = status is CaseStatus.DISPATCHED
                 if override and not (reason and reason.strip()):
-                    raise AssignRefused("the case is already dispatched: overriding needs a reason")
+                    raise AssignRefused("the case is already dispatched: overriding needs a reason",
+                                        key="refused.assign.override")
                 if status is CaseStatus.REPORTED:
                     self.cases.apply(u, case, CaseStatus.REGISTERED, note=None, now=now)
                     status = CaseStatus.REGISTERED
                 if status not in (CaseStatus.REGISTERED, CaseStatus.DISPATCHED):
-                    raise AssignRefused(f"a case that is {status} cannot be assigned")
+                    raise AssignRefused(f"a case that is {status} cannot be assigned", key="refused.assign.stage",
+                                        status=status.value)
                 case.assigned_staff_id, case.assigned_team_id = person.id, person.team_id
                 if status is CaseStatus.REGISTERED:
                     self.cases.apply(u, case, CaseStatus.DISPATCHED, note=reason, now=now,

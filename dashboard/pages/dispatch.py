@@ -25,7 +25,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import timeline_items
+from dashboard.texts import refusal_text, timeline_items
 
 QUEUE_LENGTH = 60
 CASE_ZOOM = 16.5  # a selected case is shown at this zoom: its street and the poles around it
@@ -377,8 +377,11 @@ def register(guard, brain, locale_of) -> None:
                                        actor=actor, version=version)
         except VersionConflict:
             return html.Span(tr("dispatch.conflict"), className="warn"), (refresh or 0) + 1
-        except (AssignRefused, TransitionRefused, CaseNotFound) as e:
-            return html.Span(str(e), className="warn"), (refresh or 0) + 1
+        except CaseNotFound:
+            return html.Span(tr("dispatch.gone"), className="warn"), (refresh or 0) + 1
+        except (AssignRefused, TransitionRefused) as e:
+            names = {s.id: s.name for s in brain.staff.roster()}
+            return html.Span(refusal_text(e, tr, names), className="warn"), (refresh or 0) + 1
         return html.Span(tr("dispatch.done"), className="ok"), (refresh or 0) + 1
 
     @guard.callback(Permission.OPEN_CASE, Output(ids.NEW_POLE, "value"), Input(ids.MAP, "clickData"),

@@ -34,3 +34,19 @@ def test_locale_comes_from_the_url_and_defaults_to_chinese():
     assert locale_of("?lang=en") == "en"
     assert locale_of("") == "zh-CN" and locale_of("?lang=fr") == "zh-CN" and locale_of(None) == "zh-CN"
     assert translator("en")("app.title") == "Community Brain" and translator(None)("app.title") == "社区大脑"
+
+
+def test_a_domain_refusal_reads_in_the_screens_language_with_its_stages_and_person_in_words():
+    from brain.cases.enums import CaseStatus
+    from brain.cases.workflow import TransitionRefused, check
+    from brain.dispatch.service import AssignRefused
+    from dashboard.texts import refusal_text
+
+    try:
+        check(CaseStatus.REPORTED, CaseStatus.CLOSED)
+    except TransitionRefused as e:
+        assert refusal_text(e, translator("zh-CN")) == "“上报”的案件不能转为“结案”"
+        assert refusal_text(e, translator("en")) == "A case that is Reported cannot become Closed"
+    busy = AssignRefused("S07 is en_route, not available", key="refused.assign.busy", staff="S07", duty="en_route")
+    assert refusal_text(busy, translator("zh-CN"), {"S07": "李四"}) == "李四 当前“途中”，不能派遣"
+    assert refusal_text(ValueError("plain"), translator("en")) == "plain"  # no catalogue entry: as said
