@@ -160,6 +160,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "dispatch.pick_reason": {"zh-CN": "手动指派需写明原因（备注）",
                              "en": "Assigning by hand needs a reason in the note"},
     "dispatch.col.state": {"zh-CN": "状态", "en": "State"},
+    "dispatch.col.case": {"zh-CN": "案件", "en": "Case"},
+    "dispatch.col.category": {"zh-CN": "类别", "en": "Category"},
     "refused.transition": {"zh-CN": "“{current}”的案件不能转为“{target}”",
                            "en": "A case that is {current} cannot become {target}"},
     "refused.resume": {"zh-CN": "缓办案件只能恢复到暂停前的阶段（{stage}）",
