@@ -26,7 +26,7 @@ from dash.backends.ws import WebsocketDisconnected
 from brain.auth.enums import Permission
 from brain.live import Pace
 from dashboard import ids
-from dashboard.i18n import translator
+from dashboard.i18n import LOCALES, translator
 from dashboard.i18n.catalogue import category_names
 from district_map import DistrictMap
 from layers import geography as geography_layer
@@ -158,21 +158,33 @@ def _flapping(brain):
     return lambda device_ids: brain.alarms.flapping(device_ids=device_ids)
 
 
+def strip_props(brain, locale: str, waiting: list) -> dict[str, dict]:
+    """The status strip's values as they are now, by component id: the counters, the banner (`waiting`:
+    the critical alarms nobody has acknowledged), the freshness badges and the clock line. What a page is
+    drawn with and what its loop pushes when they change."""
+    tr = translator(locale)
+    at = brain.live.at
+    counts = brain.live.headline()
+    text, cls = banner(waiting, at, tr, _flapping(brain))
+    return {**{f"{ids.COUNTER}-{n}": {"children": str(counts[n])} for n in COUNTERS},
+            ids.BANNER: {"children": text, "className": cls},
+            ids.FRESHNESS: {"children": freshness(brain, at, tr)},
+            ids.LIVE_STATUS: {"children": clock_text(brain, at, tr)}}
+
+
 def status_strip(brain, locale: str) -> list:
     """The banner, the counters with the freshness badges and clock, and the feed, as they are now."""
     tr = translator(locale)
     brain.live.refresh()
-    at = brain.live.at
-    counts = brain.live.headline()
-    text, cls = banner(waiting_critical(brain), at, tr, _flapping(brain))
+    props = strip_props(brain, locale, waiting_critical(brain))
     counters = html.Div(id=ids.COUNTERS, className="counters", children=[
         html.Div(className=f"counter counter-{name}", children=[
             html.Div(tr(f"counter.{name}"), className="label"),
-            html.Div(str(counts[name]), id=f"{ids.COUNTER}-{name}", className="value")])
+            html.Div(id=f"{ids.COUNTER}-{name}", className="value", **props[f"{ids.COUNTER}-{name}"])])
         for name in COUNTERS
-    ] + [html.Div(freshness(brain, at, tr), id=ids.FRESHNESS, className="freshness"),
-         html.Div(clock_text(brain, at, tr), id=ids.LIVE_STATUS, className="live-status")])
-    return [html.Div(text, id=ids.BANNER, role="alert", className=cls), counters,
+    ] + [html.Div(id=ids.FRESHNESS, className="freshness", **props[ids.FRESHNESS]),
+         html.Div(id=ids.LIVE_STATUS, className="live-status", **props[ids.LIVE_STATUS])])
+    return [html.Div(id=ids.BANNER, role="alert", **props[ids.BANNER]), counters,
             html.Div(feed(brain, locale), id=ids.FEED, className="feed")]
 
 
@@ -213,36 +225,24 @@ class LiveSession:
     def step(self, versions, context) -> dict[str, dict]:
         """Everything on the page that changed, as {component id: props}; the map's deltas first."""
         brain = self.brain
-        locale = context.get("locale") if isinstance(context, dict) else None
-        path = context.get("path") if isinstance(context, dict) else None
-        from dashboard.i18n import LOCALES
-
-        locale = locale if locale in LOCALES else "zh-CN"
-        page = context.get("page") if isinstance(context, dict) else None
-        if page != self.page:  # a page rendered anew shows what was current then: compare with that, not
-            self.page, self.sent, self.view = page, {}, None  # with what the previous page was sent
-        tr = translator(locale)
+        context = context if isinstance(context, dict) else {}
+        locale = context.get("locale") if context.get("locale") in LOCALES else "zh-CN"
+        if context.get("page") != self.page:  # a page rendered anew shows what was current then: compare with
+            self.page, self.sent, self.view = context.get("page"), {}, None  # that, not with what the last got
         brain.live.refresh()
-        at = brain.live.at
         out: dict[str, dict] = {}
         build = features(brain, locale)
         deltas = [build.delta(d) for d in brain.live.since(versions) if d]
         if deltas:
             out[ids.MAP] = {"deltas": deltas}
-        if path == "/wall":
-            move = takeover(brain.district.boundary.bounds, waiting_critical(brain), self.view)
+        waiting = waiting_critical(brain)
+        if context.get("path") == "/wall":
+            move = takeover(brain.district.boundary.bounds, waiting, self.view)
             if move is not None:
                 self.view = move
                 out.setdefault(ids.MAP, {})["view"] = move
-        counts = brain.live.headline()
-        text, cls = banner(waiting_critical(brain), at, tr, _flapping(brain))
         versions_now = brain.live.versions()
-        candidates = {
-            **{f"{ids.COUNTER}-{n}": {"children": str(counts[n])} for n in COUNTERS},
-            ids.BANNER: {"children": text, "className": cls},
-            ids.FRESHNESS: {"children": freshness(brain, at, tr)},
-            ids.LIVE_STATUS: {"children": clock_text(brain, at, tr)},
-        }
+        candidates = strip_props(brain, locale, waiting)
         if self.sent.get("lists") != (versions_now["cases"], versions_now["alarms"]):  # the dispatcher's lists
             self.sent["lists"] = (versions_now["cases"], versions_now["alarms"])
             self.pushes += 1
