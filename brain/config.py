@@ -53,6 +53,9 @@ class Settings:
     trusted_proxies: str = ""
     live_push: bool = True  # screens are told of changes over a WebSocket; off: they poll every live_poll_ms
     live_poll_ms: int = 2000
+    photo_dir: Path = Path("var/photos")  # field photos, by content hash (whole files only)
+    arrive_radius_m: float = 50.0  # arrival is recorded this close to the case, farther only with a reason
+    unread_after_min: float = 5.0  # a task not opened on the phone this long is flagged to the dispatcher
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -87,6 +90,9 @@ class Settings:
             trusted_proxies=(e.get("BRAIN_TRUSTED_PROXIES") or "").strip(),
             live_push=_flag(e.get("BRAIN_LIVE_PUSH"), True),
             live_poll_ms=int(e.get("BRAIN_LIVE_POLL_MS") or 2000),
+            photo_dir=Path(e.get("BRAIN_PHOTO_DIR") or cls.photo_dir),
+            arrive_radius_m=float(e.get("BRAIN_ARRIVE_RADIUS_M") or cls.arrive_radius_m),
+            unread_after_min=float(e.get("BRAIN_UNREAD_AFTER_MIN") or cls.unread_after_min),
         )
 
     def with_(self, **changes) -> Settings:

@@ -21,6 +21,9 @@ from brain.district import seed as district_seed
 from brain.district.service import PlaceService
 from brain.events.bus import Bus, MemoryBus
 from brain.events.log import Store
+from brain.field.photos import FolderStore
+from brain.field.service import FieldService
+from brain.flows import Flows
 from brain.ingest.forget import HandledMemory
 from brain.ingest.mqtt import MqttIngest
 from brain.ingest.pipeline import Pipeline
@@ -68,6 +71,11 @@ class Brain:
         self.places = PlaceService(self.store)
         self.dispatch = DispatchService(cases=self.cases, staff=self.staff, catalogue=self.catalogue,
                                         district=self.district)
+        self.field = FieldService(self.store, self.cases, FolderStore(settings.photo_dir),
+                                  unread_after_min=settings.unread_after_min)
+        # the cross-domain steps: a case move's and an assignment's other changes, the phone's actions
+        self.flows = Flows(cases=self.cases, staff=self.staff, field=self.field, gazetteer=self.gazetteer,
+                           dispatch=self.dispatch, arrive_radius_m=settings.arrive_radius_m)
         self.monitor = DeviceMonitor(self.store, self.alarms, self.cases,
                                      ladder=Ladder(settings.welfare_hours, settings.welfare_call_min,
                                                    settings.welfare_visit_min),

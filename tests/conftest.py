@@ -126,10 +126,10 @@ def concurrent_db(request, tmp_path, district):
 
 
 @pytest.fixture
-def brain(db, district) -> Brain:
+def brain(db, district, tmp_path) -> Brain:
     """A brain on the demo district, seeded, simulator off."""
-    b = Brain(Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0), district=district, db=db,
-              bus=MemoryBus())
+    b = Brain(Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0, photo_dir=tmp_path / "photos"),
+              district=district, db=db, bus=MemoryBus())
     b.start()
     # Everyone has just reported where they are (the seeded positions may be minutes old by now).
     now = utcnow()

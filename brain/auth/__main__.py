@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     cu.add_argument("--username", required=True)
     cu.add_argument("--role", required=True, choices=[r.value for r in Role])
     cu.add_argument("--name", help="display name")
+    cu.add_argument("--staff", help="the staff member a field person or supervisor is (e.g. S00002)")
     ct = sub.add_parser("create-token", help="an API token for a service account (created if new)")
     ct.add_argument("--name", required=True, help="service account name, e.g. hotline")
     ct.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "create-user":
             auth.create_account(username=args.username, role=args.role, password=_password(args.username),
-                                display_name=args.name, actor=actor)
+                                display_name=args.name, actor=actor, staff_id=args.staff)
             print(f"account {args.username} ({args.role}) created", file=sys.stderr)
         elif args.cmd == "create-token":
             print(auth.create_token(name=args.name, role=args.role, actor=actor))

@@ -13,7 +13,8 @@ class Role(StrEnum):
     ADMIN = "admin"  # accounts, tokens, audit log
     INTAKE = "intake"  # service: hotline/app systems that open cases
     GATEWAY = "gateway"  # service: IoT gateway posting alarms and heartbeats
-    FIELD = "field"  # service: field app posting staff positions
+    FIELD = "field"  # a field person tied to one staff member (the phone app), or a service posting positions
+    SUPERVISOR = "supervisor"  # a field supervisor tied to one staff member: verifies (核查) others' work
 
 
 class Permission(StrEnum):
@@ -30,6 +31,8 @@ class Permission(StrEnum):
     READ_PERSONAL = "read_personal"  # may ask to unmask personal data (each unmasking is logged)
     READ_AUDIT = "read_audit"
     MANAGE_ACCOUNTS = "manage_accounts"
+    FIELD_WORK = "field_work"  # receive, accept, handle one's own tasks (a person tied to a staff member)
+    VERIFY = "verify"  # verify handled cases in the field, never one's own
 
 
 P = Permission
@@ -42,7 +45,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.INTAKE: frozenset({P.OPEN_CASE, P.READ_CASES, P.VIEW_MAP}),
     Role.GATEWAY: frozenset({P.INGEST_ALARM}),
-    Role.FIELD: frozenset({P.INGEST_POSITION}),
+    Role.FIELD: frozenset({P.INGEST_POSITION, P.FIELD_WORK}),
+    Role.SUPERVISOR: frozenset({P.INGEST_POSITION, P.FIELD_WORK, P.VERIFY}),
 }
 
-HUMAN_ROLES = frozenset({Role.WALL, Role.OPERATOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN})
+HUMAN_ROLES = frozenset({Role.WALL, Role.OPERATOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN, Role.FIELD,
+                         Role.SUPERVISOR})
+STAFF_ROLES = frozenset({Role.FIELD, Role.SUPERVISOR})  # a person of these roles is one staff member

@@ -22,6 +22,9 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # a one-time password (the first admin's): changed at the first sign-in before anything else
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # a field person's or supervisor's staff member: their tasks, their position (other roles: none)
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id", name="fk_accounts_staff_id"),
+                                                          index=True)
 
 
 class ApiToken(Base):

@@ -21,7 +21,7 @@ from sqlalchemy import CursorResult, Table, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from brain.auth.enums import HUMAN_ROLES, ROLE_PERMISSIONS, Permission, Role
+from brain.auth.enums import HUMAN_ROLES, ROLE_PERMISSIONS, STAFF_ROLES, Permission, Role
 from brain.auth.models import Account, ApiToken, LoginAttempt, WebSession
 from brain.events.log import Store
 from brain.events.models import AuditRecord
@@ -69,6 +69,7 @@ class Principal:
     role: Role
     kind: str
     must_change_password: bool = False  # signed in with a one-time password: only changing it is allowed
+    staff_id: str | None = None  # a field person's staff member: the only one they act and report for
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -84,7 +85,7 @@ class Principal:
 
 def _principal(a: Account) -> Principal:
     return Principal(account_id=a.id, username=a.username, display_name=a.display_name, role=Role(a.role),
-                     kind=a.kind, must_change_password=bool(a.must_change_password))
+                     kind=a.kind, must_change_password=bool(a.must_change_password), staff_id=a.staff_id)
 
 
 class AuthService:
@@ -94,8 +95,11 @@ class AuthService:
 
     # --- accounts ---------------------------------------------------------------------------
     def create_account(self, *, username: str, role: str, actor: str, password: str | None = None,
-                       display_name: str | None = None, kind: str = "person") -> Principal:
-        """Create an account (person with a password, or service without); emits ``account.created``."""
+                       display_name: str | None = None, kind: str = "person", staff_id: str | None = None
+                       ) -> Principal:
+        """Create an account (person with a password, or service without); emits ``account.created``.
+
+        A field person or supervisor is one staff member (`staff_id`): their tasks and their position."""
         if not USERNAME.match(username or ""):
             raise AuthError("username: 2-64 letters, digits, '.', '_' or '-'")
         try:
@@ -108,16 +112,27 @@ class AuthService:
             if role_ not in HUMAN_ROLES:
                 raise AuthError(f"role {role_} is for service accounts")
             self._check_password(password)
+        if (kind == "person" and role_ in STAFF_ROLES) != bool(staff_id):
+            raise AuthError(f"a {role_} person is one staff member: give --staff" if not staff_id
+                            else f"only a field person or supervisor is tied to a staff member, not a {role_}")
         with self.store.unit(actor) as u:
             if u.session.scalar(select(Account).where(Account.username == username)) is not None:
                 raise AuthError(f"username {username!r} is taken")
+            if staff_id:
+                from brain.staff.models import Staff
+
+                if u.session.get(Staff, staff_id) is None:
+                    raise AuthError(f"no staff member {staff_id}")
+                if u.session.scalar(select(Account.id).where(Account.staff_id == staff_id,
+                                                             Account.active.is_(True))) is not None:
+                    raise AuthError(f"staff member {staff_id} already has an account")
             account = Account(username=username, display_name=display_name or username, role=role_.value, kind=kind,
                               password_hash=_hasher.hash(password) if password else None, active=True,
-                              created_at=utcnow())
+                              created_at=utcnow(), staff_id=staff_id)
             u.session.add(account)
             u.session.flush()
             u.emit("account.created", "account", account.id, {"username": username, "role": role_.value,
-                                                               "kind": kind})
+                                                               "kind": kind, "staff_id": staff_id})
             return _principal(account)
 
     @staticmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from brain.cases.enums import TERMINAL, CaseStatus, Channel, Priority
 from brain.cases.models import Case
 from brain.events.log import Store, Unit
 from brain.events.models import EventRecord
+from brain.events.types import Event
 from brain.privacy import TextMasker
 from brain.storage.db import utcnow
 from geodata.crs import haversine_m, to_wgs84
@@ -127,6 +129,8 @@ class CaseService:
         self.masker = TextMasker()  # the brain gives it the district's resident names at start
         self._disclosed: dict[tuple[str, int], datetime] = {}  # (actor, case) -> when its personal data was last
         self._disclosed_lock = threading.Lock()  # shown unmasked (audited once an hour, not at every refresh)
+        # what else a case move changes, in the same transaction (the person's duty, their task): brain.flows
+        self.followers: list[Callable[[Unit, Case, CaseStatus, CaseStatus, datetime], None]] = []
 
     def description_for(self, view: CaseView, *, may_read_personal: bool, actor: str | None,
                         source: str | None = None) -> str:
@@ -152,7 +156,8 @@ class CaseService:
         """An event's payload with personal data masked in every text it holds (descriptions, notes, replies)."""
         return {k: self.masker.mask(v) if isinstance(v, str) and k in FREE_TEXT else v for k, v in payload.items()}
 
-    def _view(self, c: Case) -> CaseView:
+    def view_of(self, c: Case) -> CaseView:
+        """The view of a case row read in a session (its description masked; see CaseView)."""
         stage = workflow.STAGE_OF.get(CaseStatus(c.status))
         due = (self.policy.limits(c.category, c.priority).due(stage, c.stage_started_at)
                if stage else None)
@@ -220,7 +225,7 @@ class CaseService:
                 "channel": channel, "category": category, "priority": case.priority, "lon": lon, "lat": lat,
                 "pole": pole_number, "grid": where.grid, "committee": where.committee,
                 "department": cat.department, "status": case.status}, at=now)
-            view = self._view(case)
+            view = self.view_of(case)
         return view
 
     @staticmethod
@@ -235,8 +240,9 @@ class CaseService:
         return case
 
     def apply(self, u: Unit, case: Case, target: CaseStatus, *, note: str | None, now: datetime,
-              extra: dict | None = None) -> None:
-        """Move `case` to `target` inside unit `u`: checks the table, stamps, logs ``case.<target>``."""
+              extra: dict | None = None) -> Event:
+        """Move `case` to `target` inside unit `u`: checks the table, stamps, logs ``case.<target>``, and has
+        the followers make the move's other changes in the same unit. Returns the event."""
         current = CaseStatus(case.status)
         deferred_from = CaseStatus(case.deferred_from) if case.deferred_from else None
         workflow.check(current, target, deferred_from=deferred_from, note=note)
@@ -246,7 +252,7 @@ class CaseService:
                 EventRecord.type == "case.handled").order_by(EventRecord.seq.desc()).limit(1))
             if handler == u.actor:
                 raise workflow.TransitionRefused("verification must be done by someone other than the handler "
-                                                 f"({handler})")
+                                                 f"({handler})", key="refused.verify.own")
         resuming = current is CaseStatus.DEFERRED and target is not CaseStatus.CANCELLED
         if target is CaseStatus.DEFERRED:
             case.deferred_from = current.value  # the stage clock stays where it was
@@ -270,9 +276,12 @@ class CaseService:
         if note:
             case.note = note
         u.session.flush()
-        u.emit(f"case.{target.value}", "case", case.id, {
+        event = u.emit(f"case.{target.value}", "case", case.id, {
             "from": current.value, "to": target.value, "note": note, "rework": case.rework_count, **(extra or {})},
             at=now)
+        for follow in self.followers:
+            follow(u, case, current, target, now)
+        return event
 
     def transition(self, case_id: int, *, to: str, actor: str, note: str | None = None,
                    version: int | None = None, source: str | None = None, at: datetime | None = None,
@@ -295,7 +304,7 @@ class CaseService:
                 if photo_ref:
                     case.photo_ref = photo_ref[:200]
                 self.apply(u, case, target, note=note, now=now, extra={"photo_ref": photo_ref} if photo_ref else None)
-                view = self._view(case)
+                view = self.view_of(case)
         except StaleDataError:
             raise VersionConflict(f"case {case_id} was changed by someone else") from None
         return view
@@ -317,7 +326,7 @@ class CaseService:
                 case.parent_id = parent.id
                 self.apply(u, case, CaseStatus.MERGED, note=f"duplicate of #{parent.id}", now=now,
                            extra={"parent": parent.id})
-                view = self._view(case)
+                view = self.view_of(case)
         except StaleDataError:
             raise VersionConflict(f"case {case_id} was changed by someone else") from None
         return view
@@ -371,7 +380,7 @@ class CaseService:
             case = s.get(Case, case_id)
             if case is None:
                 raise CaseNotFound(f"no case {case_id}")
-            return self._view(case)
+            return self.view_of(case)
 
     def search(self, *, statuses: list[str] | None = None, open_only: bool = False, category: str | None = None,
                committee: str | None = None, channel: str | None = None, pole: str | None = None,
@@ -414,7 +423,7 @@ class CaseService:
         with self.store.db.read() as s:
             total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
             rows = s.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset))
-            return total, [self._view(c) for c in rows]
+            return total, [self.view_of(c) for c in rows]
 
     def views(self, case_ids) -> dict[int, CaseView]:
         """The cases of `case_ids` that exist, by id, whatever their state (one read)."""
@@ -422,7 +431,7 @@ class CaseService:
         if not ids:
             return {}
         with self.store.db.read() as s:
-            return {c.id: self._view(c) for c in s.scalars(select(Case).where(Case.id.in_(ids)))}
+            return {c.id: self.view_of(c) for c in s.scalars(select(Case).where(Case.id.in_(ids)))}
 
     def open_cases(self, limit: int = 5000, *, pole: str | None = None) -> list[CaseView]:
         """Every case not yet closed, cancelled or merged (at one pole, if given), oldest first."""
@@ -430,4 +439,4 @@ class CaseService:
         if pole is not None:
             q = q.where(Case.pole_number == pole)
         with self.store.db.read() as s:
-            return [self._view(c) for c in s.scalars(q.order_by(Case.reported_at).limit(limit))]
+            return [self.view_of(c) for c in s.scalars(q.order_by(Case.reported_at).limit(limit))]

@@ -6,11 +6,14 @@ along the segments between their two snap points, plus the short walk from each 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely import STRtree
+from shapely.ops import substring
 
 from geodata.district import District
 
@@ -60,3 +63,49 @@ class RoadNetwork:
         same_edge = edges == e0
         via_nodes[same_edge] = np.minimum(via_nodes[same_edge], np.abs(along[same_edge] - t0))
         return o0 + via_nodes + off
+
+    def route(self, x0: float, y0: float, x1: float, y1: float) -> tuple[list[tuple[float, float]], float]:
+        """The walking way from (x0, y0) to (x1, y1) along the network, as metric points, and its length in
+        metres (the same length `distances` gives): to the nearest road, along the roads, to the target."""
+        (e0, e1), (t0, t1), (o0, o1) = self.snap(np.array([x0, x1]), np.array([y0, y1]))
+        line0, line1 = self.edges[e0], self.edges[e1]
+        if e0 == e1:
+            part = substring(line0, t0, t1)
+            return [(x0, y0), *_coords(part), (x1, y1)], float(o0 + abs(t1 - t0) + o1)
+        a0, b0, len0 = self.edge_a[e0], self.edge_b[e0], self.edge_len[e0]
+        a1, b1, len1 = self.edge_a[e1], self.edge_b[e1], self.edge_len[e1]
+        d, pred = dijkstra(self.graph, directed=False, indices=[a0, b0], return_predecessors=True)
+        # leave the first edge by either end, enter the last by either end: the shortest of the four
+        options = [(lead + d[k][node] + tail, k, node, tail_to)
+                   for k, lead in ((0, t0), (1, len0 - t0))
+                   for node, tail, tail_to in ((a1, t1, 0.0), (b1, len1 - t1, len1))]
+        length, k, node, _ = min(options, key=lambda o: o[0])
+        if not np.isfinite(length):
+            return [(x0, y0), (x1, y1)], float("inf")
+        nodes = [int(node)]
+        while nodes[-1] != (a0, b0)[k]:
+            nodes.append(int(pred[k][nodes[-1]]))
+        nodes.reverse()
+        pts = [(x0, y0), *_coords(substring(line0, t0, 0.0 if k == 0 else len0))]
+        for u, v in itertools.pairwise(nodes):
+            edge, forward = self._edge_between(u, v)
+            g = self.edges[edge]
+            pts += _coords(g if forward else substring(g, g.length, 0.0))
+        pts += [*_coords(substring(line1, 0.0 if node == a1 else len1, t1)), (x1, y1)]
+        return pts, float(o0 + length + o1)
+
+    def _edge_between(self, u: int, v: int) -> tuple[int, bool]:
+        """The shortest edge joining nodes u and v, and whether it runs from u to v."""
+        if not hasattr(self, "_pairs"):
+            pairs: dict[tuple[int, int], int] = {}
+            for i, (a, b) in enumerate(zip(self.edge_a.tolist(), self.edge_b.tolist(), strict=True)):
+                for key in ((a, b), (b, a)):
+                    if key not in pairs or self.edge_len[i] < self.edge_len[pairs[key]]:
+                        pairs[key] = i
+            self._pairs = pairs
+        i = self._pairs[(u, v)]
+        return i, int(self.edge_a[i]) == u
+
+
+def _coords(line) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in line.coords]

@@ -26,6 +26,7 @@ from brain.cases.workflow import TransitionRefused
 from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffIndex, speed_m_s
 from brain.dispatch.roads import RoadNetwork
 from brain.events.bus import Following
+from brain.events.log import Unit
 from brain.events.types import Event
 from brain.refusal import Refusal
 from brain.staff.enums import DutyStatus
@@ -177,15 +178,17 @@ class DispatchService(Following):
         self.catalogue = catalogue
         self.ranker = Ranker(district, use_roads=use_roads, max_distance_m=max_distance_m)
         self.index = self.ranker.index
+        # what a re-assignment changes beyond the case, in its transaction (brain.flows.Flows.reassigned)
+        self.followers: list[Callable[[Unit, Case, Staff, str | None, datetime], None]] = []
 
     # --- keeping the index current ----------------------------------------------------------
     def load(self) -> None:
         self.index.load(self.staff.roster())
 
     def _handlers(self) -> dict[str, Callable]:
-        """Follow staff moves and status changes; free or place staff as cases move; auto-dispatch."""
+        """Follow staff moves and status changes; auto-dispatch."""
         return {"staff.moved": self._on_moved, "staff.status_changed": self._on_status,
-                "case.opened": self._on_opened, "case.*": self._on_case_moved}
+                "case.opened": self._on_opened}
 
     def _on_moved(self, e: Event) -> None:
         p = e.payload
@@ -239,8 +242,8 @@ class DispatchService(Following):
         """Dispatch a case to a person (or a team: its nearest suitable member) in one transaction.
 
         Registered (or just reported) cases become dispatched; a case already dispatched is re-assigned
-        only with a reason, logged as an override. Emits ``case.dispatched``, ``case.assigned`` and the
-        person's ``staff.status_changed``; notifies ``dispatch.notify`` on the bus. A stale `version`
+        only with a reason, logged as an override. Emits ``case.dispatched`` and ``case.assigned``; the
+        person's task and duty status follow in the same transaction (brain.flows). A stale `version`
         raises VersionConflict: two dispatchers never both win.
         """
         if not staff_id and not team_id:
@@ -295,29 +298,13 @@ class DispatchService(Following):
                     "staff_id": person.id, "team_id": person.team_id, "previous_staff_id": previous,
                     "override": override, "reason": reason, "auto": auto, "distance_m": away}, at=now,
                     audit="case.override" if override else "case.assign")
-                self._set_status(u, person, DutyStatus.EN_ROUTE, reason=f"case #{case.id}", now=now)
-                if override and previous and previous != person.id:
-                    prev = u.session.get(Staff, previous, with_for_update=True)
-                    if prev is not None and prev.status in BUSY:
-                        self._set_status(u, prev, DutyStatus.AVAILABLE, reason=f"case #{case.id} re-assigned",
-                                         now=now)
-                u.signal("dispatch.notify", "staff", person.id, {
-                    "case_id": case.id, "category": case.category, "lon": case.lon, "lat": case.lat,
-                    "pole": case.pole_number, "priority": case.priority})
-                view = self.cases._view(case)
+                if override:
+                    for follow in self.followers:  # brain.flows: tasks and duty of both people, in this unit
+                        follow(u, case, person, previous, now)
+                view = self.cases.view_of(case)
         except StaleDataError:
             raise VersionConflict(f"case {case_id} or {staff_id} was changed by someone else") from None
         return view
-
-    @staticmethod
-    def _set_status(u, person: Staff, status: DutyStatus, *, reason: str, now: datetime) -> None:
-        old = person.status
-        if old == status.value:
-            return
-        person.status = status.value
-        u.session.flush()
-        u.emit("staff.status_changed", "staff", person.id, {"from": old, "to": status.value, "reason": reason},
-               at=now)
 
     # --- reacting to cases ------------------------------------------------------------------
     def _on_opened(self, e: Event) -> None:
@@ -334,23 +321,3 @@ class DispatchService(Following):
             self.assign(case_id, actor=AUTO_ACTOR, version=None, staff_id=rec.ranked[0].staff_id, auto=True)
         except (AssignRefused, TransitionRefused, VersionConflict, LookupError) as exc:
             log.warning("auto-dispatch of case %s refused: %s", e.subject_id, exc)
-
-    def _on_case_moved(self, e: Event) -> None:
-        """Team on scene when handling starts; free again when the case leaves their hands."""
-        to = e.payload.get("to")
-        returned = to == "registered" and e.payload.get("from") == "dispatched"  # sent back by the team
-        if e.subject_type != "case" or not (returned or to in ("handling", "handled", "cancelled", "merged",
-                                                                "deferred")):
-            return
-        try:
-            case = self.cases.get(int(e.subject_id))
-        except LookupError:
-            return
-        if not case.assigned_staff_id:
-            return
-        status = DutyStatus.ON_SCENE if to == "handling" else DutyStatus.AVAILABLE
-        try:
-            self.staff.set_status(case.assigned_staff_id, status.value, actor=e.actor,
-                                  reason=f"case #{case.id} {to}")
-        except LookupError:
-            pass

@@ -71,7 +71,7 @@ class StaffService:
         if not fixes:
             return 0
         with self.store.unit(actor) as u:
-            return self._record(u, fixes)
+            return self.record_in(u, fixes)
 
     def record_messages(self, fixes: list[tuple[str, Fix]], *, actor: str = "gps") -> set[str]:
         """Store fixes that arrived as messages, each (message id, fix), as record_fixes does; a message id
@@ -87,10 +87,10 @@ class StaffService:
                 if i in fresh and i not in taken:  # (the same message twice in one batch: once)
                     taken.add(i)
                     new.append(f)
-            self._record(u, new)
+            self.record_in(u, new)
         return taken
 
-    def _record(self, u, fixes: list[Fix]) -> int:
+    def record_in(self, u, fixes: list[Fix]) -> int:
         """The fixes' track rows and moves within the unit `u`; returns how many people moved."""
         moved = 0
         if fixes:
@@ -116,14 +116,21 @@ class StaffService:
 
     def set_status(self, staff_id: str, status: str, *, actor: str, reason: str | None = None) -> None:
         """Change a person's duty status; emits ``staff.status_changed`` if it really changed."""
-        new = DutyStatus(status)
         with self.store.unit(actor) as u:
             person = u.session.get(Staff, staff_id)
             if person is None:
                 raise LookupError(f"no staff member {staff_id}")
-            if person.status == new.value:
-                return
-            old = person.status
-            person.status = new.value
-            u.emit("staff.status_changed", "staff", staff_id, {"from": old, "to": new.value, "reason": reason},
-                   at=utcnow())
+            self.set_status_in(u, person, DutyStatus(status), reason=reason, now=utcnow())
+
+    @staticmethod
+    def set_status_in(u, person: Staff, status: DutyStatus, *, reason: str | None, now: datetime) -> bool:
+        """Change `person`'s duty status within the unit `u` (a step of a larger change); emits
+        ``staff.status_changed`` if it really changed, and says whether it did."""
+        old = person.status
+        if old == status.value:
+            return False
+        person.status = status.value
+        u.session.flush()
+        u.emit("staff.status_changed", "staff", person.id, {"from": old, "to": status.value, "reason": reason},
+               at=now)
+        return True

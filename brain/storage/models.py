@@ -11,6 +11,7 @@ from brain.auth.models import Account, ApiToken, WebSession
 from brain.cases.models import Case
 from brain.district.models import Committee, Device, GridCell, Place, Pole, Road
 from brain.events.models import AuditRecord, EventRecord
+from brain.field.models import FieldOp, Photo, Task
 from brain.ingest.models import IngestMessage, IngestReject
 from brain.kpi.facts import CaseFacts
 from brain.staff.models import Staff, StaffTrack, Team
@@ -34,15 +35,18 @@ __all__ = [
     "Committee",
     "Device",
     "EventRecord",
+    "FieldOp",
     "GridCell",
     "IngestMessage",
     "IngestReject",
+    "Photo",
     "Place",
     "Pole",
     "Road",
     "SchemaInfo",
     "Staff",
     "StaffTrack",
+    "Task",
     "Team",
     "WebSession",
 ]

@@ -105,9 +105,9 @@ def _case(brain, category="E0501", pole="0412"):
     return brain.cases.open_case(channel="street_patrol", category=category, pole=pole, actor="patrol")
 
 
-def test_assign_dispatches_the_case_puts_the_person_en_route_and_notifies(brain):
+def test_assign_dispatches_the_case_puts_the_person_en_route_and_tells_their_phone(brain):
     seen = []
-    brain.bus.subscribe("dispatch.notify", seen.append)
+    brain.bus.subscribe("field.task", seen.append)
     c = _case(brain)
     top = brain.dispatch.recommend(c.id).ranked[0]
     v = brain.dispatch.assign(c.id, actor="disp", version=c.version, staff_id=top.staff_id)
@@ -115,8 +115,9 @@ def test_assign_dispatches_the_case_puts_the_person_en_route_and_notifies(brain)
     person = next(s for s in brain.staff.roster() if s.id == top.staff_id)
     assert person.status == "en_route"
     assert seen and seen[0].subject_id == top.staff_id and seen[0].payload["case_id"] == c.id
+    assert seen[0].payload["step"] == "assigned"
     types = [e["type"] for e in brain.cases.timeline(c.id)]
-    assert types == ["case.opened", "case.registered", "case.dispatched", "case.assigned"]
+    assert types == ["case.opened", "case.registered", "case.dispatched", "task.assigned", "case.assigned"]
     again = brain.dispatch.recommend_at(c.lon, c.lat, "E0501")
     assert top.staff_id not in [r.staff_id for r in again.ranked]
     assert {e.staff_id: e.reason for e in again.excluded}.get(top.staff_id) == "busy"

@@ -1,0 +1,1 @@
+"""The field end of dispatch: a person's tasks, their acknowledgements, arrival and the photos of the work."""
