@@ -20,6 +20,7 @@ from api.security import SecurityMiddleware, content_security_policy
 from brain.config import Settings
 from brain.runtime import Brain
 from dashboard.app import PAGES, create_dash
+from dashboard.mobile import build_router as mobile_router
 from dashboard.report import build_router as report_router
 
 log = logging.getLogger("brain")
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
     server = build_api(brain)
     server.include_router(login_router(brain, secure_cookies=settings.secure_cookies))
     server.include_router(report_router(brain))
+    server.include_router(mobile_router(brain))
     server.add_api_route("/map/glyphs/{fontstack}/{glyph_range}.pbf", empty_glyphs, include_in_schema=False)
     dash_app, guard = create_dash(brain, server)
     callback_permissions = guard.permissions

@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.docs import build_router as docs_router
+from api.field import build_router as field_router
+from api.field import photo_routes
 from api.ratelimit import RateLimiter
 from api.schemas import (
     AlarmAccepted,
@@ -60,6 +62,8 @@ from brain.cases.workflow import TransitionRefused
 from brain.dispatch.service import AssignRefused
 from brain.district.service import PlaceNotFound
 from brain.events import audit
+from brain.field.photos import PhotoRefused
+from brain.field.service import FieldRefused, NotYours, TaskGone
 from brain.kpi import service as kpi
 from brain.runtime import Brain
 from brain.storage.db import utcnow
@@ -130,14 +134,20 @@ def build_api(brain: Brain) -> FastAPI:
 
     @app.exception_handler(VersionConflict)
     async def on_conflict(_req: Request, exc: VersionConflict):
-        return _error(409, str(exc))
+        return _error(409, str(exc), key="refused.conflict", params={})
 
     @app.exception_handler(AssignRefused)
     @app.exception_handler(TransitionRefused)
+    @app.exception_handler(FieldRefused)
+    @app.exception_handler(PhotoRefused)
     @app.exception_handler(AlarmError)
     @app.exception_handler(kpi.KpiError)
     async def on_refused(_req: Request, exc: Exception):
-        return _error(422, str(exc))
+        # a refusal that names its catalogue entry carries it: a client says it in its reader's language
+        key = getattr(exc, "key", None)
+        extra = {"key": key, "params": getattr(exc, "params", {})} if key else {}
+        status = 403 if isinstance(exc, NotYours) else 409 if isinstance(exc, TaskGone) else 422
+        return _error(status, str(exc), **extra)
 
     @app.exception_handler(IntakeError)
     async def on_intake(_req: Request, exc: IntakeError):
@@ -328,6 +338,8 @@ def build_api(brain: Brain) -> FastAPI:
         return {"id": out.alarm.id, "created": bool(out.created), "count": out.alarm.count, "state": out.alarm.state}
 
     def _position(body: dict, who: Principal):
+        if who.staff_id and body.get("id") != who.staff_id:  # a field person reports for themselves only
+            return _error(403, f"this account reports the position of {who.staff_id} only")
         out = brain.ingest.handle_position({k: v for k, v in body.items() if v is not None},
                                            source=f"http:{PREFIX}/osmand", actor=who.actor)
         if out.status == "rejected":
@@ -413,6 +425,9 @@ def build_api(brain: Brain) -> FastAPI:
                 return _error(422, f"{name} must lie between {kpi.EARLIEST} and {kpi.LATEST}")
         return audit.query(brain.db, actor=actor, action=action, subject=subject, since=since, until=until,
                            limit=limit, before_seq=before_seq)
+
+    app.include_router(field_router(brain))
+    app.include_router(photo_routes(brain))
 
     @r.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(rest: str):

@@ -15,7 +15,8 @@ from brain.auth.enums import Role
 from brain.auth.service import MIN_PASSWORD, SESSION_TTL, AuthError, LoginFailed, LoginThrottled
 
 # where each role lands after signing in when no page asked for it: its own view
-HOME = {Role.DISPATCHER: "/dispatch", Role.OPERATOR: "/dispatch", Role.LEADER: "/kpi", Role.INTAKE: "/dispatch"}
+HOME = {Role.DISPATCHER: "/dispatch", Role.OPERATOR: "/dispatch", Role.LEADER: "/kpi", Role.INTAKE: "/dispatch",
+        Role.FIELD: "/m/", Role.SUPERVISOR: "/m/"}
 
 
 def _safe_next(target: str | None) -> str:

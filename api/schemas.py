@@ -362,3 +362,54 @@ class MaintenanceIn(BaseModel):
 class MaintenanceOut(BaseModel):
     device_id: str
     maintenance: bool
+
+
+# --- the field app ------------------------------------------------------------------------------------
+OpId = Annotated[str, Field(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_\-]+$",
+                            description="The phone's id for this action: sent again (an offline queue), it "
+                                        "changes nothing and gets the first answer")]
+PhotoId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="A photo's id (its SHA-256)")]
+Note = Annotated[str, Field(max_length=2000)]
+
+
+class FieldOpIn(BaseModel):
+    op: OpId
+
+
+class DeclineIn(FieldOpIn):
+    reason: Note = Field(description="Why the task is given back (required)")
+
+
+class ArriveIn(FieldOpIn):
+    lon: Number = Field(ge=-180, le=180, allow_inf_nan=False, description="WGS-84, as the browser gave it")
+    lat: Number = Field(ge=-90, le=90, allow_inf_nan=False)
+    accuracy: Number | None = Field(default=None, ge=0, le=100000, allow_inf_nan=False, description="metres")
+    at: datetime = Field(description="When the position was taken, with a zone")
+    reason: Note | None = Field(default=None, description="Why arrival is reported from farther than the radius")
+
+
+class HandledIn(FieldOpIn):
+    note: Note = Field(description="What was done (required)")
+    photos: list[PhotoId] = Field(max_length=12, description="Before and after photos (at least one after)")
+
+
+class VerifyIn(FieldOpIn):
+    passed: Flag = Field(description="true: verified; false: back to the handler for rework")
+    reason: Note | None = Field(default=None, description="Required when sending back")
+    photos: list[PhotoId] = Field(default_factory=list, max_length=12, description="The supervisor's photos "
+                                                                                   "(at least one to pass)")
+    version: Count | None = Field(default=None, ge=1, description="The case version seen: a later change is a 409")
+
+
+class DutyIn(FieldOpIn):
+    on: Flag
+
+
+class FieldPositionIn(BaseModel):
+    """A position from the phone's Geolocation API (WGS-84); the staff member is the one signed in."""
+
+    lon: Number = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: Number = Field(ge=-90, le=90, allow_inf_nan=False)
+    accuracy: Number | None = Field(default=None, ge=0, le=100000, allow_inf_nan=False)
+    speed: Number | None = Field(default=None, ge=0, le=200, allow_inf_nan=False)
+    at: datetime = Field(description="When it was taken, with a zone")

@@ -27,30 +27,36 @@ from starlette.concurrency import run_in_threadpool
 from brain.auth.context import CURRENT
 from brain.auth.enums import Permission
 from brain.auth.service import Principal
+from brain.field.photos import MAX_PHOTO_BYTES
 from brain.ingest.pipeline import UNSTORABLE, Refused, refuse_unstorable
 
 log = logging.getLogger(__name__)
 COOKIE = "brain_session"
 MAX_API_BODY = 64 * 1024
 MAX_CALLBACK_BODY = 1024 * 1024
+PHOTO_ROUTE = "/api/v1/field/photos"
+MAX_PHOTO_BODY = MAX_PHOTO_BYTES + 64 * 1024  # one photo and its form fields
+FIELD_SOCKET = "/api/v1/field/ws"
+MOBILE = "/m"  # the field app: its shell, script, styles, manifest and service worker (no data)
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/favicon.ico", "/api/v1/health",
-                   "/api/v1/openapi.json", "/api/v1/docs", "/map/glyphs/")
+                   "/api/v1/openapi.json", "/api/v1/docs", "/map/glyphs/", "/m/")
 # no data: no need to know who asks
-STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico", "/map/glyphs/")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico", "/map/glyphs/", "/m/")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # what is not a page of the UI: the API, Dash's own routes (all under "/_"), assets, sign-in, the report
 NON_PAGE_PREFIXES = ("/password", "/api/", "/_", "/assets/", "/login", "/logout", "/report/", "/map/glyphs/",
-                     "/favicon.ico")
+                     "/favicon.ico", "/m/")
 # what a person signed in with a one-time password may reach: changing it (and signing out)
 ONE_TIME_ALLOWED = ("/password", "/logout", "/login", "/assets/", "/favicon.ico", "/_dash-component-suites/")
 DENIED = object()
 
 
 class Forbidden(Exception):
-    def __init__(self, status: int, message: str, *, location: str | None = None) -> None:
+    def __init__(self, status: int, message: str, *, location: str | None = None, key: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.location = location  # a 303's target (default: sign in, then back here)
+        self.key = key  # the catalogue entry a client says it from
 
 
 def _headers(scope) -> dict[str, str]:
@@ -125,10 +131,13 @@ class SecurityMiddleware:
         static = scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(STATIC_PREFIXES)
         principal, by_cookie = (None, False) if static else await run_in_threadpool(self._identify, headers)
         if scope["type"] == "websocket":
-            if principal is None or not principal.can(Permission.VIEW_MAP) or not _same_origin(headers):
+            # the screens' push needs the map; the field app's, a field person's tasks
+            needed = Permission.FIELD_WORK if scope["path"] == FIELD_SOCKET else Permission.VIEW_MAP
+            if principal is None or not principal.can(needed) or not _same_origin(headers):
                 await send({"type": "websocket.close", "code": 4403})
                 return
             token = CURRENT.set(principal)
+            scope.setdefault("state", {})["principal"] = principal
             try:
                 return await self.app(scope, receive, send)
             finally:
@@ -136,12 +145,16 @@ class SecurityMiddleware:
 
         path, method = scope["path"], scope["method"]
         csp = self.csp()
+        # the field app takes the phone's position and photos from its camera; no other page may
+        mobile = path == MOBILE or path.startswith(MOBILE + "/")
+        features = b"camera=(self), microphone=(), geolocation=(self)" if mobile else \
+            b"camera=(), microphone=(), geolocation=()"
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
                          (b"x-frame-options", b"DENY"), (b"content-security-policy", csp.encode()),
-                         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
+                         (b"permissions-policy", features)]
                 if path.startswith("/api/") or path.startswith("/_dash-update"):
                     extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
@@ -157,7 +170,8 @@ class SecurityMiddleware:
                                                                       if scope.get("query_string") else ""))
                 response = JSONResponse({"error": str(f)}, status_code=303, headers={"location": target})
             else:
-                response = JSONResponse({"error": str(f)}, status_code=f.status)
+                response = JSONResponse({"error": str(f), **({"key": f.key, "params": {}} if f.key else {})},
+                                        status_code=f.status)
             return await response(scope, receive, send_with_headers)
         token = CURRENT.set(principal)
         scope.setdefault("state", {})["principal"] = principal
@@ -178,13 +192,15 @@ class SecurityMiddleware:
                 raise Forbidden(403, "cross-site request refused: this host's Origin is required")
             if "origin" in headers and not _same_origin(headers):
                 raise Forbidden(403, "cross-site request refused")
-            limit = MAX_CALLBACK_BODY if path.startswith("/_dash-") else MAX_API_BODY
+            limit = MAX_CALLBACK_BODY if path.startswith("/_dash-") else MAX_PHOTO_BODY if path == PHOTO_ROUTE \
+                else MAX_API_BODY
             length = headers.get("content-length")
             if length is None and headers.get("transfer-encoding"):
                 raise Forbidden(411, "a Content-Length is required")
+            too_large = "refused.photo.request_too_large" if path == PHOTO_ROUTE else None
             if length is not None and (not length.isdigit() or int(length) > limit):
-                raise Forbidden(413, f"request body larger than {limit} bytes")
-            body = await _read_body(receive, limit)
+                raise Forbidden(413, f"request body larger than {limit} bytes", key=too_large)
+            body = await _read_body(receive, limit, key=too_large)
             parsed = refuse_unstorable_body(body, headers.get("content-type", ""))
         replay = _replay(body) if body is not None else None
         if principal is not None and principal.must_change_password and not path.startswith(ONE_TIME_ALLOWED):
@@ -192,6 +208,8 @@ class SecurityMiddleware:
             if method == "GET" and not path.startswith(("/api/", "/_")):
                 raise Forbidden(303, "change the one-time password first", location="/password")
             raise Forbidden(403, "change the one-time password first: /password")
+        if path == MOBILE:
+            raise Forbidden(303, "the field app", location=MOBILE + "/")
         if self.pages is not None and method in ("GET", "HEAD") and not path.startswith(NON_PAGE_PREFIXES) \
                 and path not in self.pages():
             raise Forbidden(404, "no such page")
@@ -231,7 +249,7 @@ class SecurityMiddleware:
                 raise Forbidden(400, f"malformed callback request: {e}") from None
 
 
-async def _read_body(receive, limit: int) -> bytes:
+async def _read_body(receive, limit: int, key: str | None = None) -> bytes:
     """The whole request body (413 past `limit`: a missing or false Content-Length is no way round it)."""
     chunks, more, size = [], True, 0
     while more:
@@ -241,7 +259,7 @@ async def _read_body(receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise Forbidden(413, f"request body larger than {limit} bytes")
+            raise Forbidden(413, f"request body larger than {limit} bytes", key=key)
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)

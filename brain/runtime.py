@@ -162,7 +162,7 @@ class Brain:
                 simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,
                                       alarms=self.alarms, speed=self.settings.sim_speed,
                                       seed=self.settings.sim_seed, dispatch=self.dispatch,
-                                      monitor=self.monitor)
+                                      monitor=self.monitor, people=self.auth.field_staff)
                 if not self.cases.open_cases(limit=1):
                     self._write_history()
                     simulator.backfill()

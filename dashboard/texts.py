@@ -63,7 +63,14 @@ def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = N
 
 
 def _event_text(e: dict, tr, staff: dict) -> str:
-    kind = e["type"].split(".", 1)[1]
+    group, kind = e["type"].split(".", 1)
+    p = e["payload"]
+    if group == "task":  # a step of the person's task: who, and why where they said
+        s = staff.get(p.get("staff_id"))
+        why = p.get("decline_reason") or p.get("arrive_reason")
+        return f"{tr('step.' + kind)} · {s.name if s else p.get('staff_id')}" + (f" · {why}" if why else "")
+    if group == "photo":
+        return tr(f"photo.{p.get('kind')}")
     if kind == "opened":
         return tr("status.reported")
     if kind == "feedback":

@@ -178,6 +178,12 @@ class AuthService:
                                       .values(revoked=True))).rowcount
             u.emit("account.password_set", "account", account.id, {"username": username, "sessions_ended": ended})
 
+    def field_staff(self) -> set[str]:
+        """The staff members who sign in to the field app (an active person account tied to them)."""
+        with self.store.db.read() as s:
+            return set(s.scalars(select(Account.staff_id).where(Account.staff_id.is_not(None),
+                                                                 Account.active.is_(True))))
+
     def count_accounts(self) -> int:
         with self.store.db.read() as s:
             return int(s.scalar(select(func.count()).select_from(Account)) or 0)

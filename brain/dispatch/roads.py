@@ -94,6 +94,12 @@ class RoadNetwork:
         pts += [*_coords(substring(line1, 0.0 if node == a1 else len1, t1)), (x1, y1)]
         return pts, float(o0 + length + o1)
 
+    def around(self, xmin: float, ymin: float, xmax: float, ymax: float, limit: int = 400
+               ) -> list[list[tuple[float, float]]]:
+        """The road segments crossing a metric box (at most `limit`), as lists of metric points."""
+        hits = self.tree.query(shapely.box(xmin, ymin, xmax, ymax))
+        return [_coords(self.edges[i]) for i in sorted(hits.tolist())[:limit]]
+
     def _edge_between(self, u: int, v: int) -> tuple[int, bool]:
         """The shortest edge joining nodes u and v, and whether it runs from u to v."""
         if not hasattr(self, "_pairs"):

@@ -9,6 +9,7 @@ handling, verification, declining) is in brain.flows; this module holds the task
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -76,6 +77,7 @@ class FieldService:
         self.cases = cases
         self.photos = photos
         self.unread_after = timedelta(minutes=unread_after_min)
+        self._unread: tuple[float, int] = (-1e9, 0)
 
     # --- steps inside a unit (brain.flows and the actions below) ------------------------------------
     @staticmethod
@@ -216,6 +218,13 @@ class FieldService:
                                                 Task.assigned_at <= cutoff).order_by(Task.assigned_at))
             return [_view(t) for t in rows]
 
+    def unread_count(self) -> int:
+        """How many tasks are not read in time now (the wall's counter; read again at most every 2 s)."""
+        now = time.monotonic()
+        if now - self._unread[0] > 2.0:
+            self._unread = (now, len(self.unread()))
+        return self._unread[1]
+
     def to_verify(self, staff_id: str, lon: float | None = None, lat: float | None = None,
                   limit: int = 50) -> list[tuple[CaseView, TaskView | None]]:
         """Handled cases a supervisor may verify (never their own work), nearest first when their position
@@ -307,6 +316,11 @@ class FieldService:
             for p in s.scalars(select(Photo).where(Photo.case_id.in_(ids)).order_by(Photo.uploaded_at)):
                 out[p.case_id].append(photo_dict(p))
         return out
+
+    def photo_meta(self, photo_id: str) -> dict | None:
+        with self.store.db.read() as s:
+            p = s.get(Photo, photo_id)
+            return None if p is None else photo_dict(p)
 
     def photo(self, photo_id: str, *, thumb: bool = False) -> tuple[bytes, str]:
         """The stored bytes and type of a photo (or its JPEG thumbnail); LookupError if there is none."""

@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ ALARMS_PER_DAY = 120.0
 FALSE_ALARM_SHARE = 0.6
 SILENT_SHARE = 0.002  # of heartbeats: the device falls silent for 2 to 6 intervals (goes offline, then back)
 REPORT_EVERY_S = 5.0
+REAL_WORK = frozenset({CaseStatus.DISPATCHED, CaseStatus.HANDLING, CaseStatus.HANDLED})  # a field person's part
 TRACK_RETENTION = timedelta(hours=24)  # position history kept for the demo; pruned hourly
 
 # Relative case intake by hour of day (Asia/Shanghai); normalised to mean 1.
@@ -110,7 +112,8 @@ class Simulator:
     """Background thread driving the services; `tick(dt)` is the whole of one step (tests call it)."""
 
     def __init__(self, *, district: District, cases: CaseService, staff: StaffService, alarms: AlarmService,
-                 speed: float = 1.0, seed: int | None = None, dispatch=None, monitor=None) -> None:
+                 speed: float = 1.0, seed: int | None = None, dispatch=None, monitor=None,
+                 people: Callable[[], set[str]] | None = None) -> None:
         if not speed > 0 or not math.isfinite(speed):
             raise ValueError("speed must be a positive number")
         self.district = district
@@ -119,6 +122,10 @@ class Simulator:
         self.alarms = alarms
         self.dispatch = dispatch  # optional DispatchService: assign the nearest suitable person
         self.monitor = monitor  # optional DeviceMonitor: devices send their heartbeats (and signs of life) to it
+        # the staff who carry the field app (AuthService.field_staff): their phone reports where they are and
+        # they work their own tasks, so the simulator neither walks them nor moves their cases past dispatch
+        self._people = people or set
+        self._real: tuple[float, set[str]] = (-1e9, set())
         self.speed = speed
         self.rng = np.random.default_rng(seed)
         self.crs = district.crs
@@ -208,10 +215,21 @@ class Simulator:
             self.stats["track_pruned"] += self.staff.prune_track(older_than=utcnow() - TRACK_RETENTION)
 
     # --- staff ------------------------------------------------------------------------------
+    def real_people(self) -> set[str]:
+        """The staff with the field app (read again every 10 s)."""
+        at, ids = self._real
+        if time.monotonic() - at > 10.0:
+            ids = set(self._people())
+            self._real = (time.monotonic(), ids)
+        return ids
+
     def _move_staff(self, sdt: float) -> None:
         fixes = []
         now = utcnow()
+        real = self.real_people()
         for w in self.walkers.values():
+            if w.staff_id in real:
+                continue
             remaining = w.speed * sdt
             while remaining > 0:
                 tx, ty = self.graph.xy[w.target]
@@ -335,6 +353,9 @@ class Simulator:
                 continue
             status = CaseStatus(case.status)
             if not status.is_open:
+                continue
+            if status in REAL_WORK and case.assigned_staff_id in self.real_people():
+                self._schedule(case.id, status)  # theirs to do on the phone: looked at again later
                 continue
             nxt = self._next_status(status)
             if status is CaseStatus.DEFERRED:

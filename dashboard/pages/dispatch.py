@@ -26,6 +26,7 @@ from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
 from dashboard.texts import refusal_text, timeline_items
+from geodata.crs import haversine_m
 
 QUEUE_LENGTH = 60
 CASE_ZOOM = 16.5  # a selected case is shown at this zoom: its street and the poles around it
@@ -90,6 +91,8 @@ def body(brain, locale: str) -> html.Div:
         html.Div(id=ids.QUEUE, className="queue"),
         html.Div(id=ids.MESSAGE, className="message", role="status"),
         html.Div(id=ids.CARD, className="card"),
+        dcc.Store(id=ids.FIELD_SIG),
+        html.Div(id=ids.FIELD_PROGRESS, className="card field-progress"),
         html.H2(tr("alarms.title")),
         html.Div(id=ids.ALARM_MESSAGE, className="message", role="status"),
         html.Div(id=ids.ALARM_PANEL, className="alarm-panel"),
@@ -102,7 +105,71 @@ def _minutes_left(c: CaseView, now: datetime) -> str:
     return str(int((c.stage_due_at - now).total_seconds() // 60))
 
 
-def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None) -> list:
+def field_progress(brain, case_id: int, locale: str) -> tuple[list, str]:
+    """The case's task as the person's phone moved it: each step with its time (delivered, read, accepted,
+    arrived with the distance, handled, verified), how far the person is while on the way, a task not read
+    in time, the photos; and the signature of what it shows (redrawn only when that changes)."""
+    tr = translator(locale)
+    tz = ZoneInfo(brain.settings.display_tz)
+    tasks = brain.field.progress([case_id])[case_id]
+    if not tasks:
+        return [], ""
+    now = utcnow()
+    task, earlier = tasks[0], tasks[1:]
+    staff = {s.id: s for s in brain.staff.roster({t.staff_id for t in tasks})}
+    person = staff.get(task.staff_id)
+
+    def at(iso: str | None) -> str:
+        return datetime.fromisoformat(iso).astimezone(tz).strftime("%H:%M:%S") if iso else "—"
+
+    steps = ["assigned", "delivered", "read", "accepted", "arrived", "handled", "verified"]
+    if task.stamps["declined"]:
+        steps = ["assigned", "delivered", "read", "declined"]
+    items = []
+    for step in steps:
+        extra = ""
+        if step == "arrived" and task.arrive_distance_m is not None:
+            extra = " · " + (tr("dispatch.arrive_far").format(distance=round(task.arrive_distance_m),
+                                                               reason=task.arrive_reason)
+                             if task.arrive_reason else
+                             tr("dispatch.arrive_near").format(distance=round(task.arrive_distance_m)))
+        if step == "declined" and task.decline_reason:
+            extra = f" · {task.decline_reason}"
+        items.append(html.Li([html.Span(tr(f"step.{step}"), className="step"),
+                              html.Span(at(task.stamps[step]), className="when"), extra],
+                             className="done" if task.stamps[step] else "pending"))
+    head = [html.H4(f"{tr('dispatch.field')} · {person.name if person else task.staff_id} · "
+                    f"{tr('task.' + task.state)}")]
+    assigned = datetime.fromisoformat(task.stamps["assigned"] or now.isoformat())
+    late = (task.state == "assigned" and not task.stamps["read"] and now - assigned >= brain.field.unread_after)
+    if late:
+        head.append(html.P(tr("dispatch.unread_for").format(min=int((now - assigned).total_seconds() // 60)),
+                           className="warn unread"))
+    c = brain.cases.get(case_id)
+    where = ""
+    if task.state in ("assigned", "accepted") and person and person.lon is not None and person.position_at:
+        d = float(haversine_m(person.lon, person.lat, c.lon, c.lat))
+        where = tr("dispatch.on_the_way").format(distance=round(d), at=at(person.position_at.isoformat()))
+        head.append(html.P(where, className="on-the-way"))
+    photos = brain.field.photos_of([case_id])[case_id]
+    body = [*head, html.Ol(items, className="steps")]
+    if photos:
+        body += [html.H4(tr("dispatch.photos")), html.Div([
+            html.A(html.Img(src=f"/api/v1/photos/{ph['id']}?thumb=1", alt=tr(f"photo.{ph['kind']}"),
+                            title=f"{tr('photo.' + ph['kind'])} · {at(ph['taken_at'])}"),
+                   href=f"/api/v1/photos/{ph['id']}", target="_blank", rel="noopener") for ph in photos],
+            className="photos")]
+    if earlier:
+        body += [html.P(f"{tr('dispatch.earlier')}: " + "; ".join(
+            f"{staff[t.staff_id].name if t.staff_id in staff else t.staff_id} · {tr('task.' + t.state)}"
+            + (f" · {t.decline_reason}" if t.decline_reason else "") for t in earlier), className="hint")]
+    sig = "|".join([locale, str(task.id), task.state, *(task.stamps[s] or "" for s in steps), str(late), where,
+                    ",".join(ph["id"] for ph in photos), str(len(earlier))])
+    return body, sig
+
+
+def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None,
+                unread: set[int] | None = None) -> list:
     tr = translator(locale)
     names = category_names(brain.catalogue, locale)
     committee_names = brain.district.committee_names
@@ -111,6 +178,8 @@ def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None)
     for c in queue_order(cases, now)[:QUEUE_LENGTH]:
         state = "overdue" if c.overdue(now) else "at-risk" if c.at_risk(now) else ""
         badge = tr("dispatch.overdue") if state == "overdue" else tr("dispatch.at_risk") if state else ""
+        if unread and c.id in unread:  # the person has not opened the task on their phone in time
+            state, badge = f"{state} unread".strip(), f"{badge} {tr('dispatch.unread')}".strip()
         items.append(html.Button(
             id={"type": ids.QUEUE_ITEM, "case": c.id}, n_clicks=0,
             className=f"queue-item {state} {'selected' if c.id == selected else ''}".strip(),
@@ -311,11 +380,24 @@ def register(guard, brain, locale_of) -> None:
         now = utcnow()
         ordered = queue_order(cases, now)[:QUEUE_LENGTH]
         # Re-draw only when something a dispatcher sees changed: a click is never lost to a redraw.
+        unread = {t.case_id for t in brain.field.unread(now)}
         sig = f"{selected}|{locale_of(search)}|" + ";".join(
-            f"{c.id}:{c.status}:{_minutes_left(c, now)}:{c.overdue(now)}:{c.at_risk(now)}" for c in ordered)
+            f"{c.id}:{c.status}:{_minutes_left(c, now)}:{c.overdue(now)}:{c.at_risk(now)}:{c.id in unread}"
+            for c in ordered)
         if sig == signature:
             return no_update, no_update
-        return queue_items(brain, cases, locale_of(search), selected), sig
+        return queue_items(brain, cases, locale_of(search), selected, unread), sig
+
+    @guard.callback(Permission.READ_CASES, Output(ids.FIELD_PROGRESS, "children"), Output(ids.FIELD_SIG, "data"),
+                    Input(ids.SELECTED, "data"), Input(ids.LIVE_TICK, "n_intervals"), Input(ids.LIVE_PUSH, "data"),
+                    Input(ids.REFRESH, "data"), State(ids.FIELD_SIG, "data"), State(ids.URL, "search"))
+    def show_field(case_id, _n, _pushed, _refresh, signature, search):
+        """The selected case's task, kept current as the person's phone moves it."""
+        if not case_id:
+            return ([], "") if signature else (no_update, no_update)
+        children, sig = field_progress(brain, int(case_id), locale_of(search))
+        sig = f"{case_id}|{sig}"
+        return (no_update, no_update) if sig == signature else (children, sig)
 
     @guard.callback(Permission.READ_CASES, Output(ids.SELECTED, "data"),
                     Input({"type": ids.QUEUE_ITEM, "case": ALL}, "n_clicks"), Input(ids.MAP, "clickData"),

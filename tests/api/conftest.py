@@ -30,12 +30,16 @@ class Site:
     def bearer(self, role: str | None) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(role)}"} if role else {}
 
-    def login(self, role: str) -> TestClient:
-        """A fresh client signed in (cookie) as a person with `role`."""
-        username = f"p-{role}"
+    def login(self, role: str, *, staff_id: str | None = None) -> TestClient:
+        """A fresh client signed in (cookie) as a person with `role` (a field person or supervisor: as the
+        staff member `staff_id`, the first one by default)."""
+        if role in (Role.FIELD, Role.SUPERVISOR):
+            staff_id = staff_id or self.brain.staff.roster()[0].id
+        username = f"p-{role}" + (f"-{staff_id}" if staff_id else "")
         if role != "admin":
             try:
-                self.brain.auth.create_account(username=username, role=role, password=PASSWORD, actor="test")
+                self.brain.auth.create_account(username=username, role=role, password=PASSWORD, actor="test",
+                                               staff_id=staff_id)
             except ValueError:
                 pass
         c = TestClient(self.client.app)
@@ -48,8 +52,9 @@ class Site:
 
 
 @pytest.fixture
-def site(db, district):
-    settings = Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0, admin_password=ADMIN_PASSWORD)
+def site(db, district, tmp_path):
+    settings = Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0, admin_password=ADMIN_PASSWORD,
+                        photo_dir=tmp_path / "photos")
     brain = Brain(settings, district=district, db=db, bus=MemoryBus())
     server, _ = create_app(brain=brain)
     perms = server.state.callback_permissions
@@ -59,4 +64,5 @@ def site(db, district):
 
 
 HUMAN = [r.value for r in (Role.WALL, Role.OPERATOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN)]
+FIELD_PEOPLE = [r.value for r in (Role.FIELD, Role.SUPERVISOR)]  # people tied to a staff member
 SERVICE = [r.value for r in (Role.INTAKE, Role.GATEWAY, Role.FIELD)]

@@ -22,6 +22,10 @@ MAP_VIEWERS = {"wall", "operator", "dispatcher", "leader", "admin", "intake"}
 CASE_READERS = {"operator", "dispatcher", "leader", "admin", "intake"}
 CASE_OPENERS = {"dispatcher", "admin", "intake"}
 CASE_MOVERS = {"dispatcher", "admin"}
+# the field app's routes act for the staff member an account is tied to: no token is anyone's (a person's
+# account is tested in test_field_api); refused with 403 for every role here
+FIELD_PEOPLE_ONLY: set[str] = set()
+OP = {"op": "0123456789abcdef"}
 
 # (method, path template) -> (concrete path, body, roles allowed; "public" = also without credentials)
 API = {
@@ -66,6 +70,28 @@ API = {
                                 None, {"field", "admin"}),
     ("POST", "/api/v1/osmand"): ("/api/v1/osmand", {"id": "S00001", "lat": 31.33, "lon": 121.45, "timestamp": "1"},
                                  {"field", "admin"}),
+    ("GET", "/api/v1/field/me"): ("/api/v1/field/me", None, FIELD_PEOPLE_ONLY),
+    ("GET", "/api/v1/field/tasks"): ("/api/v1/field/tasks", None, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/tasks/{task_id}/delivered"): ("/api/v1/field/tasks/1/delivered", OP, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/tasks/{task_id}/read"): ("/api/v1/field/tasks/1/read", OP, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/tasks/{task_id}/accept"): ("/api/v1/field/tasks/1/accept", OP, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/tasks/{task_id}/decline"): ("/api/v1/field/tasks/1/decline", {**OP, "reason": "x"},
+                                                        FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/tasks/{task_id}/arrive"): ("/api/v1/field/tasks/1/arrive", {
+        **OP, "lon": 121.45, "lat": 31.33, "at": "2026-01-01T08:00:00+08:00"}, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/tasks/{task_id}/handled"): ("/api/v1/field/tasks/1/handled", {
+        **OP, "note": "done", "photos": []}, FIELD_PEOPLE_ONLY),
+    ("GET", "/api/v1/field/tasks/{task_id}/route"): ("/api/v1/field/tasks/1/route?lon=121.45&lat=31.33", None,
+                                                     FIELD_PEOPLE_ONLY),
+    ("GET", "/api/v1/field/verify"): ("/api/v1/field/verify", None, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/verify/{case_id}"): ("/api/v1/field/verify/{case}", {**OP, "passed": True},
+                                                 FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/duty"): ("/api/v1/field/duty", {**OP, "on": True}, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/position"): ("/api/v1/field/position", {
+        "lon": 121.45, "lat": 31.33, "at": "2026-01-01T08:00:00+08:00"}, FIELD_PEOPLE_ONLY),
+    ("POST", "/api/v1/field/photos"): ("/api/v1/field/photos", None, FIELD_PEOPLE_ONLY),
+    # any signed-in account may ask; whether it sees the photo depends on the case (test_field_api): 404 here
+    ("GET", "/api/v1/photos/{photo_id}"): ("/api/v1/photos/" + "0" * 64, None, set(ALL_ROLES)),
 }
 
 # Dash callback (by its first output) -> roles allowed
@@ -74,6 +100,7 @@ CALLBACKS = {
     "dispatch-queue.children": CASE_READERS,
     "selected-case.data": CASE_READERS,
     "case-card.children": CASE_READERS,
+    "case-field-progress.children": CASE_READERS,
     "dispatch-message.children": CASE_MOVERS,
     "new-result.children": CASE_OPENERS,
     "new-pole.value": CASE_OPENERS,

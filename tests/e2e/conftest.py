@@ -19,9 +19,10 @@ PASSWORD = "e2e-person-password"
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory, district):
     """The whole app (API + UI) on SQLite, simulator off so the tests decide what happens."""
-    db_file = tmp_path_factory.mktemp("e2e") / "brain.sqlite3"
-    settings = Settings(database_url=f"sqlite:///{db_file}", simulate=False, admin_password=ADMIN_PASSWORD,
-                        escalate_after_s=0, monitor_interval_s=0)
+    folder = tmp_path_factory.mktemp("e2e")
+    settings = Settings(database_url=f"sqlite:///{folder / 'brain.sqlite3'}", simulate=False,
+                        admin_password=ADMIN_PASSWORD, escalate_after_s=0, monitor_interval_s=0,
+                        photo_dir=folder / "photos")
     brain = Brain(settings, district=district)
     try:
         with serve(settings, brain) as served:
