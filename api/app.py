@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -133,7 +134,8 @@ def build_api(brain: Brain) -> FastAPI:
         return _error(404, str(exc), suggestions=exc.suggestions)
 
     @app.exception_handler(VersionConflict)
-    async def on_conflict(_req: Request, exc: VersionConflict):
+    @app.exception_handler(StaleDataError)  # a row changed by another writer between our read and our write
+    async def on_conflict(_req: Request, exc: Exception):
         return _error(409, str(exc), key="refused.conflict", params={})
 
     @app.exception_handler(AssignRefused)

@@ -145,3 +145,26 @@ def cpu_by_group(before: dict[int, tuple[str, float]], after: dict[int, tuple[st
         name = next((g for g, test in groups.items() if test(pid, args)), "other")
         spent[name] += used
     return spent
+
+
+@contextlib.contextmanager
+def field_app(admin_password: str = "bench-admin-pass") -> Iterator[tuple]:
+    """The whole app in-process for the field benchmarks (SQLite and photos in a temporary folder, the demo
+    district, simulator off), everyone's position just reported, and Playwright: yields (brain, url, p)."""
+    from playwright.sync_api import sync_playwright
+
+    from brain.config import Settings
+    from brain.runtime import Brain
+    from brain.staff.service import Fix
+    from brain.storage.db import utcnow
+    from tools.serve import serve
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'b.sqlite3'}", simulate=False,
+                            admin_password=admin_password, escalate_after_s=0, monitor_interval_s=0,
+                            photo_dir=Path(tmp) / "photos")
+        brain = Brain(settings)
+        with serve(settings, brain) as app, sync_playwright() as p:
+            brain.staff.record_fixes([Fix(s.id, s.lon, s.lat, utcnow()) for s in brain.staff.roster()
+                                      if s.lon is not None])
+            yield brain, app.url, p

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from brain.cases.enums import CaseStatus
 from brain.cases.models import Case
-from brain.cases.service import CaseService, CaseView
+from brain.cases.service import CaseService, CaseView, VersionConflict
 from brain.events.log import Store, Unit
 from brain.field.enums import LIVE, TASK_TRANSITIONS, PhotoKind, TaskState
 from brain.field.models import FieldOp, Photo, Task
@@ -134,17 +135,26 @@ class FieldService:
              act: Callable[[Unit], dict]) -> dict:
         """Run `act` in one unit unless the phone's action `op_id` was taken before: then its first answer,
         with ``"repeat": true``, and nothing changes. A refused action is not remembered (its unit rolls
-        back): sent again, it is judged again."""
-        with self.store.unit(actor, source=source) as u:
-            seen = u.session.get(FieldOp, op_id)
-            if seen is not None:
-                if seen.staff_id != staff_id:
-                    raise NotYours("this action id was used by someone else", key="refused.field.op_taken")
-                return {**seen.answer, "repeat": True}
-            answer = act(u)
-            u.session.add(FieldOp(id=op_id, staff_id=staff_id, action=action, at=utcnow(), answer=answer))
-            u.session.flush()
-            return answer
+        back): sent again, it is judged again. A task or case changed by someone else at the same moment
+        (a dispatcher's recall as the phone acknowledges) is read again and the action judged once more;
+        twice in a row, it is a conflict (TaskGone)."""
+        for attempt in range(2):
+            try:
+                with self.store.unit(actor, source=source) as u:
+                    seen = u.session.get(FieldOp, op_id)
+                    if seen is not None:
+                        if seen.staff_id != staff_id:
+                            raise NotYours("this action id was used by someone else", key="refused.field.op_taken")
+                        return {**seen.answer, "repeat": True}
+                    answer = act(u)
+                    u.session.add(FieldOp(id=op_id, staff_id=staff_id, action=action, at=utcnow(), answer=answer))
+                    u.session.flush()
+                    return answer
+            except (StaleDataError, VersionConflict):
+                if attempt:
+                    raise TaskGone("the task changed meanwhile: reload", key="refused.field.gone",
+                                   state="changed") from None
+        raise AssertionError("unreachable")
 
     def mine(self, u: Unit, task_id: int, staff_id: str) -> Task:
         """The person's own task under way, locked; NotYours / TaskGone otherwise."""

@@ -63,6 +63,7 @@ class CaseFacts(Base):
     stage_due_at: Mapped[datetime | None] = mapped_column(EpochSeconds)  # the current stage's deadline
     satisfaction: Mapped[str | None] = mapped_column(String(24))
     response_m: Mapped[float | None] = mapped_column(Float)  # distance of the first assignee to the case
+    t_read: Mapped[float | None] = mapped_column(Float)  # seconds from the first task sent to its person opening it
 
     __table_args__ = (Index("ix_case_facts_reported", "reported_at"),)
 
@@ -89,8 +90,9 @@ def derive(case_id: int, steps: Sequence[Step], policy: TimeLimitPolicy) -> dict
         "team": None, "staff": None, "pole": p.get("pole"), "status": S.REPORTED.value, "registered_at": None,
         "dispatched_at": None, "arrived_at": None, "handled_at": None, "closed_at": None, "ever_deferred": False,
         "deferred_s": 0.0, "rework": 0, "satisfaction": None, "response_m": None, "dispatch_on_time": None,
-        "handle_on_time": None, "close_on_time": None, "stage_due_at": None, "handle_due_at": None,
+        "handle_on_time": None, "close_on_time": None, "stage_due_at": None, "handle_due_at": None, "t_read": None,
     }
+    first_task: tuple[int | None, datetime] | None = None  # the first task sent to a phone: its id, when
     f["department"] = p.get("department")  # absent from events written before it was logged
     spent = dict.fromkeys(STAGES, 0.0)
     done: set[str] = set()
@@ -105,6 +107,13 @@ def derive(case_id: int, steps: Sequence[Step], policy: TimeLimitPolicy) -> dict
             continue
         if st.type == "case.feedback":
             f["satisfaction"] = st.payload.get("satisfaction")
+            continue
+        if st.type == "task.assigned" and first_task is None:
+            first_task = (st.payload.get("task_id"), st.at)
+            continue
+        if st.type == "task.read" and first_task and st.payload.get("task_id") == first_task[0] and \
+                f["t_read"] is None:
+            f["t_read"] = (st.at - first_task[1]).total_seconds()
             continue
         target = st.type.removeprefix("case.")
         if target not in S.__members__.values():
@@ -169,7 +178,8 @@ class FactsProjector:
         self.policy = policy
 
     def __call__(self, session: Session, events: Sequence[Event]) -> None:
-        ids = sorted({int(e.subject_id) for e in events if e.subject_type == "case" and e.type.startswith("case.")})
+        ids = sorted({int(e.subject_id) for e in events if e.subject_type == "case"
+                      and e.type.startswith(("case.", "task."))})
         for case_id in ids:
             self.refresh(session, case_id)
 

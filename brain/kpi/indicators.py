@@ -181,6 +181,15 @@ CASE_INDICATORS: list[Indicator] = [
     Indicator("response_time_mean", "mean", "平均响应时间", "mean response time",
               "上报到首次到场的平均用时，单位分钟。", "Mean time from report to first arrival on scene, in minutes.",
               _has("t_response"), column="t_response", unit="min", better="low"),
+    Indicator("read_time_mean", "mean", "任务读取用时平均", "time to read, mean",
+              "派遣后任务送到外勤人员手机、到其打开任务的平均用时（首次派遣的任务），单位分钟。",
+              "Mean time from a task sent to the field person's phone to the person opening it (the first "
+              "dispatch's task), in minutes.", _has("t_read"), column="t_read", unit="min", better="low"),
+    Indicator("read_time_p90", "p90", "任务读取用时90分位", "time to read, 90th percentile",
+              "派遣后任务送到外勤人员手机、到其打开任务用时的90分位值（首次派遣的任务），单位分钟。",
+              "The 90th percentile of the time from a task sent to the field person's phone to the person "
+              "opening it (the first dispatch's task), in minutes.", _has("t_read"), column="t_read", unit="min",
+              better="low"),
     Indicator("cases_per_person", "ratio", "人均派遣案件", "cases per person",
               "派遣数 ÷ 接受过派遣的人员数。", "Dispatched cases ÷ staff who received at least one of them.",
               _has("dispatched_at"), column="staff"),
@@ -192,7 +201,7 @@ INDICATOR_COLUMNS = frozenset({
     "reported_at", "status", "registered_at", "dispatched_at", "arrived_at", "handled_at", "closed_at",
     "handle_due_at", "close_due_at", "stage_due_at", "ever_deferred", "rework", "t_register", "t_dispatch",
     "t_arrive", "t_handle", "t_verify", "t_close", "dispatch_on_time", "handle_on_time", "close_on_time",
-    "satisfaction", "pole", "category", "response_m", "staff"})
+    "satisfaction", "pole", "category", "response_m", "staff", "t_read"})
 # The tiles a leader sees first; the rest are in the table and the API.
 HEADLINE = ("reported", "registration_rate", "timely_dispatch_rate", "on_time_handling_rate", "closure_rate",
             "on_time_closure_rate", "rework_rate", "overdue_now", "satisfaction_rate", "response_time_mean")

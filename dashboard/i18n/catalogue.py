@@ -396,6 +396,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "task.handled": {"zh-CN": "待核查", "en": "Awaiting verification"},
     "task.verified": {"zh-CN": "核查通过", "en": "Verified"},
     "task.withdrawn": {"zh-CN": "已撤回", "en": "Withdrawn"},
+    "task.changed": {"zh-CN": "刚被他人变更", "en": "changed by someone else"},
     "priority.urgent": {"zh-CN": "紧急", "en": "Urgent"},
     "priority.high": {"zh-CN": "高", "en": "High"},
     "priority.normal": {"zh-CN": "一般", "en": "Normal"},

@@ -6,13 +6,16 @@
 
 const API = '/api/v1/field';
 const POSITION_EVERY_MS = 15000;
-const POLL_MS = 30000;
+const POLL_MS = 30000; // with the push open: a safety net
+const POLL_WITHOUT_PUSH_MS = 5000; // without it (a proxy that refuses WebSockets): often enough to hear of a task
+// ?poll=N: no push, ask every N ms (a network that cannot keep a WebSocket; the push benchmark's baseline)
+const FORCED_POLL_MS = Math.max(0, Number(new URLSearchParams(location.search).get('poll')) || 0);
 const MAX_PHOTO_MB = 10;
 const S = {
   lang: localStorage.getItem('brain.lang') || 'zh-CN',
   texts: {}, me: null, tasks: [], verify: [], view: 'tasks', open: null, pos: null, route: null,
   routeFrom: null, photos: {}, online: navigator.onLine, pending: 0, ws: null, wsDelay: 500,
-  alerted: new Set(), acked: new Set(), positionSent: 0, geoDenied: false, message: null,
+  alerted: new Set(), listed: false, acked: new Set(), positionSent: 0, geoDenied: false, message: null,
 };
 
 // --- texts ----------------------------------------------------------------------------------------
@@ -204,12 +207,17 @@ async function loadTasks() {
     setOnline(false);
     S.tasks = (await kept('tasks')) || S.tasks; // offline: the last list this phone had
   }
-  for (const { task } of S.tasks) {
+  for (const { task, case: c } of S.tasks) {
+    if (task.state === 'assigned' && !task.stamps.read && !S.alerted.has(task.id)) {
+      S.alerted.add(task.id); // heard by asking, not by the push (no push, or it was away): alert all the same
+      if (S.listed) alertNew({ task_id: task.id, case_id: c.id, pole: c.pole });
+    }
     if (!task.stamps.delivered && !S.acked.has('d' + task.id)) {
       S.acked.add('d' + task.id);
       act({ url: `${API}/tasks/${task.id}/delivered`, body: {} });
     }
   }
+  S.listed = true;
   if (S.view === 'tasks' || (S.view === 'task' && openKey() !== before)) render();
   else renderStatus();
 }
@@ -640,9 +648,15 @@ async function start() {
   S.pending = (await outboxAll()).length;
   await loadTasks();
   loadVerify();
-  connect();
+  if (!FORCED_POLL_MS) connect();
   watchPosition();
-  setInterval(() => { flush(); loadTasks(); loadVerify(); }, POLL_MS);
+  let asked = Date.now();
+  setInterval(() => {
+    const every = FORCED_POLL_MS || (document.body.dataset.push === 'open' ? POLL_MS : POLL_WITHOUT_PUSH_MS);
+    if (Date.now() - asked < every) return;
+    asked = Date.now();
+    flush(); loadTasks(); loadVerify();
+  }, FORCED_POLL_MS ? Math.max(50, FORCED_POLL_MS / 4) : 1000);
   setInterval(() => { if (S.view === 'tasks') render(); }, 60000); // the clocks
 }
 

@@ -17,6 +17,8 @@ SMALL = {
     "map_scale": ["--tiles", "2", "--seconds", "1"],
     "cold_start": ["--runs", "1"],
     "alarm_storm": ["--alarms", "200", "--devices", "40", "--seconds", "2", "--db", "sqlite"],
+    "field_push": ["--tasks", "3"],
+    "field_first_load": ["--runs", "1"],
 }
 
 

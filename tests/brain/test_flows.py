@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -212,3 +212,21 @@ def test_going_off_duty_waits_for_the_task(brain):
         assert s.scalar(select(func.count()).select_from(EventRecord).where(
             EventRecord.type == "staff.status_changed", EventRecord.subject_id == free)) == 2
         assert s.scalar(select(func.count()).select_from(Task)) == 1
+
+
+def test_the_time_to_read_a_task_is_an_indicator_traced_to_its_cases(brain):
+    from brain.kpi.service import window
+
+    case, sid, task = _assigned(brain)
+    other, osid, otask = _assigned(brain, pole="0777")
+    brain.field.acknowledge(op(), task.id, "read", staff_id=sid, actor=f"person:{sid}")
+    w = window("today", now=utcnow(), tz=brain.settings.display_tz)
+    df = brain.kpi.frame(w)
+    figures = brain.kpi.figures(df)
+    (t,) = brain.field.progress([case.id])[case.id]
+    read_s = (datetime.fromisoformat(t.stamps["read"]) - datetime.fromisoformat(t.stamps["assigned"])).total_seconds()
+    assert figures["read_time_mean"].value == round(read_s / 60, 2)  # minutes, as every figure: to 0.01
+    assert figures["read_time_mean"].denominator == 1  # one case read, the other not yet
+    assert df.loc[df["case_id"] == case.id, "t_read"].iloc[0] == pytest.approx(read_s, abs=1e-3)
+    assert brain.kpi.behind(df, "read_time_mean") == [case.id]  # the unread one is not in it yet
+    assert other.id not in brain.kpi.behind(df, "read_time_mean") and otask.state == "assigned" and osid

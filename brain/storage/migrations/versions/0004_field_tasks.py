@@ -1,4 +1,4 @@
-"""field tasks, photos and phone actions; a field account's staff member
+"""field tasks, photos and phone actions; a field account's staff member; the time to read a task
 
 Revision ID: 0004
 Revises: 0003
@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('case_facts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('t_read', sa.Float(), nullable=True))
     op.create_table('field_ops',
     sa.Column('id', sa.String(length=80), nullable=False),
     sa.Column('staff_id', sa.String(length=20), nullable=False),
@@ -83,6 +85,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('case_facts', schema=None) as batch_op:
+        batch_op.drop_column('t_read')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_constraint('fk_accounts_staff_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_accounts_staff_id'))
