@@ -4,6 +4,7 @@ browser). Plain HTML with every value escaped; no script, so it works under the 
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -49,6 +50,17 @@ def render(brain, who: Principal, locale: str) -> str:
                      int((now - c.stage_due_at).total_seconds() // 60)] for c in h.overdue]
     alarm_rows = [[tr(f"severity.{a.severity}"), names(tr, "alarm", [a.type])[a.type], a.device_id, a.count,
                    int((now - a.first_at).total_seconds() // 60)] for a in h.alarms]
+    staff = {p.id: p.name for p in brain.staff.roster()}
+    unread = brain.field.unread(now)
+    unread_rows = [[f"#{t.case_id}", staff.get(t.staff_id, t.staff_id),
+                    int((now - datetime.fromisoformat(t.stamps["assigned"] or now.isoformat())).total_seconds() // 60)]
+                   for t in unread]
+    photos = brain.field.photos_since(local.replace(hour=0, minute=0, second=0, microsecond=0))
+    photo_rows = "".join(
+        f'<div class="report-photos"><b>#{cid}</b> ' + "".join(
+            f'<a href="/api/v1/photos/{e(ph["id"])}"><img src="/api/v1/photos/{e(ph["id"])}?thumb=1" '
+            f'alt="{e(tr("photo." + ph["kind"]))}" title="{e(tr("photo." + ph["kind"]))}"></a>' for ph in shots)
+        + "</div>" for cid, shots in photos.items())
     team_rows = [[t["name"], departments.get(t["department"], t["department"]),
                   *[t[d.value] for d in DutyStatus]] for t in h.teams]
     return f"""<!DOCTYPE html>
@@ -67,6 +79,10 @@ def render(brain, who: Principal, locale: str) -> str:
 <h2>{e(tr("report.alarms"))} · {len(h.alarms)} · {e(tr("alarms.acknowledged"))} {h.acknowledged_alarms}</h2>
 {_table([tr("report.severity"), tr("report.alarm_type"), tr("hover.device"), tr("hover.count"), tr("hover.age")],
         alarm_rows, tr("alarms.none"))}
+<h2>{e(tr("report.unread"))} · {len(unread)}</h2>
+{_table([tr("kpi.col.id"), tr("report.person"), tr("report.minutes_since")], unread_rows, tr("kpi.drill.none"))}
+<h2>{e(tr("report.field_photos"))} · {sum(len(v) for v in photos.values())}</h2>
+{photo_rows or f'<p class="report-empty">{e(tr("kpi.drill.none"))}</p>'}
 <h2>{e(tr("report.teams"))}</h2>
 {_table([tr("kpi.by.team"), tr("kpi.by.department"), *[tr(f"duty.{d.value}") for d in DutyStatus]], team_rows, "")}
 </main></body></html>"""

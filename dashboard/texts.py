@@ -62,6 +62,16 @@ def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = N
             for e in brain.cases.timeline(case_id, personal=personal)]
 
 
+def photo_links(photos: list[dict], tr, tz: ZoneInfo) -> html.Div:
+    """A case's photos as thumbnails, each a link to the photo as stored (kind and capture time in its title)."""
+    return html.Div([
+        html.A(html.Img(src=f"/api/v1/photos/{ph['id']}?thumb=1", alt=tr(f"photo.{ph['kind']}"),
+                        title=f"{tr('photo.' + ph['kind'])} · "
+                              f"{datetime.fromisoformat(ph['taken_at']).astimezone(tz).strftime('%m-%d %H:%M')}"),
+               href=f"/api/v1/photos/{ph['id']}", target="_blank", rel="noopener") for ph in photos],
+        className="photos")
+
+
 def _event_text(e: dict, tr, staff: dict) -> str:
     group, kind = e["type"].split(".", 1)
     p = e["payload"]

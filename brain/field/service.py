@@ -327,6 +327,14 @@ class FieldService:
                 out[p.case_id].append(photo_dict(p))
         return out
 
+    def photos_since(self, since: datetime) -> dict[int, list[dict]]:
+        """The photos uploaded since `since`, by case, oldest first (the handover report)."""
+        out: dict[int, list[dict]] = {}
+        with self.store.db.read() as s:
+            for p in s.scalars(select(Photo).where(Photo.uploaded_at >= since).order_by(Photo.uploaded_at)):
+                out.setdefault(p.case_id, []).append(photo_dict(p))
+        return out
+
     def photo_meta(self, photo_id: str) -> dict | None:
         with self.store.db.read() as s:
             p = s.get(Photo, photo_id)

@@ -25,7 +25,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import refusal_text, timeline_items
+from dashboard.texts import photo_links, refusal_text, timeline_items
 from geodata.crs import haversine_m
 
 QUEUE_LENGTH = 60
@@ -154,11 +154,7 @@ def field_progress(brain, case_id: int, locale: str) -> tuple[list, str]:
     photos = brain.field.photos_of([case_id])[case_id]
     body = [*head, html.Ol(items, className="steps")]
     if photos:
-        body += [html.H4(tr("dispatch.photos")), html.Div([
-            html.A(html.Img(src=f"/api/v1/photos/{ph['id']}?thumb=1", alt=tr(f"photo.{ph['kind']}"),
-                            title=f"{tr('photo.' + ph['kind'])} · {at(ph['taken_at'])}"),
-                   href=f"/api/v1/photos/{ph['id']}", target="_blank", rel="noopener") for ph in photos],
-            className="photos")]
+        body += [html.H4(tr("dispatch.photos")), photo_links(photos, tr, tz)]
     if earlier:
         body += [html.P(f"{tr('dispatch.earlier')}: " + "; ".join(
             f"{staff[t.staff_id].name if t.staff_id in staff else t.staff_id} · {tr('task.' + t.state)}"

@@ -19,7 +19,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import fmt, group_names, timeline_items
+from dashboard.texts import fmt, group_names, photo_links, timeline_items
 from layers import kpi as kpi_layers
 from layers.view import fit_zoom
 
@@ -187,6 +187,7 @@ def drill_rows(brain, ids_: list[int], locale: str) -> list[dict]:
     tz = ZoneInfo(brain.settings.display_tz)
     names = category_names(brain.catalogue, locale)
     committees = group_names(brain, "committee", locale)
+    photos = brain.field.photos_of(ids_)
     out = []
     for cid in ids_:
         c = brain.cases.get(cid)
@@ -194,7 +195,7 @@ def drill_rows(brain, ids_: list[int], locale: str) -> list[dict]:
                         "%Y-%m-%d %H:%M"), tr("kpi.col.category"): names.get(c.category, c.category),
                     tr("kpi.col.status"): tr(f"status.{c.status}"), tr("kpi.col.channel"): tr(f"channel.{c.channel}"),
                     tr("kpi.col.committee"): committees.get(c.committee or "", c.committee or ""),
-                    tr("kpi.col.pole"): c.pole or ""})
+                    tr("kpi.col.pole"): c.pole or "", tr("dispatch.photos"): len(photos.get(cid, []))})
     return out
 
 
@@ -294,8 +295,11 @@ def register(guard, brain, locale_of) -> None:
             return no_update
         tr = translator(locale_of(search))
         cid = int(t["case"])
+        tz = ZoneInfo(brain.settings.display_tz)
+        photos = brain.field.photos_of([cid])[cid]
         return [html.H4(f"{tr('kpi.timeline')} · #{cid}"),
-                html.Ul(timeline_items(brain, cid, tr, ZoneInfo(brain.settings.display_tz)), className="timeline")]
+                html.Ul(timeline_items(brain, cid, tr, tz), className="timeline"),
+                *([html.H4(tr("dispatch.photos")), photo_links(photos, tr, tz)] if photos else [])]
 
     @guard.callback(Permission.EXPORT, Output(ids.KPI_DOWNLOAD, "data"),
                     Input(ids.KPI_EXPORT_CSV, "n_clicks"), Input(ids.KPI_EXPORT_XLSX, "n_clicks"),
