@@ -92,3 +92,22 @@ def test_devices_beat_within_their_interval_so_the_monitor_finds_almost_none_off
 
     gone = brain.monitor.sweep_offline(utcnow())
     assert len(gone) <= len(district.devices) * 0.02  # only those the simulator let fall silent
+
+
+def test_people_with_the_field_app_are_left_to_their_phone(brain, district):
+    """The simulator neither walks a person who carries the field app nor moves their case past dispatch."""
+    case = brain.cases.open_case(channel="street_patrol", category="E0501", pole="0412", actor="patrol")
+    sid = brain.dispatch.recommend(case.id).ranked[0].staff_id
+    brain.auth.create_account(username="phone-user", role="field", password="a-long-enough-password", actor="t",
+                              staff_id=sid)
+    brain.dispatch.assign(case.id, actor="person:disp", version=case.version, staff_id=sid)
+    sim = Simulator(district=district, cases=brain.cases, staff=brain.staff, alarms=brain.alarms, speed=50.0, seed=3,
+                    dispatch=brain.dispatch, people=brain.auth.field_staff)
+    sim.load_state()  # the open case is on its schedule from here
+    before = next(s for s in brain.staff.roster() if s.id == sid)
+    for _ in range(240):  # four simulated hours at speed 50
+        sim.tick(1.2)
+    after = next(s for s in brain.staff.roster() if s.id == sid)
+    assert (after.lon, after.lat) == (before.lon, before.lat)
+    assert brain.cases.get(case.id).status == "dispatched"
+    assert sim.stats["fixes"] > 0 and sim.stats["transitions"] > 0  # everyone else walked and worked
