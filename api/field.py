@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.common import DENIALS, GATE
 from api.schemas import (
     ArriveIn,
     DeclineIn,
@@ -80,7 +81,7 @@ def _task_out(task: TaskView | None) -> dict | None:
 
 
 def build_router(brain: Brain) -> APIRouter:
-    r = APIRouter(prefix=PREFIX, tags=["field"])
+    r = APIRouter(prefix=PREFIX, tags=["field"], responses={**GATE, **DENIALS})
     committees = brain.district.committee_names
 
     @r.get("/me", responses=REFUSALS, summary="The staff member signed in, with duty status and team")
@@ -279,7 +280,7 @@ def _route(brain: Brain, staff_id: str, lon: float, lat: float, to_lon: float, t
 def photo_routes(brain: Brain) -> APIRouter:
     """The photos for the screens and the phone: the field person their own cases', a supervisor any they may
     verify, a case reader (dispatcher, operator, leader) any; never the wall."""
-    r = APIRouter(prefix="/api/v1/photos", tags=["field"])
+    r = APIRouter(prefix="/api/v1/photos", tags=["field"], responses={**GATE, **DENIALS})
 
     def allowed(who: Principal, photo_case: int) -> bool:
         if who.can(P.READ_CASES):

@@ -158,10 +158,29 @@ async function send(item) {
   if (r.ok && item.photo && item.local) {
     ids[item.local] = body.id;
     await keep('photoIds', ids);
+    photoSent(item.local, body.id);
   }
+  if (!r.ok && item.photo && item.local) photoRefused(item.local);
   if (!r.ok) say(t('m.conflict', { what: refusal(body) }) + (item.label ? ' · ' + item.label : ''), 'bad');
   else if (item.after) await afterAction(item.after, body);
   return true;
+}
+
+// A photo reached the server (now, or later from the outbox): its thumbnail says so wherever it is drawn.
+function photoSent(local, id) {
+  for (const shots of Object.values(S.photos)) {
+    for (const shot of shots) if (shot.local === local) { shot.sent = true; shot.id = id; }
+  }
+  for (const img of document.querySelectorAll(`img[data-local="${local}"]`)) img.className = 'sent';
+}
+
+// A photo the server refused (not a picture, too large): it is no longer shown as one to hand in.
+function photoRefused(local) {
+  for (const shots of Object.values(S.photos)) {  // in place: a picker on screen holds the same list
+    const at = shots.findIndex((shot) => shot.local === local);
+    if (at >= 0) shots.splice(at, 1);
+  }
+  for (const img of document.querySelectorAll(`img[data-local="${local}"]`)) img.remove();
 }
 
 async function afterAction(what, body) {
@@ -196,7 +215,6 @@ function openKey() {
 }
 
 async function loadTasks() {
-  const before = openKey();
   try {
     const out = await get(API + '/tasks');
     S.tasks = out.tasks;
@@ -218,7 +236,7 @@ async function loadTasks() {
     }
   }
   S.listed = true;
-  if (S.view === 'tasks' || (S.view === 'task' && openKey() !== before)) render();
+  if (S.view === 'tasks' || (S.view === 'task' && openKey() !== S.shownKey)) render();
   else renderStatus();
 }
 
@@ -387,7 +405,7 @@ function render() {
   $('back').hidden = !(S.view === 'task' || S.view === 'check');
   const v = $('view');
   if (S.view === 'tasks') v.replaceChildren(taskList());
-  else if (S.view === 'task') v.replaceChildren(taskPage());
+  else if (S.view === 'task') { v.replaceChildren(taskPage()); S.shownKey = openKey(); }
   else if (S.view === 'verify') v.replaceChildren(verifyList());
   else if (S.view === 'check') v.replaceChildren(checkPage());
   if (S.view === 'task') {
@@ -431,21 +449,18 @@ function photoPicker(caseId, kind, label) {
   const input = el('input', { type: 'file', accept: 'image/jpeg,image/png,image/webp,image/heic,image/heif,.heic',
     capture: 'environment', class: 'file', 'data-kind': kind, multiple: true });
   const strip = el('div', { class: 'thumbs', 'data-kind': kind },
-    shots.map((s) => el('img', { src: s.url, alt: label, class: s.sent ? 'sent' : 'waiting' })));
+    shots.map((s) => el('img', { src: s.url, alt: label, class: s.sent ? 'sent' : 'waiting', 'data-local': s.local })));
   input.addEventListener('change', async () => {
     for (const file of input.files) {
       if (file.size > MAX_PHOTO_MB * 1024 * 1024) { say(t('refused.photo.too_large', { mb: MAX_PHOTO_MB }), 'bad'); continue; }
       const local = 'local:' + newId();
       const shot = { local, url: URL.createObjectURL(file), sent: false };
       shots.push(shot);
-      strip.append(el('img', { src: shot.url, alt: label, class: 'waiting' }));
+      strip.append(el('img', { src: shot.url, alt: label, class: 'waiting', 'data-local': local }));
       const p = S.pos;
       await act({ url: API + '/photos', photo: file, name: file.name, local, fields: {
         case_id: caseId, kind, taken_at: new Date(file.lastModified || Date.now()).toISOString(),
         lon: p ? p.lon : null, lat: p ? p.lat : null } }, label);
-      const ids = (await kept('photoIds')) || {};
-      if (ids[local]) { shot.sent = true; shot.id = ids[local]; }
-      strip.lastChild.className = shot.sent ? 'sent' : 'waiting';
     }
     input.value = '';
   });

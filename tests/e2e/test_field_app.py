@@ -109,6 +109,12 @@ def test_the_whole_loop_from_the_dispatchers_click_to_the_closing_reply(browser,
         p.wait_for_timeout(300)
     p.click("#arrive")
     p.wait_for_selector("section.task[data-state=arrived]", timeout=10_000)
+    # a file that is not a picture: refused in the reader's words, and not kept as a photo to hand in
+    p.set_input_files("input[data-kind=after]", files=[{"name": "notes.jpg", "mimeType": "image/jpeg",
+                                                         "buffer": b"these are not pixels" * 40}])
+    p.wait_for_selector("#alert.bad", timeout=10_000)
+    assert "文件不是可读取的图片" in p.inner_text("#alert")
+    p.wait_for_function("() => document.querySelectorAll('.thumbs img').length === 0", timeout=10_000)
     p.set_input_files("input[data-kind=before]", files=[_image("JPEG")])
     p.set_input_files("input[data-kind=after]", files=[_image("PNG")])
     p.wait_for_function("() => document.querySelectorAll('.thumbs img.sent').length === 2", timeout=15_000)
@@ -150,8 +156,10 @@ def test_the_whole_loop_from_the_dispatchers_click_to_the_closing_reply(browser,
     types = [e["type"] for e in brain.cases.timeline(case.id)]
     assert types.index("task.read") < types.index("task.accepted") < types.index("task.arrived") < \
         types.index("task.handled") < types.index("task.verified") < types.index("case.closed")
-    for w in (phone, boss, anonymous):
+    assert [e for e in phone.errors if "422" not in e] == []  # (the browser notes the refused upload)
+    for w in (boss, anonymous):
         assert w.errors == [] and w.foreign() == []
+    assert phone.foreign() == []
     print(f"dispatch click -> task shown on the phone: {shown:.2f} s")
 
 
