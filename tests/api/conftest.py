@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,6 +23,7 @@ class Site:
     def __init__(self, client: TestClient, brain: Brain, callback_permissions: dict) -> None:
         self.client, self.brain, self.callback_permissions = client, brain, callback_permissions
         self.tokens: dict[str, str] = {}
+        self.sessions: dict[tuple, TestClient] = {}
 
     def token(self, role: str) -> str:
         if role not in self.tokens:
@@ -31,10 +34,12 @@ class Site:
         return {"authorization": f"Bearer {self.token(role)}"} if role else {}
 
     def login(self, role: str, *, staff_id: str | None = None) -> TestClient:
-        """A fresh client signed in (cookie) as a person with `role` (a field person or supervisor: as the
-        staff member `staff_id`, the first one by default)."""
+        """A client signed in (cookie) as a person with `role` (a field person or supervisor: as the staff
+        member `staff_id`, the first one by default); one sign-in per person for the site's life."""
         if role in (Role.FIELD, Role.SUPERVISOR):
             staff_id = staff_id or self.brain.staff.roster()[0].id
+        if (role, staff_id) in self.sessions:
+            return self.sessions[(role, staff_id)]
         username = f"p-{role}" + (f"-{staff_id}" if staff_id else "")
         if role != "admin":
             try:
@@ -48,19 +53,26 @@ class Site:
                    headers={"content-type": "application/x-www-form-urlencoded", "origin": ORIGIN},
                    follow_redirects=False)
         assert r.status_code == 303, r.text
+        self.sessions[(role, staff_id)] = c
         return c
 
 
-@pytest.fixture
-def site(db, district, tmp_path):
+def built(db, district, photos: Path):
+    """The whole app on `db` with its client running: yields the Site."""
     settings = Settings(simulate=False, escalate_after_s=0, monitor_interval_s=0, admin_password=ADMIN_PASSWORD,
-                        photo_dir=tmp_path / "photos")
+                        photo_dir=photos)
     brain = Brain(settings, district=district, db=db, bus=MemoryBus())
     server, _ = create_app(brain=brain)
     perms = server.state.callback_permissions
     with TestClient(server) as c:
         devices_just_heard(brain)
         yield Site(c, brain, perms)
+
+
+@pytest.fixture
+def site(db, district, tmp_path):
+    """The app afresh for each test."""
+    yield from built(db, district, tmp_path / "photos")
 
 
 HUMAN = [r.value for r in (Role.WALL, Role.OPERATOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN)]
