@@ -15,7 +15,7 @@ const S = {
   lang: localStorage.getItem('brain.lang') || 'zh-CN',
   texts: {}, me: null, tasks: [], verify: [], view: 'tasks', open: null, pos: null, route: null,
   routeFrom: null, photos: {}, online: navigator.onLine, pending: 0, ws: null, wsDelay: 500,
-  alerted: new Set(), listed: false, acked: new Set(), positionSent: 0, geoDenied: false, message: null,
+  expect: {}, alerted: new Set(), listed: false, acked: new Set(), positionSent: 0, geoDenied: false, message: null,
 };
 
 // --- texts ----------------------------------------------------------------------------------------
@@ -111,7 +111,17 @@ async function act(item, label) {
   item.at = new Date().toISOString();
   await store('outbox', 'readwrite', (s) => s.add(item));
   await flush();
+  if (S.pending && item.expect) render(); // kept for later: the screen goes on as if it was done
   return item.op;
+}
+
+// What the phone's waiting actions will have made of each task (task id -> state): the screen shows that,
+// so a person without a network goes on working (accept, arrive, photos, handled) in order.
+async function expected() {
+  const out = {};
+  for (const item of await outboxAll()) if (item.expect) out[item.expect.task] = item.expect.state;
+  S.expect = out;
+  return out;
 }
 
 let flushing = null;
@@ -126,6 +136,7 @@ async function doFlush() {
     if (!item || !(await send(item))) break;
   }
   S.pending = (await outboxAll()).length;
+  await expected();
   renderStatus();
   return S.pending;
 }
@@ -211,7 +222,8 @@ async function loadMe() {
 // What the open task shows: re-drawn only when this changes (a person typing a note keeps it).
 function openKey() {
   const item = S.tasks.find((x) => x.task.id === S.open);
-  return item ? item.task.state + '|' + item.case.status + '|' + item.case.version : 'gone';
+  return item ? item.task.state + '|' + item.case.status + '|' + item.case.version + '|' + (S.expect[S.open] || '')
+    : 'gone';
 }
 
 async function loadTasks() {
@@ -422,8 +434,10 @@ function taskList() {
   },
   el('div', { class: 'row' }, el('span', { class: 'cat' }, cat(c.category)),
     el('span', { class: 'badge p-' + c.priority }, t('priority.' + c.priority))),
-  el('div', { class: 'row' }, el('span', { class: 'state s-' + task.state }, t('task.' + task.state)),
-    task.stamps.read ? null : el('span', { class: 'badge new' }, t('m.unread')), clock(c)),
+  el('div', { class: 'row' }, el('span', { class: 'state s-' + (S.expect[task.id] || task.state) },
+    t('task.' + (S.expect[task.id] || task.state))),
+  S.expect[task.id] ? el('span', { class: 'badge waiting' }, t('m.not_sent'))
+    : task.stamps.read ? null : el('span', { class: 'badge new' }, t('m.unread')), clock(c)),
   el('div', { class: 'place' }, place(c)),
   el('div', { class: 'muted' }, t('m.case_no', { id: c.id }) + (c.rework_count ? ' · ' + t('m.rework_count', { n: c.rework_count }) : '')))));
 }
@@ -472,9 +486,12 @@ function taskPage() {
   const item = S.tasks.find((x) => x.task.id === S.open);
   if (!item) { S.view = 'tasks'; return taskList(); }
   const { task, case: c } = item;
-  const box = el('section', { class: 'task', dataset: { taskId: task.id, state: task.state } },
+  const state = S.expect[task.id] || task.state; // as the waiting actions will leave it
+  const waiting = state !== task.state;
+  const box = el('section', { class: 'task', dataset: { taskId: task.id, state, sent: String(!waiting) } },
     el('h2', {}, cat(c.category), ' ', el('span', { class: 'badge p-' + c.priority }, t('priority.' + c.priority))),
-    el('div', { class: 'row' }, el('span', { class: 'state s-' + task.state }, t('task.' + task.state)), clock(c)),
+    el('div', { class: 'row' }, el('span', { class: 'state s-' + state }, t('task.' + state)),
+      waiting ? el('span', { class: 'badge waiting' }, t('m.not_sent')) : null, clock(c)),
     el('div', { class: 'place' }, place(c)),
     el('div', { class: 'muted' }, t('m.case_no', { id: c.id })),
     c.description ? el('p', { class: 'desc' }, el('b', {}, t('m.description') + '：'), c.description) : null,
@@ -482,28 +499,28 @@ function taskPage() {
     el('div', { id: 'routeinfo', class: 'muted' }));
   const acts = el('div', { class: 'actions' });
   const shots = (kind) => (S.photos[c.id + ':' + kind] || []).map((s) => s.id || s.local);
-  if (task.state === 'assigned' || task.state === 'accepted') {
-    acts.append(arriveBox(task, c, task.state === 'accepted'));
+  if (state === 'assigned' || state === 'accepted') {
+    acts.append(arriveBox(task, c, state === 'accepted'));
   }
-  if (task.state === 'assigned') {
+  if (state === 'assigned') {
     const reason = el('textarea', { id: 'decline-reason', placeholder: t('m.decline_reason'), maxlength: 2000, rows: 2 });
-    acts.prepend(el('button', { class: 'btn primary', id: 'accept', onclick: () => act({ url: `${API}/tasks/${task.id}/accept`, body: {}, after: 'reload' }, t('m.accept')) }, t('m.accept')));
+    acts.prepend(el('button', { class: 'btn primary', id: 'accept', onclick: () => act({ url: `${API}/tasks/${task.id}/accept`, body: {}, after: 'reload', expect: { task: task.id, state: 'accepted' } }, t('m.accept')) }, t('m.accept')));
     acts.append(
       reason,
       el('button', { class: 'btn ghost', id: 'decline', onclick: () => {
         if (!reason.value.trim()) { say(t('refused.field.decline_reason')); reason.focus(); return; }
-        act({ url: `${API}/tasks/${task.id}/decline`, body: { reason: reason.value.trim() }, after: 'reload' }, t('m.decline'));
+        act({ url: `${API}/tasks/${task.id}/decline`, body: { reason: reason.value.trim() }, after: 'reload', expect: { task: task.id, state: 'declined' } }, t('m.decline'));
         S.view = 'tasks';
         render();
       } }, t('m.decline')));
   }
-  if (task.state === 'arrived') {
+  if (state === 'arrived') {
     const note = el('textarea', { id: 'note', placeholder: t('m.note'), maxlength: 2000, rows: 3 });
     acts.append(photoPicker(c.id, 'before', t('m.before')), photoPicker(c.id, 'after', t('m.after')), note,
       el('button', { class: 'btn primary', id: 'handled', onclick: () => {
         if (!note.value.trim()) { say(t('refused.field.note')); note.focus(); return; }
         if (!shots('after').length) { say(t('refused.field.after_photo')); return; }
-        act({ url: `${API}/tasks/${task.id}/handled`, body: { note: note.value.trim(), photos: [...shots('before'), ...shots('after')] }, after: 'reload' }, t('m.handled'));
+        act({ url: `${API}/tasks/${task.id}/handled`, body: { note: note.value.trim(), photos: [...shots('before'), ...shots('after')] }, after: 'reload', expect: { task: task.id, state: 'handled' } }, t('m.handled'));
         S.view = 'tasks';
         render();
       } }, t('m.handled')));
@@ -519,7 +536,7 @@ function arriveBox(task, c, main) {
     if (!S.pos) { say(S.geoDenied ? t('m.position_denied') : t('m.no_position')); return; }
     const d = Math.round(metres(S.pos, c));
     const radius = Math.round(S.me.arrive_radius_m);
-    const send = (reason) => act({ url: `${API}/tasks/${task.id}/arrive`, after: 'reload', body: {
+    const send = (reason) => act({ url: `${API}/tasks/${task.id}/arrive`, after: 'reload', expect: { task: task.id, state: 'arrived' }, body: {
       lon: S.pos.lon, lat: S.pos.lat, accuracy: S.pos.accuracy, at: S.pos.at, reason: reason || null } }, t('m.arrive'));
     if (d <= radius) { send(null); return; }
     const why = el('textarea', { id: 'far-reason', placeholder: t('m.far_reason'), maxlength: 2000, rows: 2 });
