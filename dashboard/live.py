@@ -36,7 +36,7 @@ from layers.view import POLE_LABEL_ZOOM, in_view
 log = logging.getLogger(__name__)
 
 FEED_LENGTH = 8
-COUNTERS = ("open_cases", "overdue", "unacknowledged_alarms", "staff_on_duty", "unread_tasks")
+COUNTERS = ("open_cases", "overdue", "unacknowledged_alarms", "stranded_cases", "staff_on_duty", "unread_tasks")
 HEARTBEAT_S = 5.0  # a quiet page still hears this often: clocks, ages and the stage clocks move on
 PUSH_GAP_S = 0.15  # at most about seven pushes a second per page: a storm is coalesced, not replayed
 NO_MAP_FIRST_S = 0.1  # a page without the map is asked again after this, then twice as long each time
@@ -164,7 +164,8 @@ def strip_props(brain, locale: str, waiting: list) -> dict[str, dict]:
     drawn with and what its loop pushes when they change."""
     tr = translator(locale)
     at = brain.live.at
-    counts = {**brain.live.headline(), "unread_tasks": brain.field.unread_count()}
+    counts = {**brain.live.headline(), "unread_tasks": brain.field.unread_count(),
+              "stranded_cases": brain.dispatch.stranded_count()}
     text, cls = banner(waiting, at, tr, _flapping(brain))
     return {**{f"{ids.COUNTER}-{n}": {"children": str(counts[n])} for n in COUNTERS},
             ids.BANNER: {"children": text, "className": cls},

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from brain.cases.catalogue import Catalogue
@@ -27,6 +28,7 @@ from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffI
 from brain.dispatch.roads import RoadNetwork
 from brain.events.bus import Following
 from brain.events.log import Unit
+from brain.events.models import EventRecord
 from brain.events.types import Event
 from brain.refusal import Refusal
 from brain.staff.enums import DutyStatus
@@ -178,6 +180,7 @@ class DispatchService(Following):
         self.catalogue = catalogue
         self.ranker = Ranker(district, use_roads=use_roads, max_distance_m=max_distance_m)
         self.index = self.ranker.index
+        self._stranded: tuple[float, int] = (-1e9, 0)
         # what a re-assignment changes beyond the case, in its transaction (brain.flows.Flows.reassigned)
         self.followers: list[Callable[[Unit, Case, Staff, str | None, datetime], None]] = []
 
@@ -308,16 +311,42 @@ class DispatchService(Following):
 
     # --- reacting to cases ------------------------------------------------------------------
     def _on_opened(self, e: Event) -> None:
-        """Auto-dispatch: an urgent case from a sensor goes to the top recommendation at once."""
+        """Auto-dispatch: an urgent case from a sensor goes to the top recommendation at once. When nobody
+        can be sent, that is an event on the case (``case.auto_dispatch_failed``, with why): the dispatchers'
+        queue and the wall show the case until someone is sent (see `stranded`)."""
         p = e.payload
         if p.get("channel") != Channel.IOT.value or p.get("priority") != Priority.URGENT.value:
             return
+        case_id = int(e.subject_id)
         try:
-            case_id = int(e.subject_id)
             rec = self.recommend(case_id, limit=1)
             if not rec.ranked:
-                log.warning("auto-dispatch: nobody suitable near case %s", case_id)
+                self._failed(case_id, "nobody", None)
                 return
             self.assign(case_id, actor=AUTO_ACTOR, version=None, staff_id=rec.ranked[0].staff_id, auto=True)
-        except (AssignRefused, TransitionRefused, VersionConflict, LookupError) as exc:
-            log.warning("auto-dispatch of case %s refused: %s", e.subject_id, exc)
+        except (AssignRefused, TransitionRefused, VersionConflict) as exc:
+            self._failed(case_id, "refused", getattr(exc, "key", None))
+        except LookupError:
+            log.warning("auto-dispatch: case %s is gone", case_id)
+
+    def _failed(self, case_id: int, reason: str, key: str | None) -> None:
+        log.warning("auto-dispatch found nobody to send to case %s (%s)", case_id, key or reason)
+        with self.store.unit(AUTO_ACTOR) as u:
+            u.emit("case.auto_dispatch_failed", "case", case_id, {"reason": reason, "refusal": key})
+
+    def stranded_count(self) -> int:
+        """How many cases `stranded` gives now (the wall's counter; read again at most every 2 s)."""
+        now = time.monotonic()
+        if now - self._stranded[0] > 2.0:
+            self._stranded = (now, len(self.stranded()))
+        return self._stranded[1]
+
+    def stranded(self) -> list[int]:
+        """Urgent sensor cases that auto-dispatch could not send anyone to and nobody has been sent to since:
+        still reported or registered. Oldest first."""
+        with self.store.db.read() as s:
+            failed = select(EventRecord.subject_id).where(EventRecord.type == "case.auto_dispatch_failed")
+            rows = s.scalars(select(Case.id).where(Case.id.in_(
+                select(func.cast(failed.subquery().c.subject_id, Integer))),
+                Case.status.in_((CaseStatus.REPORTED.value, CaseStatus.REGISTERED.value))).order_by(Case.id))
+            return [int(i) for i in rows]

@@ -165,15 +165,20 @@ def field_progress(brain, case_id: int, locale: str) -> tuple[list, str]:
 
 
 def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None,
-                unread: set[int] | None = None) -> list:
+                unread: set[int] | None = None, stranded: set[int] | None = None) -> list:
     tr = translator(locale)
     names = category_names(brain.catalogue, locale)
     committee_names = brain.district.committee_names
     now = utcnow()
     items = []
-    for c in queue_order(cases, now)[:QUEUE_LENGTH]:
+    ordered = queue_order(cases, now)
+    if stranded:  # nobody could be sent to these urgent cases: first, whatever their clocks say
+        ordered = [c for c in ordered if c.id in stranded] + [c for c in ordered if c.id not in stranded]
+    for c in ordered[:QUEUE_LENGTH]:
         state = "overdue" if c.overdue(now) else "at-risk" if c.at_risk(now) else ""
         badge = tr("dispatch.overdue") if state == "overdue" else tr("dispatch.at_risk") if state else ""
+        if stranded and c.id in stranded:
+            state, badge = f"{state} stranded".strip(), f"{tr('dispatch.stranded')} {badge}".strip()
         if unread and c.id in unread:  # the person has not opened the task on their phone in time
             state, badge = f"{state} unread".strip(), f"{badge} {tr('dispatch.unread')}".strip()
         items.append(html.Button(
@@ -243,6 +248,8 @@ def card(brain, case_id: int, locale: str):
         html.P(f"{tr('status.' + c.status)} · {tr('channel.' + c.channel)} · {tr('hover.pole')} {c.pole or '—'} · "
                f"{tr('hover.left')} {_minutes_left(c, now)} {tr('hover.min')}", className="meta"),
     ]
+    if c.id in brain.dispatch.stranded():
+        children.append(html.P(tr("dispatch.stranded_hint"), className="warn stranded"))
     if c.assigned_staff_id:
         s = staff.get(c.assigned_staff_id)
         children.append(html.P(f"{tr('dispatch.assigned_to')} {s.name if s else c.assigned_staff_id}"
@@ -377,12 +384,13 @@ def register(guard, brain, locale_of) -> None:
         ordered = queue_order(cases, now)[:QUEUE_LENGTH]
         # Re-draw only when something a dispatcher sees changed: a click is never lost to a redraw.
         unread = {t.case_id for t in brain.field.unread(now)}
-        sig = f"{selected}|{locale_of(search)}|" + ";".join(
+        stranded = set(brain.dispatch.stranded())
+        sig = f"{selected}|{locale_of(search)}|{sorted(stranded)}|" + ";".join(
             f"{c.id}:{c.status}:{_minutes_left(c, now)}:{c.overdue(now)}:{c.at_risk(now)}:{c.id in unread}"
             for c in ordered)
         if sig == signature:
             return no_update, no_update
-        return queue_items(brain, cases, locale_of(search), selected, unread), sig
+        return queue_items(brain, cases, locale_of(search), selected, unread, stranded), sig
 
     @guard.callback(Permission.READ_CASES, Output(ids.FIELD_PROGRESS, "children"), Output(ids.FIELD_SIG, "data"),
                     Input(ids.SELECTED, "data"), Input(ids.LIVE_TICK, "n_intervals"), Input(ids.LIVE_PUSH, "data"),

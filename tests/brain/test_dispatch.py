@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from brain.cases.catalogue import Catalogue
 from brain.cases.service import VersionConflict
 from brain.config import Settings
 from brain.dispatch.service import AssignRefused, DispatchService
@@ -182,6 +183,23 @@ def test_urgent_sensor_cases_are_auto_dispatched_to_the_top_recommendation(brain
     assert ev.actor == "system:auto-dispatch" and ev.payload["auto"] is True
     normal = _case(brain)
     assert brain.cases.get(normal.id).status == "reported"  # only urgent sensor cases
+
+
+def test_an_urgent_sensor_case_nobody_can_be_sent_to_is_an_alert_until_someone_is(brain, district):
+    d = district.devices
+    dev = d[d["type"] == "smoke"].iloc[0]
+    takers = [s for s in brain.staff.roster() if Catalogue.covers(list(s.duties), "E0606") and s.status == "available"]
+    for s in takers:
+        brain.staff.set_status(s.id, "off_duty", actor="test")
+    c = brain.cases.open_case(channel="iot", category="E0606", lon=dev.geometry.x, lat=dev.geometry.y,
+                              actor="device")
+    assert brain.cases.get(c.id).status == "reported"
+    failed = [e for e in brain.cases.timeline(c.id) if e["type"] == "case.auto_dispatch_failed"]
+    assert len(failed) == 1 and failed[0]["payload"]["reason"] == "nobody"
+    assert brain.dispatch.stranded() == [c.id] and brain.dispatch.stranded_count() == 1
+    brain.staff.set_status(takers[0].id, "available", actor="test")
+    brain.dispatch.assign(c.id, actor="person:disp", version=None, staff_id=takers[0].id)
+    assert brain.dispatch.stranded() == []
 
 
 def test_staff_status_follows_the_case(brain):

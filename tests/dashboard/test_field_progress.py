@@ -70,3 +70,12 @@ def test_a_task_not_read_in_time_is_flagged_on_the_card_the_queue_and_the_report
     assert "未读" in _text(queue) and "unread" in queue[0].className
     page = render(brain, SimpleNamespace(display_name="值班长"), "zh-CN")
     assert "超时未读任务 · 1" in page and f"#{case.id}" in page
+
+
+def test_an_urgent_case_auto_dispatch_could_not_send_anyone_to_heads_the_queue_marked(brain):
+    first = brain.cases.open_case(channel="street_patrol", category="E0501", pole="0412", actor="patrol")
+    urgent = brain.cases.open_case(channel="street_patrol", category="E0501", pole="0777", actor="patrol")
+    queue = queue_items(brain, [brain.cases.get(first.id), brain.cases.get(urgent.id)], "zh-CN", None, set(),
+                        {urgent.id})
+    assert queue[0].id["case"] == urgent.id and "stranded" in queue[0].className
+    assert "自动派遣失败" in _text(queue[0]) and "stranded" not in queue[1].className
