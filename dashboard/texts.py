@@ -81,6 +81,8 @@ def _event_text(e: dict, tr, staff: dict) -> str:
         return f"{tr('step.' + kind)} · {s.name if s else p.get('staff_id')}" + (f" · {why}" if why else "")
     if group == "photo":
         return tr(f"photo.{p.get('kind')}")
+    if kind == "auto_dispatch_failed":
+        return tr("dispatch.stranded")
     if kind == "opened":
         return tr("status.reported")
     if kind == "feedback":

@@ -79,3 +79,22 @@ def test_an_urgent_case_auto_dispatch_could_not_send_anyone_to_heads_the_queue_m
                         {urgent.id})
     assert queue[0].id["case"] == urgent.id and "stranded" in queue[0].className
     assert "自动派遣失败" in _text(queue[0]) and "stranded" not in queue[1].className
+
+
+def test_every_event_a_case_can_carry_reads_as_words_in_the_timeline(brain):
+    from zoneinfo import ZoneInfo
+
+    from dashboard.i18n import translator
+    from dashboard.texts import timeline_items
+
+    case, sid, task = _assigned(brain)
+    brain.field.acknowledge(uuid.uuid4().hex, task.id, "read", staff_id=sid, actor=f"person:{sid}")
+    for s in brain.staff.roster():  # nobody left to send: an urgent sensor case's auto-dispatch fails
+        brain.staff.set_status(s.id, "off_duty", actor="test")
+    urgent = brain.cases.open_case(channel="iot", category="E0606", lon=case.lon, lat=case.lat, actor="device")
+    tz = ZoneInfo("Asia/Shanghai")
+    items = _text(timeline_items(brain, case.id, translator("en"), tz)) + " " + _text(
+        timeline_items(brain, urgent.id, translator("en"), tz))
+    assert "Read" in items and "Auto-dispatch failed" in items
+    for raw in ("task.", "auto_dispatch_failed", "delivered"):
+        assert raw not in items
