@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
 from brain.field.models import Photo
+from brain.staff.service import Fix
 from brain.storage.db import utcnow
 from tests.api.conftest import ORIGIN
 from tests.brain.test_photos import photo_bytes
@@ -30,6 +31,8 @@ def case_for(site):
 
     def make(pole="0412"):
         brain = site.brain
+        # everyone has just reported where they are (the seeded positions grow stale as a run goes on)
+        brain.staff.record_fixes([Fix(p.id, p.lon, p.lat, utcnow()) for p in brain.staff.roster() if p.lon is not None])
         case = brain.cases.open_case(channel="street_patrol", category="E0501", pole=pole, actor="patrol")
         sid = brain.dispatch.recommend(case.id).ranked[0].staff_id
         brain.dispatch.assign(case.id, actor="person:disp", version=case.version, staff_id=sid)
