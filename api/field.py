@@ -153,10 +153,11 @@ def build_router(brain: Brain) -> APIRouter:
                   lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
                   who: Principal = Depends(field_person(P.VERIFY))):
         now = utcnow()
-        photos = brain.field.photos_of([c.id for c, _t in brain.field.to_verify(who.staff_id or "", lon, lat)])
+        waiting = brain.field.to_verify(who.staff_id or "", lon, lat)
+        photos = brain.field.photos_of([c.id for c, _t in waiting])
         return {"cases": [{"case": _case_out(brain, c, committees, now), "task": _task_out(t),
                            "photos": [p for p in photos.get(c.id, []) if p["kind"] in ("before", "after")]}
-                          for c, t in brain.field.to_verify(who.staff_id or "", lon, lat)]}
+                          for c, t in waiting]}
 
     @r.post("/verify/{case_id}", responses=REFUSALS,
             summary="Verify on the spot: pass (with a photo), or back for rework (with the reason)")

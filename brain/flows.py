@@ -98,9 +98,9 @@ class Flows:
         self.staff.set_status_in(u, person, DutyStatus.EN_ROUTE, reason=f"case #{case.id}", now=now)
 
     # --- the field person's actions that move the case ----------------------------------------------
-    def _mine(self, u: Unit, task_id: int, staff_id: str, *, version: int | None = None):
+    def _mine(self, u: Unit, task_id: int, staff_id: str):
         task = self.field.mine(u, task_id, staff_id)
-        case = self.cases.locked(u, task.case_id, version)
+        case = self.cases.locked(u, task.case_id, None)
         if case.assigned_staff_id != staff_id:
             raise TaskGone(f"case {case.id} was given to someone else", key="refused.field.gone", state="withdrawn")
         return task, case
@@ -166,18 +166,12 @@ class Flows:
                                      extra={"staff_id": staff_id, "photos": list(dict.fromkeys(photos))})
             claimed = self.field.claim_photos(u, photos, case_id=case.id, staff_id=staff_id,
                                               kinds={PhotoKind.BEFORE, PhotoKind.AFTER}, event_id=event.id)
-            if not any(self._kind(u, p) is PhotoKind.AFTER for p in claimed):
+            if PhotoKind.AFTER not in claimed.values():
                 raise FieldRefused("add a photo of the work done", key="refused.field.after_photo")
-            case.photo_ref = claimed[-1]
+            case.photo_ref = list(claimed)[-1]
             return {"task_id": task.id, "state": task.state, "case_status": case.status}
 
         return self.field.once(op_id, staff_id=staff_id, action="handled", actor=actor, source=source, act=act)
-
-    @staticmethod
-    def _kind(u: Unit, photo_id: str) -> PhotoKind:
-        from brain.field.models import Photo
-
-        return PhotoKind(u.session.get(Photo, photo_id).kind)  # type: ignore[union-attr]
 
     def verify(self, op_id: str, case_id: int, *, staff_id: str, passed: bool, reason: str | None,
                photos: list[str], version: int | None, actor: str, source: str | None = None) -> dict:

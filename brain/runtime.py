@@ -89,6 +89,9 @@ class Brain:
                                    alarms=self.alarms.live, staff=self.staff.roster)
         self.live_rejected = Followed(lambda: int(self.ingest.stats()["rejected_total_last_24h"] or 0),
                                       max_age_s=5.0)  # a 24-hour count on the wall's status line
+        # the wall's counters of tasks not read in time and of urgent cases nobody could be sent to
+        self.live_unread = Followed(lambda: len(self.field.unread()), max_age_s=2.0)
+        self.live_stranded = Followed(lambda: len(self.dispatch.stranded()), max_age_s=2.0)
         self.escalator = Escalator(self.store, self.cases, after=timedelta(seconds=settings.escalate_after_s))
         self.mqtt: MqttIngest | None = None
         self.queue: IngestQueue | None = None

@@ -164,8 +164,8 @@ def strip_props(brain, locale: str, waiting: list) -> dict[str, dict]:
     drawn with and what its loop pushes when they change."""
     tr = translator(locale)
     at = brain.live.at
-    counts = {**brain.live.headline(), "unread_tasks": brain.field.unread_count(),
-              "stranded_cases": brain.dispatch.stranded_count()}
+    counts = {**brain.live.headline(), "unread_tasks": brain.live_unread.get(),
+              "stranded_cases": brain.live_stranded.get()}
     text, cls = banner(waiting, at, tr, _flapping(brain))
     return {**{f"{ids.COUNTER}-{n}": {"children": str(counts[n])} for n in COUNTERS},
             ids.BANNER: {"children": text, "className": cls},

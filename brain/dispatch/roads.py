@@ -76,10 +76,10 @@ class RoadNetwork:
         a1, b1, len1 = self.edge_a[e1], self.edge_b[e1], self.edge_len[e1]
         d, pred = dijkstra(self.graph, directed=False, indices=[a0, b0], return_predecessors=True)
         # leave the first edge by either end, enter the last by either end: the shortest of the four
-        options = [(lead + d[k][node] + tail, k, node, tail_to)
+        options = [(lead + d[k][node] + tail, k, node)
                    for k, lead in ((0, t0), (1, len0 - t0))
-                   for node, tail, tail_to in ((a1, t1, 0.0), (b1, len1 - t1, len1))]
-        length, k, node, _ = min(options, key=lambda o: o[0])
+                   for node, tail in ((a1, t1), (b1, len1 - t1))]
+        length, k, node = min(options, key=lambda o: o[0])
         if not np.isfinite(length):
             return [(x0, y0), (x1, y1)], float("inf")
         nodes = [int(node)]

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Integer, func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from brain.cases.catalogue import Catalogue
@@ -180,7 +179,6 @@ class DispatchService(Following):
         self.catalogue = catalogue
         self.ranker = Ranker(district, use_roads=use_roads, max_distance_m=max_distance_m)
         self.index = self.ranker.index
-        self._stranded: tuple[float, int] = (-1e9, 0)
         # what a re-assignment changes beyond the case, in its transaction (brain.flows.Flows.reassigned)
         self.followers: list[Callable[[Unit, Case, Staff, str | None, datetime], None]] = []
 
@@ -334,19 +332,13 @@ class DispatchService(Following):
         with self.store.unit(AUTO_ACTOR) as u:
             u.emit("case.auto_dispatch_failed", "case", case_id, {"reason": reason, "refusal": key})
 
-    def stranded_count(self) -> int:
-        """How many cases `stranded` gives now (the wall's counter; read again at most every 2 s)."""
-        now = time.monotonic()
-        if now - self._stranded[0] > 2.0:
-            self._stranded = (now, len(self.stranded()))
-        return self._stranded[1]
-
     def stranded(self) -> list[int]:
         """Urgent sensor cases that auto-dispatch could not send anyone to and nobody has been sent to since:
         still reported or registered. Oldest first."""
         with self.store.db.read() as s:
-            failed = select(EventRecord.subject_id).where(EventRecord.type == "case.auto_dispatch_failed")
-            rows = s.scalars(select(Case.id).where(Case.id.in_(
-                select(func.cast(failed.subquery().c.subject_id, Integer))),
-                Case.status.in_((CaseStatus.REPORTED.value, CaseStatus.REGISTERED.value))).order_by(Case.id))
+            failed = (select(cast(EventRecord.subject_id, Integer))
+                      .where(EventRecord.type == "case.auto_dispatch_failed"))
+            rows = s.scalars(select(Case.id).where(
+                Case.id.in_(failed), Case.status.in_((CaseStatus.REPORTED.value, CaseStatus.REGISTERED.value)))
+                .order_by(Case.id))
             return [int(i) for i in rows]

@@ -9,7 +9,6 @@ handling, verification, declining) is in brain.flows; this module holds the task
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,7 +77,6 @@ class FieldService:
         self.cases = cases
         self.photos = photos
         self.unread_after = timedelta(minutes=unread_after_min)
-        self._unread: tuple[float, int] = (-1e9, 0)
 
     # --- steps inside a unit (brain.flows and the actions below) ------------------------------------
     @staticmethod
@@ -220,6 +218,12 @@ class FieldService:
                 out[t.case_id].append(_view(t))
         return out
 
+    def late(self, task: TaskView, now: datetime) -> bool:
+        """Whether `task` is one `unread` gives: given out longer ago than the limit, not opened yet."""
+        assigned = task.stamps["assigned"]
+        return (task.state == TaskState.ASSIGNED.value and not task.stamps["read"] and assigned is not None
+                and now - datetime.fromisoformat(assigned) >= self.unread_after)
+
     def unread(self, now: datetime | None = None) -> list[TaskView]:
         """Tasks given out longer ago than the limit and not yet opened on the phone, oldest first."""
         cutoff = (now or utcnow()) - self.unread_after
@@ -227,13 +231,6 @@ class FieldService:
             rows = s.scalars(select(Task).where(Task.state == TaskState.ASSIGNED.value, Task.read_at.is_(None),
                                                 Task.assigned_at <= cutoff).order_by(Task.assigned_at))
             return [_view(t) for t in rows]
-
-    def unread_count(self) -> int:
-        """How many tasks are not read in time now (the wall's counter; read again at most every 2 s)."""
-        now = time.monotonic()
-        if now - self._unread[0] > 2.0:
-            self._unread = (now, len(self.unread()))
-        return self._unread[1]
 
     def to_verify(self, staff_id: str, lon: float | None = None, lat: float | None = None,
                   limit: int = 50) -> list[tuple[CaseView, TaskView | None]]:
@@ -299,9 +296,9 @@ class FieldService:
 
     @staticmethod
     def claim_photos(u: Unit, ids: list[str], *, case_id: int, staff_id: str, kinds: set[PhotoKind],
-                     event_id: str) -> list[str]:
+                     event_id: str) -> dict[str, PhotoKind]:
         """Tie the photos `ids` to the case event `event_id`: each must be this person's, of this case, of
-        one of `kinds`, and not yet carried by another event."""
+        one of `kinds`, and not yet carried by another event. Returns each one's kind, in the order given."""
         ids = list(dict.fromkeys(ids))
         rows = {p.id: p for p in u.session.scalars(select(Photo).where(Photo.id.in_(ids)).with_for_update())}
         for i in ids:
@@ -315,7 +312,7 @@ class FieldService:
                 raise FieldRefused(f"photo {i[:12]} was already handed in", key="refused.photo.used")
             p.event_id = event_id
         u.session.flush()
-        return ids
+        return {i: PhotoKind(rows[i].kind) for i in ids}
 
     def photos_of(self, case_ids) -> dict[int, list[dict]]:
         ids = sorted({int(i) for i in case_ids})

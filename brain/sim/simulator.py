@@ -25,6 +25,7 @@ from brain.alarms.enums import ALARM_CATEGORY, ALARM_TYPES, OFFLINE, WELFARE_SEN
 from brain.alarms.service import AlarmService
 from brain.cases.enums import CaseStatus, Channel
 from brain.cases.service import CaseService, VersionConflict
+from brain.live import Followed
 from brain.staff.enums import SPEED_M_S, DutyStatus, TravelMode
 from brain.staff.service import Fix, StaffService
 from brain.storage.db import utcnow
@@ -124,8 +125,7 @@ class Simulator:
         self.monitor = monitor  # optional DeviceMonitor: devices send their heartbeats (and signs of life) to it
         # the staff who carry the field app (AuthService.field_staff): their phone reports where they are and
         # they work their own tasks, so the simulator neither walks them nor moves their cases past dispatch
-        self._people = people or set
-        self._real: tuple[float, set[str]] = (-1e9, set())
+        self._people = Followed(people or set, max_age_s=10.0)
         self.speed = speed
         self.rng = np.random.default_rng(seed)
         self.crs = district.crs
@@ -217,11 +217,7 @@ class Simulator:
     # --- staff ------------------------------------------------------------------------------
     def real_people(self) -> set[str]:
         """The staff with the field app (read again every 10 s)."""
-        at, ids = self._real
-        if time.monotonic() - at > 10.0:
-            ids = set(self._people())
-            self._real = (time.monotonic(), ids)
-        return ids
+        return self._people.get()
 
     def _move_staff(self, sdt: float) -> None:
         fixes = []

@@ -140,10 +140,10 @@ def field_progress(brain, case_id: int, locale: str) -> tuple[list, str]:
                              className="done" if task.stamps[step] else "pending"))
     head = [html.H4(f"{tr('dispatch.field')} · {person.name if person else task.staff_id} · "
                     f"{tr('task.' + task.state)}")]
-    assigned = datetime.fromisoformat(task.stamps["assigned"] or now.isoformat())
-    late = (task.state == "assigned" and not task.stamps["read"] and now - assigned >= brain.field.unread_after)
+    late = brain.field.late(task, now)
     if late:
-        head.append(html.P(tr("dispatch.unread_for").format(min=int((now - assigned).total_seconds() // 60)),
+        waited = now - datetime.fromisoformat(task.stamps["assigned"] or now.isoformat())
+        head.append(html.P(tr("dispatch.unread_for").format(min=int(waited.total_seconds() // 60)),
                            className="warn unread"))
     c = brain.cases.get(case_id)
     where = ""

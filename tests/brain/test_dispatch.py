@@ -196,7 +196,7 @@ def test_an_urgent_sensor_case_nobody_can_be_sent_to_is_an_alert_until_someone_i
     assert brain.cases.get(c.id).status == "reported"
     failed = [e for e in brain.cases.timeline(c.id) if e["type"] == "case.auto_dispatch_failed"]
     assert len(failed) == 1 and failed[0]["payload"]["reason"] == "nobody"
-    assert brain.dispatch.stranded() == [c.id] and brain.dispatch.stranded_count() == 1
+    assert brain.dispatch.stranded() == [c.id] and brain.live_stranded.get() == 1
     brain.staff.set_status(takers[0].id, "available", actor="test")
     brain.dispatch.assign(c.id, actor="person:disp", version=None, staff_id=takers[0].id)
     assert brain.dispatch.stranded() == []
