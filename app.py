@@ -21,7 +21,9 @@ from brain.config import Settings
 from brain.runtime import Brain
 from dashboard.app import PAGES, create_dash
 from dashboard.mobile import build_router as mobile_router
+from dashboard.open311 import build_router as open311_router
 from dashboard.report import build_router as report_router
+from dashboard.resident import build_router as resident_router
 
 log = logging.getLogger("brain")
 PAGE_PATHS = {"/", *PAGES}  # the UI's pages; any other page path is a 404
@@ -40,6 +42,8 @@ def create_app(settings: Settings | None = None, *, brain: Brain | None = None) 
     server.include_router(login_router(brain, secure_cookies=settings.secure_cookies))
     server.include_router(report_router(brain))
     server.include_router(mobile_router(brain))
+    server.include_router(resident_router(brain))
+    server.include_router(open311_router(brain))  # Open311 GeoReport v2, in the catalogue's words
     server.add_api_route("/map/glyphs/{fontstack}/{glyph_range}.pbf", empty_glyphs, include_in_schema=False)
     dash_app, guard = create_dash(brain, server)
     callback_permissions = guard.permissions

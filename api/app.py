@@ -21,6 +21,8 @@ from api.field import photo_routes
 from api.ingest import build_router as ingest_router
 from api.kpi import build_router as kpi_router
 from api.places import build_router as places_router
+from api.residents import build_router as residents_router
+from api.residents import desk_router, refused
 from api.schemas import (
     HealthOut,
     MeOut,
@@ -36,6 +38,7 @@ from brain.district.service import PlaceNotFound
 from brain.field.photos import PhotoRefused
 from brain.field.service import FieldRefused, NotYours, TaskGone
 from brain.kpi import service as kpi
+from brain.residents.service import ResidentRefused
 from brain.runtime import Brain
 from geodata.gazetteer import PoleNotFound
 
@@ -107,6 +110,10 @@ def build_api(brain: Brain) -> FastAPI:
         status = 403 if isinstance(exc, NotYours) else 409 if isinstance(exc, TaskGone) else 422
         return error(status, str(exc), **extra)
 
+    @app.exception_handler(ResidentRefused)
+    async def on_resident_refused(_req: Request, exc: ResidentRefused):
+        return refused(exc)
+
     @app.exception_handler(IntakeError)
     async def on_intake(_req: Request, exc: IntakeError):
         return error(422, str(exc), field=exc.field, suggestions=exc.suggestions)
@@ -133,7 +140,8 @@ def build_api(brain: Brain) -> FastAPI:
                 "kind": who.kind, "permissions": sorted(p.value for p in who.permissions)}
 
     # one router per domain; this one's catch-all goes last
-    for router in (places_router, cases_router, kpi_router, ingest_router, alarms_router, field_router):
+    for router in (places_router, cases_router, kpi_router, ingest_router, alarms_router, field_router,
+                   residents_router, desk_router):
         app.include_router(router(brain))
     app.include_router(photo_routes(brain))
 

@@ -38,14 +38,18 @@ PHOTO_ROUTE = "/api/v1/field/photos"
 MAX_PHOTO_BODY = MAX_PHOTO_BYTES + 64 * 1024  # one photo and its form fields
 FIELD_SOCKET = "/api/v1/field/ws"
 MOBILE = "/m"  # the field app: its shell, script, styles, manifest and service worker (no data)
+RESIDENT = "/r"  # the residents' page (no account): report by pole number, follow by tracking code
+REPORT_ROUTE = "/api/v1/public/reports"
+MAX_REPORT_BODY = 3 * MAX_PHOTO_BYTES + 64 * 1024  # a resident's report: three photos and its fields
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/favicon.ico", "/api/v1/health",
-                   "/api/v1/openapi.json", "/api/v1/docs", "/map/glyphs/", "/m/")
+                   "/api/v1/openapi.json", "/api/v1/docs", "/map/glyphs/", "/m/", "/r/", "/api/v1/public/",
+                   "/open311/")
 # no data: no need to know who asks
-STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico", "/map/glyphs/", "/m/")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/favicon.ico", "/map/glyphs/", "/m/", "/r/")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # what is not a page of the UI: the API, Dash's own routes (all under "/_"), assets, sign-in, the report
 NON_PAGE_PREFIXES = ("/password", "/api/", "/_", "/assets/", "/login", "/logout", "/report/", "/map/glyphs/",
-                     "/favicon.ico", "/m/")
+                     "/favicon.ico", "/m/", "/r/", "/open311/")
 # what a person signed in with a one-time password may reach: changing it (and signing out)
 ONE_TIME_ALLOWED = ("/password", "/logout", "/login", "/assets/", "/favicon.ico", "/_dash-component-suites/")
 DENIED = object()
@@ -146,7 +150,8 @@ class SecurityMiddleware:
         path, method = scope["path"], scope["method"]
         csp = self.csp()
         # the field app takes the phone's position and photos from its camera; no other page may
-        mobile = path == MOBILE or path.startswith(MOBILE + "/")
+        # (and the residents' page: the position finds the nearest poles, the camera takes the photos)
+        mobile = path in (MOBILE, RESIDENT) or path.startswith((MOBILE + "/", RESIDENT + "/"))
         features = b"camera=(self), microphone=(), geolocation=(self)" if mobile else \
             b"camera=(), microphone=(), geolocation=()"
 
@@ -193,11 +198,11 @@ class SecurityMiddleware:
             if "origin" in headers and not _same_origin(headers):
                 raise Forbidden(403, "cross-site request refused")
             limit = MAX_CALLBACK_BODY if path.startswith("/_dash-") else MAX_PHOTO_BODY if path == PHOTO_ROUTE \
-                else MAX_API_BODY
+                else MAX_REPORT_BODY if path == REPORT_ROUTE else MAX_API_BODY
             length = headers.get("content-length")
             if length is None and headers.get("transfer-encoding"):
                 raise Forbidden(411, "a Content-Length is required")
-            too_large = "refused.photo.request_too_large" if path == PHOTO_ROUTE else None
+            too_large = "refused.photo.request_too_large" if path in (PHOTO_ROUTE, REPORT_ROUTE) else None
             if length is not None and (not length.isdigit() or int(length) > limit):
                 raise Forbidden(413, f"request body larger than {limit} bytes", key=too_large)
             body = await _read_body(receive, limit, key=too_large)
@@ -210,6 +215,8 @@ class SecurityMiddleware:
             raise Forbidden(403, "change the one-time password first: /password")
         if path == MOBILE:
             raise Forbidden(303, "the field app", location=MOBILE + "/")
+        if path == RESIDENT:
+            raise Forbidden(303, "the residents' page", location=RESIDENT + "/")
         if self.pages is not None and method in ("GET", "HEAD") and not path.startswith(NON_PAGE_PREFIXES) \
                 and path not in self.pages():
             raise Forbidden(404, "no such page")

@@ -168,3 +168,42 @@ def field_app(admin_password: str = "bench-admin-pass") -> Iterator[tuple]:
             brain.staff.record_fixes([Fix(s.id, s.lon, s.lat, utcnow()) for s in brain.staff.roster()
                                       if s.lon is not None])
             yield brain, app.url, p
+
+
+def throttled_visit(browser, url: str, *, kbps: int, rtt_ms: int, up_kbps: int | None = None,
+                    viewport: tuple[int, int] = (390, 844), mobile: bool = False,
+                    act: Callable | None = None) -> tuple[int, float]:
+    """A first visit in a fresh Chromium profile on a throttled network (DevTools emulateNetworkConditions):
+    (bytes on the wire, seconds) from asking for `url` to `act(page)` returning (it waits for the page to be
+    ready). Bytes are Chrome's encodedDataLength of every response: compressed as sent, headers included."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=mobile,
+                              device_scale_factor=2 if mobile else 1)
+    page = ctx.new_page()
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": rtt_ms,
+                                                  "downloadThroughput": kbps * 1000 / 8,
+                                                  "uploadThroughput": (up_kbps or kbps) * 1000 / 8})
+    sizes: dict[str, float] = {}
+    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
+    t0 = time.perf_counter()
+    page.goto(url)
+    if act is not None:
+        act(page)
+    took = time.perf_counter() - t0
+    ctx.close()
+    return int(sum(sizes.values())), took
+
+
+def median_table(rows: dict[str, list[tuple[int, float]]], width: int = 28) -> dict[str, tuple[float, float]]:
+    """Print the median KB and seconds of each row's runs; returns them by name."""
+    import statistics
+
+    print(f"{'':<{width}}{'KB':>10}{'seconds':>10}")
+    out = {}
+    for name, runs in rows.items():
+        kb = statistics.median(r[0] for r in runs) / 1024
+        s = statistics.median(r[1] for r in runs)
+        out[name] = (kb, s)
+        print(f"{name:<{width}}{kb:>10.1f}{s:>10.2f}")
+    return out

@@ -16,10 +16,8 @@ to that moment. The check: the field page shows the person's task. The goal: und
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
-from bench._util import field_app
+from bench._util import field_app, median_table, throttled_visit
 from tools.browser import ARGS, CHROMIUM
 
 PASSWORD = "bench-field-pass"
@@ -27,26 +25,15 @@ PASSWORD = "bench-field-pass"
 
 def visit(browser, base: str, user: str, password: str, path: str, ready: str, kbps: int, rtt_ms: int
           ) -> tuple[int, float]:
-    ctx = browser.new_context(viewport={"width": 390, "height": 844} if path.startswith("/m/") else
-                              {"width": 1920, "height": 1080})
-    page = ctx.new_page()
-    cdp = ctx.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": rtt_ms,
-                                                  "downloadThroughput": kbps * 1000 / 8,
-                                                  "uploadThroughput": kbps * 1000 / 8})
-    sizes: dict[str, float] = {}
-    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
-    t0 = time.perf_counter()
-    page.goto(base + "/login?next=" + path)
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_selector(ready, timeout=120_000)
-    took = time.perf_counter() - t0
-    total = int(sum(sizes.values()))
-    ctx.close()
-    return total, took
+    def sign_in(page) -> None:
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_selector(ready, timeout=120_000)
+
+    phone = path.startswith("/m/")
+    return throttled_visit(browser, base + "/login?next=" + path, kbps=kbps, rtt_ms=rtt_ms,
+                           viewport=(390, 844) if phone else (1920, 1080), act=sign_in)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,13 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                                                         ".queue-item", args.kbps, args.rtt_ms))
         browser.close()
     print(f"first visit, fresh profile, {args.kbps} kbit/s, {args.rtt_ms} ms round trip; median of {args.runs}")
-    print(f"{'':<26}{'KB':>10}{'seconds':>10}")
-    med = {}
-    for name, runs in rows.items():
-        kb = statistics.median(r[0] for r in runs) / 1024
-        s = statistics.median(r[1] for r in runs)
-        med[name] = (kb, s)
-        print(f"{name:<26}{kb:>10.1f}{s:>10.2f}")
+    med = median_table(rows, 26)
     field, desk = med["field app (/m/)"], med["dispatcher (/dispatch)"]
     print(f"field app / dispatcher page: {field[0] / desk[0]:.2f}x the bytes, {field[1] / desk[1]:.2f}x the time; "
           f"goal: under 300 KB ({'met' if field[0] < 300 else 'NOT met'})")

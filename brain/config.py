@@ -56,6 +56,8 @@ class Settings:
     photo_dir: Path = Path("var/photos")  # field photos, by content hash (whole files only)
     arrive_radius_m: float = 50.0  # arrival is recorded this close to the case, farther only with a reason
     unread_after_min: float = 5.0  # a task not opened on the phone this long is flagged to the dispatcher
+    hotline: str = "12345"  # the number residents call, on the residents' page and the pole plates
+    public_base_url: str = "http://127.0.0.1:8050"  # where residents reach /r/ (the QR codes on the plates)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -93,6 +95,8 @@ class Settings:
             photo_dir=Path(e.get("BRAIN_PHOTO_DIR") or cls.photo_dir),
             arrive_radius_m=float(e.get("BRAIN_ARRIVE_RADIUS_M") or cls.arrive_radius_m),
             unread_after_min=float(e.get("BRAIN_UNREAD_AFTER_MIN") or cls.unread_after_min),
+            hotline=e.get("BRAIN_HOTLINE") or cls.hotline,
+            public_base_url=(e.get("BRAIN_PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
         )
 
     def with_(self, **changes) -> Settings:

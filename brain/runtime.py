@@ -33,6 +33,7 @@ from brain.kpi.service import KpiService
 from brain.leader import Lease
 from brain.live import Changes, Followed, Freshness, LiveProjection, snapshot
 from brain.privacy import TextMasker
+from brain.residents.service import ResidentService
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
 from brain.storage.db import Database, utcnow
@@ -71,8 +72,9 @@ class Brain:
         self.places = PlaceService(self.store)
         self.dispatch = DispatchService(cases=self.cases, staff=self.staff, catalogue=self.catalogue,
                                         district=self.district)
-        self.field = FieldService(self.store, self.cases, FolderStore(settings.photo_dir),
-                                  unread_after_min=settings.unread_after_min)
+        photos = FolderStore(settings.photo_dir)
+        self.field = FieldService(self.store, self.cases, photos, unread_after_min=settings.unread_after_min)
+        self.residents = ResidentService(self.store, self.cases, photos)  # the public page and Open311
         # the cross-domain steps: a case move's and an assignment's other changes, the phone's actions
         self.flows = Flows(cases=self.cases, staff=self.staff, field=self.field, gazetteer=self.gazetteer,
                            dispatch=self.dispatch, arrive_radius_m=settings.arrive_radius_m)

@@ -7,48 +7,31 @@ The service worker's cache is named by a hash of the files, so a new release rep
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter
 
 from brain.runtime import Brain
-from dashboard.i18n.catalogue import CATALOGUE, DEFAULT_LOCALE, LOCALES, category_names
+from dashboard.static_app import static_router
+from dashboard.static_app import texts as app_texts
 
 FILES = Path(__file__).resolve().parent / "mobile"
-TYPES = {"/": ("index.html", "text/html; charset=utf-8"), "/app.js": ("app.js", "text/javascript; charset=utf-8"),
-         "/app.css": ("app.css", "text/css; charset=utf-8"), "/sw.js": ("sw.js", "text/javascript; charset=utf-8"),
-         "/manifest.webmanifest": ("manifest.webmanifest", "application/manifest+json"),
-         "/icon-192.png": ("icon-192.png", "image/png"), "/icon-512.png": ("icon-512.png", "image/png")}
+PATHS = {"/": "index.html", "/app.js": "app.js", "/app.css": "app.css", "/sw.js": "sw.js",
+         "/manifest.webmanifest": "manifest.webmanifest", "/icon-192.png": "icon-192.png",
+         "/icon-512.png": "icon-512.png"}
 # the catalogue entries the app says: its own, task and case states, duty, priorities and refusals
 PREFIXES = ("m.", "task.", "status.", "duty.", "priority.", "refused.")
 
 
 def texts(brain: Brain, locale: str) -> dict[str, str]:
-    loc = locale if locale in LOCALES else DEFAULT_LOCALE
-    out = {k: v.get(loc) or v[DEFAULT_LOCALE] for k, v in CATALOGUE.items() if k.startswith(PREFIXES)}
-    out.update({f"cat.{code}": name for code, name in category_names(brain.catalogue, loc).items()})
-    return out
+    return app_texts(brain.catalogue, locale, PREFIXES)
 
 
 def build_router(brain: Brain) -> APIRouter:
-    r = APIRouter(prefix="/m", include_in_schema=False)
-    blobs = {path: (FILES / name).read_bytes() for path, (name, _t) in TYPES.items()}
-    version = hashlib.sha256(b"".join(blobs[p] for p in sorted(blobs))).hexdigest()[:16]
-    blobs["/sw.js"] = blobs["/sw.js"].replace(b"__VERSION__", version.encode())
+    def versioned(path: str, data: bytes, version: str) -> bytes:
+        return data.replace(b"__VERSION__", version.encode()) if path == "/sw.js" else data
 
-    def serve(path: str) -> Response:
-        _name, media = TYPES[path]
-        # the service worker is looked at on every visit; the rest may be kept briefly (it revalidates)
-        cache = "no-cache" if path in ("/", "/sw.js") else "public, max-age=300"
-        return Response(blobs[path], media_type=media, headers={"cache-control": cache})
-
-    for path in TYPES:
-        r.add_api_route(path, (lambda p=path: serve(p)), methods=["GET"])
-
-    @r.get("/texts.json")
-    def field_texts(lang: str = Query(DEFAULT_LOCALE, pattern="^(zh-CN|en)$")):
-        return JSONResponse(texts(brain, lang), headers={"cache-control": "public, max-age=300"})
-
+    # the service worker is looked at on every visit; the rest may be kept briefly (it revalidates)
+    r, _version = static_router("/m", FILES, PATHS, no_cache=("/", "/sw.js"), prefixes=PREFIXES,
+                                catalogue=brain.catalogue, rewrite=versioned)
     return r

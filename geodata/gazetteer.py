@@ -190,6 +190,22 @@ class Gazetteer:
         best = min(range(len(positions)), key=lambda k: (dist[k], self._numbers[positions[k]]))
         return self.pole_at(int(positions[best])), float(dist[best])
 
+    def nearest_poles(self, lon: float, lat: float, *, k: int = 5, max_distance: float = DEFAULT_NEAREST_M
+                      ) -> list[tuple[Pole, float]]:
+        """Up to `k` poles within `max_distance` metres of a WGS-84 point with their distances, nearest first
+        (ties to the lowest number)."""
+        if not (np.isfinite(lon) and np.isfinite(lat)):
+            raise ValueError("coordinates must be finite numbers")
+        x, y = self.crs.to_metric(lon, lat)
+        found = self._pole_tree.query(shapely.points(x, y).buffer(max_distance, quad_segs=4), predicate="intersects")
+        if len(found) == 0:
+            return []
+        d = np.hypot(shapely.get_x(self._pole_tree.geometries[found]) - x,
+                     shapely.get_y(self._pole_tree.geometries[found]) - y)
+        order = sorted((float(dist), str(self._numbers[i]), int(i)) for dist, i in zip(d, found, strict=True)
+                       if dist <= max_distance)[:k]
+        return [(self.pole_at(i), dist) for dist, _n, i in order]
+
     def locate(self, lon: float, lat: float) -> Location:
         """Grid cell, committee and nearest pole of a WGS-84 point; `inside` says if it is in the district."""
         if not (np.isfinite(lon) and np.isfinite(lat)):

@@ -3,6 +3,7 @@
     python -m brain.auth create-user --username li --role dispatcher [--name 李调度]   (password asked, or
                                                                               BRAIN_NEW_PASSWORD)
     python -m brain.auth create-token --role intake --name hotline     (prints the token alone on stdout)
+    python -m brain.auth create-token --role intake --name hotline --channel hotline_12345
     python -m brain.auth revoke-token --prefix cbt_AbCdEf
     python -m brain.auth set-password --username li
 """
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ct = sub.add_parser("create-token", help="an API token for a service account (created if new)")
     ct.add_argument("--name", required=True, help="service account name, e.g. hotline")
     ct.add_argument("--role", required=True, choices=[r.value for r in Role])
+    ct.add_argument("--channel", help="an intake service's channel, e.g. hotline_12345 (its cases carry it)")
     rt = sub.add_parser("revoke-token", help="revoke tokens by their shown prefix")
     rt.add_argument("--prefix", required=True)
     sp = sub.add_parser("set-password", help="set a person's password")
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                                 display_name=args.name, actor=actor, staff_id=args.staff)
             print(f"account {args.username} ({args.role}) created", file=sys.stderr)
         elif args.cmd == "create-token":
-            print(auth.create_token(name=args.name, role=args.role, actor=actor))
+            print(auth.create_token(name=args.name, role=args.role, actor=actor, channel=args.channel))
         elif args.cmd == "revoke-token":
             n = auth.revoke_token(args.prefix, actor=actor)
             print(f"{n} token(s) revoked", file=sys.stderr)

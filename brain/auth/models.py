@@ -25,6 +25,8 @@ class Account(Base):
     # a field person's or supervisor's staff member: their tasks, their position (other roles: none)
     staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id", name="fk_accounts_staff_id"),
                                                           index=True)
+    # an intake service's channel: the cases it opens carry it (a 12345 platform's are hotline cases)
+    channel: Mapped[str | None] = mapped_column(String(32))
 
 
 class ApiToken(Base):

@@ -70,6 +70,7 @@ class Principal:
     kind: str
     must_change_password: bool = False  # signed in with a one-time password: only changing it is allowed
     staff_id: str | None = None  # a field person's staff member: the only one they act and report for
+    channel: str | None = None  # an intake service's channel (brain.cases.enums.Channel)
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -85,7 +86,8 @@ class Principal:
 
 def _principal(a: Account) -> Principal:
     return Principal(account_id=a.id, username=a.username, display_name=a.display_name, role=Role(a.role),
-                     kind=a.kind, must_change_password=bool(a.must_change_password), staff_id=a.staff_id)
+                     kind=a.kind, must_change_password=bool(a.must_change_password), staff_id=a.staff_id,
+                     channel=a.channel)
 
 
 class AuthService:
@@ -205,8 +207,15 @@ class AuthService:
         return generated
 
     # --- tokens -----------------------------------------------------------------------------
-    def create_token(self, *, name: str, role: str, actor: str) -> str:
-        """Issue an API token for service account `name` (created with `role` if new); returns it once."""
+    def create_token(self, *, name: str, role: str, actor: str, channel: str | None = None) -> str:
+        """Issue an API token for service account `name` (created with `role` if new); returns it once.
+
+        `channel`: the channel of the cases an intake service opens (set on the account)."""
+        if channel is not None:
+            from brain.cases.enums import Channel
+
+            if channel not in {c.value for c in Channel}:
+                raise AuthError(f"unknown channel {channel!r}; one of: {', '.join(c.value for c in Channel)}")
         with self.store.db.read() as s:
             account = s.scalar(select(Account).where(Account.username == name))
         if account is None:
@@ -216,6 +225,12 @@ class AuthService:
         elif account.role != Role(role).value:
             raise AuthError(f"account {name!r} has role {account.role}, not {role}")
         assert account is not None
+        if channel is not None and account.channel != channel:
+            with self.store.unit(actor) as u:
+                held = u.session.get(Account, account.id)
+                assert held is not None
+                held.channel = channel
+                u.emit("account.channel", "account", held.id, {"channel": channel})
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.unit(actor) as u:
             row = ApiToken(account_id=account.id, name=name, prefix=token[:10], token_hash=_digest(token),

@@ -22,6 +22,7 @@ class Category:
     name_en: str
     department: str
     priority: Priority
+    public: bool = True  # residents and other systems may report it (not: sensor-only, about one home)
 
     @property
     def kind(self) -> str:
@@ -50,7 +51,8 @@ class Catalogue:
                 if any(c.code == code for c in out):
                     raise ValueError(f"code {code} appears twice")
                 out.append(Category(code=code, name=str(r["name"]), name_en=str(r.get("name_en") or r["name"]),
-                                    department=str(r["department"]), priority=Priority(r.get("priority", "normal"))))
+                                    department=str(r["department"]), priority=Priority(r.get("priority", "normal")),
+                                    public=bool(r.get("public", True))))
             except (KeyError, TypeError, ValueError) as e:
                 raise ValueError(f"{path}: category #{i}: {e}") from None
         if not out:

@@ -33,7 +33,7 @@ class Priority(StrEnum):
 
 
 class Channel(StrEnum):
-    """The nine problem-discovery channels."""
+    """The nine problem-discovery channels, the residents' own page, and other systems by Open311."""
 
     HOTLINE = "hotline_12345"
     STREET_PATROL = "street_patrol"
@@ -44,3 +44,5 @@ class Channel(StrEnum):
     IOT = "iot"
     VIDEO_AI = "video_ai"
     WALK_IN = "walk_in"
+    WEB = "web"  # a resident's own report on the public page (the QR code on a pole)
+    OPEN311 = "open311"  # another system's, by Open311, when its account names no channel of its own

@@ -58,6 +58,23 @@ class VersionConflict(RuntimeError):
 
 
 @dataclass(frozen=True)
+class NewCase:
+    """A case checked and located by CaseService.prepare, to be recorded by open_in."""
+
+    channel: str
+    category: str
+    priority: str
+    description: str
+    lon: float
+    lat: float
+    pole: str | None
+    grid: str | None
+    committee: str | None
+    department: str
+    device_id: str | None = None
+
+
+@dataclass(frozen=True)
 class CaseView:
     """A case as the views and the API see it. Its `description` has residents' personal data masked (what
     every screen shows); the text as typed is `full_description`, given only through
@@ -174,6 +191,16 @@ class CaseService:
                   priority: str | None = None, device_id: str | None = None, actor: str,
                   source: str | None = None, at: datetime | None = None) -> CaseView:
         """Validate, locate and record a new case in state `reported`; emits ``case.opened``."""
+        new = self.prepare(channel=channel, category=category, description=description, pole=pole, lon=lon,
+                           lat=lat, coord_system=coord_system, priority=priority, device_id=device_id)
+        with self.store.unit(actor, source=source) as u:
+            return self.view_of(self.open_in(u, new, at or utcnow()))
+
+    def prepare(self, *, channel: str, category: str, description: str = "", pole: str | None = None,
+                lon: float | None = None, lat: float | None = None, coord_system: str = "wgs84",
+                priority: str | None = None, device_id: str | None = None,
+                max_description: int = MAX_DESCRIPTION) -> NewCase:
+        """A new case checked and located, not yet recorded (IntakeError naming the input at fault)."""
         try:
             channel = Channel(channel).value
         except ValueError:
@@ -188,8 +215,8 @@ class CaseService:
             except ValueError:
                 raise IntakeError(f"unknown priority {priority!r}", field="priority") from None
         description = (description or "").strip()
-        if len(description) > MAX_DESCRIPTION:
-            raise IntakeError(f"description longer than {MAX_DESCRIPTION} characters", field="description")
+        if len(description) > max_description:
+            raise IntakeError(f"description longer than {max_description} characters", field="description")
         pole_number = None
         if pole is not None and str(pole).strip():
             try:
@@ -212,21 +239,26 @@ class CaseService:
             raise IntakeError(f"point ({lon:.6f}, {lat:.6f}) is outside the district", field="lon")
         if pole_number is None and where.pole is not None and (where.pole_distance_m or 0) <= 50:
             pole_number = where.pole.number
-        now = at or utcnow()
-        with self.store.unit(actor, source=source) as u:
-            case = Case(channel=channel, category=category, priority=priority or cat.priority.value,
-                        status=CaseStatus.REPORTED.value, description=description, lon=lon, lat=lat,
-                        pole_number=pole_number, grid_code=where.grid, committee_code=where.committee,
-                        department=cat.department, device_id=device_id, reported_at=now,
-                        stage_started_at=now, updated_at=now)
-            u.session.add(case)
-            u.session.flush()
-            u.emit("case.opened", "case", case.id, {
-                "channel": channel, "category": category, "priority": case.priority, "lon": lon, "lat": lat,
-                "pole": pole_number, "grid": where.grid, "committee": where.committee,
-                "department": cat.department, "status": case.status}, at=now)
-            view = self.view_of(case)
-        return view
+        return NewCase(channel=channel, category=category, priority=priority or cat.priority.value,
+                       description=description, lon=float(lon), lat=float(lat), pole=pole_number, grid=where.grid,
+                       committee=where.committee, department=cat.department, device_id=device_id)
+
+    def open_in(self, u: Unit, new: NewCase, now: datetime, *, reporter_phone: str | None = None,
+                reporter_name: str | None = None) -> Case:
+        """Record a prepared case inside unit `u` (with the resident's phone and name, personal data, if
+        given); emits ``case.opened``. Returns the row."""
+        case = Case(channel=new.channel, category=new.category, priority=new.priority,
+                    status=CaseStatus.REPORTED.value, description=new.description, lon=new.lon, lat=new.lat,
+                    pole_number=new.pole, grid_code=new.grid, committee_code=new.committee,
+                    department=new.department, device_id=new.device_id, reporter_phone=reporter_phone,
+                    reporter_name=reporter_name, reported_at=now, stage_started_at=now, updated_at=now)
+        u.session.add(case)
+        u.session.flush()
+        u.emit("case.opened", "case", case.id, {
+            "channel": new.channel, "category": new.category, "priority": case.priority, "lon": new.lon,
+            "lat": new.lat, "pole": new.pole, "grid": new.grid, "committee": new.committee,
+            "department": new.department, "status": case.status}, at=now)
+        return case
 
     @staticmethod
     def locked(u: Unit, case_id: int, version: int | None) -> Case:

@@ -33,3 +33,4 @@ class PhotoKind(StrEnum):
     BEFORE = "before"  # the problem as found
     AFTER = "after"  # the work done
     VERIFY = "verify"  # the supervisor's, at verification
+    RESIDENT = "resident"  # sent with a resident's report

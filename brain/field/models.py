@@ -43,8 +43,9 @@ class Photo(Base):
     __tablename__ = "field_photos"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the stored bytes
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # before | after | verify
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))  # none: a resident's
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("resident_reports.id"), index=True)  # a resident's
+    kind: Mapped[str] = mapped_column(String(16))  # before | after | verify | resident
     content_type: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)

@@ -258,6 +258,8 @@ class FieldService:
         except ValueError:
             raise FieldRefused(f"kind is one of {', '.join(k.value for k in PhotoKind)}",
                                key="refused.photo.kind") from None
+        if kind_ is PhotoKind.RESIDENT:
+            raise FieldRefused("a resident's photo comes with the resident's report", key="refused.photo.kind")
         self._may_photograph(case_id, kind_, staff_id, may_verify)
         prepared = prepare(raw)
         self.photos.put(prepared.id, prepared.data)
@@ -350,4 +352,5 @@ class FieldService:
 def photo_dict(p: Photo) -> dict:
     return {"id": p.id, "case_id": p.case_id, "staff_id": p.staff_id, "kind": p.kind, "content_type": p.content_type,
             "size": p.size, "width": p.width, "height": p.height, "taken_at": p.taken_at.isoformat(),
-            "lon": p.lon, "lat": p.lat, "event_id": p.event_id, "received_sha256": p.received_sha256}
+            "lon": p.lon, "lat": p.lat, "event_id": p.event_id, "received_sha256": p.received_sha256,
+            "report_id": p.report_id}

@@ -69,6 +69,16 @@ def built(db, district, photos: Path):
         yield Site(c, brain, perms)
 
 
+def sqlite_site(tmp_path_factory, district, name: str):
+    """The whole app on a SQLite file of its own, for a module's tests to share: yields the Site."""
+    from brain.storage.db import Database
+
+    folder = tmp_path_factory.mktemp(name)
+    db = Database(f"sqlite:///{folder / 'brain.sqlite3'}")
+    db.create_schema()
+    yield from built(db, district, folder / "photos")
+
+
 @pytest.fixture
 def site(db, district, tmp_path):
     """The app afresh for each test."""

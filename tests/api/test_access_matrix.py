@@ -102,6 +102,22 @@ API = {
     ("POST", "/api/v1/field/photos"): ("/api/v1/field/photos", None, FIELD_PEOPLE_ONLY),
     # any signed-in account may ask; whether it sees the photo depends on the case (test_field_api): 404 here
     ("GET", "/api/v1/photos/{photo_id}"): ("/api/v1/photos/" + "0" * 64, None, set(ALL_ROLES)),
+    # the residents' door: no account
+    ("GET", "/api/v1/public/topics"): ("/api/v1/public/topics", None, "public"),
+    ("GET", "/api/v1/public/poles/{number}"): ("/api/v1/public/poles/0412", None, "public"),
+    ("GET", "/api/v1/public/poles"): ("/api/v1/public/poles?lon=121.45&lat=31.33", None, "public"),
+    ("GET", "/api/v1/public/nearby"): ("/api/v1/public/nearby?topic=lamp&pole=0412", None, "public"),
+    ("POST", "/api/v1/public/reports"): ("/api/v1/public/reports", None, "public"),
+    ("GET", "/api/v1/public/track/{code}"): ("/api/v1/public/track/AAAA-BBBB-CCCC", None, "public"),
+    ("POST", "/api/v1/public/track/{code}/answer"): ("/api/v1/public/track/AAAA-BBBB-CCCC/answer",
+                                                      {"satisfaction": "satisfied"}, "public"),
+    ("GET", "/api/v1/public/track/{code}/photos/{photo_id}"): (
+        "/api/v1/public/track/AAAA-BBBB-CCCC/photos/" + "0" * 64, None, "public"),
+    # the desk's side of residents' reports
+    ("GET", "/api/v1/cases/{case_id}/reports"): ("/api/v1/cases/{case}/reports", None, CASE_READERS),
+    ("POST", "/api/v1/cases/{case_id}/spam"): ("/api/v1/cases/{case}/spam", {"note": "推销"}, CASE_MOVERS),
+    ("GET", "/api/v1/residents/stats"): ("/api/v1/residents/stats", None, CASE_READERS),
+    ("GET", "/api/v1/plates.pdf"): ("/api/v1/plates.pdf?poles=0412&lang=en", None, {"admin"}),
 }
 
 # Dash callback (by its first output) -> roles allowed

@@ -280,7 +280,7 @@ def test_the_alarm_panel_marks_a_flapping_device_whose_smoke_alarm_is_still_rais
     assert dev in panel and "频繁触发" in panel
 
 
-@pytest.mark.parametrize("path", ["/nope", "/open311/v2/services.json", "/wall/extra", "/admin"])
+@pytest.mark.parametrize("path", ["/nope", "/open311x/v2/services.json", "/wall/extra", "/admin"])
 def test_an_unknown_page_is_a_404_signed_in_or_not(site, path):
     for client in (site.client, site.login("dispatcher")):
         r = client.get(path, follow_redirects=False)

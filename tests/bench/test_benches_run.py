@@ -19,6 +19,8 @@ SMALL = {
     "alarm_storm": ["--alarms", "200", "--devices", "40", "--seconds", "2", "--db", "sqlite"],
     "field_push": ["--tasks", "3"],
     "field_first_load": ["--runs", "1"],
+    "resident_first_load": ["--runs", "1"],
+    "open311_requests": ["--db", "sqlite", "--cases", "500", "--queries", "10"],
 }
 
 
