@@ -40,6 +40,7 @@ ASSIGN = "assign"  # pattern: {"type": ASSIGN, "staff": id}
 ASSIGN_ANY = "assign-any"  # pattern: {"type": ASSIGN_ANY, "staff": id}: picked when nobody was recommended
 MOVE = "move"  # pattern: {"type": MOVE, "to": status}
 MERGE = "merge"  # pattern: {"type": MERGE, "into": case id}
+SPAM = "spam"  # pattern: {"type": SPAM, "case": case id}: mark the residents' reports of the case as spam
 NOTE = "move-note"
 MESSAGE = "dispatch-message"
 NEW_POLE = "new-pole"

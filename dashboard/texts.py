@@ -81,6 +81,11 @@ def _event_text(e: dict, tr, staff: dict) -> str:
         return f"{tr('step.' + kind)} · {s.name if s else p.get('staff_id')}" + (f" · {why}" if why else "")
     if group == "photo":
         return tr(f"photo.{p.get('kind')}")
+    if group == "resident" or kind == "followed":  # a resident's report, follow, answer, or a spam mark
+        text = tr(f"timeline.{e['type']}").format(photos=p.get("photos") or 0)
+        if kind == "answered":
+            text += f": {tr('r.sat.' + str(p.get('satisfaction')))}"
+        return text + (f" · {p['note']}" if p.get("note") else "")
     if kind == "auto_dispatch_failed":
         return tr("dispatch.stranded")
     if kind == "opened":

@@ -21,6 +21,7 @@ from brain.cases.enums import CaseStatus, Channel
 from brain.cases.service import CaseNotFound, CaseView, IntakeError, VersionConflict
 from brain.cases.workflow import TRANSITIONS, TransitionRefused
 from brain.dispatch.service import AssignRefused
+from brain.residents.service import ResidentRefused
 from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
@@ -279,8 +280,37 @@ def card(brain, case_id: int, locale: str):
                          f"{d['description'][:30]} ",
                          html.Button(f"{tr('dispatch.merge_into')} #{d['id']}", id={"type": ids.MERGE, "into": d["id"]},
                                      n_clicks=0, className="small")]) for d in dups[:5]], className="duplicates")]
+    children += _residents(brain, c, tr, tz, personal=personal, may_move=may_move)
     children += [html.H4(tr("dispatch.timeline")), html.Ul(timeline, className="timeline")]
     return children, c, pairs
+
+
+def _residents(brain, c: CaseView, tr, tz, *, personal: bool, may_move: bool) -> list:
+    """The residents' reports of a case (the one who reported it and those who follow it), the phone masked for
+    a role that may not read it, and the spam mark for the desk."""
+    reports = brain.residents.reports_of(c.id, personal=personal)
+    if not reports:
+        return []
+    items = []
+    for r in reports:
+        at = datetime.fromisoformat(r["created_at"]).astimezone(tz).strftime("%m-%d %H:%M")
+        words = [tr("dispatch.resident.follows") if r["follows"] else tr("dispatch.resident.reported"),
+                 tr("channel." + r["channel"]), at]
+        if r["phone"]:
+            words.append(r["phone"])
+        if r["satisfaction"]:
+            words.append(tr("r.sat." + r["satisfaction"]))
+        if r["spam"]:
+            words.append(tr("dispatch.resident.spam"))
+        items.append(html.Li(" · ".join(words), className="spam" if r["spam"] else None))
+    out = [html.H4(tr("dispatch.residents")), html.Ul(items, className="residents")]
+    photos = [p for p in brain.field.photos_of([c.id])[c.id] if p["report_id"] is not None]
+    if photos:
+        out.append(photo_links(photos, tr, tz))
+    if may_move and any(not r["follows"] and not r["spam"] for r in reports):
+        out.append(html.Button(tr("dispatch.resident.mark_spam"), id={"type": ids.SPAM, "case": c.id}, n_clicks=0,
+                               className="small"))
+    return out
 
 
 
@@ -442,13 +472,14 @@ def register(guard, brain, locale_of) -> None:
                     Input({"type": ids.MOVE, "to": ALL}, "n_clicks"),
                     Input({"type": ids.MERGE, "into": ALL}, "n_clicks"),
                     Input({"type": ids.ASSIGN_ANY, "staff": ALL}, "n_clicks"),
+                    Input({"type": ids.SPAM, "case": ALL}, "n_clicks"),
                     State(ids.CARD_DRAWN, "data"), State(ids.NOTE, "value"), State(ids.REFRESH, "data"),
                     State(ids.URL, "search"), prevent_initial_call=True)
-    def act(assign_clicks, move_clicks, merge_clicks, any_clicks, drawn, note, refresh, search):
+    def act(assign_clicks, move_clicks, merge_clicks, any_clicks, spam_clicks, drawn, note, refresh, search):
         tr = translator(locale_of(search))
         trigger = ctx.triggered_id
         if not trigger or not drawn or not any((assign_clicks or []) + (move_clicks or []) + (merge_clicks or [])
-                                               + (any_clicks or [])):
+                                               + (any_clicks or []) + (spam_clicks or [])):
             return no_update, no_update
         if trigger["type"] == ids.ASSIGN_ANY and not (note or "").strip():  # nobody was recommended: say why
             return html.Span(tr("dispatch.pick_reason"), className="warn"), no_update
@@ -461,6 +492,9 @@ def register(guard, brain, locale_of) -> None:
                                       reason=(note or "").strip() or None)
             elif trigger["type"] == ids.MERGE:
                 brain.cases.merge(int(case_id), into=int(trigger["into"]), actor=actor, version=version)
+            elif trigger["type"] == ids.SPAM:  # the reason written into the case: the note, or the catalogue's
+                brain.residents.mark_spam(int(case_id), actor=actor,
+                                          note=(note or "").strip() or tr("dispatch.resident.spam_note"))
             else:
                 brain.cases.transition(int(case_id), to=trigger["to"], note=(note or "").strip() or None,
                                        actor=actor, version=version)
@@ -468,6 +502,8 @@ def register(guard, brain, locale_of) -> None:
             return html.Span(tr("dispatch.conflict"), className="warn"), (refresh or 0) + 1
         except CaseNotFound:
             return html.Span(tr("dispatch.gone"), className="warn"), (refresh or 0) + 1
+        except ResidentRefused:
+            return html.Span(tr("refused.r.no_report"), className="warn"), (refresh or 0) + 1
         except (AssignRefused, TransitionRefused) as e:
             names = {s.id: s.name for s in brain.staff.roster()}
             return html.Span(refusal_text(e, tr, names), className="warn"), (refresh or 0) + 1
