@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.common import DENIALS, GATE, CaseId, Lat, Lon
+from api.ratelimit import RateLimiter
 from api.schemas import ErrorOut
 from api.security import client_source, requires
 from brain.auth.enums import Permission as P
@@ -92,6 +93,15 @@ def topics_of(brain: Brain) -> list[dict]:
 
 def build_router(brain: Brain) -> APIRouter:
     r = APIRouter(prefix=PUBLIC, tags=["residents"], responses=GATE)
+    # a tracking code has about 59 bits: guessing is hopeless, and this makes it slow as well
+    lookups = RateLimiter(per_minute=60, burst=30)
+
+    def too_many(request: Request) -> JSONResponse | None:
+        wait = lookups.check(client_source(request.scope) or "?")
+        if not wait:
+            return None
+        return refused(ResidentRefused("too many look-ups from this address", key="refused.r.too_many", status=429,
+                                       retry_after_s=int(wait) + 1))
 
     @r.get("/topics", summary="The kinds of problem a resident picks from, each with its picture and category")
     def topics():
@@ -156,10 +166,12 @@ def build_router(brain: Brain) -> APIRouter:
             return intake_refused(e)
         return {**receipt.as_dict(), "code": show_code(receipt.code), "url": f"/r/t/{receipt.code}"}
 
-    @r.get("/track/{code}", responses={404: {"model": ErrorOut}},
+    @r.get("/track/{code}", responses={404: {"model": ErrorOut}, 429: REFUSED[429]},
            summary="A report's progress in a resident's words (steps, the team sent, the reply and the after photo "
                    "once closed); nothing personal, nothing of other reports")
-    def track(code: Code):
+    def track(request: Request, code: Code):
+        if (busy := too_many(request)) is not None:
+            return busy
         try:
             return brain.residents.track(code)
         except ResidentRefused as e:
@@ -168,6 +180,8 @@ def build_router(brain: Brain) -> APIRouter:
     @r.post("/track/{code}/answer", responses=REFUSED,
             summary="The resident's answer to the reply of the closed case (the return visit)")
     def answer(request: Request, code: Code, body: AnswerIn):
+        if (busy := too_many(request)) is not None:
+            return busy
         try:
             return brain.residents.answer(code, body.satisfaction, source=client_source(request.scope))
         except ResidentRefused as e:

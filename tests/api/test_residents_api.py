@@ -98,6 +98,14 @@ def test_the_limits_answer_429_with_retry_after(site):
         site.brain.residents.limits = Limits()
 
 
+def test_looking_up_codes_from_one_address_is_limited(site):
+    answers = [site.client.get("/api/v1/public/track/AAAA-BBBB-CCCC") for _ in range(40)]
+    codes = [a.status_code for a in answers]
+    assert set(codes) == {404, 429} and codes.index(429) <= 31  # a burst of 30 (some spent by the tests above)
+    busy = answers[codes.index(429)]
+    assert int(busy.headers["retry-after"]) >= 1 and busy.json()["key"] == "refused.r.too_many"
+
+
 def test_spam_is_marked_by_the_desk_not_by_anyone(site):
     out = _report(site, topic="small_ads", pole="0440").json()
     assert site.client.post(f"/api/v1/cases/{out['case_id']}/spam", json={"note": "推销"},
