@@ -69,6 +69,7 @@ def _case_out(brain: Brain, view, committees: dict[str, str], now: datetime) -> 
     pole = brain.gazetteer.lookup(view.pole) if view.pole else None
     return {"id": view.id, "status": view.status, "category": view.category, "priority": view.priority,
             "description": view.description,  # masked: a field role does not read residents' data
+            "text": view.text,  # what the product wrote: the app says it from the catalogue
             "lon": view.lon, "lat": view.lat, "pole": view.pole, "road": pole.road if pole else None,
             "committee": committees.get(view.committee or "", view.committee), "version": view.version,
             "reported_at": view.reported_at.isoformat(), "stage_due_at":

@@ -165,6 +165,8 @@ class CaseOut(BaseModel):
     assigned_staff_id: str | None
     rework_count: int
     parent_id: int | None
+    text: dict | None = Field(default=None, description="What the product wrote about the case (an escalated alarm, "
+                                                        "a welfare visit) as a catalogue entry: {key, params}")
 
 
 class CasePageOut(BaseModel):

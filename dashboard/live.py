@@ -28,6 +28,7 @@ from brain.live import Pace
 from dashboard import ids
 from dashboard.i18n import LOCALES, translator
 from dashboard.i18n.catalogue import category_names
+from dashboard.texts import case_words
 from district_map import DistrictMap
 from layers import geography as geography_layer
 from layers import live as live_layer
@@ -124,11 +125,14 @@ def feed(brain, locale: str) -> list:
     with_views = [e.view for e in brain.live.layers["cases"].items.values()]
     latest = heapq.nlargest(FEED_LENGTH, with_views, key=lambda c: (c.reported_at, c.id))
     tr = translator(locale)
-    return [html.Div(className="feed-item", title=c.description or None, children=[
-        html.Span(c.reported_at.astimezone(tz).strftime("%H:%M"), className="when"),
-        f"{names.get(c.category, c.category)} · {tr('status.' + c.status)}"
-        + (f" · {c.description[:40]}" if c.description else "") + (f" · {c.pole}" if c.pole else "")])
-        for c in latest]
+    out = []
+    for c in latest:
+        words = case_words(c, tr)
+        out.append(html.Div(className="feed-item", title=words or None, children=[
+            html.Span(c.reported_at.astimezone(tz).strftime("%H:%M"), className="when"),
+            f"{names.get(c.category, c.category)} · {tr('status.' + c.status)}"
+            + (f" · {words[:40]}" if words else "") + (f" · {c.pole}" if c.pole else "")]))
+    return out
 
 
 def banner(waiting: list, at, tr, flapping) -> tuple[list, str]:

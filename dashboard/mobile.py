@@ -20,7 +20,7 @@ PATHS = {"/": "index.html", "/app.js": "app.js", "/app.css": "app.css", "/sw.js"
          "/manifest.webmanifest": "manifest.webmanifest", "/icon-192.png": "icon-192.png",
          "/icon-512.png": "icon-512.png"}
 # the catalogue entries the app says: its own, task and case states, duty, priorities and refusals
-PREFIXES = ("m.", "task.", "status.", "duty.", "priority.", "refused.")
+PREFIXES = ("m.", "task.", "status.", "duty.", "priority.", "refused.", "case.text.", "alarm.")
 
 
 def texts(brain: Brain, locale: str) -> dict[str, str]:

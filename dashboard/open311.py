@@ -31,6 +31,7 @@ from brain.residents.service import ResidentRefused, UnknownCode
 from brain.runtime import Brain
 from brain.storage.db import utcnow
 from dashboard.i18n.catalogue import DEFAULT_LOCALE, category_names, translator
+from dashboard.texts import say
 
 PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
@@ -172,6 +173,8 @@ def build_router(brain: Brain) -> APIRouter:
                               media=media)
             keys = rec.pop("_keys")
             rec["service_name"] = names.get(c.category, c.category)
+            if c.text:  # what the product wrote, in the reader's language, before what a person typed
+                rec["description"] = " · ".join(w for w in (say(tr, c.text), rec["description"]) if w)
             rec["status_notes"] = tr(keys["status_notes"])
             if rec["agency_responsible"] is None and keys["department"]:
                 rec["agency_responsible"] = tr(keys["department"])

@@ -52,6 +52,28 @@ def group_names(brain, by: str, locale: str) -> dict[str, str]:
     return out
 
 
+def say(tr, text: dict) -> str:
+    """A text the product wrote ({"key", "params"}) in the reader's language; a param "@key" is said too."""
+    def word(v):
+        if isinstance(v, str) and v.startswith("@"):
+            try:
+                return tr(v[1:])
+            except KeyError:
+                return v[1:].rsplit(".", 1)[-1]
+        return v
+
+    try:
+        return tr(text["key"]).format(**{k: word(v) for k, v in (text.get("params") or {}).items()})
+    except (KeyError, IndexError, ValueError):
+        return str(text.get("key"))
+
+
+def case_words(view, tr) -> str:
+    """What a person reads of a case: what the product wrote, in their language, then the words a person
+    typed (as the view holds them: masked, unless the caller gave the description as typed)."""
+    return " · ".join(w for w in ((say(tr, view.text) if view.text else ""), view.description or "") if w)
+
+
 def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None, *,
                    personal: bool = False) -> list:
     """A case's events as list items, oldest first, in local time (personal data masked unless `personal`)."""
@@ -86,6 +108,8 @@ def _event_text(e: dict, tr, staff: dict) -> str:
         if kind == "answered":
             text += f": {tr('r.sat.' + str(p.get('satisfaction')))}"
         return text + (f" · {p['note']}" if p.get("note") else "")
+    if kind == "merged":
+        return f"{tr('status.merged')} → #{p.get('parent')}"
     if kind == "auto_dispatch_failed":
         return tr("dispatch.stranded")
     if kind == "opened":

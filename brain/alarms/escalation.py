@@ -67,7 +67,9 @@ class Escalator(Periodic):
         try:
             case = self.cases.open_case(channel=Channel.IOT.value, category=category, lon=alarm.lon, lat=alarm.lat,
                                         priority=Priority.URGENT.value, device_id=alarm.device_id, actor=ACTOR,
-                                        description=f"{alarm.type} · {alarm.device_id} · {minutes} min unacknowledged")
+                                        text={"key": "case.text.escalated", "params": {
+                                            "type": f"@alarm.{alarm.type}", "device": alarm.device_id,
+                                            "minutes": minutes}})
         except IntakeError as e:
             log.error("escalation of alarm %s could not open a case: %s", alarm_id, e)
             return None

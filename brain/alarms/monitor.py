@@ -243,7 +243,8 @@ class DeviceMonitor(Periodic):
         try:
             case = self.cases.open_case(channel=Channel.IOT.value, category=WELFARE_CATEGORY, lon=alarm.lon,
                                         lat=alarm.lat, priority=Priority.URGENT.value, device_id=alarm.device_id,
-                                        actor=ACTOR, description=f"{alarm.type} · {alarm.device_id} · welfare visit")
+                                        actor=ACTOR, text={"key": "case.text.welfare_visit", "params": {
+                                            "type": f"@alarm.{alarm.type}", "device": alarm.device_id}})
         except IntakeError as e:
             log.error("welfare visit for alarm %s: no case opened: %s", alarm_id, e)
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from brain.storage.db import Base, UTCDateTime
@@ -18,6 +18,9 @@ class Case(Base):
     priority: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # what the product wrote about the case (an escalated alarm, a welfare visit), as a catalogue entry:
+    # {"key": ..., "params": {...}}, said in each reader's language; a param "@key" is itself an entry
+    text: Mapped[dict | None] = mapped_column(JSON)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     pole_number: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -72,6 +72,7 @@ class NewCase:
     committee: str | None
     department: str
     device_id: str | None = None
+    text: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class CaseView:
     assigned_staff_id: str | None = None
     rework_count: int = 0
     parent_id: int | None = None
+    text: dict | None = None  # what the product wrote, as a catalogue entry (see Case.text)
     full_description: str | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -184,22 +186,23 @@ class CaseService:
                         committee=c.committee_code, department=c.department, reported_at=c.reported_at,
                         stage_started_at=c.stage_started_at, stage_due_at=due, version=c.version,
                         assigned_team_id=c.assigned_team_id, assigned_staff_id=c.assigned_staff_id,
-                        rework_count=c.rework_count, parent_id=c.parent_id)
+                        rework_count=c.rework_count, parent_id=c.parent_id, text=c.text)
 
     def open_case(self, *, channel: str, category: str, description: str = "", pole: str | None = None,
                   lon: float | None = None, lat: float | None = None, coord_system: str = "wgs84",
                   priority: str | None = None, device_id: str | None = None, actor: str,
-                  source: str | None = None, at: datetime | None = None) -> CaseView:
-        """Validate, locate and record a new case in state `reported`; emits ``case.opened``."""
+                  source: str | None = None, at: datetime | None = None, text: dict | None = None) -> CaseView:
+        """Validate, locate and record a new case in state `reported`; emits ``case.opened``. `text`: what the
+        product says of the case, as a catalogue entry ({"key", "params"}), instead of words in one language."""
         new = self.prepare(channel=channel, category=category, description=description, pole=pole, lon=lon,
-                           lat=lat, coord_system=coord_system, priority=priority, device_id=device_id)
+                           lat=lat, coord_system=coord_system, priority=priority, device_id=device_id, text=text)
         with self.store.unit(actor, source=source) as u:
             return self.view_of(self.open_in(u, new, at or utcnow()))
 
     def prepare(self, *, channel: str, category: str, description: str = "", pole: str | None = None,
                 lon: float | None = None, lat: float | None = None, coord_system: str = "wgs84",
                 priority: str | None = None, device_id: str | None = None,
-                max_description: int = MAX_DESCRIPTION) -> NewCase:
+                max_description: int = MAX_DESCRIPTION, text: dict | None = None) -> NewCase:
         """A new case checked and located, not yet recorded (IntakeError naming the input at fault)."""
         try:
             channel = Channel(channel).value
@@ -241,7 +244,7 @@ class CaseService:
             pole_number = where.pole.number
         return NewCase(channel=channel, category=category, priority=priority or cat.priority.value,
                        description=description, lon=float(lon), lat=float(lat), pole=pole_number, grid=where.grid,
-                       committee=where.committee, department=cat.department, device_id=device_id)
+                       committee=where.committee, department=cat.department, device_id=device_id, text=text)
 
     def open_in(self, u: Unit, new: NewCase, now: datetime, *, reporter_phone: str | None = None,
                 reporter_name: str | None = None) -> Case:
@@ -250,7 +253,7 @@ class CaseService:
         case = Case(channel=new.channel, category=new.category, priority=new.priority,
                     status=CaseStatus.REPORTED.value, description=new.description, lon=new.lon, lat=new.lat,
                     pole_number=new.pole, grid_code=new.grid, committee_code=new.committee,
-                    department=new.department, device_id=new.device_id, reporter_phone=reporter_phone,
+                    department=new.department, device_id=new.device_id, text=new.text, reporter_phone=reporter_phone,
                     reporter_name=reporter_name, reported_at=now, stage_started_at=now, updated_at=now)
         u.session.add(case)
         u.session.flush()
@@ -356,8 +359,7 @@ class CaseService:
                 if not CaseStatus(parent.status).is_open:
                     raise workflow.TransitionRefused(f"parent case {into} is {parent.status}, not open")
                 case.parent_id = parent.id
-                self.apply(u, case, CaseStatus.MERGED, note=f"duplicate of #{parent.id}", now=now,
-                           extra={"parent": parent.id})
+                self.apply(u, case, CaseStatus.MERGED, note=None, now=now, extra={"parent": parent.id})
                 view = self.view_of(case)
         except StaleDataError:
             raise VersionConflict(f"case {case_id} was changed by someone else") from None

@@ -164,7 +164,7 @@ def parse_query(params: Mapping[str, str], now: datetime) -> Query:
 # what a request record is made of (a case row has thirty columns; these are read)
 COLUMNS = (Case.id, Case.status, Case.category, Case.priority, Case.description, Case.lon, Case.lat,
            Case.pole_number, Case.department, Case.assigned_team_id, Case.reported_at, Case.updated_at,
-           Case.closed_at, Case.cancelled_at, Case.stage_started_at)
+           Case.closed_at, Case.cancelled_at, Case.stage_started_at, Case.text)
 
 
 def select_requests(q: Query, public: set[str]):

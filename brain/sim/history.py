@@ -141,7 +141,7 @@ class HistoryGenerator:
                                                     "distance_m": round(float(rng.gamma(2.0, 180.0)), 1)}))
             if stage == "verify" and rework:
                 # verification failed: back to dispatched, through arrival and handling again
-                events[-1] = ("case.dispatched", t, {"from": "handled", "to": "dispatched", "note": "not fixed"})
+                events[-1] = ("case.dispatched", t, {"from": "handled", "to": "dispatched", "note": "整改不到位"})
                 state = "dispatched"
                 rework = False
                 i = stages.index("arrive")

@@ -26,6 +26,16 @@ function t(key, params) {
   return s;
 }
 
+// What a person reads of a case: what the product wrote (a catalogue entry; a param "@key" is one too), then
+// the words a person typed.
+function caseWords(c) {
+  const params = {};
+  for (const [k, v] of Object.entries((c.text && c.text.params) || {})) {
+    params[k] = typeof v === 'string' && v.startsWith('@') ? t(v.slice(1)) : v;
+  }
+  return [c.text ? t(c.text.key, params) : '', c.description || ''].filter(Boolean).join(' · ');
+}
+
 async function loadTexts() {
   const r = await fetch('/m/texts.json?lang=' + encodeURIComponent(S.lang));
   S.texts = await r.json();
@@ -494,7 +504,7 @@ function taskPage() {
       waiting ? el('span', { class: 'badge waiting' }, t('m.not_sent')) : null, clock(c)),
     el('div', { class: 'place' }, place(c)),
     el('div', { class: 'muted' }, t('m.case_no', { id: c.id })),
-    c.description ? el('p', { class: 'desc' }, el('b', {}, t('m.description') + '：'), c.description) : null,
+    caseWords(c) ? el('p', { class: 'desc' }, el('b', {}, t('m.description') + '：'), caseWords(c)) : null,
     el('div', { id: 'map', class: 'map' }),
     el('div', { id: 'routeinfo', class: 'muted' }));
   const acts = el('div', { class: 'actions' });
@@ -579,7 +589,7 @@ function checkPage() {
     el('h2', {}, cat(c.category)),
     el('div', { class: 'place' }, place(c)),
     el('div', { class: 'muted' }, t('m.case_no', { id: c.id })),
-    c.description ? el('p', { class: 'desc' }, c.description) : null,
+    caseWords(c) ? el('p', { class: 'desc' }, caseWords(c)) : null,
     el('h3', {}, t('m.handler_photos')),
     el('div', { class: 'thumbs' }, item.photos.map((p) => el('img', { src: `/api/v1/photos/${p.id}?thumb=1`, alt: t('m.' + p.kind) }))),
     el('div', { class: 'actions' }, photoPicker(c.id, 'verify', t('m.verify_photo')),

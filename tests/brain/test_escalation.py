@@ -32,6 +32,15 @@ def test_an_unacknowledged_critical_alarm_opens_an_urgent_case_that_is_auto_disp
     case = brain.cases.get(opened[0])
     assert (case.channel, case.priority, case.category) == ("iot", "urgent", "E0601")
     assert case.status == "dispatched" and case.assigned_staff_id  # auto-dispatched to the nearest suitable
+    # what the product wrote is a catalogue entry, said in each reader's language (no English in the Chinese)
+    assert case.description == "" and case.text == {"key": "case.text.escalated", "params": {
+        "type": "@alarm.trapped", "device": elevator, "minutes": 4}}
+    from dashboard.i18n import translator
+    from dashboard.texts import case_words
+
+    assert case_words(case, translator("zh-CN")) == f"电梯困人（设备 {elevator}）4 分钟无人确认，自动转为案件"
+    assert case_words(case, translator("en")) == (f"Passenger trapped (device {elevator}) unacknowledged for 4 min: "
+                                                  "opened as a case")
     with brain.db.read() as s:
         row = s.get(Alarm, old.id)
         assert row.case_id == case.id and row.escalated_at is not None and row.state == "active"

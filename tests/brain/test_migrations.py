@@ -93,8 +93,16 @@ def test_a_filled_database_of_the_release_before_alembic_keeps_every_row_through
         conn.execute(text("INSERT INTO accounts (username, display_name, role, kind, password_hash, active, "
                           "created_at) VALUES ('li', 'li', 'dispatcher', 'person', :h, :t, :at)"),
                      {"h": PasswordHasher().hash("a-long-password"), "t": True, "at": utcnow()})
-    case = brain.cases.open_case(channel="wechat", category="C0107", pole="0412", description="路灯不亮", actor="t")
-    brain.cases.transition(case.id, to="registered", note="已核实", version=case.version, actor="t")
+    with empty_db.engine.begin() as conn:  # a case as the earlier release wrote it (its columns only)
+        now = utcnow()
+        conn.execute(text("INSERT INTO cases (channel, category, priority, status, description, lon, lat, pole_number, "
+                          "rework_count, deferred_seconds, version, reported_at, stage_started_at, updated_at) VALUES "
+                          "('wechat', 'C0107', 'normal', 'registered', '路灯不亮', 121.4485, 31.3290, '0412', 0, 0, 2, "
+                          ":t, :t, :t)"), {"t": now})
+        case_id = conn.execute(text("SELECT max(id) FROM cases")).scalar()
+    with brain.store.unit("t") as u:  # and its events (their table has not changed)
+        u.emit("case.opened", "case", case_id, {"channel": "wechat", "category": "C0107", "status": "reported"})
+        u.emit("case.registered", "case", case_id, {"from": "reported", "to": "registered", "note": "已核实"})
     devices = district.devices
     dev = str(devices[devices["type"] == "smoke"]["id"].iloc[0])
     assert brain.ingest.handle_alarm({"device_id": dev, "type": "smoke", "ts": utcnow().isoformat()},
