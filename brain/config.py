@@ -46,6 +46,7 @@ class Settings:
     require_services: bool = False
     categories_file: Path | None = None  # an edited copy of brain/cases/categories.json
     time_limits_file: Path | None = None  # an edited copy of brain/cases/time_limits.json
+    kpi_targets_file: Path | None = None  # an edited copy of brain/kpi/targets.json (green and amber per indicator)
     admin_password: str | None = None  # first start only; otherwise a one-time password is printed
     secure_cookies: bool = False  # set behind HTTPS
     # addresses of the reverse proxies whose X-Forwarded-For is believed (comma-separated, as uvicorn's
@@ -88,6 +89,7 @@ class Settings:
             admin_password=e.get("BRAIN_ADMIN_PASSWORD") or None,
             categories_file=Path(e["BRAIN_CATEGORIES"]) if e.get("BRAIN_CATEGORIES") else None,
             time_limits_file=Path(e["BRAIN_TIME_LIMITS"]) if e.get("BRAIN_TIME_LIMITS") else None,
+            kpi_targets_file=Path(e["BRAIN_KPI_TARGETS"]) if e.get("BRAIN_KPI_TARGETS") else None,
             secure_cookies=_flag(e.get("BRAIN_SECURE_COOKIES"), False),
             trusted_proxies=(e.get("BRAIN_TRUSTED_PROXIES") or "").strip(),
             live_push=_flag(e.get("BRAIN_LIVE_PUSH"), True),

@@ -29,6 +29,7 @@ from brain.ingest.mqtt import MqttIngest
 from brain.ingest.pipeline import Pipeline
 from brain.ingest.queue import IngestQueue
 from brain.kpi.facts import FactsProjector
+from brain.kpi.indicators import load_targets
 from brain.kpi.service import KpiService
 from brain.leader import Lease
 from brain.live import Changes, Followed, Freshness, LiveProjection, snapshot
@@ -65,7 +66,8 @@ class Brain:
         self.cases = CaseService(self.store, self.gazetteer, self.catalogue, self.policy)
         self.facts = FactsProjector(self.policy)
         self.store.add_projector(self.facts)
-        self.kpi = KpiService(self.db, self.facts, tz=settings.display_tz)
+        self.kpi = KpiService(self.db, self.facts, tz=settings.display_tz,
+                              targets=load_targets(settings.kpi_targets_file) if settings.kpi_targets_file else None)
         self.staff = StaffService(self.store)
         self.alarms = AlarmService(self.store)
         self.auth = AuthService(self.store)

@@ -8,8 +8,10 @@ are also what the drill-down lists, so a figure and the cases behind it cannot d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -207,9 +209,43 @@ HEADLINE = ("reported", "registration_rate", "timely_dispatch_rate", "on_time_ha
             "on_time_closure_rate", "rework_rate", "overdue_now", "satisfaction_rate", "response_time_mean")
 
 
-def grade(ind: Indicator, value: float | None) -> str:
-    """A colour grade A-D for a rate (A best), after the usual evaluation bands; '' for others."""
-    if value is None or ind.unit != "%":
+TARGETS_FILE = Path(__file__).resolve().parent / "targets.json"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an indicator turns green and where amber (below amber, or above it for a lower-is-better one: red)."""
+
+    green: float
+    amber: float
+
+
+def load_targets(path: Path | str = TARGETS_FILE) -> dict[str, Target]:
+    """The targets file (`{"indicator": {"green": x, "amber": y}}`); a bad entry is refused with what is wrong."""
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: cannot read the targets ({e})") from None
+    out: dict[str, Target] = {}
+    for key, t in (rows.items() if isinstance(rows, dict) else []):
+        if key not in BY_KEY:
+            raise ValueError(f"{path}: {key} is no indicator")
+        try:
+            target = Target(green=float(t["green"]), amber=float(t["amber"]))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{path}: {key} needs numbers green and amber") from None
+        ind = BY_KEY[key]
+        if (ind.better == "high") != (target.green >= target.amber):
+            raise ValueError(f"{path}: {key}: green must be the better side of amber ({ind.better} is better)")
+        out[key] = target
+    return out
+
+
+def grade(ind: Indicator, value: float | None, targets: dict[str, Target]) -> str:
+    """green, amber or red against the indicator's target; '' where it has none (or no value)."""
+    t = targets.get(ind.key)
+    if t is None or value is None:
         return ""
-    v = value if ind.better == "high" else 100 - value
-    return "A" if v >= 90 else "B" if v >= 80 else "C" if v >= 60 else "D"
+    if ind.better == "high":
+        return "green" if value >= t.green else "amber" if value >= t.amber else "red"
+    return "green" if value <= t.green else "amber" if value <= t.amber else "red"

@@ -22,7 +22,15 @@ from brain.alarms.enums import WELFARE_TYPES, AlarmState
 from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.kpi.facts import CaseFacts, FactsProjector
-from brain.kpi.indicators import BY_KEY, CASE_INDICATORS, INDICATOR_COLUMNS, Indicator, closure_due
+from brain.kpi.indicators import (
+    BY_KEY,
+    CASE_INDICATORS,
+    INDICATOR_COLUMNS,
+    Indicator,
+    Target,
+    closure_due,
+    load_targets,
+)
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff
 from brain.storage.db import Database, EpochSeconds, utcnow
@@ -86,6 +94,10 @@ class Screen:
     by_committee: dict[str, int]
     alarms: dict
     staff: dict
+    # the same figures over the stretch just before (环比) and a year before (同比), cut at the same point
+    previous: dict[str, Figure] = field(default_factory=dict)
+    last_year: dict[str, Figure] = field(default_factory=dict)
+    spread: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # mean kinds: median, p90
 
 
 def local_midnight(d: date, tz: ZoneInfo) -> datetime:
@@ -284,10 +296,12 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
 class KpiService:
     """Indicators over a database; stateless apart from its settings."""
 
-    def __init__(self, db: Database, projector: FactsProjector, *, tz: str = "Asia/Shanghai") -> None:
+    def __init__(self, db: Database, projector: FactsProjector, *, tz: str = "Asia/Shanghai",
+                 targets: dict[str, Target] | None = None) -> None:
         self.db = db
         self.projector = projector
         self.tz = tz
+        self.targets = load_targets() if targets is None else targets  # green/amber per indicator
 
     # --- the case frame ------------------------------------------------------------------------
     def frame(self, w: Window, columns: AbstractSet[str] | None = None) -> pd.DataFrame:
@@ -418,11 +432,44 @@ class KpiService:
         now = now or utcnow()
         df = self.frame(w, INDICATOR_COLUMNS | {by, "committee", "category"})
         m = masks(df, now)
+        before, year = self.earlier(w, now)
         return Screen(window=w, frame=df, figures=self.figures(df, now, m), groups=self.breakdown(df, by, now, m),
                       trend=self.trend(df, w),
                       top_categories=[(str(k), int(v)) for k, v in df["category"].value_counts().head(top).items()],
                       by_committee={str(k): int(v) for k, v in df["committee"].value_counts().items()},
-                      alarms=self.alarms(w), staff=self.staff_now())
+                      alarms=self.alarms(w), staff=self.staff_now(),
+                      previous=self.figures(self.frame(before, INDICATOR_COLUMNS), before.end),
+                      last_year=self.figures(self.frame(year, INDICATOR_COLUMNS), year.end),
+                      spread={i.key: self.spread(df, i.key, now, m) for i in CASE_INDICATORS if i.kind == "mean"})
+
+    @staticmethod
+    def earlier(w: Window, now: datetime) -> tuple[Window, Window]:
+        """The windows a figure is compared with: as long and just before (环比), and the same local dates a
+        year before (同比); each cut at the point `now` has reached in `w` (today so far against yesterday
+        until the same hour, not all of yesterday)."""
+        z = ZoneInfo(w.tz)
+        reached = min(max(now, w.start), w.end)
+        length = w.end - w.start
+        first = w.start.astimezone(z).date()
+        try:
+            year_first = first.replace(year=first.year - 1)
+        except ValueError:  # 29 February
+            year_first = first.replace(year=first.year - 1, day=28)
+        shift = w.start - local_midnight(year_first, z)
+        return (Window(w.start - length, reached - length, "previous", w.tz),
+                Window(w.start - shift, reached - shift, "last_year", w.tz))
+
+    def spread(self, df: pd.DataFrame, key: str, now: datetime, m: Masks | None = None
+               ) -> tuple[float | None, float | None]:
+        """The median and 90th percentile of a mean indicator's values (in its unit), beside the mean."""
+        ind = BY_KEY[key]
+        m = masks(df, now) if m is None else m
+        vals = _values(ind, df)
+        ok = m[key][0] & ~np.isnan(vals)
+        if not ok.any():
+            return None, None
+        v = vals[ok]
+        return round(float(np.median(v)), 2), round(float(np.quantile(v, 0.9)), 2)
 
     def report(self, w: Window, *, by: str | None = None, now: datetime | None = None, locale: str = "zh-CN"
                ) -> dict:

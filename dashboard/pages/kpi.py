@@ -110,9 +110,39 @@ def resolve_window(brain, kind: str | None, start: str | None, end: str | None) 
     return window(kind if kind in ("today", "7d", "30d") else DEFAULT_WINDOW, now=now, tz=tz)
 
 
-def _tile(f: Figure, locale: str, tr, *, big: bool = False) -> html.Div:
+def change(f: Figure, before: Figure | None, tr) -> tuple[str, str]:
+    """How a figure moved against an earlier one, and whether that is good: a rate in percentage points, any
+    other figure in per cent of the earlier value ("—" where there is nothing to compare)."""
     ind = BY_KEY[f.key]
-    g = grade(ind, f.value)
+    if before is None or f.value is None or before.value is None:
+        return "—", ""
+    if ind.unit == "%":
+        delta = f.value - before.value
+        text = f"{delta:+.1f} {tr('kpi.points')}"
+    elif before.value:
+        delta = 100.0 * (f.value - before.value) / before.value
+        text = f"{delta:+.0f}%"
+    else:
+        return "—", ""
+    if abs(delta) < 0.05:
+        return text, ""
+    better = (delta > 0) == (ind.better == "high")
+    return text, "delta-good" if better else "delta-bad"
+
+
+def _tile(f: Figure, locale: str, tr, targets: dict, *, previous: Figure | None = None,
+          last_year: Figure | None = None, spread: tuple | None = None) -> html.Div:
+    ind = BY_KEY[f.key]
+    g = grade(ind, f.value, targets)
+    extra = []
+    if spread is not None and spread[0] is not None:  # a mean says little alone: its median and p90 beside it
+        extra.append(html.Div(f"{tr('kpi.median')} {spread[0]:,.1f} · {tr('kpi.p90')} {spread[1]:,.1f}",
+                              className="spread"))
+    compared = []
+    for label, earlier in (("kpi.vs_previous", previous), ("kpi.vs_last_year", last_year)):
+        text, good = change(f, earlier, tr)
+        compared += [html.Span(tr(label), className="vs"), html.Span(text, className=f"delta {good}".strip())]
+    extra.append(html.Div(compared, className="compare"))
     return html.Div(className=f"kpi-tile grade-{g}" if g else "kpi-tile", title=ind.definition(locale), children=[
         html.Div(ind.name(locale), className="label"),
         html.Button([fmt(f), html.Span(f" {unit_text(f.key, tr)}", className="unit")],
@@ -120,7 +150,24 @@ def _tile(f: Figure, locale: str, tr, *, big: bool = False) -> html.Div:
         html.Button(fraction(f), id={"type": ids.KPI_TILE, "key": f.key, "part": "denominator"}, n_clicks=0,
                     className="fraction", title=f"{tr('kpi.numerator')} / {tr('kpi.denominator')}")
         if ind.denominator is not None else html.Span(fraction(f), className="fraction"),
+        *extra,
     ])
+
+
+def _legend(targets: dict, locale: str, tr) -> html.Div:
+    """What the colours of the ranking mean: each graded indicator's green and amber lines (configurable)."""
+    items = []
+    for key, t in targets.items():
+        if key not in TABLE_KEYS:
+            continue
+        ind = BY_KEY[key]
+        cmp_ = "≥" if ind.better == "high" else "≤"
+        items.append(html.Span(f"{ind.name(locale)}: {tr('kpi.green')} {cmp_} {t.green:g}% · {tr('kpi.amber')} {cmp_} "
+                               f"{t.amber:g}%", className="target"))
+    return html.Div([html.Span(tr("kpi.targets"), className="label"),
+                     html.Span([html.I(className="swatch grade-green"), tr("kpi.green"), html.I(className="swatch "
+                                "grade-amber"), tr("kpi.amber"), html.I(className="swatch grade-red"), tr("kpi.red")],
+                               className="swatches"), *items], className="kpi-legend")
 
 
 def table_rows(groups, names: dict[str, str]) -> list[dict]:
@@ -130,7 +177,7 @@ def table_rows(groups, names: dict[str, str]) -> list[dict]:
     return [{"rank": i + 1, "group": g, "name": names.get(g, g), "figures": figs} for i, (g, figs) in enumerate(ranked)]
 
 
-def _table(rows: list[dict], locale: str, tr) -> html.Table:
+def _table(rows: list[dict], locale: str, tr, targets: dict) -> html.Table:
     head = html.Tr([html.Th(tr("kpi.rank")), html.Th(tr("kpi.group"))]
                    + [html.Th(BY_KEY[k].name(locale), title=BY_KEY[k].definition(locale)) for k in TABLE_KEYS])
     body_rows = []
@@ -138,7 +185,7 @@ def _table(rows: list[dict], locale: str, tr) -> html.Table:
         cells = [html.Td(str(r["rank"])), html.Td(r["name"], className="name")]
         for k in TABLE_KEYS:
             f = r["figures"][k]
-            g = grade(BY_KEY[k], f.value)
+            g = grade(BY_KEY[k], f.value, targets)
             cells.append(html.Td(html.Button(fmt(f), id={"type": ids.KPI_CELL, "key": k, "group": r["group"]},
                                              n_clicks=0, title=fraction(f) or None),
                                  className=f"grade-{g}" if g else ""))
@@ -224,7 +271,9 @@ def register(guard, brain, locale_of) -> None:
         w = resolve_window(brain, kind, start, end)
         sc = brain.kpi.screen(w, by, utcnow(), top=TOP_CATEGORIES)
         names = group_names(brain, by, locale)
-        tiles = [_tile(sc.figures[k], locale, tr) for k in HEADLINE]
+        targets = brain.kpi.targets
+        tiles = [_tile(sc.figures[k], locale, tr, targets, previous=sc.previous.get(k), last_year=sc.last_year.get(k),
+                       spread=sc.spread.get(k)) for k in HEADLINE]
         trend = kpi_layers.trend_figure(sc.trend, title=tr("kpi.trend"),
                                         names={"reported": tr("kpi.trend.reported"), "closed": tr("kpi.trend.closed")},
                                         hourly=(w.end - w.start).days <= 1)
@@ -234,7 +283,7 @@ def register(guard, brain, locale_of) -> None:
                                         names=group_names(brain, "committee", locale), zoom=zoom)
         other = _other(sc.alarms, sc.staff, locale, tr)
         table = [html.H3(f"{tr('kpi.ranking')} · {tr('kpi.by.' + by)} · {w.label}"),
-                 _table(table_rows(sc.groups, names), locale, tr)]
+                 _table(table_rows(sc.groups, names), locale, tr, targets), _legend(targets, locale, tr)]
         return tiles, trend, top_fig, hot, other, table
 
     @guard.callback(Permission.READ_KPI, Output(ids.KPI_BY, "value"), Input(ids.KPI_ROTATE, "n_intervals"),
@@ -278,13 +327,15 @@ def register(guard, brain, locale_of) -> None:
         if not case_ids:
             return [html.H4(title), html.Div(tr("kpi.drill.none"), className="empty-queue")]
         rows = drill_rows(brain, case_ids[:DRILL_SHOWN], locale)
+        cut = ([html.P(tr("kpi.drill.cut").format(shown=DRILL_SHOWN, total=len(case_ids)), className="warn")]
+               if len(case_ids) > DRILL_SHOWN else [])
         cols = list(rows[0])
         table = html.Table(className="kpi-table drill", children=[
             html.Thead(html.Tr([html.Th(c) for c in cols])),
             html.Tbody([html.Tr([html.Td(html.Button(str(r[c]), id={"type": ids.KPI_DRILL_ROW, "case": r[cols[0]]},
                                                      n_clicks=0) if i == 0 else str(r[c]))
                                  for i, c in enumerate(cols)]) for r in rows])])
-        return [html.H4(title), table]
+        return [html.H4(title), *cut, table]
 
     @guard.callback(Permission.READ_CASES, Output(ids.KPI_TIMELINE, "children"),
                     Input({"type": ids.KPI_DRILL_ROW, "case": ALL}, "n_clicks"), State(ids.URL, "search"),

@@ -251,3 +251,45 @@ def test_the_screen_reads_only_the_columns_it_needs_and_gets_the_same_figures(br
     assert {k: (f.value, f.numerator, f.denominator) for k, f in screen.figures.items()} == {
         k: (f.value, f.numerator, f.denominator) for k, f in full.items()}
     assert dict(screen.groups)["wechat"]["reported"].value == 1
+
+
+def test_figures_are_compared_with_the_stretch_before_and_a_year_before_cut_at_the_same_hour():
+    from brain.kpi.service import KpiService
+
+    tz = ZoneInfo(TZ)
+    now = datetime(2026, 3, 1, 10, 30, tzinfo=tz).astimezone(UTC)  # 10:30 on 1 March, local
+    today = window("today", now=now, tz=TZ)
+    before, year = KpiService.earlier(today, now)
+    assert before.start == datetime(2026, 2, 28, tzinfo=tz) and before.end == datetime(2026, 2, 28, 10, 30, tzinfo=tz)
+    assert year.start == datetime(2025, 3, 1, tzinfo=tz) and year.end == datetime(2025, 3, 1, 10, 30, tzinfo=tz)
+    week = window("custom", now=now, tz=TZ, start=date(2024, 2, 23), end=date(2024, 2, 29))  # a leap day
+    before, year = KpiService.earlier(week, now)
+    assert before.end == week.start and before.end - before.start == week.end - week.start
+    assert year.start == datetime(2023, 2, 23, tzinfo=tz) and year.end - year.start == week.end - week.start
+
+
+def test_the_screen_carries_the_earlier_figures_and_the_spread_of_a_mean(brain, history):
+    sc = brain.kpi.screen(window("custom", now=NOW, tz=TZ, start=date(2026, 11, 9), end=date(2026, 11, 11)),
+                          "committee", NOW)
+    assert set(sc.previous) == set(sc.figures) and set(sc.last_year) == set(sc.figures)
+    assert sc.previous["reported"].value == 0  # nothing in the days before the history begins
+    median, p90 = sc.spread["response_time_mean"]
+    mean = sc.figures["response_time_mean"].value
+    assert median is not None and p90 is not None and median <= p90 and mean is not None
+
+
+def test_targets_grade_green_amber_red_each_way_and_a_bad_file_is_refused(tmp_path):
+    from brain.kpi.indicators import BY_KEY, grade, load_targets
+
+    t = load_targets()
+    closure, rework = BY_KEY["on_time_closure_rate"], BY_KEY["rework_rate"]
+    assert [grade(closure, v, t) for v in (95, 85, 50, None)] == ["green", "amber", "red", ""]
+    assert [grade(rework, v, t) for v in (2, 8, 30)] == ["green", "amber", "red"]  # lower is better
+    assert grade(BY_KEY["reported"], 100, t) == ""  # a count has no target
+    bad = tmp_path / "t.json"
+    bad.write_text('{"rework_rate": {"green": 20, "amber": 10}}', encoding="utf-8")
+    with pytest.raises(ValueError, match="green must be the better side"):
+        load_targets(bad)
+    bad.write_text('{"nonsense": {"green": 1, "amber": 2}}', encoding="utf-8")
+    with pytest.raises(ValueError, match="no indicator"):
+        load_targets(bad)

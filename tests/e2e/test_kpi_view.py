@@ -22,7 +22,8 @@ def history(live_app):
     brain = live_app.brain
     now = utcnow()
     gen = HistoryGenerator(brain.district, brain.catalogue, brain.policy, seed=11)
-    write(brain.db, gen, start=now - timedelta(days=5), end=now, now=now, per_day=120)
+    # two weeks: the screen's week and the week before it, to compare with
+    write(brain.db, gen, start=now - timedelta(days=14), end=now, now=now, per_day=60)
     return brain.kpi.figures(brain.kpi.frame(window("7d", now=now, tz="Asia/Shanghai")), now)
 
 
@@ -42,6 +43,15 @@ def test_the_figures_on_screen_are_the_service_figures_with_definitions(anonymou
     assert closure.locator(".fraction").inner_text() == f"{int(f.numerator):,} / {int(f.denominator):,}"
     assert "应结案数" in closure.get_attribute("title")  # the definition, on hover
     assert page.locator(".kpi-table tbody tr").count() == 16  # every committee ranked
+    # beside each figure: the stretch before (环比) and a year before (同比); a mean with its median and p90
+    compare = tile.locator(".compare").inner_text()
+    assert "环比" in compare and "同比" in compare and "%" in compare
+    assert "个百分点" in closure.locator(".compare").inner_text()
+    assert "中位数" in page.locator(".kpi-tile", has_text="平均响应时间").first.locator(".spread").inner_text()
+    legend = page.locator(".kpi-legend").inner_text()
+    assert "按期结案率: 绿 ≥ 90% · 黄 ≥ 80%" in legend and "返工率: 绿 ≤ 5% · 黄 ≤ 10%" in legend
+    assert page.locator(".kpi-table td.grade-green, .kpi-table td.grade-amber, .kpi-table td.grade-red").count() > 0
+    page.screenshot(path="/tmp/shots/kpi-compare.png")
     assert anonymous.foreign() == [] and anonymous.errors == []
 
 
@@ -55,7 +65,7 @@ def test_a_figure_drills_down_to_its_cases_and_on_to_a_timeline(anonymous, live_
     page.locator("#kpi-drill tbody button").first.click()
     page.wait_for_selector("#kpi-timeline li", timeout=10_000)
     steps = page.inner_text("#kpi-timeline")
-    assert "not fixed" in steps  # the failed verification that made it a rework
+    assert "整改不到位" in steps  # the failed verification that made it a rework
     # a cell of the ranking: that committee's cases only
     cell = page.locator(".kpi-table tbody tr").first.locator("td").nth(2).locator("button")
     reported = int(cell.inner_text().replace(",", ""))
