@@ -22,7 +22,8 @@ def _layout(fig: go.Figure, title: str, *, height: int = 300) -> go.Figure:
     return fig
 
 
-def trend_figure(trend: pd.DataFrame, *, title: str, names: dict[str, str], hourly: bool) -> go.Figure:
+def trend_figure(trend: pd.DataFrame, *, title: str, names: dict[str, str], hourly: bool,
+                 height: int = 300) -> go.Figure:
     """Reported and closed per local hour or day (`trend` indexed by local time), on a date axis of those
     local times: a day is a date of its year, never a label read as another year; ticks in digits only (no
     month names in either language)."""
@@ -32,20 +33,20 @@ def trend_figure(trend: pd.DataFrame, *, title: str, names: dict[str, str], hour
         go.Scatter(x=x, y=trend["closed"].tolist(), name=names["closed"], mode="lines+markers",
                    line={"color": style.OKABE_ITO["orange"], "width": 3}),
     ])
-    fig = _layout(fig, title)
+    fig = _layout(fig, title, height=height)
     fig.update_xaxes(type="date", tickformat="%H:%M" if hourly else "%m-%d",
                      hoverformat="%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d",
                      dtick=3600_000 * (3 if len(x) > 12 else 1) if hourly else 86_400_000 * (1 if len(x) <= 14 else 3))
     return fig
 
 
-def top_figure(counts: list[tuple[str, int]], *, title: str) -> go.Figure:
+def top_figure(counts: list[tuple[str, int]], *, title: str, height: int = 300) -> go.Figure:
     """Horizontal bars, the largest at the top."""
     labels = [c[0] for c in counts][::-1]
     values = [c[1] for c in counts][::-1]
     fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=style.OKABE_ITO["green"],
                            hovertemplate="%{y}: %{x}<extra></extra>"))
-    fig = _layout(fig, title)
+    fig = _layout(fig, title, height=height)
     fig.update_yaxes(automargin=True)
     return fig
 

@@ -31,6 +31,7 @@ ROTATE_MS = 15_000
 REFRESH_MS = 60_000
 DRILL_SHOWN = 200
 TOP_CATEGORIES = 10
+WALL_CHART_PX = 350  # /kpi?rotate=1 at 1920×1080: the trend and the top categories, one above the other
 DEFAULT_WINDOW = "7d"  # a week: enough cases for rates to mean something at any hour; today is one click away
 
 
@@ -165,9 +166,10 @@ def _legend(targets: dict, locale: str, tr) -> html.Div:
         items.append(html.Span(f"{ind.name(locale)}: {tr('kpi.green')} {cmp_} {t.green:g}% · {tr('kpi.amber')} {cmp_} "
                                f"{t.amber:g}%", className="target"))
     return html.Div([html.Span(tr("kpi.targets"), className="label"),
-                     html.Span([html.I(className="swatch grade-green"), tr("kpi.green"), html.I(className="swatch "
-                                "grade-amber"), tr("kpi.amber"), html.I(className="swatch grade-red"), tr("kpi.red")],
-                               className="swatches"), *items], className="kpi-legend")
+                     html.Span([html.Span(className="swatch green"), tr("kpi.green"),
+                                html.Span(className="swatch amber"), tr("kpi.amber"),
+                                html.Span(className="swatch red"), tr("kpi.red")], className="swatches"),
+                     *items], className="kpi-legend")
 
 
 def table_rows(groups, names: dict[str, str]) -> list[dict]:
@@ -272,13 +274,15 @@ def register(guard, brain, locale_of) -> None:
         sc = brain.kpi.screen(w, by, utcnow(), top=TOP_CATEGORIES)
         names = group_names(brain, by, locale)
         targets = brain.kpi.targets
+        height = WALL_CHART_PX if wants_rotation(search) else 300  # the wall: two charts beside the ranking
         tiles = [_tile(sc.figures[k], locale, tr, targets, previous=sc.previous.get(k), last_year=sc.last_year.get(k),
                        spread=sc.spread.get(k)) for k in HEADLINE]
         trend = kpi_layers.trend_figure(sc.trend, title=tr("kpi.trend"),
                                         names={"reported": tr("kpi.trend.reported"), "closed": tr("kpi.trend.closed")},
-                                        hourly=(w.end - w.start).days <= 1)
+                                        hourly=(w.end - w.start).days <= 1, height=height)
         cats = category_names(brain.catalogue, locale)
-        top_fig = kpi_layers.top_figure([(cats.get(k, k), v) for k, v in sc.top_categories], title=tr("kpi.top"))
+        top_fig = kpi_layers.top_figure([(cats.get(k, k), v) for k, v in sc.top_categories], title=tr("kpi.top"),
+                                        height=height)
         hot = kpi_layers.hotspot_figure(brain.district, sc.by_committee, title=tr("kpi.hotspots"),
                                         names=group_names(brain, "committee", locale), zoom=zoom)
         other = _other(sc.alarms, sc.staff, locale, tr)

@@ -121,6 +121,21 @@ def test_the_wall_variant_hides_the_controls_and_rotates_the_breakdown(anonymous
     page.goto(live_app.url + "/kpi?rotate=1")
     page.wait_for_selector(".kpi-wall .kpi-table td", timeout=30_000)
     assert not page.locator(".kpi-controls").is_visible()
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(500)
+    # made for a 1920×1080 wall: the ten headline tiles in one row, no figure broken over two lines, the whole
+    # ranking above the fold
+    layout = page.evaluate("""() => {
+        const tops = [...document.querySelectorAll('.kpi-tiles .kpi-tile')].map(t => Math.round(t.getBoundingClientRect().top));
+        const values = [...document.querySelectorAll('.kpi-tiles .kpi-tile .value')].map(v => v.getBoundingClientRect().height /
+            parseFloat(getComputedStyle(v).fontSize));
+        const rows = [...document.querySelectorAll('.kpi-table tbody tr')];
+        return {tops: [...new Set(tops)], values, last: rows[rows.length - 1].getBoundingClientRect().bottom,
+                height: window.innerHeight, rows: rows.length};
+    }""")
+    assert len(layout["tops"]) == 1 and max(layout["values"]) < 1.8, layout
+    assert layout["rows"] == 16 and layout["last"] <= layout["height"], layout
+    page.screenshot(path="/tmp/shots/kpi-rotate-test.png")
     first = page.inner_text(".kpi-table-wrap h3")
     page.wait_for_function("(t) => document.querySelector('.kpi-table-wrap h3').innerText !== t", arg=first,
                            timeout=25_000)
