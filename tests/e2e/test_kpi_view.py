@@ -126,8 +126,9 @@ def test_the_wall_variant_hides_the_controls_and_rotates_the_breakdown(anonymous
     # made for a 1920×1080 wall: the ten headline tiles in one row, no figure broken over two lines, the whole
     # ranking above the fold
     layout = page.evaluate("""() => {
-        const tops = [...document.querySelectorAll('.kpi-tiles .kpi-tile')].map(t => Math.round(t.getBoundingClientRect().top));
-        const values = [...document.querySelectorAll('.kpi-tiles .kpi-tile .value')].map(v => v.getBoundingClientRect().height /
+        const tiles = [...document.querySelectorAll('.kpi-tiles .kpi-tile')];
+        const tops = tiles.map(t => Math.round(t.getBoundingClientRect().top));
+        const values = tiles.map(t => t.querySelector('.value')).map(v => v.getBoundingClientRect().height /
             parseFloat(getComputedStyle(v).fontSize));
         const rows = [...document.querySelectorAll('.kpi-table tbody tr')];
         return {tops: [...new Set(tops)], values, last: rows[rows.length - 1].getBoundingClientRect().bottom,
