@@ -101,7 +101,8 @@ def _drawn(v) -> bool:
 # a component's value of a particular kind: (component id, property) -> its check
 PARTICULAR: dict[tuple[str, str], Check] = {
     (ids.SELECTED, "data"): _case_id, (ids.REFRESH, "data"): _count, (ids.LIVE_PUSH, "data"): _count,
-    (ids.KPI_PICK, "data"): _pick, (ids.CARD_DRAWN, "data"): _drawn,
+    (ids.KPI_PICK, "data"): _pick, (ids.CARD_DRAWN, "data"): _drawn, (ids.QUEUE_PAGE, "data"): _count,
+    (ids.QUEUE_SEARCH, "value"): _text(100),
     **{(i, "value"): _text(2000) for i in (ids.AUDIT_ACTOR, ids.AUDIT_ACTION, ids.NEW_POLE, ids.NOTE,
                                           ids.NEW_DESCRIPTION)},
 }

@@ -25,6 +25,11 @@ FEED = "feed"
 # /dispatch
 QUEUE = "dispatch-queue"
 QUEUE_SIG = "dispatch-queue-signature"
+QUEUE_SEARCH = "dispatch-queue-search"  # a case number, a pole number, words, or a caller's phone
+QUEUE_PAGE = "dispatch-queue-page"  # which page of the queue (QUEUE_LENGTH cases a page), from 0
+QUEUE_PREV = "dispatch-queue-prev"
+QUEUE_NEXT = "dispatch-queue-next"
+QUEUE_COUNT = "dispatch-queue-count"  # "1–60 of 234", or what a search found
 QUEUE_ITEM = "queue-item"  # pattern: {"type": QUEUE_ITEM, "case": id}
 FILTER_STATUS = "filter-status"
 FILTER_CATEGORY = "filter-category"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from brain.cases import workflow
@@ -34,6 +34,12 @@ FREE_TEXT = frozenset({"description", "note", "reason", "reply", "comment"})  # 
 AT_RISK_FRACTION = 0.8
 # the resident's answer at the return visit after closing
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
+
+
+def _contains(words: str):
+    """The description holds `words` (case-insensitive; % and _ are themselves)."""
+    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return Case.description.ilike(pattern, escape="\\")
 
 
 class IntakeError(ValueError):
@@ -447,13 +453,44 @@ class CaseService:
                 return 0, []
         if text:
             words = text.strip()
-            pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            match = Case.description.ilike(pattern, escape="\\")
+            match = _contains(words)
             number = int(words) if words.isdigit() and len(words) <= 10 else None
             q = q.where(match | (Case.id == number) if number is not None and number < 2**31 else match)
         if phone:
             digits = "".join(ch for ch in phone if ch.isdigit())
             q = q.where(Case.reporter_phone.contains(digits) if digits else Case.reporter_phone.is_(None))
+        with self.store.db.read() as s:
+            total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+            rows = s.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset))
+            return total, [self.view_of(c) for c in rows]
+
+    def find(self, query: str, *, may_read_personal: bool, limit: int = 50, offset: int = 0
+             ) -> tuple[int, list[CaseView]]:
+        """What a dispatcher types in one box: a case number, a pole number (as read off the pole), words of the
+        description, or a caller's phone (for a role that may read personal data; PersonalSearch otherwise).
+        Every kind that matches is found (0412 is case 412 and pole 0412), newest first."""
+        words = (query or "").strip()
+        if not words:
+            return 0, []
+        q = select(Case)
+        conditions = []
+        digits = "".join(ch for ch in words if ch.isdigit())
+        phone_like = len(digits) >= 7 and all(ch.isdigit() or ch in " +-()" for ch in words)
+        if phone_like:
+            if not may_read_personal:
+                raise PersonalSearch("searching by a caller's phone needs the permission to read personal data")
+            conditions.append(Case.reporter_phone.contains(digits))
+        elif not may_read_personal and self.masker.mask(words) != words:
+            raise PersonalSearch("these words hold personal data: searching by them needs the permission to read "
+                                 "personal data")
+        if words.isdigit() and len(words) <= 10 and int(words) < 2**31:
+            conditions.append(Case.id == int(words))
+        try:
+            conditions.append(Case.pole_number == self.gazetteer.lookup(words).number)
+        except PoleNotFound:
+            pass
+        conditions.append(_contains(words))
+        q = q.where(or_(*conditions))
         with self.store.db.read() as s:
             total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
             rows = s.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset))

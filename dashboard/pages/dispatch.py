@@ -18,7 +18,7 @@ from brain.alarms.service import AlarmError, AlarmNotFound
 from brain.auth.context import current
 from brain.auth.enums import Permission
 from brain.cases.enums import CaseStatus, Channel
-from brain.cases.service import CaseNotFound, CaseView, IntakeError, VersionConflict
+from brain.cases.service import CaseNotFound, CaseView, IntakeError, PersonalSearch, VersionConflict
 from brain.cases.workflow import TRANSITIONS, TransitionRefused
 from brain.dispatch.service import AssignRefused
 from brain.residents.service import ResidentRefused
@@ -86,6 +86,13 @@ def body(brain, locale: str) -> html.Div:
         dcc.Store(id=ids.ALARM_SIG),
         new_case,
         html.H2(tr("dispatch.queue")), filters,
+        dcc.Store(id=ids.QUEUE_PAGE, data=0),
+        dcc.Input(id=ids.QUEUE_SEARCH, type="search", debounce=True, maxLength=100, className="text-input search",
+                  placeholder=tr("dispatch.search")),
+        html.Div(className="queue-pages", children=[
+            html.Button("‹", id=ids.QUEUE_PREV, n_clicks=0, className="small", title=tr("dispatch.page.prev")),
+            html.Span(id=ids.QUEUE_COUNT, className="count"),
+            html.Button("›", id=ids.QUEUE_NEXT, n_clicks=0, className="small", title=tr("dispatch.page.next"))]),
         html.Div(className="queue-head", children=[html.Span(tr("dispatch.col.case")), html.Span(""),
                                                     html.Span(tr("dispatch.col.category")),
                                                     html.Span(tr("hover.left"), className="left")]),
@@ -166,16 +173,20 @@ def field_progress(brain, case_id: int, locale: str) -> tuple[list, str]:
 
 
 def queue_items(brain, cases: list[CaseView], locale: str, selected: int | None,
-                unread: set[int] | None = None, stranded: set[int] | None = None) -> list:
+                unread: set[int] | None = None, stranded: set[int] | None = None, *, ordered: bool = False) -> list:
+    """The queue's rows (the cases put in queue order and cut to a page, unless already `ordered`)."""
     tr = translator(locale)
     names = category_names(brain.catalogue, locale)
     committee_names = brain.district.committee_names
     now = utcnow()
     items = []
-    ordered = queue_order(cases, now)
-    if stranded:  # nobody could be sent to these urgent cases: first, whatever their clocks say
-        ordered = [c for c in ordered if c.id in stranded] + [c for c in ordered if c.id not in stranded]
-    for c in ordered[:QUEUE_LENGTH]:
+    rows = cases
+    if not ordered:
+        rows = queue_order(cases, now)
+        if stranded:  # nobody could be sent to these urgent cases: first, whatever their clocks say
+            rows = [c for c in rows if c.id in stranded] + [c for c in rows if c.id not in stranded]
+        rows = rows[:QUEUE_LENGTH]
+    for c in rows:
         state = "overdue" if c.overdue(now) else "at-risk" if c.at_risk(now) else ""
         badge = tr("dispatch.overdue") if state == "overdue" else tr("dispatch.at_risk") if state else ""
         if stranded and c.id in stranded:
@@ -403,25 +414,64 @@ def register(guard, brain, locale_of) -> None:
             return html.Span(str(e), className="warn"), (refresh or 0) + 1
         return html.Span(tr("dispatch.done"), className="ok"), (refresh or 0) + 1
 
+    @guard.callback(Permission.READ_CASES, Output(ids.QUEUE_PAGE, "data"),
+                    Input(ids.QUEUE_PREV, "n_clicks"), Input(ids.QUEUE_NEXT, "n_clicks"),
+                    Input(ids.FILTER_STATUS, "value"), Input(ids.FILTER_CATEGORY, "value"),
+                    Input(ids.FILTER_COMMITTEE, "value"), Input(ids.FILTER_CHANNEL, "value"),
+                    Input(ids.QUEUE_SEARCH, "value"), State(ids.QUEUE_PAGE, "data"), prevent_initial_call=True)
+    def turn(_prev, _next, _status, _category, _committee, _channel, _words, page):
+        """A page back or on; any new filter or search starts at the first page."""
+        page = page or 0
+        if ctx.triggered_id == ids.QUEUE_PREV:
+            return max(0, page - 1)
+        if ctx.triggered_id == ids.QUEUE_NEXT:
+            return page + 1  # the queue says when there is no such page, and shows the last
+        return 0
+
     @guard.callback(Permission.READ_CASES, Output(ids.QUEUE, "children"), Output(ids.QUEUE_SIG, "data"),
+                    Output(ids.QUEUE_COUNT, "children"),
                     Input(ids.LIVE_TICK, "n_intervals"), Input(ids.LIVE_PUSH, "data"), Input(ids.REFRESH, "data"),
                     Input(ids.FILTER_STATUS, "value"), Input(ids.FILTER_CATEGORY, "value"),
                     Input(ids.FILTER_COMMITTEE, "value"), Input(ids.FILTER_CHANNEL, "value"),
-                    Input(ids.SELECTED, "data"), State(ids.QUEUE_SIG, "data"), State(ids.URL, "search"))
-    def show_queue(_n, _pushed, _refresh, status, category, committee, channel, selected, signature, search):
-        cases = filter_cases(brain.cases.open_cases(), status=status, category=category, committee=committee,
-                             channel=channel)
+                    Input(ids.SELECTED, "data"), Input(ids.QUEUE_SEARCH, "value"), Input(ids.QUEUE_PAGE, "data"),
+                    State(ids.QUEUE_SIG, "data"), State(ids.URL, "search"))
+    def show_queue(_n, _pushed, _refresh, status, category, committee, channel, selected, words, page, signature,
+                   search):
+        tr = translator(locale_of(search))
         now = utcnow()
-        ordered = queue_order(cases, now)[:QUEUE_LENGTH]
+        words = (words or "").strip()
+        if words:  # a search: every case it finds, open or not, newest first
+            who = current()
+            try:
+                total, found = brain.cases.find(words, may_read_personal=bool(who and who.can(
+                    Permission.READ_PERSONAL)), limit=QUEUE_LENGTH)
+            except PersonalSearch:
+                return [html.Div(tr("dispatch.search.personal"), className="warn")], "", ""
+            cases, pages, page = found, 1, 0
+            count = tr("dispatch.search.found").format(n=total, shown=len(found))
+        else:
+            cases = filter_cases(brain.cases.open_cases(), status=status, category=category, committee=committee,
+                                 channel=channel)
+            total = len(cases)
+            pages = max(1, -(-total // QUEUE_LENGTH))
+            page = min(page or 0, pages - 1)
+            first = page * QUEUE_LENGTH
+            count = tr("dispatch.page.of").format(first=first + 1 if total else 0,
+                                                  last=min(total, first + QUEUE_LENGTH), total=total)
+        ordered = queue_order(cases, now)
+        stranded = set(brain.dispatch.stranded())
+        if stranded and not words:  # nobody could be sent to these urgent cases: first, on the first page
+            ordered = [c for c in ordered if c.id in stranded] + [c for c in ordered if c.id not in stranded]
+        ordered = ordered[page * QUEUE_LENGTH:(page + 1) * QUEUE_LENGTH]
         # Re-draw only when something a dispatcher sees changed: a click is never lost to a redraw.
         unread = {t.case_id for t in brain.field.unread(now)}
         stranded = set(brain.dispatch.stranded())
-        sig = f"{selected}|{locale_of(search)}|{sorted(stranded)}|" + ";".join(
+        sig = f"{selected}|{locale_of(search)}|{sorted(stranded)}|{count}|" + ";".join(
             f"{c.id}:{c.status}:{_minutes_left(c, now)}:{c.overdue(now)}:{c.at_risk(now)}:{c.id in unread}"
             for c in ordered)
         if sig == signature:
-            return no_update, no_update
-        return queue_items(brain, cases, locale_of(search), selected, unread, stranded), sig
+            return no_update, no_update, no_update
+        return queue_items(brain, ordered, locale_of(search), selected, unread, stranded, ordered=True), sig, count
 
     @guard.callback(Permission.READ_CASES, Output(ids.FIELD_PROGRESS, "children"), Output(ids.FIELD_SIG, "data"),
                     Input(ids.SELECTED, "data"), Input(ids.LIVE_TICK, "n_intervals"), Input(ids.LIVE_PUSH, "data"),

@@ -124,6 +124,7 @@ API = {
 CALLBACKS = {
     "page.children": set(HUMAN) | set(SERVICE),  # any signed-in account; the page shows what the role may see
     "dispatch-queue.children": CASE_READERS,
+    "dispatch-queue-page.data": CASE_READERS,
     "selected-case.data": CASE_READERS,
     "case-card.children": CASE_READERS,
     "case-field-progress.children": CASE_READERS,

@@ -18,7 +18,7 @@ from brain.cases.models import Case
 from brain.residents.models import ResidentReport
 from tests.api.conftest import sqlite_site
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "open311-georeport-v2"
+SCHEMAS = Path(__file__).resolve().parent / "data" / "open311-georeport-v2"  # the reference schemas, as published
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 

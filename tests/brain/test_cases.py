@@ -238,3 +238,24 @@ def test_the_shipped_catalogue_maps_every_category_to_a_department_some_team_ser
     for c in cat:
         assert any(t["department"] == c.department for t in district.teams), c.code
         assert any(Catalogue.covers(t["duties"], c.code) for t in district.teams), c.code
+
+
+def test_one_box_finds_a_case_by_its_number_its_pole_its_words_or_the_callers_phone(brain):
+    from brain.cases.service import PersonalSearch
+
+    a = brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412", actor="hotline",
+                              description="路灯不亮，门口")
+    with brain.db.transaction() as s:
+        from brain.cases.models import Case
+
+        s.get(Case, a.id).reporter_phone = "13800138000"
+    b = brain.cases.open_case(channel="street_patrol", category="E0101", pole="0413", actor="patrol",
+                              description="垃圾堆放")
+    assert [v.id for v in brain.cases.find(str(b.id), may_read_personal=False)[1]] == [b.id]
+    assert [v.id for v in brain.cases.find("0412", may_read_personal=False)[1]] == [a.id]  # the pole (and no case 412)
+    assert [v.id for v in brain.cases.find("垃圾", may_read_personal=False)[1]] == [b.id]
+    assert [v.id for v in brain.cases.find("138 0013 8000", may_read_personal=True)[1]] == [a.id]
+    with pytest.raises(PersonalSearch):
+        brain.cases.find("138 0013 8000", may_read_personal=False)
+    assert brain.cases.find("no such words anywhere", may_read_personal=False) == (0, [])
+    assert brain.cases.find("50%_\\", may_read_personal=False) == (0, [])  # LIKE's signs are plain characters

@@ -43,6 +43,12 @@ def browser():
         b.close()
 
 
+def _said(message) -> str:
+    """A console error with where it was said (a bare "Error" alone tells nothing of its cause)."""
+    where = message.location or {}
+    return f"{message.text} @ {where.get('url', '?')}:{where.get('lineNumber', '?')}"
+
+
 class Watched:
     """A page that records every request and every console error."""
 
@@ -52,7 +58,7 @@ class Watched:
         self.requests: list[str] = []
         self.errors: list[str] = []
         page.on("request", lambda r: self.requests.append(r.url))
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("console", lambda m: self.errors.append(_said(m)) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
     def foreign(self) -> list[str]:

@@ -151,3 +151,32 @@ def test_when_nobody_is_recommended_the_dispatcher_picks_from_everyone_who_takes
             brain.staff.set_status(s.id, "available", actor="e2e")
         brain.staff.set_status(chosen.id, "available", actor="e2e")
         brain.staff.record_fixes([Fix(chosen.id, chosen.lon, chosen.lat, utcnow())])
+
+
+def test_the_queue_pages_through_every_open_case_and_one_box_finds_any_case(anonymous, live_app):
+    brain = live_app.brain
+    for i in range(65):  # more than a page of open cases
+        brain.cases.open_case(channel="street_patrol", category="E0504", pole=f"{1600 + i:04d}", actor="patrol",
+                              description=f"非机动车乱停放 第{i}处")
+    closed = brain.cases.open_case(channel="hotline_12345", category="E0201", pole="1700", actor="hotline",
+                                   description="电线杆上小广告很多")
+    brain.cases.transition(closed.id, to="cancelled", note="重复", actor="person:disp")
+    total = len(brain.cases.open_cases())
+    page = anonymous.page
+    sign_in(page, live_app, "dispatcher")
+    page.goto(live_app.url + "/dispatch")
+    page.wait_for_selector("#dispatch-queue-count:has-text('共')", timeout=30_000)
+    assert page.inner_text("#dispatch-queue-count") == f"第 1–60 件，共 {total} 件"
+    assert page.locator("button.queue-item").count() == 60
+    page.click("#dispatch-queue-next")
+    page.wait_for_selector("#dispatch-queue-count:has-text('第 61–')", timeout=10_000)
+    assert page.locator("button.queue-item").count() == min(60, total - 60)
+    # one box: words of a description find a case, open or not
+    page.fill("#dispatch-queue-search", "小广告很多")
+    page.press("#dispatch-queue-search", "Enter")
+    page.wait_for_selector(f"button.queue-item:has-text('#{closed.id}')", timeout=10_000)
+    assert page.locator("button.queue-item").count() == 1 and "找到 1 件" in page.inner_text("#dispatch-queue-count")
+    page.fill("#dispatch-queue-search", "")
+    page.press("#dispatch-queue-search", "Enter")
+    page.wait_for_selector("#dispatch-queue-count:has-text('第 1–60')", timeout=10_000)
+    assert anonymous.errors == []
