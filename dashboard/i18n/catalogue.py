@@ -360,6 +360,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "dispatch.earlier": {"zh-CN": "此前", "en": "Earlier"},
     "dispatch.photos": {"zh-CN": "现场照片", "en": "Photos"},
     "dispatch.residents": {"zh-CN": "居民上报", "en": "Residents' reports"},
+    "dispatch.pick_case": {"zh-CN": "在左侧队列或地图上选择一个案件", "en": "Pick a case in the queue or on the map"},
     "dispatch.search": {"zh-CN": "搜索：案件号、杆号、描述或来电号码",
         "en": "Search: case or pole number, words, caller's phone"},
     "dispatch.search.found": {"zh-CN": "找到 {n} 件（显示 {shown} 件，含已结案）",

@@ -30,6 +30,10 @@ from dashboard.texts import photo_links, refusal_text, say, timeline_items
 from geodata.crs import haversine_m
 
 QUEUE_LENGTH = 60
+# a card's workflow moves in the order of the workflow (the way on first, then the pause, the way back, the end)
+MOVE_ORDER = [CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.HANDLING, CaseStatus.HANDLED,
+              CaseStatus.VERIFIED, CaseStatus.CLOSED, CaseStatus.DEFERRED, CaseStatus.CANCELLED, CaseStatus.REPORTED,
+              CaseStatus.MERGED]
 CASE_ZOOM = 16.5  # a selected case is shown at this zoom: its street and the poles around it
 RECOMMEND = 5
 
@@ -80,7 +84,8 @@ def body(brain, locale: str) -> html.Div:
         _dropdown(ids.FILTER_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel],
                   tr("dispatch.filter.channel")),
     ])
-    return html.Div(className="dispatch-panel", children=[
+    # two columns: the queue (and new cases, alarms) and beside it the selected case's card; the map beside both
+    return html.Div(className="dispatch-panel", children=[html.Div(className="dispatch-col queue-col", children=[
         dcc.Store(id=ids.SELECTED), dcc.Store(id=ids.REFRESH, data=0), dcc.Store(id=ids.QUEUE_SIG),
         dcc.Store(id=ids.CARD_DRAWN),
         dcc.Store(id=ids.ALARM_SIG),
@@ -97,14 +102,15 @@ def body(brain, locale: str) -> html.Div:
                                                     html.Span(tr("dispatch.col.category")),
                                                     html.Span(tr("hover.left"), className="left")]),
         html.Div(id=ids.QUEUE, className="queue"),
-        html.Div(id=ids.MESSAGE, className="message", role="status"),
-        html.Div(id=ids.CARD, className="card"),
-        dcc.Store(id=ids.FIELD_SIG),
-        html.Div(id=ids.FIELD_PROGRESS, className="card field-progress"),
         html.H2(tr("alarms.title")),
         html.Div(id=ids.ALARM_MESSAGE, className="message", role="status"),
         html.Div(id=ids.ALARM_PANEL, className="alarm-panel"),
-    ])
+    ]), html.Div(className="dispatch-col card-col", children=[
+        html.Div(id=ids.MESSAGE, className="message", role="status"),
+        html.Div(tr("dispatch.pick_case"), id=ids.CARD, className="card"),
+        dcc.Store(id=ids.FIELD_SIG),
+        html.Div(id=ids.FIELD_PROGRESS, className="card field-progress"),
+    ])])
 
 
 def _minutes_left(c: CaseView, now: datetime) -> str:
@@ -281,7 +287,7 @@ def card(brain, case_id: int, locale: str):
         children += [html.H4(tr("dispatch.moves")),
                      dcc.Input(id=ids.NOTE, placeholder=tr("dispatch.note"), maxLength=2000, className="text-input"),
                      html.Div([html.Button(tr(f"status.{s.value}"), id={"type": ids.MOVE, "to": s.value},
-                                           n_clicks=0, className="small") for s in sorted(moves)],
+                                           n_clicks=0, className="small") for s in sorted(moves, key=MOVE_ORDER.index)],
                               className="moves")]
     if may_move and CaseStatus.MERGED in TRANSITIONS[CaseStatus(c.status)]:
         dups = [d for d in brain.cases.duplicates(category=c.category, lon=c.lon, lat=c.lat, pole=c.pole)

@@ -69,6 +69,10 @@ def test_a_duplicate_is_merged_into_its_parent_from_the_case_card(anonymous, liv
     page.wait_for_selector(f"button.queue-item:has-text('#{dup.id}')", timeout=30_000)
     page.click(f"button.queue-item:has-text('#{dup.id}')")
     page.wait_for_selector(f".card h3:has-text('#{dup.id}')", timeout=10_000)
+    # at 1920×1080 the card sits beside the queue, its moves in the order of the workflow
+    queue, card = page.locator("#dispatch-queue").bounding_box(), page.locator("#case-card").bounding_box()
+    assert card["x"] >= queue["x"] + queue["width"] and card["y"] < queue["y"] + queue["height"]
+    assert page.locator("#case-card .moves button").all_inner_texts() == ["立案", "作废"]
     page.click(f".duplicates button:has-text('#{parent.id}')")
     page.wait_for_selector("#dispatch-message .ok", timeout=10_000)
     merged = brain.cases.get(dup.id)
