@@ -1,5 +1,6 @@
-"""GET /report/daily: the one-page shift-handover report as printable HTML (print to PDF from the
-browser). Plain HTML with every value escaped; no script, so it works under the strict CSP."""
+"""GET /report/daily: the one-page shift-handover report, and GET /report/case/{id}: one case (its card, its
+task's steps, the residents' reports, the photos and the timeline) on one A4 page; printable HTML (print to
+PDF from the browser). Plain HTML with every value escaped; no script, so it works under the strict CSP."""
 
 from __future__ import annotations
 
@@ -7,19 +8,20 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.security import client_source, requires
 from brain.auth.enums import Permission as P
 from brain.auth.service import Principal
+from brain.cases.service import CaseNotFound
 from brain.kpi.indicators import BY_KEY
 from brain.kpi.report import handover
 from brain.staff.enums import DutyStatus
 from brain.storage.db import utcnow
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names, names
-from dashboard.texts import fmt, group_names
+from dashboard.texts import event_words, fmt, group_names, say
 
 e = html.escape
 
@@ -88,8 +90,83 @@ def render(brain, who: Principal, locale: str) -> str:
 </main></body></html>"""
 
 
+def render_case(brain, who: Principal, case_id: int, locale: str, source: str | None) -> str:
+    """One case on one page: what the dispatcher's card says, as the reader's role may read it."""
+    tr = translator(locale)
+    tz = ZoneInfo(brain.settings.display_tz)
+    now = utcnow()
+    c = brain.cases.get(case_id)  # CaseNotFound: 404
+    personal = who.can(P.READ_PERSONAL)
+    typed = brain.cases.description_for(c, may_read_personal=personal, actor=who.actor, source=source)
+    words = " · ".join(w for w in (say(tr, c.text) if c.text else "", typed) if w) or "—"
+    staff = {s.id: s for s in brain.staff.roster()}
+    teams = brain.residents.team_names()
+    committees = group_names(brain, "committee", locale)
+
+    def at(iso: str | datetime | None) -> str:
+        if not iso:
+            return "—"
+        value = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+    pole = brain.gazetteer.lookup(c.pole) if c.pole else None
+    person = staff.get(c.assigned_staff_id or "")
+    facts = [(tr("kpi.col.status"), tr(f"status.{c.status}")), (tr("kpi.col.channel"), tr(f"channel.{c.channel}")),
+             (tr("kpi.col.reported"), at(c.reported_at)), (tr("dispatch.case.due"), at(c.stage_due_at)),
+             (tr("kpi.col.pole"), f"{c.pole} · {pole.road}" if pole and pole.road else c.pole or "—"),
+             (tr("kpi.col.committee"), committees.get(c.committee or "", c.committee or "—")),
+             (tr("dispatch.assigned_to"), f"{person.name} · {person.team_name}" if person else
+              teams.get(c.assigned_team_id or "", "—")),
+             (tr("priority.label"), tr(f"priority.{c.priority}"))]
+    if c.rework_count:
+        facts.append((tr("dispatch.case.rework"), str(c.rework_count)))
+    grid = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in facts)
+    task_rows = [[tr(f"step.{step}"), staff[t.staff_id].name if t.staff_id in staff else t.staff_id, at(when)]
+                 for t in brain.field.progress([c.id]).get(c.id, []) for step, when in t.stamps.items() if when]
+    resident_rows = [[tr("dispatch.resident.follows") if r["follows"] else tr("dispatch.resident.reported"),
+                      tr("channel." + r["channel"]), at(r["created_at"]), r["phone"] or "—",
+                      tr("r.sat." + r["satisfaction"]) if r["satisfaction"] else "—"]
+                     for r in brain.residents.reports_of(c.id, personal=personal)]
+    photos = brain.field.photos_of([c.id])[c.id]
+    shots = "".join(f'<figure><img src="/api/v1/photos/{e(ph["id"])}?thumb=1" alt=""><figcaption>'
+                    f'{e(tr("photo." + ph["kind"]))}</figcaption></figure>' for ph in photos)
+    timeline = [[at(ev["at"]), event_words(ev, tr, staff), ev["actor"]]
+                for ev in brain.cases.timeline(c.id, personal=personal)]
+    names_ = category_names(brain.catalogue, locale)
+    return f"""<!DOCTYPE html>
+<html lang="{e(locale)}"><head><meta charset="utf-8"><title>#{c.id} {e(names_.get(c.category, c.category))}</title>
+<link rel="stylesheet" href="/assets/wall.css"></head>
+<body class="report-body"><main class="report case-sheet">
+<h1>#{c.id} {e(names_.get(c.category, c.category))}</h1>
+<p class="report-meta">{e(brain.district.meta.get("name", ""))} · {e(now.astimezone(tz).strftime("%Y-%m-%d %H:%M"))}
+ · {e(who.display_name)} · {e(tr("report.print"))}</p>
+<p class="sheet-words">{e(words)}</p>
+<dl class="sheet-facts">{grid}</dl>
+<h2>{e(tr("dispatch.field"))}</h2>
+{_table([tr("report.step"), tr("report.person"), tr("audit.at")], task_rows, tr("kpi.drill.none"))}
+<h2>{e(tr("dispatch.residents"))}</h2>
+{_table([tr("report.kind"), tr("kpi.col.channel"), tr("audit.at"), tr("report.phone"), tr("report.answer")],
+        resident_rows, tr("kpi.drill.none"))}
+<h2>{e(tr("dispatch.photos"))} · {len(photos)}</h2><div class="sheet-photos">{shots}</div>
+<h2>{e(tr("dispatch.timeline"))}</h2>
+{_table([tr("audit.at"), tr("report.event"), tr("audit.actor")], timeline, tr("kpi.drill.none"))}
+</main></body></html>"""
+
+
 def build_router(brain) -> APIRouter:
     r = APIRouter()
+
+    @r.get("/report/case/{case_id}", response_class=HTMLResponse, include_in_schema=False)
+    def case_sheet(request: Request, case_id: int = Path(ge=1, le=2**62),
+                   lang: str = Query("zh-CN", pattern="^(zh-CN|en)$"),
+                   who: Principal = Depends(requires(P.READ_CASES))):
+        try:
+            page = render_case(brain, who, case_id, lang, client_source(request.scope))
+        except CaseNotFound:
+            return HTMLResponse(f"<p>{e(translator(lang)('dispatch.gone'))}</p>", status_code=404)
+        brain.store.audit(actor=who.actor, action="report.case", subject=f"case:{case_id}",
+                          source=client_source(request.scope), detail={"lang": lang})
+        return HTMLResponse(page)
 
     @r.get("/report/daily", response_class=HTMLResponse, include_in_schema=False)
     def daily(request: Request, lang: str = Query("zh-CN", pattern="^(zh-CN|en)$"),

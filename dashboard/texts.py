@@ -80,7 +80,7 @@ def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = N
     staff = {s.id: s for s in brain.staff.roster()} if staff is None else staff
     return [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
                                className="when"),
-                     f" {_event_text(e, tr, staff)} · {e['actor']}"])
+                     f" {event_words(e, tr, staff)} · {e['actor']}"])
             for e in brain.cases.timeline(case_id, personal=personal)]
 
 
@@ -94,7 +94,7 @@ def photo_links(photos: list[dict], tr, tz: ZoneInfo) -> html.Div:
         className="photos")
 
 
-def _event_text(e: dict, tr, staff: dict) -> str:
+def event_words(e: dict, tr, staff: dict) -> str:
     group, kind = e["type"].split(".", 1)
     p = e["payload"]
     if group == "task":  # a step of the person's task: who, and why where they said

@@ -260,7 +260,9 @@ def card(brain, case_id: int, locale: str):
     timeline = timeline_items(brain, case_id, tr, tz, staff, personal=personal)
     moves = [s for s in TRANSITIONS[CaseStatus(c.status)] if s is not CaseStatus.MERGED] if may_move else []
     state = tr("dispatch.overdue") if c.overdue(now) else tr("dispatch.at_risk") if c.at_risk(now) else ""
+    lang = "" if locale == "zh-CN" else f"?lang={locale}"
     children = [
+        html.A(tr("dispatch.print"), href=f"/report/case/{c.id}{lang}", target="_blank", className="print-case"),
         html.H3([f"#{c.id} {names.get(c.category, c.category)} ", html.Span(state, className="badge-state")]),
         html.P(" · ".join(w for w in (say(tr, c.text) if c.text else "", description) if w) or "—",
                className="description"),

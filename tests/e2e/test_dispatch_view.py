@@ -184,3 +184,38 @@ def test_the_queue_pages_through_every_open_case_and_one_box_finds_any_case(anon
     page.press("#dispatch-queue-search", "Enter")
     page.wait_for_selector("#dispatch-queue-count:has-text('第 1–60')", timeout=10_000)
     assert anonymous.errors == []
+
+
+def test_a_case_prints_on_one_a4_page_with_its_card_task_residents_photos_and_timeline(anonymous, live_app):
+    from tests.brain.test_photos import photo_bytes
+
+    brain = live_app.brain
+    r = brain.residents.report(category="C0107", topic="lamp", pole="0412", phone="13800138000", address="10.9.9.9",
+                               description="路灯不亮", photos=[photo_bytes()])
+    brain.cases.transition(r.case_id, to="registered", actor="person:disp", note="受理")
+    top = brain.dispatch.recommend(r.case_id).ranked[0]
+    brain.dispatch.assign(r.case_id, actor="person:disp", version=brain.cases.get(r.case_id).version,
+                          staff_id=top.staff_id)
+    page = anonymous.page
+    sign_in(page, live_app, "operator")  # a role that may not read personal data
+    page.goto(live_app.url + "/dispatch")
+    page.wait_for_selector(f"button.queue-item:has-text('#{r.case_id}')", timeout=30_000)
+    page.click(f"button.queue-item:has-text('#{r.case_id}')")
+    link = page.locator("#case-card a.print-case")
+    link.wait_for(timeout=10_000)
+    assert link.get_attribute("href") == f"/report/case/{r.case_id}"
+    page.goto(live_app.url + link.get_attribute("href"))
+    text = page.inner_text("main")
+    assert f"#{r.case_id} 路灯损坏或不亮" in text and "路灯不亮" in text and "已派遣" in text
+    assert "派遣" in text and "扫码上报" in text and "居民上传照片" in text
+    assert "13800138000" not in text and "138****8000" in text  # masked for this role
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    pdf = page.pdf(format="A4", print_background=False)
+    assert _pages(pdf) == 1  # one A4 page
+    assert anonymous.errors == [] and anonymous.foreign() == []
+
+
+def _pages(pdf: bytes) -> int:
+    import pypdfium2 as pdfium
+
+    return len(pdfium.PdfDocument(pdf))
