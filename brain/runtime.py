@@ -18,7 +18,7 @@ from brain.cases.workflow import TimeLimitPolicy
 from brain.config import Settings
 from brain.dispatch.service import DispatchService
 from brain.district import seed as district_seed
-from brain.district.service import PlaceService
+from brain.district.service import PlaceService, device_places
 from brain.events.bus import Bus, MemoryBus
 from brain.events.log import Store
 from brain.field.photos import FolderStore
@@ -72,6 +72,7 @@ class Brain:
         self.alarms = AlarmService(self.store)
         self.auth = AuthService(self.store)
         self.places = PlaceService(self.store)
+        self.device_places = device_places(self.district)  # where each device is, as the wall may say it
         self.dispatch = DispatchService(cases=self.cases, staff=self.staff, catalogue=self.catalogue,
                                         district=self.district)
         photos = FolderStore(settings.photo_dir)

@@ -135,22 +135,30 @@ def feed(brain, locale: str) -> list:
     return out
 
 
-def banner(waiting: list, at, tr, flapping) -> tuple[list, str]:
-    """The takeover banner and its class: the oldest of the critical alarms nobody has acknowledged
-    (`waiting`), where, for how long, and how many more wait (personal data never shown); while none waits,
-    a quiet line saying so (the banner keeps its place: the map never changes size). `flapping(device ids)`
-    names the devices that keep raising and clearing."""
+def banner(waiting: list, at, tr, flapping, places: dict[str, str] | None = None) -> tuple[str, str, str, str]:
+    """The takeover banner's words, its class, its badge ("紧急", drawn by CSS from data-sev) and what the
+    alarm sound says: the oldest of the critical alarms nobody has acknowledged (`waiting`), where (the place
+    of its device: `places`, the room masked), for how long, the case its escalation opened, and how many more
+    wait (personal data never shown); while none waits, a quiet line saying so (the banner keeps its place: the
+    map never changes size). `flapping(device ids)` names the devices that keep raising and clearing.
+
+    The words are one text, not parts: a pushed list of parts left the calm line's first part on screen."""
     if not waiting:
-        return [html.Span(tr("banner.calm"))], "banner"
+        return tr("banner.calm"), "banner", "", ""
     alarm = min(waiting, key=lambda a: (a.first_at, a.id))
     minutes = int((at - alarm.first_at).total_seconds() // 60)
     more = len(waiting) - 1
-    return [html.Span(tr("severity.critical"), className="sev"),
-            html.Span(f"{tr('alarm.' + alarm.type)} · {tr('hover.device')} {alarm.device_id} · "
-                      f"{minutes} {tr('hover.min')} · {tr('alarm.unacknowledged')}"),
-            *([html.Span(tr("alarms.flapping"), className="flapping", title=tr("alarms.flapping_hint"))]
-              if alarm.device_id in flapping([alarm.device_id]) else []),
-            *([html.Span(tr("banner.more").format(n=more), className="more")] if more > 0 else [])], "banner takeover"
+    where = (places or {}).get(alarm.device_id)
+    said = tr("banner.say").format(type=tr("alarm." + alarm.type), place=where or alarm.device_id)
+    parts = [tr("alarm." + alarm.type), *([where] if where else []), f"{tr('hover.device')} {alarm.device_id}",
+             f"{minutes} {tr('hover.min')}", tr("alarm.unacknowledged")]
+    if alarm.case_id:
+        parts.append(tr("banner.case").format(id=alarm.case_id))
+    if alarm.device_id in flapping([alarm.device_id]):
+        parts.append(tr("alarms.flapping"))
+    if more > 0:
+        parts.append(tr("banner.more").format(n=more))
+    return " · ".join(parts), "banner takeover", tr("severity.critical"), said
 
 
 def waiting_critical(brain) -> list:
@@ -170,9 +178,9 @@ def strip_props(brain, locale: str, waiting: list) -> dict[str, dict]:
     at = brain.live.at
     counts = {**brain.live.headline(), "unread_tasks": brain.live_unread.get(),
               "stranded_cases": brain.live_stranded.get()}
-    text, cls = banner(waiting, at, tr, _flapping(brain))
+    text, cls, badge, said = banner(waiting, at, tr, _flapping(brain), brain.device_places)
     return {**{f"{ids.COUNTER}-{n}": {"children": str(counts[n])} for n in COUNTERS},
-            ids.BANNER: {"children": text, "className": cls},
+            ids.BANNER: {"children": text, "className": cls, "title": said, "data-sev": badge},
             ids.FRESHNESS: {"children": freshness(brain, at, tr)},
             ids.LIVE_STATUS: {"children": clock_text(brain, at, tr)}}
 
@@ -189,8 +197,14 @@ def status_strip(brain, locale: str) -> list:
         for name in COUNTERS
     ] + [html.Div(id=ids.FRESHNESS, className="freshness", **props[ids.FRESHNESS]),
          html.Div(id=ids.LIVE_STATUS, className="live-status", **props[ids.LIVE_STATUS])])
-    return [html.Div(id=ids.BANNER, role="alert", **props[ids.BANNER]), counters,
-            html.Div(feed(brain, locale), id=ids.FEED, className="feed")]
+    # the alarm sound's buttons (assets/alarm_sound.js): arm it with a click, mute this screen
+    sound = html.Div(className="sound", children=[
+        html.Button(tr("sound.arm"), id=ids.SOUND_ARM, className="sound-arm"),
+        html.Button(tr("sound.mute"), id=ids.SOUND_MUTE, className="sound-mute",
+                    **{"data-on": tr("sound.unmute"), "data-off": tr("sound.mute")})])
+    return [html.Div(className="banner-row", children=[html.Div(id=ids.BANNER, role="alert", **props[ids.BANNER]),
+                                                       sound]),
+            counters, html.Div(feed(brain, locale), id=ids.FEED, className="feed")]
 
 
 def takeover(bounds, waiting: list, current: dict | None) -> dict | None:

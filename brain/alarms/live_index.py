@@ -37,7 +37,7 @@ from brain.events.types import Event
 
 RESYNC_S = 10.0
 GONE_S = 60.0  # how long a cleared alarm is remembered (far longer than events of two workers can cross)
-FOLLOWED = {"alarm.raised", "alarm.repeated", "alarm.acknowledged", "alarm.cleared"}
+FOLLOWED = {"alarm.raised", "alarm.repeated", "alarm.acknowledged", "alarm.cleared", "alarm.escalated"}
 IGNORED = {"alarm.suppressed"}  # about a device: no live alarm changes
 
 
@@ -136,6 +136,9 @@ class LiveIndex(Following):
         view = items.get(key)
         if view is None:
             return False
+        if event.type == "alarm.escalated":  # the case it opened: named on the banner
+            items[key] = replace(view, case_id=p.get("case_id"))
+            return True
         if event.type == "alarm.acknowledged":
             items[key] = replace(view, state=AlarmState.ACKNOWLEDGED.value)
             return True

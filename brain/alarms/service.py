@@ -98,12 +98,13 @@ class AlarmView:
     lat: float
     rung: str | None = None  # welfare alarms: the ladder's rung (call, visit, emergency)
     rung_due_at: datetime | None = None  # when it climbs to the next, unless resolved
+    case_id: int | None = None  # the case its escalation opened, once there is one
 
     def bumped(self, count: int, last_at: datetime) -> AlarmView:
         """The same alarm with another count and last time (made directly: dataclasses.replace costs
         several times as much, and a storm bumps thousands of alarms a second)."""
         return AlarmView(self.id, self.device_id, self.type, self.severity, self.state, count, self.first_at,
-                         last_at, self.lon, self.lat, self.rung, self.rung_due_at)
+                         last_at, self.lon, self.lat, self.rung, self.rung_due_at, self.case_id)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -114,7 +115,7 @@ class AlarmView:
 
 # the columns an AlarmView is made of, in its order, read as plain rows
 _VIEW_COLUMNS = ("id", "device_id", "type", "severity", "state", "count", "first_at", "last_at", "lon", "lat",
-                 "rung", "rung_due_at")
+                 "rung", "rung_due_at", "case_id")
 # Core columns, not the mapped attributes: a statement of mapped attributes goes through the ORM's
 # compiling and row loading even for plain columns, which costs more than the rows of a batch do
 _ALARMS, _DEVICES = cast(Table, Alarm.__table__), cast(Table, Device.__table__)
@@ -142,9 +143,9 @@ def _bump(s, alarms_t: Table, bumps: list[tuple[str, list]]) -> None:
 
 def _row_view(r) -> AlarmView:
     """An AlarmView from a row of _VIEW (by position: a storm's wall makes thousands at a time)."""
-    id_, device_id, type_, severity, state, count, first_at, last_at, lon, lat, rung, rung_due_at = r[:12]
+    id_, device_id, type_, severity, state, count, first_at, last_at, lon, lat, rung, rung_due_at, case_id = r[:13]
     return AlarmView(id_, device_id, type_, severity, state, count, first_at, last_at, lon, lat,
-                     RUNG_STEPS[rung].value if rung in RUNG_STEPS else None, rung_due_at)
+                     RUNG_STEPS[rung].value if rung in RUNG_STEPS else None, rung_due_at, case_id)
 
 
 def _view(a: Alarm) -> AlarmView:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from brain.district.models import Place
 from brain.events.log import Store
-from brain.privacy import mask_place
+from brain.privacy import mask_address, mask_place
 
 
 class PlaceNotFound(LookupError):
@@ -43,3 +43,27 @@ class PlaceService:
         self.store.audit(actor=actor, action="privacy.unmask", subject=f"place:{place_id}", source=source,
                          detail={"reason": reason.strip()[:500], "fields": ["occupant", "phone", "address", "age"]})
         return {**row, "masked": False}
+
+
+def device_places(district) -> dict[str, str]:
+    """Where each device is, in words the wall may show: its home's address with the room masked
+    (和畅花园2号楼****室), its building's or its compound's name; devices with no place are left out."""
+    places = district.places
+    if len(places) == 0 or len(district.devices) == 0 or "place" not in district.devices:
+        return {}
+    rows = {str(r.id): r for r in places.itertuples(index=False)}
+
+    def words(place_id: str) -> str | None:
+        p = rows.get(place_id)
+        if p is None:
+            return None
+        if p.kind == "home":
+            return mask_address(str(p.address or p.name))
+        return str(p.address or p.name) if isinstance(p.address, str) and p.address else str(p.name)
+
+    out = {}
+    for device_id, place_id in zip(district.devices["id"], district.devices["place"], strict=True):
+        w = words(str(place_id)) if isinstance(place_id, str) else None
+        if w:
+            out[str(device_id)] = w
+    return out

@@ -32,26 +32,34 @@ def test_a_second_critical_alarm_elsewhere_fits_the_wall_to_both(district):
     assert both["max_zoom"] == POLE_LABEL_ZOOM
 
 
-def texts(children) -> list[str]:
-    return [c.children for c in children]
-
-
 def test_the_banner_names_the_oldest_waiting_critical_alarm_and_counts_the_others_and_is_quiet_without():
     tr, none = translator("zh-CN"), (lambda ids: set())
     now = utcnow()
-    text, cls = banner([], now, tr, none)
-    assert texts(text) == ["无待确认的紧急告警"] and cls == "banner"
+    text, cls, badge, said = banner([], now, tr, none)
+    assert text == "无待确认的紧急告警" and cls == "banner" and badge == "" and said == ""
     first, second = alarm(1, SPOT), alarm(2, FAR)
-    text, cls = banner([second, first], now, tr, none)
-    shown = texts(text)
-    assert shown[0] == "紧急" and "D1" in shown[1] and shown[2] == "另有 1 条紧急告警待确认" and "takeover" in cls
-    assert len(banner([first], now, tr, none)[0]) == 2  # alone: no count
-    assert texts(banner([first, second], now, translator("en"), none)[0])[2] == "+1 more awaiting acknowledgement"
+    text, cls, badge, _said = banner([second, first], now, tr, none)
+    assert badge == "紧急" and "D1" in text and text.endswith("另有 1 条紧急告警待确认") and "takeover" in cls
+    assert "另有" not in banner([first], now, tr, none)[0]  # alone: no count
+    assert banner([first, second], now, translator("en"), none)[0].endswith("+1 more awaiting acknowledgement")
+
+
+def test_the_banner_names_the_place_with_the_room_masked_and_the_escalated_case_and_says_it(brain):
+    from dataclasses import replace
+
+    home_device = next(d for d, w in brain.device_places.items() if "室" in w)
+    where = brain.device_places[home_device]
+    assert "*室" in where and not any(ch.isdigit() for ch in where.split("楼")[-1])  # the room is masked
+    a = replace(alarm(1, SPOT), device_id=home_device, case_id=42)
+    text, _cls, _badge, said = banner([a], utcnow(), translator("zh-CN"), lambda ids: set(), brain.device_places)
+    assert where in text and "已转案件 #42" in text
+    assert said.startswith("紧急告警") and where in said
+    assert "Critical alarm" in banner([a], utcnow(), translator("en"), lambda ids: set(), brain.device_places)[3]
 
 
 def test_the_banner_marks_a_flapping_device_and_still_names_its_alarm():
-    shown = texts(banner([alarm(1, SPOT)], utcnow(), translator("zh-CN"), lambda ids: set(ids) & {"D1"})[0])
-    assert shown[0] == "紧急" and "D1" in shown[1] and shown[2] == "频繁触发"
+    text = banner([alarm(1, SPOT)], utcnow(), translator("zh-CN"), lambda ids: set(ids) & {"D1"})[0]
+    assert "D1" in text and text.endswith("频繁触发")
 
 
 def test_a_page_rendered_anew_is_sent_every_value_again_and_taken_over_again(brain):
