@@ -26,13 +26,35 @@ def columns(rows: list[dict]) -> list[str]:
     return list(seen)
 
 
+def _cell(v):
+    """A whole number as an integer (29, not 29.0); anything else as it is, made safe."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return _safe(v)
+
+
 def to_csv(rows: list[dict]) -> bytes:
     buf = io.StringIO()
+    _write(csv.writer(buf), rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _write(w, rows: list[dict]) -> None:
     cols = columns(rows)
-    w = csv.writer(buf)
     w.writerow(cols)
     for r in rows:
-        w.writerow(["" if r.get(c) is None else _safe(r.get(c)) for c in cols])
+        w.writerow(["" if r.get(c) is None else _cell(r.get(c)) for c in cols])
+
+
+def tables_to_csv(tables: dict[str, list[dict]]) -> bytes:
+    """Several tables in one CSV: each under a line with its name, a blank line between them."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    for i, (name, rows) in enumerate(tables.items()):
+        if i:
+            w.writerow([])
+        w.writerow([_safe(name)])
+        _write(w, rows)
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -50,7 +72,7 @@ def to_xlsx(tables: dict[str, list[dict]]) -> bytes:
         cols = columns(rows)
         ws.append(cols)
         for r in rows:
-            ws.append([_safe(r.get(c)) for c in cols])
+            ws.append([_cell(r.get(c)) for c in cols])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -56,6 +56,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "kpi.drill.hint": {"zh-CN": "点击任一指标或表格数字查看对应案件",
                        "en": "Click any figure to list the cases behind it"},
     "kpi.drill.none": {"zh-CN": "没有案件", "en": "No cases"},
+    "kpi.code": {"zh-CN": "代码", "en": "Code"},
+    "kpi.window": {"zh-CN": "统计区间", "en": "Window"},
     "kpi.drill.cut": {"zh-CN": "只列出最早的 {shown} 件，共 {total} 件；导出 CSV 或 Excel 可得全部",
         "en": "The first {shown} of {total} are listed; export CSV or Excel for all of them"},
     "kpi.vs_previous": {"zh-CN": "环比", "en": "vs before"},

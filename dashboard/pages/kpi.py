@@ -376,9 +376,8 @@ def register(guard, brain, locale_of) -> None:
         brain.store.audit(actor=who.actor if who else "unknown", action="kpi.export", subject=f"kpi:{w.label}",
                           detail={"format": fmt_, "by": by, "rows": {k: len(v) for k, v in tables.items()},
                                   "drill": p})
-        if fmt_ == "csv":
-            first = next(iter(tables))
-            return dcc.send_bytes(export.to_csv(tables[first]), f"kpi-{by}-{stamp}.csv")
+        if fmt_ == "csv":  # every table, each under its name: the ranking, the district's figures, the drill list
+            return dcc.send_bytes(export.tables_to_csv(tables), f"kpi-{by}-{stamp}.csv")
         return dcc.send_bytes(export.to_xlsx(tables), f"kpi-{by}-{stamp}.xlsx")
 
 
@@ -392,15 +391,16 @@ def export_tables(brain, df, w: Window, by: str, p: dict | None, locale: str, no
         out = {}
         for ind in BY_KEY.values():
             f = figs[ind.key]
-            out[ind.name(locale)] = f.value
+            unit = {"%": "%", "min": tr("hover.min"), "m": "m"}.get(ind.unit or "")
+            out[f"{ind.name(locale)} ({unit})" if unit else ind.name(locale)] = f.value  # the unit in the header
             if ind.kind == "rate":
                 out[f"{ind.name(locale)} {tr('kpi.numerator')}"] = f.numerator
                 out[f"{ind.name(locale)} {tr('kpi.denominator')}"] = f.denominator
         return out
 
-    ranking = [{tr("kpi.rank"): r["rank"], tr("kpi.by." + by): r["name"], "code": r["group"], **cells(r["figures"])}
-               for r in table_rows(brain.kpi.breakdown(df, by, now), names)]
-    district = [{"window": w.label, **cells(brain.kpi.figures(df, now))}]
+    ranking = [{tr("kpi.rank"): r["rank"], tr("kpi.by." + by): r["name"], tr("kpi.code"): r["group"],
+                **cells(r["figures"])} for r in table_rows(brain.kpi.breakdown(df, by, now), names)]
+    district = [{tr("kpi.window"): w.label, **cells(brain.kpi.figures(df, now))}]
     tables = {f"{tr('kpi.ranking')}-{tr('kpi.by.' + by)}": ranking, tr("page.kpi"): district}
     if p:
         try:

@@ -82,10 +82,15 @@ def test_export_gives_the_ranking_as_csv_and_xlsx_and_is_audited(anonymous, live
         page.click("#kpi-export-csv")
     raw = open(dl.value.path(), "rb").read()
     assert raw.startswith(b"\xef\xbb\xbf")  # a BOM, so spreadsheet programs read the Chinese
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert len(rows) == 16 and rows[0]["名次"] == "1"
-    assert sum(int(float(r["上报数"])) for r in rows) == history["reported"].value
+    sections = raw.decode("utf-8-sig").split("\r\n\r\n")  # every table under its name: ranking, then figures
+    assert len(sections) >= 2 and sections[0].startswith("排名-居委会") and sections[1].startswith("考核指标")
+    rows = list(csv.DictReader(io.StringIO(sections[0].split("\r\n", 1)[1])))
+    assert len(rows) == 16 and rows[0]["名次"] == "1" and rows[0]["代码"]
+    assert sum(int(r["上报数"]) for r in rows) == history["reported"].value  # whole numbers as integers
+    assert "平均响应时间 (分钟)" in rows[0] and "按期结案率 (%)" in rows[0]  # the unit in the header
     assert not any(k in rows[0] for k in ("reporter_name", "reporter_phone", "电话"))
+    figures = list(csv.DictReader(io.StringIO(sections[1].split("\r\n", 1)[1])))
+    assert figures[0]["统计区间"] and int(figures[0]["上报数"]) == history["reported"].value
     with page.expect_download() as dl:
         page.click("#kpi-export-xlsx")
     assert dl.value.suggested_filename.endswith(".xlsx")
