@@ -30,7 +30,7 @@ class Settings:
     leader_ttl_s: float = 10.0  # with REDIS_URL: a dead leader's MQTT consumer and simulator move on after this
     district_dir: Path = DEMO_DIR
     metric_epsg: int = DEFAULT_METRIC_EPSG
-    simulate: bool = True
+    simulate: bool | None = None  # None: on for the demo district only (a real one is never filled with invented work)
     sim_speed: float = 1.0
     sim_seed: int | None = None
     sim_history_days: int = 30  # days of finished cases written on a first start with the simulator on
@@ -75,7 +75,7 @@ class Settings:
             leader_ttl_s=float(e.get("BRAIN_LEADER_TTL_S") or cls.leader_ttl_s),
             district_dir=Path(e.get("BRAIN_DISTRICT_DIR") or DEMO_DIR),
             metric_epsg=int(e.get("BRAIN_METRIC_EPSG") or DEFAULT_METRIC_EPSG),
-            simulate=_flag(e.get("BRAIN_SIMULATE"), True),
+            simulate=None if not e.get("BRAIN_SIMULATE") else _flag(e.get("BRAIN_SIMULATE"), False),
             sim_speed=float(e.get("BRAIN_SIM_SPEED") or 1.0),
             sim_history_days=int(e.get("BRAIN_SIM_HISTORY_DAYS") or 30),
             escalate_after_s=int(e.get("BRAIN_ESCALATE_AFTER_S") or 180),

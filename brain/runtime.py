@@ -44,6 +44,10 @@ from geodata.gazetteer import Gazetteer
 log = logging.getLogger(__name__)
 
 
+class SimulatorRefused(RuntimeError):
+    """The simulator asked for on a real district's database that holds real cases."""
+
+
 class Brain:
     """Composition root: build with settings, `start()` to create the schema, seed and simulate."""
 
@@ -104,6 +108,7 @@ class Brain:
         self.lease: Lease | None = None
         self._roles = threading.Lock()  # the leader's parts start and stop one at a time
         self.started_at = utcnow()
+        self.invented = self.demo  # invented work in the database: every screen says so (set again at start)
         self._lock = threading.Lock()
 
     def start(self) -> Brain:
@@ -145,7 +150,8 @@ class Brain:
                 print(f"\n  First start: account 'admin' created with the one-time password  {one_time}\n"
                       "  Sign in at /login and change it: python -m brain.auth set-password --username admin\n",
                       file=sys.stderr, flush=True)
-            if self.settings.redis_url and (self.settings.mqtt_url or self.settings.simulate) and self.lease is None:
+            self.invented = self._holds_invented()
+            if self.settings.redis_url and (self.settings.mqtt_url or self.simulates) and self.lease is None:
                 # several workers share one Redis: the MQTT consumer and the simulator run in one of them
                 self.lease = Lease(self.settings.redis_url, f"brain:{self._division}:leader",
                                    ttl_s=self.settings.leader_ttl_s, on_gain=self._lead,
@@ -154,6 +160,37 @@ class Brain:
             else:
                 self._lead()
         return self
+
+    @property
+    def demo(self) -> bool:
+        """Whether the district is the generated demonstration district."""
+        return bool(self.district.meta.get("demo"))
+
+    @property
+    def simulates(self) -> bool:
+        """Whether the simulator runs: as BRAIN_SIMULATE says, else for the demo district only."""
+        return self.demo if self.settings.simulate is None else bool(self.settings.simulate)
+
+    def _holds_invented(self) -> bool:
+        """Whether invented work is (or is about to be) in the database: the demo, the simulator's cases."""
+        if self.demo or self.simulates:
+            return True
+        from sqlalchemy import select
+
+        from brain.events.models import EventRecord
+
+        with self.db.read() as s:
+            return s.scalar(select(EventRecord.seq).where(EventRecord.type == "case.opened",
+                                                         EventRecord.actor.like("sim:%")).limit(1)) is not None
+
+    def _holds_real_cases(self) -> bool:
+        from sqlalchemy import select
+
+        from brain.events.models import EventRecord
+
+        with self.db.read() as s:
+            return s.scalar(select(EventRecord.seq).where(EventRecord.type == "case.opened",
+                                                         EventRecord.actor.not_like("sim:%")).limit(1)) is not None
 
     @property
     def _division(self) -> str:
@@ -166,7 +203,11 @@ class Brain:
                 self.mqtt = MqttIngest(self.settings.mqtt_url, self.ingest, division=self._division,
                                        ca_file=self.settings.mqtt_ca_file,
                                        client_id=self.settings.mqtt_client_id, queue=self.queue).start()
-            if self.settings.simulate and self.simulator is None:
+            if self.simulates and self.simulator is None:
+                if not self.demo and self._holds_real_cases():
+                    # invented cases would be counted with the real ones on every screen and report
+                    raise SimulatorRefused("this district's database holds real cases: the simulator would mix "
+                                           "invented work into them; start without it (BRAIN_SIMULATE=0)")
                 simulator = Simulator(district=self.district, cases=self.cases, staff=self.staff,
                                       alarms=self.alarms, speed=self.settings.sim_speed,
                                       seed=self.settings.sim_seed, dispatch=self.dispatch,
@@ -254,7 +295,7 @@ class Brain:
                 "simulator": {"running": bool(self.simulator and self.simulator.running),
                               "speed": self.settings.sim_speed if self.simulator else None},
                 "district": {"name": self.district.meta.get("name"), "poles": len(self.gazetteer),
-                             "demo": bool(self.district.meta.get("demo"))},
+                             "demo": self.demo, "invented": self.invented},
                 "ingest": {**self.ingest.stats(), "mqtt": self.mqtt.health() if self.mqtt else None,
                            "queue": self.queue.health() if self.queue else None},
                 "started_at": self.started_at.isoformat()}

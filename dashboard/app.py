@@ -68,7 +68,7 @@ def _header(brain: Brain, path: str, locale: str, tr) -> html.Header:
     return html.Header(className="header", children=[
         html.H1([tr("app.title"), html.Span(" · "), html.Span(tr(title_key) if title_key else tr("page.not_found"))],
                 id=ids.TITLE),
-        html.Span(tr("app.demo"), id=ids.DEMO_BADGE, className="badge demo") if brain.district.meta.get("demo")
+        html.Span(tr("app.demo"), id=ids.DEMO_BADGE, className="badge demo") if brain.invented
         else None,
         nav,
         html.Div(id=ids.CLOCK, className="clock"),
