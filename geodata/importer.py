@@ -3,13 +3,20 @@
     python -m geodata.importer --out var/district --poles poles.shp --pole-number-field NUM \\
         [--boundary b.gpkg] [--committees c.shp --committee-code-field CODE --committee-name-field NAME] \\
         [--grid g.geojson --grid-code-field CODE] [--roads r.shp --road-name-field NAME] \\
-        [--source-crs EPSG:2384] [--division-code 310106] [--replace]
+        [--teams teams.csv] [--staff staff.csv] [--source-crs EPSG:2384] [--division-code 310106015] [--replace]
 
 Every layer is read with its own CRS (or `--source-crs` where a file declares none) and reprojected
 to WGS-84. Rows that cannot be used are rejected with a reason (duplicate pole numbers, points
 outside the boundary, missing fields, empty or wrong geometries); the report lists them. The
 output folder is written whole or not at all: the files go to a temporary folder that replaces
 the target only when everything succeeded. The app reads it with ``BRAIN_DISTRICT_DIR``.
+
+The division code (6 to 12 digits) comes from `--division-code` or from the data: the digits the
+committees' (or grid cells') codes all begin with; never a default of somewhere else. With named roads, each
+pole takes the name of the nearest road within 30 m. Dispatch needs people: `--teams` (CSV: id, name,
+department, duties as category codes or class prefixes separated by ";", optional mode walk|cycle|drive)
+and `--staff` (CSV: id, name, team_id, phone, optional role leader|member and mode) become teams.json and
+staff.json; a row that cannot be used is rejected with its reason, as for the layers.
 """
 
 from __future__ import annotations
@@ -176,14 +183,93 @@ def _text(series: pd.Series) -> pd.Series:
                       (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()) or None)
 
 
+ROAD_NAME_M = 30.0  # a pole takes the name of a road this close
+MODES = ("walk", "cycle", "drive")
+
+
+def _common_digits(codes: pd.Series) -> str | None:
+    """The longest run of digits (6 to 9) every code begins with, or None."""
+    values = [str(c) for c in codes if isinstance(c, str) and c]
+    if not values:
+        return None
+    digits = ""
+    for chars in zip(*values, strict=False):
+        if len(set(chars)) != 1 or not chars[0].isdigit() or len(digits) == 9:
+            break
+        digits += chars[0]
+    return digits if len(digits) >= 6 else None
+
+
+def _people(args: argparse.Namespace, report: ImportReport) -> dict[str, list[dict]]:
+    """teams.json and staff.json from the --teams and --staff CSV files (rows that cannot be used rejected)."""
+    from brain.cases.catalogue import Catalogue
+
+    catalogue = Catalogue.load()
+    departments = {c.department for c in catalogue}
+    teams: list[dict] = []
+    staff: list[dict] = []
+    if args.teams:
+        rep = LayerReport("teams", str(args.teams))
+        t = pd.read_csv(args.teams, dtype=str, keep_default_na=False)
+        rep.read = len(t)
+        for col in ("id", "name", "department", "duties"):
+            if col not in t.columns:
+                raise ImportFailed(f"{args.teams}: no column {col!r} (columns: {', '.join(t.columns)})")
+        seen: set[str] = set()
+        for i, r in t.iterrows():
+            row = int(str(i)) + 1
+            duties = [d.strip() for d in r["duties"].replace(",", ";").split(";") if d.strip()]
+            if not r["id"].strip() or r["id"] in seen:
+                rep.reject("missing or duplicate id", [row])
+            elif r["department"] not in departments:
+                rep.reject(f"department is not one of {', '.join(sorted(departments))}", [row])
+            elif not duties or not all(any(c.code.startswith(d) for c in catalogue) for d in duties):
+                rep.reject("duties must be category codes or class prefixes (e.g. E05;C0107)", [row])
+            else:
+                seen.add(r["id"])
+                teams.append({"id": r["id"].strip(), "name": r["name"].strip() or r["id"], "department":
+                              r["department"], "department_name": r.get("department_name") or r["department"],
+                              "duties": duties,
+                              "mode": r.get("mode") if r.get("mode") in MODES else "walk"})
+        rep.loaded = len(teams)
+        report.layers.append(rep)
+    if args.staff:
+        rep = LayerReport("staff", str(args.staff))
+        s = pd.read_csv(args.staff, dtype=str, keep_default_na=False)
+        rep.read = len(s)
+        for col in ("id", "name", "team_id"):
+            if col not in s.columns:
+                raise ImportFailed(f"{args.staff}: no column {col!r} (columns: {', '.join(s.columns)})")
+        known = {t["id"]: t for t in teams}
+        seen = set()
+        for i, r in s.iterrows():
+            row = int(str(i)) + 1
+            if not r["id"].strip() or r["id"] in seen:
+                rep.reject("missing or duplicate id", [row])
+            elif r["team_id"] not in known:
+                rep.reject("team_id is no team of --teams", [row])
+            else:
+                seen.add(r["id"])
+                staff.append({"id": r["id"].strip(), "name": r["name"].strip() or r["id"], "team_id": r["team_id"],
+                              "role": r.get("role") if r.get("role") in ("leader", "member") else "member",
+                              "phone": r.get("phone") or None, "on_duty": False,
+                              "mode": r.get("mode") if r.get("mode") in MODES else known[r["team_id"]]["mode"],
+                              "lon": None, "lat": None})
+        rep.loaded = len(staff)
+        report.layers.append(rep)
+    elif teams:
+        report.notes.append("teams without --staff: nobody can be dispatched until people are added")
+    return {"teams": teams, "staff": staff}
+
+
 def run(args: argparse.Namespace, progress: Progress | None = None) -> ImportReport:
     """Import the layers named in `args`; returns the report; raises ImportFailed (nothing written)."""
     progress = progress or Progress(quiet=True)
     report = ImportReport()
     read = lambda p: read_layer(p, source_crs=args.source_crs, x_field=args.x_field, y_field=args.y_field)  # noqa: E731
     division = args.division_code
-    if not (division.isdigit() and len(division) == 6):
-        raise ImportFailed("--division-code must be 6 digits")
+    if division is not None and not (division.isdigit() and 6 <= len(division) <= 12):
+        raise ImportFailed("--division-code must be 6 to 12 digits")
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.replace:
         raise ImportFailed(f"{out} exists and is not empty; add --replace to overwrite it")
@@ -296,7 +382,7 @@ def run(args: argparse.Namespace, progress: Progress | None = None) -> ImportRep
         rep.reject("component code is not 16 digits", p.index[bad] + 1)
         p, numbers, codes = p[~bad], numbers[~bad], codes[~bad]
     else:
-        codes = pd.Series([f"{division}0107{i + 1:06d}" for i in range(len(p))], index=p.index)
+        codes = pd.Series([None] * len(p), index=p.index)  # made once the division code is known
         report.notes.append("no component code field: codes generated as division + 0107 (street lamp) + serial")
     poles = gpd.GeoDataFrame({"number": numbers.to_numpy(), "code": codes.to_numpy(), "kind": "lamp",
                               "road": None, "grid": None, "committee": None},
@@ -328,6 +414,34 @@ def run(args: argparse.Namespace, progress: Progress | None = None) -> ImportRep
         report.layers.append(grep)
         layers["grid"] = g
 
+    if division is None:  # from the data: the digits every committee's (or grid cell's) code begins with
+        for layer in ("committees", "grid"):
+            if layer in layers and len(layers[layer]):
+                division = _common_digits(layers[layer]["code"])
+                if division:
+                    report.notes.append(f"division code {division}: the digits every {layer} code begins with")
+                    break
+        if not division:
+            raise ImportFailed("no division code: give --division-code (6 to 12 digits); the data names none "
+                               "(committee or grid codes that all begin with the same 6 or more digits)")
+    if not args.pole_code_field:
+        codes = pd.Series([f"{division[:6]}0107{i + 1:06d}" for i in range(len(poles))], index=poles.index)
+        poles["code"] = codes.to_numpy()
+
+    # Road names: the nearest named road within ROAD_NAME_M of each pole
+    if "roads" in layers and layers["roads"]["name"].notna().any():
+        named = layers["roads"][layers["roads"]["name"].notna()]
+        tree = shapely.STRtree(named.geometry.to_crs(args.metric_epsg).to_numpy())
+        pts = poles.geometry.to_crs(args.metric_epsg).to_numpy()
+        which, near = tree.query_nearest(pts, max_distance=ROAD_NAME_M, all_matches=False)
+        road = np.full(len(poles), None, dtype=object)
+        road[which] = named["name"].to_numpy()[near]
+        poles["road"] = road
+        report.notes.append(f"road names: {int(pd.notna(road).sum())} of {len(poles)} poles within {ROAD_NAME_M:.0f} m "
+                            "of a named road")
+
+    tables = _people(args, report)
+
     # Enrich: each pole's committee and grid cell by where it stands
     progress("assigning poles to grid cells and committees")
     for layer, column in (("grid", "grid"), ("committees", "committee")):
@@ -346,7 +460,8 @@ def run(args: argparse.Namespace, progress: Progress | None = None) -> ImportRep
             g.loc[missing, "committee"] = j["code"].to_numpy()
 
     # Write whole or not at all
-    data = DistrictData(meta={"name": args.name, "division_code": division, "metric_epsg": args.metric_epsg,
+    data = DistrictData(tables=tables, meta={"name": args.name, "division_code": division,
+                                             "metric_epsg": args.metric_epsg,
                               "demo": False, "imported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                               "sources": {layer.name: layer.source for layer in report.layers}})
     data.layers["boundary"] = [{"type": "Feature", "properties": {"name": args.name, "code": division},
@@ -377,7 +492,8 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m geodata.importer", description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="district folder to write (BRAIN_DISTRICT_DIR)")
     ap.add_argument("--name", default="导入街道", help="district name")
-    ap.add_argument("--division-code", default="310106", help="6-digit division code for generated codes")
+    ap.add_argument("--division-code", default=None,
+                    help="the division code (6 to 12 digits); default: what the committee or grid codes begin with")
     ap.add_argument("--metric-epsg", type=int, default=None,
                     help="metric CRS for distances (default: the UTM zone of the poles)")
     ap.add_argument("--source-crs", help="CRS of files that declare none (and of CSV coordinates)")
@@ -392,6 +508,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--grid-committee-field", default="committee")
     ap.add_argument("--roads")
     ap.add_argument("--road-name-field")
+    ap.add_argument("--teams", help="CSV of teams: id, name, department, duties (';'-separated), mode")
+    ap.add_argument("--staff", help="CSV of people: id, name, team_id, phone, role, mode")
     ap.add_argument("--poles", required=True)
     ap.add_argument("--pole-number-field", required=True)
     ap.add_argument("--pole-code-field")

@@ -57,6 +57,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
                        "en": "Click any figure to list the cases behind it"},
     "kpi.drill.none": {"zh-CN": "没有案件", "en": "No cases"},
     "kpi.code": {"zh-CN": "代码", "en": "Code"},
+    "kpi.no_committees": {"zh-CN": "本辖区数据没有居委会边界", "en": "This district's data has no committees"},
     "kpi.window": {"zh-CN": "统计区间", "en": "Window"},
     "kpi.drill.cut": {"zh-CN": "只列出最早的 {shown} 件，共 {total} 件；导出 CSV 或 Excel 可得全部",
         "en": "The first {shown} of {total} are listed; export CSV or Excel for all of them"},

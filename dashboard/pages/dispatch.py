@@ -80,7 +80,7 @@ def body(brain, locale: str) -> html.Div:
                   tr("dispatch.filter.status")),
         _dropdown(ids.FILTER_CATEGORY, sorted(names.items()), tr("dispatch.filter.category")),
         _dropdown(ids.FILTER_COMMITTEE, list(zip(committees["code"], committees["name"], strict=True)),
-                  tr("dispatch.filter.committee")),
+                  tr("dispatch.filter.committee") if len(committees) else tr("kpi.no_committees")),
         _dropdown(ids.FILTER_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel],
                   tr("dispatch.filter.channel")),
     ])

@@ -45,6 +45,7 @@ def body(brain, locale: str, search: str | None) -> html.Div:
     who = current()
     may_export = who is not None and who.can(Permission.EXPORT)
     lang = "" if locale == "zh-CN" else f"?lang={locale}"
+    has_committees = len(brain.district.committees) > 0  # an imported district may have none: say so
     controls = html.Div(className="kpi-controls", hidden=rotate, children=[
         dcc.RadioItems(id=ids.KPI_WINDOW, value=DEFAULT_WINDOW, inline=True, className="kpi-window",
                        options=[{"label": tr(f"kpi.window.{w}"), "value": w}
@@ -53,7 +54,8 @@ def body(brain, locale: str, search: str | None) -> html.Div:
                             start_date_placeholder_text=tr("kpi.from"), end_date_placeholder_text=tr("kpi.to"),
                             max_date_allowed=utcnow().astimezone(ZoneInfo(brain.settings.display_tz)).date()),
         html.Label(tr("kpi.by"), className="kpi-by-label"),
-        dcc.Dropdown(id=ids.KPI_BY, value="committee", clearable=False, className="kpi-by",
+        dcc.Dropdown(id=ids.KPI_BY, value="committee" if has_committees else "department", clearable=False,
+                     className="kpi-by",
                      options=[{"label": tr(f"kpi.by.{d}"), "value": d} for d in DIMENSIONS]),
         html.Button(tr("kpi.export.csv"), id=ids.KPI_EXPORT_CSV, n_clicks=0, className="small", hidden=not may_export),
         html.Button(tr("kpi.export.xlsx"), id=ids.KPI_EXPORT_XLSX, n_clicks=0, className="small",
@@ -72,7 +74,8 @@ def body(brain, locale: str, search: str | None) -> html.Div:
             dcc.Graph(id=ids.KPI_TREND, config={"displayModeBar": False}, className="kpi-chart"),
             dcc.Graph(id=ids.KPI_TOP, config={"displayModeBar": False}, className="kpi-chart"),
             dcc.Graph(id=ids.KPI_HOTSPOTS, config={"displayModeBar": False, "scrollZoom": False},
-                      className="kpi-chart"),
+                      className="kpi-chart", style={} if has_committees else {"display": "none"}),
+            *([] if has_committees else [html.Div(tr("kpi.no_committees"), className="kpi-chart empty-queue")]),
         ]),
         html.Div(id=ids.KPI_OTHER, className="kpi-other"),
         html.Div(id=ids.KPI_TABLE, className="kpi-table-wrap"),

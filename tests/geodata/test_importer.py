@@ -18,7 +18,9 @@ BAD_CRS = EXAMPLES / "street_net_pts" / "street_net_pts.shp"  # projected number
 
 
 def args(out, *extra):
-    return parser().parse_args(["--out", str(out), "--quiet", *map(str, extra)])
+    given = [*map(str, extra)]
+    division = [] if "--division-code" in given or "--committees" in given else ["--division-code", "440305001"]
+    return parser().parse_args(["--out", str(out), "--quiet", *division, *given])
 
 
 def geojson(path: Path, features: list[dict]) -> Path:
@@ -139,11 +141,14 @@ def test_broken_input_fails_cleanly_and_leaves_the_existing_folder_untouched(tmp
 def test_an_existing_folder_is_only_replaced_on_request(tmp_path, capsys):
     out = tmp_path / "out"
     good = geojson(tmp_path / "good.geojson", [point(121.001, 31.001, n="1")])
-    assert main(["--out", str(out), "--quiet", "--poles", str(good), "--pole-number-field", "n"]) == 0
-    assert main(["--out", str(out), "--quiet", "--poles", str(good), "--pole-number-field", "n"]) == 2
+    assert main(["--out", str(out), "--quiet", "--division-code", "440305001", "--poles", str(good),
+                 "--pole-number-field", "n"]) == 0
+    assert main(["--out", str(out), "--quiet", "--division-code", "440305001", "--poles", str(good),
+                 "--pole-number-field", "n"]) == 2
     assert "--replace" in capsys.readouterr().err
     report = tmp_path / "r.json"
-    assert main(["--out", str(out), "--quiet", "--poles", str(good), "--pole-number-field", "n", "--replace",
+    assert main(["--out", str(out), "--quiet", "--division-code", "440305001", "--poles", str(good),
+                 "--pole-number-field", "n", "--replace",
                  "--report", str(report)]) == 0
     assert json.loads(report.read_text(encoding="utf-8"))["layers"][0]["loaded"] == 1
 
@@ -160,3 +165,39 @@ def test_a_point_far_from_the_others_is_refused_and_does_not_pick_the_utm_zone(t
     assert layer.rejected[reason] == 1  # (0, 0)
     assert layer.rejected["coordinates outside WGS-84 range (wrong source CRS?)"] == 1  # lat and lon swapped
     assert District.load(tmp_path / "out").metric_epsg == 32651
+
+
+def test_the_division_code_comes_from_the_data_or_the_command_line_never_a_default(tmp_path):
+    poles = geojson(tmp_path / "poles.geojson", [point(121.001, 31.001, no="A1"), point(121.002, 31.002, no="A2")])
+    with pytest.raises(ImportFailed, match="no division code"):
+        run(parser().parse_args(["--out", str(tmp_path / "a"), "--quiet", "--poles", str(poles),
+                                 "--pole-number-field", "no"]))
+    committees = geojson(tmp_path / "c.geojson", [square(121.0, 31.0, 0.002, code="440305001001", name="甲"),
+                                                  square(121.002, 31.0, 0.002, code="440305001002", name="乙")])
+    run(parser().parse_args(["--out", str(tmp_path / "b"), "--quiet", "--poles", str(poles), "--pole-number-field",
+                             "no", "--committees", str(committees), "--committee-code-field", "code",
+                             "--committee-name-field", "name"]))
+    district = District.load(tmp_path / "b")
+    assert district.meta["division_code"] == "440305001"
+    assert district.poles["code"].str.startswith("4403050107").all()  # 6 digits + 0107 + serial: 16 in all
+
+
+def test_poles_take_the_name_of_the_nearest_road_and_teams_and_staff_come_from_csv(tmp_path):
+    poles = geojson(tmp_path / "poles.geojson", [point(121.0001, 31.0, no="A1"), point(121.0, 31.01, no="A2")])
+    road = {"type": "Feature", "properties": {"name": "青枫支路"},
+            "geometry": {"type": "LineString", "coordinates": [[121.0, 31.0], [121.003, 31.0]]}}
+    roads = geojson(tmp_path / "roads.geojson", [road])
+    teams = tmp_path / "teams.csv"
+    teams.write_text("id,name,department,duties,mode\nT1,市政一队,municipal,C01;E04,cycle\n"
+                     "T2,无名队,nowhere,E05,walk\n", encoding="utf-8")
+    staff = tmp_path / "staff.csv"
+    staff.write_text("id,name,team_id,phone\nS1,张三,T1,13800000001\nS2,李四,T9,13800000002\n", encoding="utf-8")
+    report = run(args(tmp_path / "out", "--poles", poles, "--pole-number-field", "no", "--roads", roads,
+                      "--road-name-field", "name", "--teams", teams, "--staff", staff))
+    district = District.load(tmp_path / "out")
+    roads_of = dict(zip(district.poles["number"], district.poles["road"], strict=True))
+    assert roads_of["A1"] == "青枫支路" and Gazetteer(district).lookup("A2").road is None  # 1.1 km away: no name
+    assert [t["id"] for t in district.teams] == ["T1"] and district.teams[0]["duties"] == ["C01", "E04"]
+    assert [s["id"] for s in district.staff] == ["S1"] and district.staff[0]["mode"] == "cycle"
+    layers = {layer.name: layer for layer in report.layers}
+    assert layers["teams"].rejected and layers["staff"].rejected  # the unknown department, the unknown team
