@@ -91,7 +91,9 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
     tick = dcc.Interval(id=ids.LIVE_TICK, interval=interval)
     if path == "/dispatch":
         strip = live.status_strip(brain, locale)
-        return [header, *strip, html.Div(className="dispatch-body", children=[
+        # on a phone the desk cannot be worked: it says so plainly, and where the phone's own pages are
+        narrow = html.Div(tr("dispatch.narrow"), className="narrow-notice", role="note")
+        return [header, narrow, *strip, html.Div(className="dispatch-body", children=[
             dispatch_page.body(brain, locale), live.map_frame(brain, locale, path=path)]), tick]
     return [header, *wall_page.body(brain, locale), tick]
 

@@ -377,6 +377,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "sound.arm": {"zh-CN": "点击启用告警声音", "en": "Click to turn the alarm sound on"},
     "sound.mute": {"zh-CN": "静音", "en": "Mute"},
     "sound.unmute": {"zh-CN": "取消静音", "en": "Sound on"},
+    "dispatch.narrow": {"zh-CN": "调度台需要至少 1024 像素宽的屏幕，请在电脑上使用。"
+                                 "外勤人员请用 /m/，居民上报请用 /r/。",
+        "en": "The dispatch desk needs a screen at least 1024 pixels wide: use a computer. Field staff: /m/. "
+              "Residents: /r/."},
     "dispatch.pick_case": {"zh-CN": "在左侧队列或地图上选择一个案件", "en": "Pick a case in the queue or on the map"},
     "dispatch.search": {"zh-CN": "搜索：案件号、杆号、描述或来电号码",
         "en": "Search: case or pole number, words, caller's phone"},

@@ -219,3 +219,23 @@ def _pages(pdf: bytes) -> int:
     import pypdfium2 as pdfium
 
     return len(pdfium.PdfDocument(pdf))
+
+
+def test_on_a_phone_the_dispatch_desk_says_plainly_to_use_a_wider_screen(browser, live_app):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = ctx.new_page()
+    sign_in(page, live_app, "dispatcher")
+    page.goto(live_app.url + "/dispatch")
+    notice = page.locator(".narrow-notice")
+    notice.wait_for(timeout=30_000)
+    assert notice.is_visible() and "1024" in notice.inner_text() and "/m/" in notice.inner_text()
+    box = notice.bounding_box()
+    assert box["y"] < 844 and box["width"] <= 390  # on the first screen, within the phone's width
+    ctx.close()
+    wide = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = wide.new_page()
+    sign_in(page, live_app, "dispatcher")
+    page.goto(live_app.url + "/dispatch")
+    page.wait_for_selector(".dispatch-panel", timeout=30_000)
+    assert not page.locator(".narrow-notice").is_visible()
+    wide.close()
