@@ -79,7 +79,7 @@ def map_frame(brain, locale: str, *, path: str) -> html.Div:
                    id={"type": ids.LEGEND_GROUP, "group": s["group"]}, n_clicks=0, children=[
             html.Div(s["title"], className="legend-head") if s["group"] in live_layer.COLOURS else None,
             *[_legend_row(r) for r in s["rows"]]])
-          for s in live_layer.legend(tr, set(geo["layers"]))]])
+          for s in live_layer.legend(tr, set(geo["layers"]), links=path == "/dispatch")]])
     card = html.Div(id=ids.POLE_CARD, className="pole-card hidden", role="dialog")
     # `page`: this rendering of the page (a navigation renders it anew, with every value as it is now)
     context = dcc.Store(id=ids.LIVE_CONTEXT, data={"locale": locale, "path": path, "page": uuid.uuid4().hex})

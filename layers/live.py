@@ -54,13 +54,16 @@ STATIC_LEGEND = [("boundary", "boundary"), ("committees", "committee"), ("roads"
                  ("buildings", "building"), ("grid", "grid"), ("poles", "pole")]
 
 
-def legend(tr, groups: set[str]) -> list[dict]:
+def legend(tr, groups: set[str], *, links: bool = False) -> list[dict]:
     """The legend: a section per layer the map draws (`groups`), each row a colour and its meaning, made
-    from the same tables the layers are drawn from."""
+    from the same tables the layers are drawn from; with `links` (/dispatch), the lines from the chosen case
+    to the people recommended for it."""
     p = palette()
     out = [{"group": name, "title": tr(f"layer.{name}"),
             "rows": [{"colour": COLOURS[name][key], "label": tr(label)} for key, label in LEGEND_ROWS[name]]
-            + ([{"colour": RING_COLOUR, "label": tr("legend.ring"), "ring": True}] if name == "alarms" else [])}
+            + ([{"colour": RING_COLOUR, "label": tr("legend.ring"), "ring": True}] if name == "alarms" else [])
+            + ([{"colour": p["link"], "label": tr("legend.link"), "line": True}] if name == "staff" and links
+               else [])}
            for name in ("alarms", "cases", "staff")]
     out += [{"group": name, "title": tr(f"layer.{name}"), "rows": [{"colour": p[key], "label": tr(f"layer.{name}"),
                                                                     "line": name in ("boundary", "committees",
@@ -72,6 +75,15 @@ def legend(tr, groups: set[str]) -> list[dict]:
 def drawn_colours() -> set[str]:
     """Every colour a live feature can be drawn in."""
     return {c for table in COLOURS.values() for c in table.values()} | {RING_COLOUR}
+
+
+def one_meaning() -> bool:
+    """No colour of the map means two things: the live layers', the ring's, the links' and the static map's
+    colours are all different."""
+    p = palette()
+    used = [c.lower() for table in COLOURS.values() for c in set(table.values())] + [RING_COLOUR.lower()]
+    used += [p[k].lower() for k in ("link", "boundary", "committee", "grid", "road", "compound", "building", "pole")]
+    return len(used) == len(set(used))
 
 
 class Features:

@@ -39,7 +39,7 @@ ROAD_TEXT = "#b8c6dc"
 COMPOUND_COLOUR = "#1a2942"
 BUILDING_COLOUR = "#22324f"
 BUILDING_EDGE = "#3a4d70"
-LINK_COLOUR = "#56B4E9"
+LINK_COLOUR = "#F4E3C1"  # the dispatcher's lines from a case to the people recommended: a pale sand no layer uses
 
 
 GLYPHS_URL = "/map/glyphs/{fontstack}/{range}.pbf"  # served empty by the app itself (app.py)

@@ -381,6 +381,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                  "外勤人员请用 /m/，居民上报请用 /r/。",
         "en": "The dispatch desk needs a screen at least 1024 pixels wide: use a computer. Field staff: /m/. "
               "Residents: /r/."},
+    "legend.link": {"zh-CN": "推荐派遣连线（案件到人员）", "en": "Recommended: case to person"},
     "dispatch.pick_case": {"zh-CN": "在左侧队列或地图上选择一个案件", "en": "Pick a case in the queue or on the map"},
     "dispatch.search": {"zh-CN": "搜索：案件号、杆号、描述或来电号码",
         "en": "Search: case or pole number, words, caller's phone"},

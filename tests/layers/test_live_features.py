@@ -113,3 +113,13 @@ def test_the_geography_names_roads_committees_and_compounds_and_never_sends_home
 
 def test_fit_zoom_shows_the_whole_district_at_street_level(district):
     assert 14.5 < fit_zoom(district) < 16.5
+
+
+def test_no_colour_on_the_map_means_two_things_and_the_dispatch_legend_names_the_lines():
+    from dashboard.i18n import translator
+
+    assert live.one_meaning()
+    rows = [r for s in live.legend(translator("zh-CN"), set(), links=True) for r in s["rows"]]
+    assert {"colour": live.palette()["link"], "label": "推荐派遣连线（案件到人员）", "line": True} in rows
+    assert not any(r.get("label") == "推荐派遣连线（案件到人员）"
+                   for s in live.legend(translator("zh-CN"), set()) for r in s["rows"])  # the wall draws none
