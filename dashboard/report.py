@@ -70,7 +70,7 @@ def render(brain, who: Principal, locale: str) -> str:
 <link rel="stylesheet" href="/assets/wall.css"></head>
 <body class="report-body"><main class="report">
 <h1>{e(tr("report.title"))} · {e(brain.district.meta.get("name", ""))}</h1>
-<p class="report-meta">{e(local.strftime("%Y-%m-%d %H:%M"))} ({e(brain.settings.display_tz)}) · {e(who.display_name)}
+<p class="report-meta">{e(local.strftime("%Y-%m-%d %H:%M"))} ({e(tr("report.tz"))}) · {e(who.display_name)}
  · {e(tr("report.print"))}</p>
 <h2>{e(tr("report.today"))} ({e(h.window_label.split("..")[0])})</h2><div class="report-figures">{today}</div>
 <h2>{e(tr("report.open"))} · {sum(h.open_by_status.values())} · {e(tr("dispatch.at_risk"))} {h.at_risk}</h2>

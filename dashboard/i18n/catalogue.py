@@ -121,6 +121,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "satisfaction.dissatisfied": {"zh-CN": "不满意", "en": "dissatisfied"},
     "report.title": {"zh-CN": "交班日报", "en": "Shift handover report"},
     "report.step": {"zh-CN": "环节", "en": "Step"},
+    "report.tz": {"zh-CN": "北京时间", "en": "China Standard Time"},
     "report.kind": {"zh-CN": "方式", "en": "How"},
     "report.phone": {"zh-CN": "电话", "en": "Phone"},
     "report.answer": {"zh-CN": "回访评价", "en": "Answer"},
