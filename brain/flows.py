@@ -105,6 +105,26 @@ class Flows:
             raise TaskGone(f"case {case.id} was given to someone else", key="refused.field.gone", state="withdrawn")
         return task, case
 
+    def history(self, case_id: int, now: datetime | None = None) -> dict:
+        """A case on the map, as it went: where it was reported and, for each person sent, the path they walked
+        from the assignment to their arrival (to now, while on the way; to the next person's assignment for one
+        withdrawn before arriving) and where they arrived."""
+        now = now or utcnow()
+        case = self.cases.get(case_id)  # CaseNotFound
+        tasks = sorted(self.field.progress([case_id]).get(case_id, []), key=lambda t: t.stamps["assigned"] or "")
+        trails = []
+        for i, t in enumerate(tasks):
+            start = t.stamps["assigned"]
+            if start is None:
+                continue
+            following = tasks[i + 1].stamps["assigned"] if i + 1 < len(tasks) else None
+            end = t.stamps["arrived"] or t.stamps["declined"] or following
+            path = self.staff.path(t.staff_id, datetime.fromisoformat(start),
+                                   datetime.fromisoformat(end) if end else now)
+            arrived = path[-1] if t.stamps["arrived"] and path else None
+            trails.append({"staff_id": t.staff_id, "path": path, "arrived": arrived})
+        return {"case_id": case.id, "reported": (case.lon, case.lat), "trails": trails}
+
     def decline(self, op_id: str, task_id: int, *, staff_id: str, reason: str | None, actor: str,
                 source: str | None = None) -> dict:
         """Give a task back with a reason: the case returns to the dispatcher's queue (registered) with it."""

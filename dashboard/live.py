@@ -77,7 +77,8 @@ def map_frame(brain, locale: str, *, path: str) -> html.Div:
         html.Div(tr("legend.title"), className="legend-title"),
         *[html.Div(className="legend-section" + (" off" if s["group"] in HIDDEN_AT_START else ""),
                    id={"type": ids.LEGEND_GROUP, "group": s["group"]}, n_clicks=0, children=[
-            html.Div(s["title"], className="legend-head") if s["group"] in live_layer.COLOURS else None,
+            html.Div(s["title"], className="legend-head") if s["group"] in (*live_layer.COLOURS, "history")
+            else None,
             *[_legend_row(r) for r in s["rows"]]])
           for s in live_layer.legend(tr, set(geo["layers"]), links=path == "/dispatch")]])
     card = html.Div(id=ids.POLE_CARD, className="pole-card hidden", role="dialog")

@@ -114,6 +114,13 @@ Keyword arguments:
     from the same table by the app): background, boundary, committee,
     grid, road, road_text, compound, building, pole, text, halo, link.
 
+- trail (dict; optional):
+    A case's history drawn over the live layers, or None: a GeoJSON
+    FeatureCollection of the path a person walked to it (LineString,
+    `kind` \"path\") and points (`kind` \"reported\": where it was
+    reported, drawn as a ring; \"arrived\": where the person arrived,
+    a dot), all in the palette's `trail` colour.
+
 - versions (dict; optional):
     Set by the map: the version of each live layer it holds.
 
@@ -157,6 +164,7 @@ Keyword arguments:
         view: typing.Optional[dict] = None,
         padding: typing.Optional[dict] = None,
         links: typing.Optional[typing.Sequence[typing.Sequence[NumberType]]] = None,
+        trail: typing.Optional[dict] = None,
         hidden: typing.Optional[typing.Sequence[str]] = None,
         font_family: typing.Optional[str] = None,
         versions: typing.Optional[dict] = None,
@@ -166,9 +174,9 @@ Keyword arguments:
         style: typing.Optional[typing.Any] = None,
         **kwargs
     ):
-        self._prop_names = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'padding', 'palette', 'style', 'versions', 'view']
+        self._prop_names = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'padding', 'palette', 'style', 'trail', 'versions', 'view']
         self._valid_wildcard_attributes =            []
-        self.available_properties = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'padding', 'palette', 'style', 'versions', 'view']
+        self.available_properties = ['id', 'className', 'clickData', 'deltas', 'font_family', 'geography', 'hidden', 'hoverData', 'links', 'padding', 'palette', 'style', 'trail', 'versions', 'view']
         self.available_wildcard_properties =            []
         _explicit_args = kwargs.pop('_explicit_args')
         _locals = locals()

@@ -47,7 +47,7 @@ def palette() -> dict[str, str]:
             "grid": style.GRID_COLOUR, "road": style.ROAD_COLOUR, "road_text": style.ROAD_TEXT,
             "compound": style.COMPOUND_COLOUR, "building": style.BUILDING_COLOUR,
             "building_edge": style.BUILDING_EDGE, "pole": style.POLE_COLOUR, "text": style.TEXT,
-            "halo": style.BACKGROUND, "link": style.LINK_COLOUR, "ring": RING_COLOUR}
+            "halo": style.BACKGROUND, "link": style.LINK_COLOUR, "ring": RING_COLOUR, "trail": style.TRAIL_COLOUR}
 
 
 STATIC_LEGEND = [("boundary", "boundary"), ("committees", "committee"), ("roads", "road"), ("compounds", "compound"),
@@ -65,6 +65,11 @@ def legend(tr, groups: set[str], *, links: bool = False) -> list[dict]:
             + ([{"colour": p["link"], "label": tr("legend.link"), "line": True}] if name == "staff" and links
                else [])}
            for name in ("alarms", "cases", "staff")]
+    if links:  # /dispatch: the chosen case's history
+        out.append({"group": "history", "title": tr("legend.history"), "rows": [
+            {"colour": p["trail"], "label": tr("legend.trail.reported"), "ring": True},
+            {"colour": p["trail"], "label": tr("legend.trail.path"), "line": True},
+            {"colour": p["trail"], "label": tr("legend.trail.arrived")}]})
     out += [{"group": name, "title": tr(f"layer.{name}"), "rows": [{"colour": p[key], "label": tr(f"layer.{name}"),
                                                                     "line": name in ("boundary", "committees",
                                                                                      "roads", "grid")}]}
@@ -77,12 +82,31 @@ def drawn_colours() -> set[str]:
     return {c for table in COLOURS.values() for c in table.values()} | {RING_COLOUR}
 
 
+def trail(history: dict | None) -> dict | None:
+    """A case's history (brain.flows.Flows.history) as the map's `trail`: the paths walked, where the case was
+    reported, where each person arrived."""
+    if not history:
+        return None
+    features = [{"type": "Feature", "properties": {"kind": "reported"},
+                 "geometry": {"type": "Point", "coordinates": [round(v, 6) for v in history["reported"]]}}]
+    for t in history["trails"]:
+        if len(t["path"]) >= 2:
+            features.append({"type": "Feature", "properties": {"kind": "path", "staff_id": t["staff_id"]},
+                             "geometry": {"type": "LineString",
+                                          "coordinates": [[round(x, 6), round(y, 6)] for x, y in t["path"]]}})
+        if t["arrived"]:
+            features.append({"type": "Feature", "properties": {"kind": "arrived", "staff_id": t["staff_id"]},
+                             "geometry": {"type": "Point", "coordinates": [round(v, 6) for v in t["arrived"]]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
 def one_meaning() -> bool:
     """No colour of the map means two things: the live layers', the ring's, the links' and the static map's
     colours are all different."""
     p = palette()
     used = [c.lower() for table in COLOURS.values() for c in set(table.values())] + [RING_COLOUR.lower()]
-    used += [p[k].lower() for k in ("link", "boundary", "committee", "grid", "road", "compound", "building", "pole")]
+    used += [p[k].lower() for k in ("link", "trail", "boundary", "committee", "grid", "road", "compound", "building",
+                                    "pole")]
     return len(used) == len(set(used))
 
 

@@ -39,6 +39,7 @@ ROAD_TEXT = "#b8c6dc"
 COMPOUND_COLOUR = "#1a2942"
 BUILDING_COLOUR = "#22324f"
 BUILDING_EDGE = "#3a4d70"
+TRAIL_COLOUR = "#00E5FF"  # a case's history on /dispatch: the path walked, where reported, where arrived
 LINK_COLOUR = "#F4E3C1"  # the dispatcher's lines from a case to the people recommended: a pale sand no layer uses
 
 

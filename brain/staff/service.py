@@ -90,6 +90,20 @@ class StaffService:
             self.record_in(u, new)
         return taken
 
+    def path(self, staff_id: str, start: datetime, end: datetime, limit: int = 2000) -> list[tuple[float, float]]:
+        """The positions a person reported between `start` and `end`, oldest first (at most `limit`, evenly
+        thinned)."""
+        with self.store.db.read() as s:
+            rows = s.execute(select(StaffTrack.lon, StaffTrack.lat).where(
+                StaffTrack.staff_id == staff_id, StaffTrack.at >= start, StaffTrack.at <= end)
+                .order_by(StaffTrack.at, StaffTrack.seq)).all()
+        points = [(float(a), float(b)) for a, b in rows]
+        step = max(1, -(-len(points) // limit))
+        kept = points[::step]
+        if points and kept[-1] != points[-1]:
+            kept.append(points[-1])  # the last position is where they are (or arrived)
+        return kept
+
     def record_in(self, u, fixes: list[Fix]) -> int:
         """The fixes' track rows and moves within the unit `u`; returns how many people moved."""
         moved = 0

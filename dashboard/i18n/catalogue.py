@@ -382,6 +382,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                  "外勤人员请用 /m/，居民上报请用 /r/。",
         "en": "The dispatch desk needs a screen at least 1024 pixels wide: use a computer. Field staff: /m/. "
               "Residents: /r/."},
+    "legend.history": {"zh-CN": "所选案件经过", "en": "The chosen case"},
+    "legend.trail.reported": {"zh-CN": "上报位置", "en": "Where it was reported"},
+    "legend.trail.path": {"zh-CN": "处置人员走过的路线", "en": "The path walked to it"},
+    "legend.trail.arrived": {"zh-CN": "到场位置", "en": "Where they arrived"},
     "legend.link": {"zh-CN": "推荐派遣连线（案件到人员）", "en": "Recommended: case to person"},
     "dispatch.pick_case": {"zh-CN": "在左侧队列或地图上选择一个案件", "en": "Pick a case in the queue or on the map"},
     "dispatch.search": {"zh-CN": "搜索：案件号、杆号、描述或来电号码",

@@ -28,6 +28,7 @@ from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
 from dashboard.texts import photo_links, refusal_text, say, timeline_items
 from geodata.crs import haversine_m
+from layers import live as live_layer
 
 QUEUE_LENGTH = 60
 # a card's workflow moves in the order of the workflow (the way on first, then the pause, the way back, the end)
@@ -510,21 +511,24 @@ def register(guard, brain, locale_of) -> None:
 
     @guard.callback(Permission.READ_CASES, Output(ids.CARD, "children"),
                     Output(ids.MAP, "links"), Output(ids.MAP, "view"), Output(ids.CARD_DRAWN, "data"),
+                    Output(ids.MAP, "trail"),
                     Input(ids.SELECTED, "data"), Input(ids.REFRESH, "data"), State(ids.URL, "search"),
                     prevent_initial_call=True)
     def show_card(case_id, _refresh, search):
         if not case_id:
-            return [], [], no_update, None
+            return [], [], no_update, None, None
         try:
             children, c, pairs = card(brain, int(case_id), locale_of(search))
         except CaseNotFound:
-            return [html.P(translator(locale_of(search))("dispatch.gone"))], [], no_update, None
+            return [html.P(translator(locale_of(search))("dispatch.gone"))], [], no_update, None, None
         lines = [[round(v, 6) for v in pair] for pair in pairs]
         # a newly chosen case: the map goes to it (a card redrawn after a move leaves the view alone)
         view = ({"key": f"case-{c.id}-{_refresh}", "center": [c.lon, c.lat], "zoom": CASE_ZOOM}
                 if ctx.triggered_id == ids.SELECTED else no_update)
         # a move is made on the case as this card shows it: another dispatcher's move meanwhile is a conflict
-        return children, lines, view, {"case": c.id, "version": c.version}
+        # its history on the map: where it was reported, the path each person sent walked, where they arrived
+        trail = live_layer.trail(brain.flows.history(c.id))
+        return children, lines, view, {"case": c.id, "version": c.version}, trail
 
     @guard.callback(Permission.MOVE_CASE, Output(ids.MESSAGE, "children"), Output(ids.REFRESH, "data"),
                     Input({"type": ids.ASSIGN, "staff": ALL}, "n_clicks"),

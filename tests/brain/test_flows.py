@@ -230,3 +230,23 @@ def test_the_time_to_read_a_task_is_an_indicator_traced_to_its_cases(brain):
     assert df.loc[df["case_id"] == case.id, "t_read"].iloc[0] == pytest.approx(read_s, abs=1e-3)
     assert brain.kpi.behind(df, "read_time_mean") == [case.id]  # the unread one is not in it yet
     assert other.id not in brain.kpi.behind(df, "read_time_mean") and otask.state == "assigned" and osid
+
+
+def test_a_cases_history_is_where_it_was_reported_the_path_walked_and_where_they_arrived(brain):
+    case, staff_id, task = _assigned(brain)
+    start = utcnow()
+    from brain.staff.service import Fix
+
+    way = [(case.lon - 0.002 + 0.0005 * i, case.lat) for i in range(4)]
+    brain.staff.record_fixes([Fix(staff_id, x, y, start + timedelta(seconds=10 * (i + 1)))
+                              for i, (x, y) in enumerate(way)])
+    h = brain.flows.history(case.id, now=start + timedelta(minutes=1))
+    assert h["reported"] == (case.lon, case.lat)
+    (trail,) = h["trails"]
+    assert trail["staff_id"] == staff_id and trail["path"][-4:] == way and trail["arrived"] is None  # on the way
+    brain.flows.arrive(op(), task.id, staff_id=staff_id, lon=case.lon, lat=case.lat,
+                       at=start + timedelta(seconds=50), actor=f"person:{staff_id}")
+    brain.staff.record_fixes([Fix(staff_id, case.lon + 0.01, case.lat, start + timedelta(minutes=5))])  # later
+    (trail,) = brain.flows.history(case.id)["trails"]
+    assert trail["arrived"] == (case.lon, case.lat) and trail["path"][-1] == (case.lon, case.lat)
+    assert (case.lon + 0.01, case.lat) not in trail["path"]  # after arriving: not the way there

@@ -9,6 +9,17 @@ from tests.e2e.conftest import choose, sign_in
 pytestmark = pytest.mark.e2e
 
 
+def open_case(page, case_id: int) -> None:
+    """Find a case by its number in the queue's search box and open its card (the queue may hold more than a
+    page: the tests of this module share one app)."""
+    page.wait_for_selector("#dispatch-queue-search", timeout=30_000)
+    page.fill("#dispatch-queue-search", str(case_id))
+    page.press("#dispatch-queue-search", "Enter")
+    page.wait_for_selector(f"button.queue-item:has-text('#{case_id}')", timeout=15_000)
+    page.click(f"button.queue-item:has-text('#{case_id}')")
+    page.wait_for_selector(f".card h3:has-text('#{case_id}')", timeout=10_000)
+
+
 def test_new_case_by_pole_warns_of_duplicates_then_assigns_in_one_click(anonymous, live_app):
     brain = live_app.brain
     now = utcnow()  # everyone reports in, so recommendations are fresh
@@ -199,8 +210,7 @@ def test_a_case_prints_on_one_a4_page_with_its_card_task_residents_photos_and_ti
     page = anonymous.page
     sign_in(page, live_app, "operator")  # a role that may not read personal data
     page.goto(live_app.url + "/dispatch")
-    page.wait_for_selector(f"button.queue-item:has-text('#{r.case_id}')", timeout=30_000)
-    page.click(f"button.queue-item:has-text('#{r.case_id}')")
+    open_case(page, r.case_id)
     link = page.locator("#case-card a.print-case")
     link.wait_for(timeout=10_000)
     assert link.get_attribute("href") == f"/report/case/{r.case_id}"
@@ -239,3 +249,39 @@ def test_on_a_phone_the_dispatch_desk_says_plainly_to_use_a_wider_screen(browser
     page.wait_for_selector(".dispatch-panel", timeout=30_000)
     assert not page.locator(".narrow-notice").is_visible()
     wide.close()
+
+
+def test_a_chosen_cases_history_is_drawn_on_the_map_and_the_legend_says_what_it_is(anonymous, live_app):
+    import uuid
+    from datetime import timedelta
+
+    brain = live_app.brain
+    now = utcnow()
+    brain.staff.record_fixes([Fix(s.id, s.lon, s.lat, now) for s in brain.staff.roster() if s.lon is not None])
+    case = brain.cases.open_case(channel="hotline_12345", category="E0501", pole="0430", actor="hotline")
+    top = brain.dispatch.recommend(case.id).ranked[0]
+    brain.dispatch.assign(case.id, actor="person:disp", version=case.version, staff_id=top.staff_id)
+    (task, _v), = [(t, v) for t, v in brain.field.tasks_for(top.staff_id) if v.id == case.id]
+    person = next(s for s in brain.staff.roster() if s.id == top.staff_id)
+    steps = [(person.lon + (case.lon - person.lon) * k / 4, person.lat + (case.lat - person.lat) * k / 4)
+             for k in range(1, 4)]
+    brain.staff.record_fixes([Fix(top.staff_id, x, y, now + timedelta(milliseconds=200 * (i + 1)))
+                              for i, (x, y) in enumerate(steps)])
+    import time
+
+    time.sleep(1)
+    brain.flows.arrive(uuid.uuid4().hex, task.id, staff_id=top.staff_id, lon=case.lon, lat=case.lat, at=utcnow(),
+                       actor=f"person:{top.staff_id}")
+    page = anonymous.page
+    sign_in(page, live_app, "dispatcher")
+    page.goto(live_app.url + "/dispatch")
+    open_case(page, case.id)
+    kinds = page.wait_for_function(
+        """async () => { const m = window.districtMaps['district-map'].map; const s = m.getSource('trail');
+           if (!s) return null; const d = await s.getData();
+           const k = d.features.map(f => f.properties.kind); return k.includes('arrived') ? k : null; }""",
+        timeout=10_000).json_value()
+    assert sorted(set(kinds)) == ["arrived", "path", "reported"]
+    legend = page.inner_text("#map-legend") if page.locator("#map-legend").count() else page.inner_text(".legend")
+    assert "处置人员走过的路线" in legend and "到场位置" in legend and "推荐派遣连线" in legend
+    assert anonymous.errors == []

@@ -122,6 +122,22 @@ export function liveLayers(palette, k) {
     return out;
 }
 
+/** A case's history (the `trail` prop): the path walked, dashed; where reported, a ring; where arrived, a dot. */
+export function trailLayers(palette, k) {
+    return [
+        {id: 'trail-path', type: 'line', source: 'trail', metadata: {group: 'history'}, filter: ['==', ['get', 'kind'], 'path'],
+            layout: {'line-join': 'round', 'line-cap': 'round'},
+            paint: {'line-color': palette.trail, 'line-width': 3 * k, 'line-dasharray': [2, 1.5]}},
+        {id: 'trail-reported', type: 'circle', source: 'trail', metadata: {group: 'history'}, filter: ['==', ['get', 'kind'], 'reported'],
+            paint: {'circle-color': 'rgba(0,0,0,0)', 'circle-radius': 9 * k, 'circle-stroke-color': palette.trail,
+                'circle-stroke-width': 3 * k}},
+        {id: 'trail-arrived', type: 'circle', source: 'trail', metadata: {group: 'history'},
+            filter: ['==', ['get', 'kind'], 'arrived'],
+            paint: {'circle-color': palette.trail, 'circle-radius': 6 * k, 'circle-stroke-color': palette.background,
+                'circle-stroke-width': 1.5 * k}},
+    ];
+}
+
 /** The paint and layout values that grow with the map's size, for a new scale `k`. */
 export function scaledPaint(palette, k) {
     const out = [];
@@ -134,6 +150,10 @@ export function scaledPaint(palette, k) {
     out.push(['committees-lines', 'line-width', 1.8 * k]);
     out.push(['boundary-lines', 'line-width', 3 * k]);
     out.push(['links', 'line-width', 3 * k]);
+    out.push(['trail-path', 'line-width', 3 * k]);
+    out.push(['trail-reported', 'circle-radius', 9 * k]);
+    out.push(['trail-reported', 'circle-stroke-width', 3 * k]);
+    out.push(['trail-arrived', 'circle-radius', 6 * k]);
     for (const [layer, px] of [['committees-names', TEXT_PX.committee], ['compounds-names', TEXT_PX.compound],
         ['roads-names', TEXT_PX.road], ['poles-numbers', TEXT_PX.pole], ['poles-cluster-count', TEXT_PX.cluster]]) {
         out.push([layer, 'text-size', px * k]);

@@ -2,7 +2,7 @@ import React, {Component} from 'react';
 import PropTypes from 'prop-types';
 import {Map as MapLibreMap, Popup, LngLatBounds, setWorkerUrl} from 'maplibre-gl';
 import {applyDelta, emptyLayer, featureCollection, sourceDiff} from '../delta';
-import {staticLayers, liveLayers, LIVE, liveSourceId, scaledPaint, ZOOMS, zoomRange} from '../style';
+import {staticLayers, liveLayers, trailLayers, LIVE, liveSourceId, scaledPaint, ZOOMS, zoomRange} from '../style';
 
 // Where this bundle was served from: MapLibre's worker is served beside it by the same app.
 const SCRIPT = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : '';
@@ -113,6 +113,9 @@ export default class DistrictMap extends Component {
         }
         if (next.links !== prev.links && this.ready) {
             this.map.getSource('links').setData(this.linkData(next.links));
+        }
+        if (next.trail !== prev.trail && this.ready) {
+            this.map.getSource('trail').setData(next.trail || featureCollection(emptyLayer()));
         }
         if (next.hidden !== prev.hidden && this.ready) {
             this.showHidden(next.hidden);
@@ -248,6 +251,7 @@ export default class DistrictMap extends Component {
             sources[liveSourceId(name)] = {type: 'geojson', data: featureCollection(emptyLayer()), promoteId: 'id'};
         }
         sources.links = {type: 'geojson', data: this.linkData()};
+        sources.trail = {type: 'geojson', data: this.props.trail || featureCollection(emptyLayer())};
         return {
             version: 8,
             name: 'community-brain',
@@ -256,6 +260,7 @@ export default class DistrictMap extends Component {
                 {id: 'background', type: 'background', paint: {'background-color': palette.background}},
                 ...staticLayers(g, palette, this.scale, this.props.font_family),
                 {id: 'links', type: 'line', source: 'links', paint: {'line-color': palette.link, 'line-width': 3 * this.scale}},
+                ...trailLayers(palette, this.scale),
                 ...liveLayers(palette, this.scale),
             ],
         };
@@ -387,6 +392,7 @@ export default class DistrictMap extends Component {
 DistrictMap.defaultProps = {
     deltas: [],
     links: [],
+    trail: null,
     hidden: [],
     font_family: 'sans-serif',
 };
@@ -434,6 +440,12 @@ DistrictMap.propTypes = {
     padding: PropTypes.object,
     /** Lines from a case to the people recommended for it: [case lon, case lat, person lon, person lat]. */
     links: PropTypes.arrayOf(PropTypes.arrayOf(PropTypes.number)),
+    /**
+     * A case's history drawn over the live layers, or null: a GeoJSON FeatureCollection of the path a person
+     * walked to it (LineString, `kind` "path") and points (`kind` "reported": where it was reported, drawn as a
+     * ring; "arrived": where the person arrived, a dot), all in the palette's `trail` colour.
+     */
+    trail: PropTypes.object,
     /** Layer groups not drawn (boundary, committees, grid, roads, compounds, buildings, poles, cases, alarms,
      * staff). */
     hidden: PropTypes.arrayOf(PropTypes.string),
