@@ -18,14 +18,16 @@ from brain.alarms.models import Alarm
 from brain.district.models import Device
 from brain.events.log import Store
 from brain.ingest.models import MESSAGES as INGEST_MESSAGES
+from brain.refusal import Refusal
 from brain.storage.db import UTCDateTime, among, insert_new, insert_rows, new_id, pg_array, utcnow
 
 if TYPE_CHECKING:
     from brain.alarms.live_index import LiveIndex
 
 
-class AlarmError(ValueError):
-    """An alarm that cannot be accepted (unknown device or type) or a move it cannot make."""
+class AlarmError(Refusal):
+    """An alarm that cannot be accepted (unknown device or type) or a move it cannot make (with the catalogue
+    entry a screen says it from, where a person meets it)."""
 
 
 class AlarmNotFound(LookupError):
@@ -338,7 +340,7 @@ class AlarmService:
     def set_maintenance(self, device_id: str, on: bool, *, actor: str, reason: str) -> dict:
         """Put a device in maintenance (its alarms are recorded, not raised) or take it out; logged."""
         if not reason or not reason.strip():
-            raise AlarmError("say why (e.g. the work order)")
+            raise AlarmError("say why (e.g. the work order)", key="refused.alarm.reason")
         with self.store.unit(actor) as u:
             device = u.session.get(Device, device_id)
             if device is None:
@@ -358,7 +360,7 @@ class AlarmService:
             if alarm is None:
                 raise AlarmNotFound(f"no alarm {alarm_id}")
             if AlarmState(alarm.state) not in LIVE_STATES:
-                raise AlarmError(f"alarm {alarm_id} is {alarm.state}, not live")
+                raise AlarmError(f"alarm {alarm_id} is {alarm.state}, not live", key="refused.alarm.not_live")
             self.clear_in(u, alarm, actor=actor, at=now, false_alarm=false_alarm)
             return _view(alarm)
 
@@ -381,7 +383,8 @@ class AlarmService:
             if alarm is None:
                 raise AlarmNotFound(f"no alarm {alarm_id}")
             if alarm.state != AlarmState.ACTIVE.value:
-                raise AlarmError(f"alarm {alarm_id} is {alarm.state}: only an active alarm is acknowledged")
+                raise AlarmError(f"alarm {alarm_id} is {alarm.state}: only an active alarm is acknowledged",
+                                 key="refused.alarm.not_active")
             alarm.state, alarm.acknowledged_at, alarm.acknowledged_by = AlarmState.ACKNOWLEDGED.value, now, actor
             u.session.flush()
             u.emit("alarm.acknowledged", "alarm", alarm.id, {"by": actor}, at=now)

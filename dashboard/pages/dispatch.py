@@ -31,6 +31,9 @@ from geodata.crs import haversine_m
 from layers import live as live_layer
 
 QUEUE_LENGTH = 60
+# the new-case form's refusals by the input at fault (IntakeError.field), in the catalogue's words
+INTAKE_WORDS = {"lon": "refused.r.where", "description": "refused.intake.description",
+                "category": "refused.intake.category", "channel": "refused.intake.channel"}
 # a card's workflow moves in the order of the workflow (the way on first, then the pause, the way back, the end)
 MOVE_ORDER = [CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.HANDLING, CaseStatus.HANDLED,
               CaseStatus.VERIFIED, CaseStatus.CLOSED, CaseStatus.DEFERRED, CaseStatus.CANCELLED, CaseStatus.REPORTED,
@@ -419,8 +422,11 @@ def register(guard, brain, locale_of) -> None:
                 brain.monitor.record_outcome(trigger["alarm"], str(trigger.get("outcome")), actor=actor)
             else:
                 brain.alarms.clear(trigger["alarm"], actor=actor)
-        except (AlarmError, AlarmNotFound) as e:
-            return html.Span(str(e), className="warn"), (refresh or 0) + 1
+        except AlarmNotFound:
+            return html.Span(tr("refused.alarm.gone"), className="warn"), (refresh or 0) + 1
+        except AlarmError as e:
+            return html.Span(refusal_text(e, tr) if e.key else tr("refused.alarm.other"), className="warn"), \
+                (refresh or 0) + 1
         return html.Span(tr("dispatch.done"), className="ok"), (refresh or 0) + 1
 
     @guard.callback(Permission.READ_CASES, Output(ids.QUEUE_PAGE, "data"),
@@ -614,6 +620,12 @@ def register(guard, brain, locale_of) -> None:
         try:
             c = brain.cases.open_case(channel=channel, category=category, description=description or "", pole=pole,
                                       actor=who.actor if who else "unknown")
-        except IntakeError as e:
-            return html.Span(str(e), className="warn"), no_update
+        except IntakeError as e:  # said in the reader's words: what is wrong, and the poles close to a miss
+            if e.field == "pole":
+                said = tr("r.pole.not_found").format(number=pole or "")
+                if e.suggestions:
+                    said += f" · {tr('r.pole.did_you_mean')} {', '.join(e.suggestions)}"
+            else:
+                said = tr(INTAKE_WORDS.get(e.field or "", "refused.intake.other"))
+            return html.Span(said, className="warn"), no_update
         return html.Span(f"{tr('dispatch.created')} #{c.id}", className="ok"), c.id

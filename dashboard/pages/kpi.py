@@ -19,7 +19,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import fmt, group_names, photo_links, timeline_items
+from dashboard.texts import fmt, group_names, photo_links, refusal_text, timeline_items
 from layers import kpi as kpi_layers
 from layers.view import fit_zoom
 
@@ -325,7 +325,8 @@ def register(guard, brain, locale_of) -> None:
         try:
             case_ids = _picked(brain, p, w)
         except KpiError as e:
-            return html.Span(str(e), className="warn")
+            return html.Span(refusal_text(e, tr) if getattr(e, "key", None) else tr("refused.kpi.window"),
+                             className="warn")
         ind = BY_KEY[p["key"]]
         where = ""
         if p.get("by"):

@@ -31,3 +31,21 @@ def test_a_merge_says_the_case_it_joined_without_english_words(brain):
     items = timeline_items(brain, b.id, translator("zh-CN"), ZoneInfo("Asia/Shanghai"))
     last = items[-1].children[1]
     assert f"合并 → #{a.id}" in last and "duplicate" not in last
+
+
+def test_a_refused_alarm_move_and_a_refused_new_case_are_said_in_the_readers_words(brain):
+    import pytest
+
+    from brain.alarms.service import AlarmError
+    from dashboard.i18n.catalogue import CATALOGUE
+    from dashboard.pages.dispatch import INTAKE_WORDS
+    from dashboard.texts import refusal_text
+
+    device = next(str(d) for d in brain.district.devices["id"] if str(d).startswith("SMK"))
+    alarm, _ = brain.alarms.raise_alarm(device_id=device, type="smoke")
+    brain.alarms.acknowledge(alarm.id, actor="op")
+    with pytest.raises(AlarmError) as e:
+        brain.alarms.acknowledge(alarm.id, actor="op")
+    assert refusal_text(e.value, translator("zh-CN")) == "这条告警已确认或已解除"
+    assert refusal_text(e.value, translator("en")) == "This alarm is already acknowledged or cleared"
+    assert all(key in CATALOGUE for key in INTAKE_WORDS.values())
