@@ -197,7 +197,7 @@ class AuthService:
         generated = None
         if not password:
             generated = password = secrets.token_urlsafe(12)
-        self.create_account(username="admin", role=Role.ADMIN, password=password, display_name="管理员",
+        self.create_account(username="admin", role=Role.ADMIN, password=password, display_name="admin",
                             actor="system:first-start")
         if generated:  # printed once on a console: it is changed at the first sign-in
             with self.store.db.transaction() as s:

@@ -49,3 +49,37 @@ def test_the_chinese_screens_say_nothing_in_english(anonymous, live_app):
         page.goto(live_app.url + path)
         assert english(path) == set(), path
     brain.alarms.acknowledge(brain.alarms.live()[0].id, actor="person:admin")
+
+
+def test_the_english_screens_say_nothing_in_chinese_but_the_districts_own_names(anonymous, live_app):
+    brain = live_app.brain
+    case = brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412", actor="hotline",
+                                 description="路灯不亮")
+    d = brain.district
+    names = {*d.committees["name"], *d.roads["name"].dropna(), *d.places["name"].dropna(),
+             *(t["name"] for t in d.teams), *(s["name"] for s in d.staff), d.meta.get("name", ""), "路灯不亮"}
+    names = sorted((n for n in names if n), key=len, reverse=True)  # the longest first: a name inside another
+    page = anonymous.page
+    sign_in(page, live_app, "admin")
+
+    def chinese(where: str) -> set[str]:
+        text = page.inner_text("body")
+        for n in names:
+            text = text.replace(n, "")
+        return set(re.findall(r"[\u4e00-\u9fff]+", text)) - {"中文"}  # the language switch names itself
+
+    for path in ("/wall?lang=en", "/kpi?lang=en"):
+        page.goto(live_app.url + path)
+        page.wait_for_selector("#district-map .maplibregl-canvas, .kpi-table td", timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert chinese(path) == set(), path
+    page.goto(live_app.url + "/dispatch?lang=en")
+    page.wait_for_selector("#dispatch-queue-search", timeout=30_000)
+    page.fill("#dispatch-queue-search", str(case.id))
+    page.press("#dispatch-queue-search", "Enter")
+    page.click(f"button.queue-item:has-text('#{case.id}')")
+    page.wait_for_selector(f".card h3:has-text('#{case.id}')", timeout=10_000)
+    assert chinese("dispatch") == set()
+    for path in ("/report/daily?lang=en", f"/report/case/{case.id}?lang=en"):
+        page.goto(live_app.url + path)
+        assert chinese(path) == set(), path
