@@ -18,6 +18,7 @@ from brain.alarms.models import Alarm
 from brain.cases.enums import Channel, Priority
 from brain.cases.service import CaseService, IntakeError
 from brain.district.models import Device
+from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.periodic import Periodic
 from brain.storage.db import utcnow
@@ -78,6 +79,6 @@ class Escalator(Periodic):
             if row is not None:
                 row.case_id = case.id
                 u.session.flush()
-                u.emit("alarm.escalated", "alarm", alarm_id, {"case_id": case.id, "after_min": minutes}, at=now)
+                u.emit(EventType.ALARM_ESCALATED, "alarm", alarm_id, {"case_id": case.id, "after_min": minutes}, at=now)
         log.warning("alarm %s unacknowledged for %d min: case #%s opened", alarm_id, minutes, case.id)
         return case.id

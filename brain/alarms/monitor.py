@@ -47,6 +47,7 @@ from brain.alarms.service import AlarmError, AlarmNotFound, AlarmService, AlarmS
 from brain.cases.enums import Channel, Priority
 from brain.cases.service import CaseService, IntakeError
 from brain.district.models import Device, Place
+from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.periodic import Periodic
 from brain.storage.db import utcnow
@@ -104,7 +105,7 @@ class DeviceMonitor(Periodic):
             came_back = not device.online
             if came_back:
                 device.online = True
-                u.emit("device.online", "device", device_id, {"at": at.isoformat()}, at=at)
+                u.emit(EventType.DEVICE_ONLINE, "device", device_id, {"at": at.isoformat()}, at=at)
             u.session.flush()
             cleared = []
             ends = []  # which live alarms this message ends
@@ -137,7 +138,7 @@ class DeviceMonitor(Periodic):
                     update(Device).where(Device.id == device_id, Device.online.is_(True), Device.last_seen_at == seen)
                     .values(online=False).execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
                 if claimed:
-                    u.emit("device.offline", "device", device_id,
+                    u.emit(EventType.DEVICE_OFFLINE, "device", device_id,
                            {"last_seen_at": seen.isoformat(), "silent_s": int((now - seen).total_seconds())}, at=now)
             if not claimed:
                 continue
@@ -199,7 +200,7 @@ class DeviceMonitor(Periodic):
         if rung is None or AlarmState(alarm.state) not in LIVE_STATES:
             raise AlarmError(f"alarm {alarm_id} is not a live welfare alarm")
         with self.store.unit(actor) as u:
-            u.emit("alarm.welfare_outcome", "alarm", alarm_id,
+            u.emit(EventType.ALARM_WELFARE_OUTCOME, "alarm", alarm_id,
                    {"rung": RUNGS[rung].value, "outcome": outcome, "note": (note or "")[:500]}, at=now)
         if outcome == Outcome.RESIDENT_OK:
             self.alarms.clear(alarm_id, actor=actor, false_alarm=True, at=now)
@@ -230,7 +231,7 @@ class DeviceMonitor(Periodic):
                        "due_at": values["rung_due_at"].isoformat() if values["rung_due_at"] else None}
             if quiet_since is not None:
                 payload["quiet_since"] = quiet_since.isoformat()
-            u.emit("alarm.welfare_rung", "alarm", alarm_id, payload, at=now)
+            u.emit(EventType.ALARM_WELFARE_RUNG, "alarm", alarm_id, payload, at=now)
         if RUNGS[nxt] is Rung.VISIT:
             self._open_visit(alarm_id, now)
         return True
@@ -253,7 +254,8 @@ class DeviceMonitor(Periodic):
             if row is not None:
                 row.case_id = case.id
                 u.session.flush()
-                u.emit("alarm.escalated", "alarm", alarm_id, {"case_id": case.id, "rung": Rung.VISIT.value}, at=now)
+                u.emit(EventType.ALARM_ESCALATED, "alarm", alarm_id,
+                       {"case_id": case.id, "rung": Rung.VISIT.value}, at=now)
 
     def run_once(self, now: datetime | None = None) -> dict:
         """One round: silent devices offline, quiet homes alarmed, due rungs climbed."""

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from brain.alarms.enums import ALARM_TYPES, LIFE_SAFETY_TYPES, LIVE_STATES, RUNG_STEPS, AlarmState, Severity
 from brain.alarms.models import Alarm
 from brain.district.models import Device
+from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.ingest.models import MESSAGES as INGEST_MESSAGES
 from brain.refusal import Refusal
@@ -273,7 +274,8 @@ class AlarmService:
                 damped = "maintenance" if device.maintenance else (
                     "flapping" if flapping and not is_life_safety(m.type, sev) else None)
                 if damped:
-                    u.emit("alarm.suppressed", "device", m.device_id, {"type": m.type, "reason": damped}, at=m.at,
+                    u.emit(EventType.ALARM_SUPPRESSED, "device", m.device_id,
+                           {"type": m.type, "reason": damped}, at=m.at,
                            later=True)
                     out[i] = Raised("suppressed", reason=damped)
                     continue
@@ -286,7 +288,7 @@ class AlarmService:
                                              state=row["state"], count=1, first_at=m.at, last_at=m.at,
                                              lon=device.lon, lat=device.lat)
                 recent.setdefault(key, []).append(m.at)
-                u.emit("alarm.raised", "alarm", row["id"], {
+                u.emit(EventType.ALARM_RAISED, "alarm", row["id"], {
                     "device_id": m.device_id, "type": m.type, "severity": sev.value, "lon": device.lon,
                     "lat": device.lat, "place_id": device.place_id, **({"flapping": True} if flapping else {})},
                     at=m.at, later=True)
@@ -311,7 +313,7 @@ class AlarmService:
                 result = Raised("repeated", alarm=view)
                 for i in indexes:
                     out[i] = result
-                u.signal("alarm.repeated", "alarm", view.id,  # one per alarm and batch
+                u.signal(EventType.ALARM_REPEATED, "alarm", view.id,  # one per alarm and batch
                          {"count": view.count, "added": n, "last_at": view.last_at.isoformat()}, at=now)
         return [r if r is not None else Raised("refused", reason="not handled") for r in out]
 
@@ -348,7 +350,7 @@ class AlarmService:
             if device.maintenance != on:
                 device.maintenance = on
                 u.session.flush()
-                u.emit("device.maintenance", "device", device_id, {"on": on, "reason": reason.strip()[:500]})
+                u.emit(EventType.DEVICE_MAINTENANCE, "device", device_id, {"on": on, "reason": reason.strip()[:500]})
             return {"device_id": device_id, "maintenance": on}
 
     def clear(self, alarm_id: str, *, actor: str, false_alarm: bool | None = None,
@@ -371,7 +373,7 @@ class AlarmService:
         alarm.state, alarm.cleared_at, alarm.cleared_by = AlarmState.CLEARED.value, at, actor
         alarm.live_key, alarm.rung_due_at, alarm.false_alarm = None, None, false_alarm
         u.session.flush()
-        u.emit("alarm.cleared", "alarm", alarm.id, {"false_alarm": false_alarm, **detail}, at=at)
+        u.emit(EventType.ALARM_CLEARED, "alarm", alarm.id, {"false_alarm": false_alarm, **detail}, at=at)
 
     def acknowledge(self, alarm_id: str, *, actor: str, at: datetime | None = None) -> AlarmView:
         """Someone has seen the alarm and takes it on (who, when); emits ``alarm.acknowledged``.
@@ -387,7 +389,7 @@ class AlarmService:
                                  key="refused.alarm.not_active")
             alarm.state, alarm.acknowledged_at, alarm.acknowledged_by = AlarmState.ACKNOWLEDGED.value, now, actor
             u.session.flush()
-            u.emit("alarm.acknowledged", "alarm", alarm.id, {"by": actor}, at=now)
+            u.emit(EventType.ALARM_ACKNOWLEDGED, "alarm", alarm.id, {"by": actor}, at=now)
             return _view(alarm)
 
     def find(self, *, state: str | None = None, limit: int = 500) -> list[AlarmView]:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from brain.auth.enums import HUMAN_ROLES, ROLE_PERMISSIONS, STAFF_ROLES, Permission, Role
 from brain.auth.models import Account, ApiToken, LoginAttempt, WebSession
+from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.events.models import AuditRecord
 from brain.storage.db import utcnow
@@ -133,7 +134,7 @@ class AuthService:
                               created_at=utcnow(), staff_id=staff_id)
             u.session.add(account)
             u.session.flush()
-            u.emit("account.created", "account", account.id, {"username": username, "role": role_.value,
+            u.emit(EventType.ACCOUNT_CREATED, "account", account.id, {"username": username, "role": role_.value,
                                                                "kind": kind, "staff_id": staff_id})
             return _principal(account)
 
@@ -178,7 +179,8 @@ class AuthService:
             ended = cast(CursorResult, u.session.execute(update(WebSession).where(WebSession.account_id == account.id,
                                                                WebSession.revoked.is_(False), *kept)
                                       .values(revoked=True))).rowcount
-            u.emit("account.password_set", "account", account.id, {"username": username, "sessions_ended": ended})
+            u.emit(EventType.ACCOUNT_PASSWORD_SET, "account", account.id,
+                   {"username": username, "sessions_ended": ended})
 
     def field_staff(self) -> set[str]:
         """The staff members who sign in to the field app (an active person account tied to them)."""
@@ -230,14 +232,14 @@ class AuthService:
                 held = u.session.get(Account, account.id)
                 assert held is not None
                 held.channel = channel
-                u.emit("account.channel", "account", held.id, {"channel": channel})
+                u.emit(EventType.ACCOUNT_CHANNEL, "account", held.id, {"channel": channel})
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.unit(actor) as u:
             row = ApiToken(account_id=account.id, name=name, prefix=token[:10], token_hash=_digest(token),
                            created_at=utcnow())
             u.session.add(row)
             u.session.flush()
-            u.emit("token.created", "account", account.id, {"token_id": row.id, "prefix": row.prefix})
+            u.emit(EventType.TOKEN_CREATED, "account", account.id, {"token_id": row.id, "prefix": row.prefix})
         return token
 
     def revoke_token(self, prefix: str, *, actor: str) -> int:
@@ -246,7 +248,7 @@ class AuthService:
                                                             ApiToken.revoked_at.is_(None))).all()
             for row in rows:
                 row.revoked_at = utcnow()
-                u.emit("token.revoked", "account", row.account_id, {"token_id": row.id, "prefix": prefix})
+                u.emit(EventType.TOKEN_REVOKED, "account", row.account_id, {"token_id": row.id, "prefix": prefix})
             return len(rows)
 
     def authenticate_token(self, token: str) -> Principal | None:

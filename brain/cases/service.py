@@ -19,6 +19,7 @@ from brain.cases import workflow
 from brain.cases.catalogue import Catalogue
 from brain.cases.enums import TERMINAL, CaseStatus, Channel, Priority
 from brain.cases.models import Case
+from brain.events.kinds import EventType
 from brain.events.log import Store, Unit
 from brain.events.models import EventRecord
 from brain.events.types import Event
@@ -263,7 +264,7 @@ class CaseService:
                     reporter_name=reporter_name, reported_at=now, stage_started_at=now, updated_at=now)
         u.session.add(case)
         u.session.flush()
-        u.emit("case.opened", "case", case.id, {
+        u.emit(EventType.CASE_OPENED, "case", case.id, {
             "channel": new.channel, "category": new.category, "priority": case.priority, "lon": new.lon,
             "lat": new.lat, "pole": new.pole, "grid": new.grid, "committee": new.committee,
             "department": new.department, "status": case.status}, at=now)
@@ -317,7 +318,7 @@ class CaseService:
         if note:
             case.note = note
         u.session.flush()
-        event = u.emit(f"case.{target.value}", "case", case.id, {
+        event = u.emit(EventType.case_move(target), "case", case.id, {
             "from": current.value, "to": target.value, "note": note, "rework": case.rework_count, **(extra or {})},
             at=now)
         for follow in self.followers:
@@ -385,7 +386,7 @@ class CaseService:
             case = self.locked(u, case_id, None)
             if case.status != CaseStatus.CLOSED.value:
                 raise workflow.TransitionRefused(f"case {case_id} is {case.status}: feedback follows the closing reply")
-            u.emit("case.feedback", "case", case.id, {"satisfaction": satisfaction, "note": note}, at=now)
+            u.emit(EventType.CASE_FEEDBACK, "case", case.id, {"satisfaction": satisfaction, "note": note}, at=now)
 
     def timeline(self, case_id: int, *, personal: bool = False) -> list[dict]:
         """Every event of a case, oldest first; personal data in its texts masked unless `personal`."""

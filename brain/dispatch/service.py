@@ -26,6 +26,7 @@ from brain.cases.workflow import TransitionRefused
 from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffIndex, speed_m_s
 from brain.dispatch.roads import RoadNetwork
 from brain.events.bus import Following
+from brain.events.kinds import EventType
 from brain.events.log import Unit
 from brain.events.models import EventRecord
 from brain.events.types import Event
@@ -295,7 +296,7 @@ class DispatchService(Following):
                     u.session.flush()
                 away = (None if person.lon is None or person.lat is None
                         else round(float(haversine_m(person.lon, person.lat, case.lon, case.lat)), 1))
-                u.emit("case.assigned", "case", case.id, {
+                u.emit(EventType.CASE_ASSIGNED, "case", case.id, {
                     "staff_id": person.id, "team_id": person.team_id, "previous_staff_id": previous,
                     "override": override, "reason": reason, "auto": auto, "distance_m": away}, at=now,
                     audit="case.override" if override else "case.assign")
@@ -330,7 +331,7 @@ class DispatchService(Following):
     def _failed(self, case_id: int, reason: str, key: str | None) -> None:
         log.warning("auto-dispatch found nobody to send to case %s (%s)", case_id, key or reason)
         with self.store.unit(AUTO_ACTOR) as u:
-            u.emit("case.auto_dispatch_failed", "case", case_id, {"reason": reason, "refusal": key})
+            u.emit(EventType.CASE_AUTO_DISPATCH_FAILED, "case", case_id, {"reason": reason, "refusal": key})
 
     def stranded(self) -> list[int]:
         """Urgent sensor cases that auto-dispatch could not send anyone to and nobody has been sent to since:

@@ -11,6 +11,7 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from brain.events.bus import Bus
+from brain.events.kinds import EventType
 from brain.events.models import AuditRecord, EventRecord
 from brain.events.types import Event
 from brain.storage.db import Database, insert_rows, utcnow
@@ -34,6 +35,7 @@ class Unit:
         `later`: the two rows are written with the unit's other `later` rows in one bulk insert when the
         unit ends (a batch of thousands of alarms), rather than flushed as objects; a query inside the
         unit does not see them."""
+        type = EventType(type).value  # an unknown kind is refused (ValueError): the log's vocabulary is EventType
         kwargs = {"at": at} if at is not None else {}
         ev = Event(type=type, subject_type=subject_type, subject_id=str(subject_id), actor=self.actor,
                    payload=payload or {}, correlation_id=self.correlation_id, **kwargs)
@@ -61,6 +63,7 @@ class Unit:
                at=None) -> Event:
         """Queue a bus-only notification (telemetry such as a position fix): published, not logged.
         `at`: when (now if None; a batch passes its one clock reading)."""
+        type = EventType(type).value
         ev = Event(type=type, subject_type=subject_type, subject_id=str(subject_id), actor=self.actor,
                    payload=payload or {}, correlation_id=self.correlation_id, at=at or utcnow())
         self.events.append(ev)

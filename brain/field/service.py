@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from brain.cases.enums import CaseStatus
 from brain.cases.models import Case
 from brain.cases.service import CaseService, CaseView, VersionConflict
+from brain.events.kinds import EventType
 from brain.events.log import Store, Unit
 from brain.field.enums import LIVE, TASK_TRANSITIONS, PhotoKind, TaskState
 from brain.field.models import FieldOp, Photo, Task
@@ -124,8 +125,10 @@ class FieldService:
 
     @staticmethod
     def _tell(u: Unit, task: Task, step: str, now: datetime, extra: dict) -> None:
-        u.emit(f"task.{step}", "case", task.case_id, {"task_id": task.id, "staff_id": task.staff_id, **extra}, at=now)
-        u.signal("field.task", "staff", task.staff_id, {"case_id": task.case_id, "task_id": task.id, "step": step},
+        u.emit(EventType.task_step(step), "case", task.case_id,
+               {"task_id": task.id, "staff_id": task.staff_id, **extra}, at=now)
+        u.signal(EventType.FIELD_TASK, "staff", task.staff_id,
+                 {"case_id": task.case_id, "task_id": task.id, "step": step},
                  at=now)
 
     # --- each action of a phone once -----------------------------------------------------------
@@ -276,7 +279,8 @@ class FieldService:
                               lon=lon, lat=lat, uploaded_at=utcnow(), uploaded_by=actor)
                 u.session.add(photo)
                 u.session.flush()
-                u.emit("photo.stored", "case", case_id, {"photo": photo.id, "kind": kind_.value, "staff_id": staff_id,
+                u.emit(EventType.PHOTO_STORED, "case", case_id,
+                       {"photo": photo.id, "kind": kind_.value, "staff_id": staff_id,
                                                          "size": photo.size})
             return photo_dict(photo)
 

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from brain.cases.enums import TERMINAL, CaseStatus, Channel
 from brain.cases.models import Case
 from brain.cases.service import DUPLICATE_RADIUS_M, MAX_DESCRIPTION, CaseService, IntakeError
+from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.events.models import EventRecord
 from brain.field.enums import PhotoKind
@@ -235,7 +236,7 @@ class ResidentService:
                                     width=p.width, height=p.height, received_sha256=p.received_sha256,
                                     taken_at=now, lon=None, lat=None, uploaded_at=now, uploaded_by=actor))
             u.session.flush()
-            u.emit("case.followed" if follows else "resident.reported", "case", case.id,
+            u.emit(EventType.CASE_FOLLOWED if follows else "resident.reported", "case", case.id,
                    {"report": report.id, "channel": new.channel, "topic": topic, "photos": len(prepared),
                     "phone": bool(phone), "sender": sender})
             # the address is kept a day, for the limits: no longer
@@ -358,7 +359,7 @@ class ResidentService:
             row = u.session.get(ResidentReport, report_id)
             assert row is not None
             row.satisfaction = satisfaction
-            u.emit("resident.answered", "case", case.id, {"report": report_id, "satisfaction": satisfaction})
+            u.emit(EventType.RESIDENT_ANSWERED, "case", case.id, {"report": report_id, "satisfaction": satisfaction})
         return {"case_id": case.id, "satisfaction": satisfaction}
 
     def photo(self, code: str, photo_id: str, *, thumb: bool = False) -> tuple[bytes, str]:
@@ -399,7 +400,7 @@ class ResidentService:
                                       status=409)
             for r in rows:
                 r.spam_at, r.spam_by = now, actor
-            u.emit("resident.spam", "case", case_id, {"reports": [r.id for r in rows], "note": note})
+            u.emit(EventType.RESIDENT_SPAM, "case", case_id, {"reports": [r.id for r in rows], "note": note})
             if case.status in (CaseStatus.REPORTED.value, CaseStatus.REGISTERED.value):
                 self.cases.apply(u, case, CaseStatus.CANCELLED, note=note, now=now)
             return len(rows)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
+from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.ingest.models import MESSAGES as INGEST_MESSAGES
 from brain.staff.enums import DutyStatus
@@ -118,7 +119,7 @@ class StaffService:
                     .execution_options(synchronize_session=False))
                 if res.rowcount:  # type: ignore[attr-defined]
                     moved += 1
-                    u.signal("staff.moved", "staff", f.staff_id,
+                    u.signal(EventType.STAFF_MOVED, "staff", f.staff_id,
                              {"lon": f.lon, "lat": f.lat, "at": f.at.isoformat(), "speed": f.speed})
         return moved
 
@@ -145,6 +146,6 @@ class StaffService:
             return False
         person.status = status.value
         u.session.flush()
-        u.emit("staff.status_changed", "staff", person.id, {"from": old, "to": status.value, "reason": reason},
+        u.emit(EventType.STAFF_STATUS_CHANGED, "staff", person.id, {"from": old, "to": status.value, "reason": reason},
                at=now)
         return True

@@ -56,18 +56,30 @@ def test_seeding_loads_the_whole_district_once(db, district):
 def test_unit_writes_event_and_audit_together_and_publishes_after_commit(db):
     bus = MemoryBus()
     seen = []
-    bus.subscribe("thing.*", seen.append)
+    bus.subscribe("device.*", seen.append)
     store = Store(db, bus)
     with store.unit("alice", source="127.0.0.1") as u:
-        ev = u.emit("thing.done", "thing", 7, {"k": 1})
+        ev = u.emit("device.online", "device", 7, {"k": 1})
         assert seen == []  # not before commit
     assert [e.id for e in seen] == [ev.id]
     with db.read() as s:
         rec = s.scalar(select(EventRecord).where(EventRecord.id == ev.id))
         audit = s.scalar(select(AuditRecord).where(AuditRecord.event_id == ev.id))
-    assert (rec.type, rec.actor, rec.subject_id, rec.payload) == ("thing.done", "alice", "7", {"k": 1})
+    assert (rec.type, rec.actor, rec.subject_id, rec.payload) == ("device.online", "alice", "7", {"k": 1})
     assert rec.at.tzinfo is not None
-    assert (audit.actor, audit.action, audit.subject, audit.source) == ("alice", "thing.done", "thing:7", "127.0.0.1")
+    assert (audit.actor, audit.action, audit.subject, audit.source) == ("alice", "device.online", "device:7",
+                                                                        "127.0.0.1")
+
+
+def test_a_kind_of_event_not_in_the_contract_is_refused_and_nothing_is_written(db):
+    from brain.events.kinds import EventType
+
+    store = Store(db, MemoryBus())
+    before = count(db, EventRecord)
+    with pytest.raises(ValueError), store.unit("alice") as u:
+        u.emit("thing.done", "thing", 7)
+    assert count(db, EventRecord) == before
+    assert EventType.case_move("closed") is EventType.CASE_CLOSED and EventType.task_step("read") is EventType.TASK_READ
 
 
 def test_a_failed_unit_leaves_no_event_no_audit_and_publishes_nothing(db):
@@ -77,7 +89,7 @@ def test_a_failed_unit_leaves_no_event_no_audit_and_publishes_nothing(db):
     store = Store(db, bus)
     before = count(db, EventRecord), count(db, AuditRecord)
     with pytest.raises(RuntimeError), store.unit("bob") as u:
-        u.emit("thing.done", "thing", 1)
+        u.emit("device.online", "device", 1)
         raise RuntimeError("boom")
     assert (count(db, EventRecord), count(db, AuditRecord)) == before
     assert seen == []
