@@ -68,13 +68,14 @@ class Escalator(Periodic):
         try:
             case = self.cases.open_case(channel=Channel.IOT.value, category=category, lon=alarm.lon, lat=alarm.lat,
                                         priority=Priority.URGENT.value, device_id=alarm.device_id, actor=ACTOR,
+                                        correlation_id=f"alarm:{alarm_id}",
                                         text={"key": "case.text.escalated", "params": {
                                             "type": f"@alarm.{alarm.type}", "device": alarm.device_id,
                                             "minutes": minutes}})
         except IntakeError as e:
             log.error("escalation of alarm %s could not open a case: %s", alarm_id, e)
             return None
-        with self.store.unit(ACTOR) as u:
+        with self.store.unit(ACTOR, correlation_id=f"alarm:{alarm_id}") as u:
             row = u.session.get(Alarm, alarm_id)
             if row is not None:
                 row.case_id = case.id

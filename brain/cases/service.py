@@ -198,12 +198,13 @@ class CaseService:
     def open_case(self, *, channel: str, category: str, description: str = "", pole: str | None = None,
                   lon: float | None = None, lat: float | None = None, coord_system: str = "wgs84",
                   priority: str | None = None, device_id: str | None = None, actor: str,
-                  source: str | None = None, at: datetime | None = None, text: dict | None = None) -> CaseView:
+                  source: str | None = None, at: datetime | None = None, text: dict | None = None,
+                  correlation_id: str | None = None) -> CaseView:
         """Validate, locate and record a new case in state `reported`; emits ``case.opened``. `text`: what the
         product says of the case, as a catalogue entry ({"key", "params"}), instead of words in one language."""
         new = self.prepare(channel=channel, category=category, description=description, pole=pole, lon=lon,
                            lat=lat, coord_system=coord_system, priority=priority, device_id=device_id, text=text)
-        with self.store.unit(actor, source=source) as u:
+        with self.store.unit(actor, source=source, correlation_id=correlation_id) as u:
             return self.view_of(self.open_in(u, new, at or utcnow()))
 
     def prepare(self, *, channel: str, category: str, description: str = "", pole: str | None = None,
@@ -264,6 +265,9 @@ class CaseService:
                     reporter_name=reporter_name, reported_at=now, stage_started_at=now, updated_at=now)
         u.session.add(case)
         u.session.flush()
+        if u.correlation_id is None:  # a case of its own; one an alarm's escalation opened is in the alarm's chain
+            u.correlation_id = f"case:{case.id}"
+        case.correlation_id = u.correlation_id
         u.emit(EventType.CASE_OPENED, "case", case.id, {
             "channel": new.channel, "category": new.category, "priority": case.priority, "lon": new.lon,
             "lat": new.lat, "pole": new.pole, "grid": new.grid, "committee": new.committee,
@@ -276,6 +280,8 @@ class CaseService:
         case = u.session.get(Case, case_id, with_for_update=True)
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
+        if u.correlation_id is None:  # what this unit changes belongs to the case's chain
+            u.correlation_id = case.correlation_id
         if version is not None and case.version != version:
             raise VersionConflict(f"case {case_id} is at version {case.version}, not {version}: "
                                   "someone else changed it; reload and decide again")

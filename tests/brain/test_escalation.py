@@ -57,3 +57,31 @@ def test_two_escalators_at_once_open_one_case(brain):
     b = Escalator(brain.store, brain.cases, after=timedelta(minutes=3))
     assert a.escalate(alarm.id, now) is not None
     assert b.escalate(alarm.id, now) is None
+
+
+def test_an_escalated_alarm_its_case_the_dispatch_and_the_arrival_are_one_chain(brain):
+    import uuid
+
+    brain.dispatch.attach(brain.bus)
+    esc = Escalator(brain.store, brain.cases, after=timedelta(minutes=3))
+    now = utcnow()
+    elevator = _devices(brain, "elevator")[0]
+    alarm, _ = brain.alarms.raise_alarm(device_id=elevator, type="trapped", at=now - timedelta(minutes=4))
+    (case_id,) = esc.run_once(now)
+    case = brain.cases.get(case_id)
+    task = next(t for t, v in brain.field.tasks_for(case.assigned_staff_id) if v.id == case_id)
+    brain.flows.arrive(uuid.uuid4().hex, task.id, staff_id=case.assigned_staff_id, lon=case.lon, lat=case.lat,
+                       at=utcnow(), actor="person:field")
+    with brain.db.read() as s:
+        chain = s.scalars(select(EventRecord).where(EventRecord.correlation_id == f"alarm:{alarm.id}")
+                          .order_by(EventRecord.seq)).all()
+        kinds = [e.type for e in chain]
+    for kind in ("alarm.escalated", "case.opened", "case.registered", "case.dispatched", "task.assigned",
+                 "case.handling", "task.arrived"):
+        assert kind in kinds, (kind, kinds)
+    other = brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412", actor="hotline")
+    brain.cases.transition(other.id, to="registered", actor="person:disp", note="ok")
+    with brain.db.read() as s:
+        own = {e.correlation_id for e in s.scalars(select(EventRecord).where(
+            EventRecord.subject_type == "case", EventRecord.subject_id == str(other.id)))}
+    assert own == {f"case:{other.id}"}  # a case of its own is a chain of its own
