@@ -21,8 +21,9 @@ class Case(Base):
     # what the product wrote about the case (an escalated alarm, a welfare visit), as a catalogue entry:
     # {"key": ..., "params": {...}}, said in each reader's language; a param "@key" is itself an entry
     text: Mapped[dict | None] = mapped_column(JSON)
-    # the chain the case belongs to (alarm:<id> for an escalated alarm's case, else case:<id>): every event of
-    # the case and of what it sets going (dispatch, the task's steps, arrival) carries it, for the replay
+    # the chain the case belongs to: alarm:<id> for an escalated alarm's case; empty for a case of its own, whose
+    # chain is case:<id>. Every event of the case and of what it sets going (dispatch, the task's steps,
+    # arrival) carries it, for the replay
     correlation_id: Mapped[str | None] = mapped_column(String(64))
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)

@@ -263,11 +263,11 @@ class CaseService:
                     pole_number=new.pole, grid_code=new.grid, committee_code=new.committee,
                     department=new.department, device_id=new.device_id, text=new.text, reporter_phone=reporter_phone,
                     reporter_name=reporter_name, reported_at=now, stage_started_at=now, updated_at=now)
+        case.correlation_id = u.correlation_id  # an alarm's escalation: the alarm's chain (none: the case's own)
         u.session.add(case)
         u.session.flush()
-        if u.correlation_id is None:  # a case of its own; one an alarm's escalation opened is in the alarm's chain
+        if u.correlation_id is None:  # a case of its own is a chain of its own (the column stays empty)
             u.correlation_id = f"case:{case.id}"
-        case.correlation_id = u.correlation_id
         u.emit(EventType.CASE_OPENED, "case", case.id, {
             "channel": new.channel, "category": new.category, "priority": case.priority, "lon": new.lon,
             "lat": new.lat, "pole": new.pole, "grid": new.grid, "committee": new.committee,
@@ -281,7 +281,7 @@ class CaseService:
         if case is None:
             raise CaseNotFound(f"no case {case_id}")
         if u.correlation_id is None:  # what this unit changes belongs to the case's chain
-            u.correlation_id = case.correlation_id
+            u.correlation_id = case.correlation_id or f"case:{case.id}"
         if version is not None and case.version != version:
             raise VersionConflict(f"case {case_id} is at version {case.version}, not {version}: "
                                   "someone else changed it; reload and decide again")

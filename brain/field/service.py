@@ -166,7 +166,8 @@ class FieldService:
             raise TaskGone(f"task {task_id} is {task.state}: reload your tasks", key="refused.field.gone",
                            state=task.state)
         if u.correlation_id is None:  # a step of the task is in its case's chain
-            u.correlation_id = u.session.scalar(select(Case.correlation_id).where(Case.id == task.case_id))
+            u.correlation_id = (u.session.scalar(select(Case.correlation_id).where(Case.id == task.case_id))
+                                or f"case:{task.case_id}")
         return task
 
     def acknowledge(self, op_id: str, task_id: int, step: str, *, staff_id: str, actor: str,
