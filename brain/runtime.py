@@ -20,6 +20,7 @@ from brain.dispatch.service import DispatchService
 from brain.district import seed as district_seed
 from brain.district.service import PlaceService, device_places
 from brain.events.bus import Bus, MemoryBus
+from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.field.photos import FolderStore
 from brain.field.service import FieldService
@@ -173,24 +174,21 @@ class Brain:
 
     def _holds_invented(self) -> bool:
         """Whether invented work is (or is about to be) in the database: the demo, the simulator's cases."""
-        if self.demo or self.simulates:
-            return True
-        from sqlalchemy import select
-
-        from brain.events.models import EventRecord
-
-        with self.db.read() as s:
-            return s.scalar(select(EventRecord.seq).where(EventRecord.type == "case.opened",
-                                                         EventRecord.actor.like("sim:%")).limit(1)) is not None
+        return self.demo or self.simulates or self._cases_opened(by_simulator=True)
 
     def _holds_real_cases(self) -> bool:
+        return self._cases_opened(by_simulator=False)
+
+    def _cases_opened(self, *, by_simulator: bool) -> bool:
+        """Whether the log holds a case opened by the simulator (an actor sim:...), or by anyone else."""
         from sqlalchemy import select
 
         from brain.events.models import EventRecord
 
+        by = EventRecord.actor.like("sim:%") if by_simulator else EventRecord.actor.not_like("sim:%")
         with self.db.read() as s:
-            return s.scalar(select(EventRecord.seq).where(EventRecord.type == "case.opened",
-                                                         EventRecord.actor.not_like("sim:%")).limit(1)) is not None
+            return s.scalar(select(EventRecord.seq).where(EventRecord.type == EventType.CASE_OPENED.value, by)
+                            .limit(1)) is not None
 
     @property
     def _division(self) -> str:

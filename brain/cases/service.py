@@ -439,11 +439,7 @@ class CaseService:
         a pole (tolerant). Without `may_read_personal`, searching by personal data (a phone number, a
         resident's name in `text`, or `phone`) raises PersonalSearch: a search must not reveal which
         cases hold a given resident's data to a role that may not read it."""
-        if phone and not may_read_personal:
-            raise PersonalSearch("searching by a caller's phone needs the permission to read personal data")
-        if text and not may_read_personal and self.masker.mask(text) != text:
-            raise PersonalSearch("these words hold personal data: searching by them needs the permission to "
-                                 "read personal data")
+        self._may_search(text=text, phone=bool(phone), may_read_personal=may_read_personal)
         q = select(Case)
         if statuses:
             q = q.where(Case.status.in_(statuses))
@@ -471,6 +467,17 @@ class CaseService:
             rows = s.scalars(q.order_by(Case.reported_at.desc(), Case.id.desc()).limit(limit).offset(offset))
             return total, [self.view_of(c) for c in rows]
 
+    def _may_search(self, *, text: str | None, phone: bool, may_read_personal: bool) -> None:
+        """PersonalSearch for a role that may not read personal data searching by it: a caller's phone, or words
+        that hold a resident's data (a search must not reveal which cases hold them)."""
+        if may_read_personal:
+            return
+        if phone:
+            raise PersonalSearch("searching by a caller's phone needs the permission to read personal data")
+        if text and self.masker.mask(text) != text:
+            raise PersonalSearch("these words hold personal data: searching by them needs the permission to "
+                                 "read personal data")
+
     def find(self, query: str, *, may_read_personal: bool, limit: int = 50, offset: int = 0
              ) -> tuple[int, list[CaseView]]:
         """What a dispatcher types in one box: a case number, a pole number (as read off the pole), words of the
@@ -483,13 +490,9 @@ class CaseService:
         conditions = []
         digits = "".join(ch for ch in words if ch.isdigit())
         phone_like = len(digits) >= 7 and all(ch.isdigit() or ch in " +-()" for ch in words)
+        self._may_search(text=None if phone_like else words, phone=phone_like, may_read_personal=may_read_personal)
         if phone_like:
-            if not may_read_personal:
-                raise PersonalSearch("searching by a caller's phone needs the permission to read personal data")
             conditions.append(Case.reporter_phone.contains(digits))
-        elif not may_read_personal and self.masker.mask(words) != words:
-            raise PersonalSearch("these words hold personal data: searching by them needs the permission to read "
-                                 "personal data")
         if words.isdigit() and len(words) <= 10 and int(words) < 2**31:
             conditions.append(Case.id == int(words))
         try:

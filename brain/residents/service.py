@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from sqlalchemy import func, select, update
 
 from brain.cases.enums import TERMINAL, CaseStatus, Channel
 from brain.cases.models import Case
-from brain.cases.service import DUPLICATE_RADIUS_M, MAX_DESCRIPTION, CaseService, IntakeError
+from brain.cases.service import DUPLICATE_RADIUS_M, MAX_DESCRIPTION, CaseNotFound, CaseService, IntakeError
 from brain.events.kinds import EventType
 from brain.events.log import Store
 from brain.events.models import EventRecord
@@ -135,16 +134,14 @@ def load_topics(catalogue, path: Path = TOPICS_FILE) -> list[Topic]:
     return topics
 
 
-# what a resident reads of each event of a case (its catalogue entry is r.step.<step>)
-STEP_OF = {"case.opened": "received", "case.registered": "registered", "case.dispatched": "sent",
-           "case.handling": "on_site", "case.handled": "handled", "case.verified": "verified",
-           "case.closed": "closed", "case.deferred": "deferred", "case.cancelled": "cancelled",
-           "case.merged": "merged"}
-# the step a case's current state is in, for the duplicates and Open311's status notes
+# the step a case's current state is in, in a resident's words (its catalogue entry is r.step.<step>)
 STEP_OF_STATUS = {CaseStatus.REPORTED: "received", CaseStatus.REGISTERED: "registered",
                   CaseStatus.DISPATCHED: "sent", CaseStatus.HANDLING: "on_site", CaseStatus.HANDLED: "handled",
                   CaseStatus.VERIFIED: "verified", CaseStatus.CLOSED: "closed", CaseStatus.DEFERRED: "deferred",
                   CaseStatus.CANCELLED: "cancelled", CaseStatus.MERGED: "merged"}
+# the same, by the event that enters each state (a case enters "reported" by being opened)
+STEP_OF = {(EventType.CASE_OPENED if s is CaseStatus.REPORTED else EventType.case_move(s)).value: step
+           for s, step in STEP_OF_STATUS.items()}
 
 
 class ResidentService:
@@ -156,9 +153,8 @@ class ResidentService:
         self.limits = limits or Limits()
         self.topics = topics if topics is not None else load_topics(cases.catalogue)
         self._by_topic = {t.topic: t for t in self.topics}
-        self.team_names: Callable[[], dict[str, str]] = self._team_names
 
-    def _team_names(self) -> dict[str, str]:
+    def team_names(self) -> dict[str, str]:
         with self.store.db.read() as s:
             return {t: n for t, n in s.execute(select(Team.id, Team.name))}
 
@@ -246,7 +242,10 @@ class ResidentService:
             return Receipt(code=code, report_id=report.id, case_id=case.id, follows=follows)
 
     def _followable(self, u, case_id: int, new) -> Case:
-        case = self.cases.locked(u, case_id, None) if u.session.get(Case, case_id) else None
+        try:
+            case = self.cases.locked(u, case_id, None)
+        except CaseNotFound:
+            case = None
         if case is None or not CaseStatus(case.status).is_open or case.category != new.category:
             raise ResidentRefused(f"case {case_id} is not an open case of this kind", key="refused.r.follow",
                                   field="follow")
