@@ -28,7 +28,7 @@ from brain.live import Pace
 from dashboard import ids
 from dashboard.i18n import LOCALES, translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import case_words
+from dashboard.texts import say
 from district_map import DistrictMap
 from layers import geography as geography_layer
 from layers import live as live_layer
@@ -119,8 +119,10 @@ def freshness(brain, at, tr) -> list:
 
 
 def feed(brain, locale: str) -> list:
-    """The latest open cases as text items: time, category, stage, the description as every screen shows it
-    (residents' personal data masked) and the pole (text rendered as text by React, never as HTML)."""
+    """The latest open cases as text items: time, category, stage, what the product wrote about the case and
+    the pole (text rendered as text by React, never as HTML). No words a person typed: the masking finds the
+    names of the district's residents, not any name a resident or a caller writes, and this strip is on the
+    wall."""
     tz = ZoneInfo(brain.settings.display_tz)
     names = category_names(brain.catalogue, locale)
     with_views = [e.view for e in brain.live.layers["cases"].items.values()]
@@ -128,7 +130,7 @@ def feed(brain, locale: str) -> list:
     tr = translator(locale)
     out = []
     for c in latest:
-        words = case_words(c, tr)
+        words = say(tr, c.text) if c.text else ""
         out.append(html.Div(className="feed-item", title=words or None, children=[
             html.Span(c.reported_at.astimezone(tz).strftime("%H:%M"), className="when"),
             f"{names.get(c.category, c.category)} · {tr('status.' + c.status)}"

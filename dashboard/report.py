@@ -21,7 +21,7 @@ from brain.staff.enums import DutyStatus
 from brain.storage.db import utcnow
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names, names
-from dashboard.texts import event_words, fmt, group_names, say
+from dashboard.texts import case_words, event_words, fmt, group_names
 
 e = html.escape
 
@@ -98,7 +98,7 @@ def render_case(brain, who: Principal, case_id: int, locale: str, source: str | 
     c = brain.cases.get(case_id)  # CaseNotFound: 404
     personal = who.can(P.READ_PERSONAL)
     typed = brain.cases.description_for(c, may_read_personal=personal, actor=who.actor, source=source)
-    words = " · ".join(w for w in (say(tr, c.text) if c.text else "", typed) if w) or "—"
+    words = case_words(c, tr, typed) or "—"
     staff = {s.id: s for s in brain.staff.roster()}
     teams = brain.residents.team_names()
     committees = group_names(brain, "committee", locale)

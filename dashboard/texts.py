@@ -68,10 +68,11 @@ def say(tr, text: dict) -> str:
         return str(text.get("key"))
 
 
-def case_words(view, tr) -> str:
+def case_words(view, tr, typed: str | None = None) -> str:
     """What a person reads of a case: what the product wrote, in their language, then the words a person
-    typed (as the view holds them: masked, unless the caller gave the description as typed)."""
-    return " · ".join(w for w in ((say(tr, view.text) if view.text else ""), view.description or "") if w)
+    typed (`typed`, as the reader's role may read them; the view's masked description by default)."""
+    typed = view.description if typed is None else typed
+    return " · ".join(w for w in ((say(tr, view.text) if view.text else ""), typed or "") if w)
 
 
 def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None, *,

@@ -26,7 +26,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import photo_links, refusal_text, say, timeline_items
+from dashboard.texts import case_words, photo_links, refusal_text, timeline_items
 from geodata.crs import haversine_m
 from layers import live as live_layer
 
@@ -268,8 +268,7 @@ def card(brain, case_id: int, locale: str):
     children = [
         html.A(tr("dispatch.print"), href=f"/report/case/{c.id}{lang}", target="_blank", className="print-case"),
         html.H3([f"#{c.id} {names.get(c.category, c.category)} ", html.Span(state, className="badge-state")]),
-        html.P(" · ".join(w for w in (say(tr, c.text) if c.text else "", description) if w) or "—",
-               className="description"),
+        html.P(case_words(c, tr, description) or "—", className="description"),
         html.P(f"{tr('status.' + c.status)} · {tr('channel.' + c.channel)} · {tr('hover.pole')} {c.pole or '—'} · "
                f"{tr('hover.left')} {_minutes_left(c, now)} {tr('hover.min')}", className="meta"),
     ]

@@ -74,3 +74,14 @@ def test_a_page_rendered_anew_is_sent_every_value_again_and_taken_over_again(bra
     assert "counter-open_cases" not in session.step(versions, {"locale": "zh-CN", "path": "/wall", "page": "a"})
     again = session.step(versions, {"locale": "zh-CN", "path": "/wall", "page": "b"})
     assert "counter-open_cases" in again and "takeover-banner" in again
+
+
+def test_the_feed_on_the_wall_carries_no_words_a_person_typed(brain):
+    from dashboard.live import feed
+
+    brain.residents.report(category="C0107", topic="lamp", pole="0412", address="10.0.0.1",
+                           description="王小明家门口路灯不亮，电话13800138000")
+    brain.live.refresh()
+    text = repr(feed(brain, "zh-CN"))
+    assert "路灯损坏或不亮" in text and "0412" in text
+    assert "王小明" not in text and "13800138000" not in text and "门口" not in text
