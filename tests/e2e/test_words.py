@@ -12,6 +12,7 @@ import pytest
 from brain.sim.history import HistoryGenerator, write
 from brain.storage.db import utcnow
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_dispatch_view import open_case
 from tests.e2e.test_views import open_view
 
 pytestmark = pytest.mark.e2e
@@ -75,10 +76,7 @@ def test_the_english_screens_say_nothing_in_chinese_but_the_districts_own_names(
         assert chinese(path) == set(), path
     page.goto(live_app.url + "/dispatch?lang=en")
     page.wait_for_selector("#dispatch-queue-search", timeout=30_000)
-    page.fill("#dispatch-queue-search", str(case.id))
-    page.press("#dispatch-queue-search", "Enter")
-    page.click(f"button.queue-item:has-text('#{case.id}')")
-    page.wait_for_selector(f".card h3:has-text('#{case.id}')", timeout=10_000)
+    open_case(page, case.id)
     assert chinese("dispatch") == set()
     for path in ("/report/daily?lang=en", f"/report/case/{case.id}?lang=en"):
         page.goto(live_app.url + path)
