@@ -112,3 +112,14 @@ def page(anonymous, live_app):
     """A page signed in as a dispatcher (sees /wall and /dispatch)."""
     sign_in(anonymous.page, live_app, "dispatcher")
     return anonymous
+
+
+def open_case(page, case_id: int) -> None:
+    """Find a case by its number in the queue's search box and open its card (the queue may hold more than a
+    page: the tests of this module share one app)."""
+    page.wait_for_selector("#dispatch-queue-search", timeout=30_000)
+    page.fill("#dispatch-queue-search", str(case_id))
+    page.press("#dispatch-queue-search", "Enter")
+    page.wait_for_selector(f"button.queue-item:has-text('#{case_id}')", timeout=15_000)
+    page.click(f"button.queue-item:has-text('#{case_id}')")
+    page.wait_for_selector(f".card h3:has-text('#{case_id}')", timeout=10_000)

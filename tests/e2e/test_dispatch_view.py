@@ -4,20 +4,9 @@ import pytest
 
 from brain.staff.service import Fix
 from brain.storage.db import utcnow
-from tests.e2e.conftest import choose, sign_in
+from tests.e2e.conftest import choose, open_case, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def open_case(page, case_id: int) -> None:
-    """Find a case by its number in the queue's search box and open its card (the queue may hold more than a
-    page: the tests of this module share one app)."""
-    page.wait_for_selector("#dispatch-queue-search", timeout=30_000)
-    page.fill("#dispatch-queue-search", str(case_id))
-    page.press("#dispatch-queue-search", "Enter")
-    page.wait_for_selector(f"button.queue-item:has-text('#{case_id}')", timeout=15_000)
-    page.click(f"button.queue-item:has-text('#{case_id}')")
-    page.wait_for_selector(f".card h3:has-text('#{case_id}')", timeout=10_000)
 
 
 def test_new_case_by_pole_warns_of_duplicates_then_assigns_in_one_click(anonymous, live_app):

@@ -11,8 +11,7 @@ import pytest
 
 from brain.sim.history import HistoryGenerator, write
 from brain.storage.db import utcnow
-from tests.e2e.conftest import sign_in
-from tests.e2e.test_dispatch_view import open_case
+from tests.e2e.conftest import open_case, sign_in
 from tests.e2e.test_views import open_view
 
 pytestmark = pytest.mark.e2e
