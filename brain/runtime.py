@@ -35,6 +35,7 @@ from brain.kpi.service import KpiService
 from brain.leader import Lease
 from brain.live import Changes, Followed, Freshness, LiveProjection, snapshot
 from brain.privacy import TextMasker
+from brain.replay.service import KeyframeRound, ReplayService, forget_late
 from brain.residents.service import ResidentService
 from brain.sim.simulator import Simulator
 from brain.staff.service import StaffService
@@ -83,6 +84,10 @@ class Brain:
         photos = FolderStore(settings.photo_dir)
         self.field = FieldService(self.store, self.cases, photos, unread_after_min=settings.unread_after_min)
         self.residents = ResidentService(self.store, self.cases, photos)  # the public page and Open311
+        # the replay: state at any instant from the log; an event logged late forgets the keyframes it changes
+        self.replay = ReplayService(self.store, self.staff, self.policy, mask=self.cases.mask_payload)
+        self.store.add_projector(forget_late)
+        self.keyframes = KeyframeRound(self.replay)
         # the cross-domain steps: a case move's and an assignment's other changes, the phone's actions
         self.flows = Flows(cases=self.cases, staff=self.staff, field=self.field, gazetteer=self.gazetteer,
                            dispatch=self.dispatch, arrive_radius_m=settings.arrive_radius_m)
@@ -132,6 +137,7 @@ class Brain:
                 for followed in (self.freshness, self.live, self.changes):
                     followed.attach(self.bus)
                 self.freshness.seed(snapshot(self))
+                self.keyframes.start()
             if self.settings.escalate_after_s > 0:
                 self.escalator.start()
             if self.settings.monitor_interval_s > 0:
@@ -245,6 +251,7 @@ class Brain:
 
     def stop(self) -> None:
         self.escalator.stop()
+        self.keyframes.stop()
         self.monitor.stop()
         self.forget.stop()
         self.freshness.detach()

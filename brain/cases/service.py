@@ -184,9 +184,7 @@ class CaseService:
 
     def view_of(self, c: Case) -> CaseView:
         """The view of a case row read in a session (its description masked; see CaseView)."""
-        stage = workflow.STAGE_OF.get(CaseStatus(c.status))
-        due = (self.policy.limits(c.category, c.priority).due(stage, c.stage_started_at)
-               if stage else None)
+        due = self.policy.stage_due(c.category, c.priority, c.status, c.stage_started_at)
         return CaseView(id=c.id, status=c.status, channel=c.channel, category=c.category, priority=c.priority,
                         description=self.masker.mask(c.description), full_description=c.description,
                         lon=c.lon, lat=c.lat, pole=c.pole_number, grid=c.grid_code,

@@ -91,3 +91,8 @@ class TimeLimitPolicy:
 
     def limits(self, category: str, priority: Priority | str) -> TimeLimits:
         return TimeLimits({**self._priorities[Priority(priority)], **self._categories.get(category, {})})
+
+    def stage_due(self, category: str, priority: Priority | str, status: S | str, started: datetime) -> datetime | None:
+        """When the stage a case in `status` is at runs over its limit (None: no clock runs, e.g. deferred)."""
+        stage = STAGE_OF.get(S(status))
+        return self.limits(category, priority).due(stage, started) if stage else None

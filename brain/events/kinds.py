@@ -75,6 +75,9 @@ class EventType(StrEnum):
         return cls(f"task.{step}")
 
 
+# what only the bus carries: never in the log, so never in a replay
+BUS_ONLY = frozenset({EventType.FIELD_TASK.value, EventType.ALARM_REPEATED.value, EventType.STAFF_MOVED.value})
+
 # every move of the workflow has its kind, and so has every state a task enters
 _KINDS = {k.value for k in EventType}
 assert all(f"case.{s.value}" in _KINDS for s in CaseStatus if s is not CaseStatus.REPORTED)

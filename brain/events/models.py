@@ -29,6 +29,7 @@ class EventRecord(Base):
 
     __table_args__ = (
         Index("ix_events_type_at", "type", "at"),
+        Index("ix_events_at", "at", "seq"),  # the replay reads the log by time
         Index("ix_events_subject", "subject_type", "subject_id", "seq"),
     )
 

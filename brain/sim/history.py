@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import numpy as np
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, delete, func, insert, select, text
 
 from brain.cases.catalogue import Catalogue
 from brain.cases.enums import CaseStatus as S
@@ -23,6 +23,7 @@ from brain.cases.models import Case
 from brain.cases.workflow import TimeLimitPolicy
 from brain.events.models import EventRecord
 from brain.kpi.facts import CaseFacts, Step, derive
+from brain.replay.models import Keyframe
 from brain.sim.simulator import CASES_PER_DAY, CHANNELS, HOURLY_PROFILE, SHANGHAI
 from brain.storage.db import Database
 from geodata.district import District
@@ -193,6 +194,8 @@ def write(db: Database, gen: HistoryGenerator, *, start: datetime, end: datetime
                 s.execute(insert(cast(Table, Case.__table__)), b.cases)
                 s.execute(insert(cast(Table, EventRecord.__table__)), b.events)
                 s.execute(insert(cast(Table, CaseFacts.__table__)), b.facts)
+            if b.cases:  # events of past times: keyframes built before them are wrong now
+                s.execute(delete(Keyframe))
         cases += len(b.cases)
         events += len(b.events)
     if db.engine.dialect.name == "postgresql" and cases:

@@ -39,7 +39,7 @@ FALSE_ALARM_SHARE = 0.6
 SILENT_SHARE = 0.002  # of heartbeats: the device falls silent for 2 to 6 intervals (goes offline, then back)
 REPORT_EVERY_S = 5.0
 REAL_WORK = frozenset({CaseStatus.DISPATCHED, CaseStatus.HANDLING, CaseStatus.HANDLED})  # a field person's part
-TRACK_RETENTION = timedelta(hours=24)  # position history kept for the demo; pruned hourly
+TRACK_RETENTION = timedelta(days=7, hours=1)  # position history kept: the replay's longest window; pruned hourly
 
 # Relative case intake by hour of day (Asia/Shanghai); normalised to mean 1.
 _PROFILE = np.array([0.2, 0.15, 0.1, 0.1, 0.15, 0.3, 0.6, 1.0, 1.5, 1.8, 1.8, 1.5,

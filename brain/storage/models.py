@@ -14,6 +14,7 @@ from brain.events.models import AuditRecord, EventRecord
 from brain.field.models import FieldOp, Photo, Task
 from brain.ingest.models import IngestMessage, IngestReject
 from brain.kpi.facts import CaseFacts
+from brain.replay.models import Keyframe
 from brain.residents.models import ResidentReport
 from brain.staff.models import Staff, StaffTrack, Team
 from brain.storage.db import Base, UTCDateTime
@@ -40,6 +41,7 @@ __all__ = [
     "GridCell",
     "IngestMessage",
     "IngestReject",
+    "Keyframe",
     "Photo",
     "Place",
     "Pole",

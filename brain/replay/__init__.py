@@ -1,0 +1,1 @@
+"""The district's past, replayed from the event log and the position track."""

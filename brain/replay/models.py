@@ -1,0 +1,21 @@
+"""Keyframes: the replayed state at fixed instants, so a seek applies only the events after the nearest one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from brain.storage.db import Base, UTCDateTime
+
+
+class Keyframe(Base):
+    """The state at `at` with every logged event of time `at` or before applied (`events` of them since the
+    keyframe before). Derived data: deleted and built again whenever an event arrives for a time it covers."""
+
+    __tablename__ = "replay_keyframes"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    events: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict] = mapped_column(JSON)
