@@ -24,13 +24,15 @@ from dashboard.i18n import DEFAULT_LOCALE, LOCALES, translator
 from dashboard.pages import audit as audit_page
 from dashboard.pages import dispatch as dispatch_page
 from dashboard.pages import kpi as kpi_page
+from dashboard.pages import replay as replay_page
 from dashboard.pages import wall as wall_page
 
 log = logging.getLogger(__name__)
 ASSETS = __import__("pathlib").Path(__file__).resolve().parent.parent / "assets"
-PAGES = {"/wall": "page.wall", "/dispatch": "page.dispatch", "/kpi": "page.kpi", "/audit": "page.audit"}
+PAGES = {"/wall": "page.wall", "/dispatch": "page.dispatch", "/kpi": "page.kpi", "/replay": "page.replay",
+         "/audit": "page.audit"}
 PAGE_PERMISSION = {"/wall": Permission.VIEW_MAP, "/dispatch": Permission.READ_CASES, "/kpi": Permission.READ_KPI,
-                   "/audit": Permission.READ_AUDIT}
+                   "/replay": Permission.REPLAY, "/audit": Permission.READ_AUDIT}
 HEARTBEAT_MS = 5000  # with push off: how often the map pages poll (BRAIN_LIVE_POLL_MS)
 
 
@@ -87,6 +89,8 @@ def _page(brain: Brain, path: str, locale: str, search: str | None = None) -> li
         return [header, audit_page.body(locale), dcc.Interval(id=ids.LIVE_TICK, interval=10_000)]
     if path == "/kpi":
         return [header, kpi_page.body(brain, locale, search)]
+    if path == "/replay":  # no live tick: the replay's map is fed by its own playhead
+        return [header, replay_page.body(brain, locale, search)]
     interval = HEARTBEAT_MS if brain.settings.live_push else brain.settings.live_poll_ms
     tick = dcc.Interval(id=ids.LIVE_TICK, interval=interval)
     if path == "/dispatch":
@@ -137,6 +141,7 @@ def create_dash(brain: Brain, server: FastAPI) -> tuple[dash.Dash, GuardedDash]:
     dispatch_page.register(guard, brain, locale_of)
     audit_page.register(guard, brain, locale_of)
     kpi_page.register(guard, brain, locale_of)
+    replay_page.register(guard, brain, locale_of)
 
     app.clientside_callback(
         """

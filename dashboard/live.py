@@ -62,13 +62,16 @@ def features(brain, locale: str) -> live_layer.Features:
     return live_layer.Features(translator(locale), category_names(brain.catalogue, locale), brain.settings.display_tz)
 
 
-def map_frame(brain, locale: str, *, path: str) -> html.Div:
+def map_frame(brain, locale: str, *, path: str, deltas: list | None = None) -> html.Div:
     """The map with the live layers as they are now (the page's loop sends what changes after), its
-    legend and the card of a clicked pole."""
+    legend and the card of a clicked pole. With `deltas` (/replay) the map starts from those instead and no
+    live loop feeds it: the page has no live context."""
     tr = translator(locale)
-    brain.live.refresh()
-    build = features(brain, locale)
-    deltas = [build.delta(d) for d in brain.live.since(None)]
+    replay = deltas is not None
+    if deltas is None:
+        brain.live.refresh()
+        build = features(brain, locale)
+        deltas = [build.delta(d) for d in brain.live.since(None)]
     geo = geography_of(brain.district)
     district_map = DistrictMap(id=ids.MAP, geography=geo, palette=live_layer.palette(), deltas=deltas,
                                versions={d["layer"]: d["version"] for d in deltas}, hidden=HIDDEN_AT_START,
@@ -80,8 +83,10 @@ def map_frame(brain, locale: str, *, path: str) -> html.Div:
             html.Div(s["title"], className="legend-head") if s["group"] in (*live_layer.COLOURS, "history")
             else None,
             *[_legend_row(r) for r in s["rows"]]])
-          for s in live_layer.legend(tr, set(geo["layers"]), links=path == "/dispatch")]])
+          for s in live_layer.legend(tr, set(geo["layers"]), links=path == "/dispatch", trails=replay)]])
     card = html.Div(id=ids.POLE_CARD, className="pole-card hidden", role="dialog")
+    if replay:
+        return html.Div([district_map, legend, card], className="map-wrap")
     # `page`: this rendering of the page (a navigation renders it anew, with every value as it is now)
     context = dcc.Store(id=ids.LIVE_CONTEXT, data={"locale": locale, "path": path, "page": uuid.uuid4().hex})
     return html.Div([district_map, legend, card, context], className="map-wrap")

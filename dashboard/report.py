@@ -9,19 +9,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from api.security import client_source, requires
 from brain.auth.enums import Permission as P
 from brain.auth.service import Principal
 from brain.cases.service import CaseNotFound
+from brain.kpi.export import rows_to_csv
 from brain.kpi.indicators import BY_KEY
 from brain.kpi.report import handover
+from brain.replay.service import KINDS, Filter, ReplayError
 from brain.staff.enums import DutyStatus
 from brain.storage.db import utcnow
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names, names
-from dashboard.texts import case_words, event_words, fmt, group_names
+from dashboard.texts import case_words, event_subject, event_text, event_words, fmt, group_names, refusal_text
 
 e = html.escape
 
@@ -167,6 +169,33 @@ def build_router(brain) -> APIRouter:
         brain.store.audit(actor=who.actor, action="report.case", subject=f"case:{case_id}",
                           source=client_source(request.scope), detail={"lang": lang})
         return HTMLResponse(page)
+
+    @r.get("/report/replay.csv", include_in_schema=False)
+    def replay_csv(request: Request, start: str = Query(alias="from", max_length=40),
+                   end: str = Query(alias="to", max_length=40),
+                   kind: str = Query("", max_length=200), case: int | None = Query(None, ge=1, le=2**62),
+                   team: str | None = Query(None, max_length=20), committee: str | None = Query(None, max_length=12),
+                   lang: str = Query("zh-CN", pattern="^(zh-CN|en)$"),
+                   who: Principal = Depends(requires(P.REPLAY))):
+        """The events of a replay window as CSV (what its list shows, payloads masked), for a report."""
+        tr = translator(lang)
+        try:
+            window = brain.replay.window(start, end)
+        except ReplayError as err:
+            return PlainTextResponse(refusal_text(err, tr), status_code=422)
+        f = Filter(kinds=tuple(k for k in kind.split(",") if k in KINDS), case_id=case, team_id=team,
+                   committee=committee)
+        tz = ZoneInfo(brain.settings.display_tz)
+        staff = {s.id: s for s in brain.staff.roster()}
+        header = [tr("audit.at"), tr("replay.kind"), tr("report.event"), tr("audit.subject"), tr("audit.actor"),
+                  tr("replay.chain")]
+        rows = [dict(zip(header, (ev["at"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), ev["type"],
+                                  event_text(ev, tr, staff), event_subject(ev), ev["actor"], ev["correlation_id"]),
+                         strict=True)) for ev in brain.replay.export(window, f)]
+        brain.store.audit(actor=who.actor, action="replay.export", subject=f"window:{start}/{end}",
+                          source=client_source(request.scope), detail={"rows": len(rows), "kind": kind, "case": case})
+        return Response(rows_to_csv(rows, header), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="replay-events.csv"'})
 
     @r.get("/report/daily", response_class=HTMLResponse, include_in_schema=False)
     def daily(request: Request, lang: str = Query("zh-CN", pattern="^(zh-CN|en)$"),

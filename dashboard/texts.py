@@ -132,6 +132,33 @@ def event_words(e: dict, tr, staff: dict) -> str:
         return kind
 
 
+def event_text(e: dict, tr, staff: dict) -> str:
+    """Any event of the log in the reader's words (a case's, a task's, a resident's as on the case card; an
+    alarm's, a device's, a person's duty as the replay lists them)."""
+    group = e["type"].split(".", 1)[0]
+    p = e["payload"]
+    if group in ("alarm", "device", "staff"):
+        words = {"kind": tr(f"alarm.{p['type']}") if p.get("type") else "", "case": p.get("case_id") or ""}
+        if group == "staff":
+            person = staff.get(e["subject_id"])
+            words.update(name=person.name if person else e["subject_id"],
+                         status=tr(f"duty.{p['to']}") if p.get("to") else "")
+        try:
+            return tr(f"replay.ev.{e['type']}").format(**words)
+        except KeyError:  # a kind of alarm no catalogue entry names: the log's own word
+            return e["type"]
+    return event_words(e, tr, staff)
+
+
+def event_subject(e: dict) -> str:
+    """What an event is about, in a few characters: a case's number, an alarm's or a device's device."""
+    if e["subject_type"] == "case":
+        return f"#{e['subject_id']}"
+    if e["type"] == "alarm.raised":
+        return str(e["payload"].get("device_id") or "")
+    return e["subject_id"] if e["subject_type"] == "device" else ""
+
+
 STAGE_PARAMS = ("current", "target", "stage", "status")  # a refusal's values that are a case's stage
 
 

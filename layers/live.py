@@ -54,10 +54,10 @@ STATIC_LEGEND = [("boundary", "boundary"), ("committees", "committee"), ("roads"
                  ("buildings", "building"), ("grid", "grid"), ("poles", "pole")]
 
 
-def legend(tr, groups: set[str], *, links: bool = False) -> list[dict]:
+def legend(tr, groups: set[str], *, links: bool = False, trails: bool = False) -> list[dict]:
     """The legend: a section per layer the map draws (`groups`), each row a colour and its meaning, made
     from the same tables the layers are drawn from; with `links` (/dispatch), the lines from the chosen case
-    to the people recommended for it."""
+    to the people recommended for it; with `trails` (/replay), the paths people walked."""
     p = palette()
     out = [{"group": name, "title": tr(f"layer.{name}"),
             "rows": [{"colour": COLOURS[name][key], "label": tr(label)} for key, label in LEGEND_ROWS[name]]
@@ -70,6 +70,10 @@ def legend(tr, groups: set[str], *, links: bool = False) -> list[dict]:
             {"colour": p["trail"], "label": tr("legend.trail.reported"), "ring": True},
             {"colour": p["trail"], "label": tr("legend.trail.path"), "line": True},
             {"colour": p["trail"], "label": tr("legend.trail.arrived")}]})
+    if trails:  # /replay: the paths walked before the playhead
+        out.append({"group": "history", "title": tr("legend.history.replay"), "rows": [
+            {"colour": p["trail"], "label": tr("replay.legend.trail"), "line": True},
+            {"colour": p["trail"], "label": tr("legend.trail.reported"), "ring": True}]})
     out += [{"group": name, "title": tr(f"layer.{name}"), "rows": [{"colour": p[key], "label": tr(f"layer.{name}"),
                                                                     "line": name in ("boundary", "committees",
                                                                                      "roads", "grid")}]}
@@ -114,10 +118,11 @@ class Features:
     """Builds the features of the live layers in one language and time zone. `tr` translates catalogue
     keys; `names` gives the names of categories; `teams` is not needed: a person's view carries it."""
 
-    def __init__(self, tr, category_names: dict[str, str], tz: str) -> None:
+    def __init__(self, tr, category_names: dict[str, str], tz: str, *, counts: bool = True) -> None:
         self.tr = tr
         self.categories = category_names
         self.tz = ZoneInfo(tz)
+        self.counts = counts  # an alarm's repeat count and last time (the replay has neither: not in the log)
 
     def _hm(self, at) -> str:
         return at.astimezone(self.tz).strftime("%H:%M") if at else "—"
@@ -141,8 +146,9 @@ class Features:
         waiting = a.state == "active" and a.severity == "critical"
         lines = [f"{tr('alarm.' + a.type)} · {tr('severity.' + a.severity)}"
                  + (f" · {tr('alarm.unacknowledged')}" if a.state == "active" else ""),
-                 f"{tr('hover.device')} {a.device_id} · {tr('hover.count')} {a.count}",
-                 f"{tr('hover.first')} {self._hm(a.first_at)} · {tr('hover.last')} {self._hm(a.last_at)}"]
+                 f"{tr('hover.device')} {a.device_id}" + (f" · {tr('hover.count')} {a.count}" if self.counts else ""),
+                 f"{tr('hover.first')} {self._hm(a.first_at)}"
+                 + (f" · {tr('hover.last')} {self._hm(a.last_at)}" if self.counts else "")]
         return {"id": str(a.id), "lon": round(a.lon, 6), "lat": round(a.lat, 6),
                 "colour": COLOURS["alarms"].get(a.severity, FALLBACK), "size": ALARM_SIZE.get(a.severity, 16),
                 "ring": waiting, "tip": "\n".join(lines), "device": a.device_id, "kind": a.type, "count": a.count}

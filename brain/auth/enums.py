@@ -33,6 +33,7 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"
     FIELD_WORK = "field_work"  # receive, accept, handle one's own tasks (a person tied to a staff member)
     VERIFY = "verify"  # verify handled cases in the field, never one's own
+    REPLAY = "replay"  # play the district's past back (each window looked at is audited)
 
 
 P = Permission
@@ -40,8 +41,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.WALL: frozenset({P.VIEW_MAP}),
     Role.OPERATOR: frozenset({P.VIEW_MAP, P.READ_STAFF, P.READ_CASES, P.HANDLE_ALARM}),
     Role.DISPATCHER: frozenset({P.VIEW_MAP, P.READ_STAFF, P.READ_CASES, P.OPEN_CASE, P.MOVE_CASE, P.HANDLE_ALARM,
-                                P.READ_PERSONAL}),
-    Role.LEADER: frozenset({P.VIEW_MAP, P.READ_STAFF, P.READ_CASES, P.READ_KPI, P.EXPORT}),
+                                P.READ_PERSONAL, P.REPLAY}),
+    Role.LEADER: frozenset({P.VIEW_MAP, P.READ_STAFF, P.READ_CASES, P.READ_KPI, P.EXPORT, P.REPLAY}),
     Role.ADMIN: frozenset(Permission),
     Role.INTAKE: frozenset({P.OPEN_CASE, P.READ_CASES, P.VIEW_MAP}),
     Role.GATEWAY: frozenset({P.INGEST_ALARM}),

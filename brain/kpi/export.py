@@ -39,8 +39,8 @@ def to_csv(rows: list[dict]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def _write(w, rows: list[dict]) -> None:
-    cols = columns(rows)
+def _write(w, rows: list[dict], header: list[str] | None = None) -> None:
+    cols = header or columns(rows)
     w.writerow(cols)
     for r in rows:
         w.writerow(["" if r.get(c) is None else _cell(r.get(c)) for c in cols])
@@ -55,6 +55,14 @@ def tables_to_csv(tables: dict[str, list[dict]]) -> bytes:
             w.writerow([])
         w.writerow([_safe(name)])
         _write(w, rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def rows_to_csv(rows: list[dict], header: list[str] | None = None) -> bytes:
+    """One table as CSV (UTF-8 with a byte-order mark, as spreadsheets on the desks expect); `header`: its
+    columns, written even when there is no row."""
+    buf = io.StringIO()
+    _write(csv.writer(buf), rows, header)
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -141,6 +141,7 @@ CALLBACKS = {
     "kpi-timeline.children": CASE_READERS,
     "kpi-download.data": {"leader", "admin"},
     "pole-card.children": MAP_VIEWERS,
+    "replay-state.data": {"dispatcher", "leader", "admin"},
     PUSH: MAP_VIEWERS,
 }
 
@@ -258,6 +259,8 @@ def test_an_unknown_callback_is_denied_even_to_admin(site):
     ("wall", "/wall", True), ("wall", "/dispatch", False), ("wall", "/kpi", False),
     ("operator", "/dispatch", True), ("operator", "/kpi", False), ("leader", "/kpi", True),
     ("dispatcher", "/kpi", False), ("admin", "/kpi", True), ("admin", "/audit", True), ("dispatcher", "/audit", False),
+    ("dispatcher", "/replay", True), ("leader", "/replay", True), ("operator", "/replay", False),
+    ("wall", "/replay", False),
 ])
 def test_pages_show_only_what_the_role_may_see(site, role, path, visible):
     body = _callback_body(site, "page.children")
@@ -267,7 +270,7 @@ def test_pages_show_only_what_the_role_may_see(site, role, path, visible):
     assert ("您的角色无权查看此页面" in text) is (not visible)
 
 
-@pytest.mark.parametrize("path", ["/wall", "/dispatch", "/kpi", "/", "/audit", "/password"])
+@pytest.mark.parametrize("path", ["/wall", "/dispatch", "/kpi", "/", "/audit", "/password", "/replay"])
 def test_pages_send_strangers_to_the_login_form(site, path):
     r = site.client.get(path, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
