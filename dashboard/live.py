@@ -62,10 +62,10 @@ def features(brain, locale: str) -> live_layer.Features:
     return live_layer.Features(translator(locale), category_names(brain.catalogue, locale), brain.settings.display_tz)
 
 
-def map_frame(brain, locale: str, *, path: str, deltas: list | None = None) -> html.Div:
+def map_frame(brain, locale: str, *, path: str, deltas: list | None = None, **props) -> html.Div:
     """The map with the live layers as they are now (the page's loop sends what changes after), its
     legend and the card of a clicked pole. With `deltas` (/replay) the map starts from those instead and no
-    live loop feeds it: the page has no live context."""
+    live loop feeds it: the page has no live context. `props`: more of the map's props (a view, a trail)."""
     tr = translator(locale)
     replay = deltas is not None
     if deltas is None:
@@ -75,7 +75,7 @@ def map_frame(brain, locale: str, *, path: str, deltas: list | None = None) -> h
     geo = geography_of(brain.district)
     district_map = DistrictMap(id=ids.MAP, geography=geo, palette=live_layer.palette(), deltas=deltas,
                                versions={d["layer"]: d["version"] for d in deltas}, hidden=HIDDEN_AT_START,
-                               font_family=FONT_FAMILY, padding={"left": LEGEND_PX}, className="map")
+                               font_family=FONT_FAMILY, padding={"left": LEGEND_PX}, className="map", **props)
     legend = html.Div(id=ids.LEGEND, className="legend", children=[
         html.Div(tr("legend.title"), className="legend-title"),
         *[html.Div(className="legend-section" + (" off" if s["group"] in HIDDEN_AT_START else ""),

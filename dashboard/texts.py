@@ -4,10 +4,13 @@ timeline. Shared by the pages and the printable shift handover, so no page impor
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from dash import html
 
+from brain.auth.context import current
+from brain.auth.enums import Permission
 from brain.cases.enums import Channel
 from brain.kpi.indicators import BY_KEY
 from brain.kpi.service import UNPLACED, Figure
@@ -77,12 +80,20 @@ def case_words(view, tr, typed: str | None = None) -> str:
 
 def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None, *,
                    personal: bool = False) -> list:
-    """A case's events as list items, oldest first, in local time (personal data masked unless `personal`)."""
+    """A case's events as list items, oldest first, in local time (personal data masked unless `personal`);
+    for a reader who may replay, each time opens the replay at that moment with the case followed."""
     staff = {s.id: s for s in brain.staff.roster()} if staff is None else staff
-    return [html.Li([html.Span(datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%m-%d %H:%M"),
-                               className="when"),
-                     f" {event_words(e, tr, staff)} · {e['actor']}"])
-            for e in brain.cases.timeline(case_id, personal=personal)]
+    who = current()
+    jump = who is not None and who.can(Permission.REPLAY)
+    items = []
+    for e in brain.cases.timeline(case_id, personal=personal):
+        at = datetime.fromisoformat(e["at"])
+        when = at.astimezone(tz).strftime("%m-%d %H:%M")
+        stamp = (html.A(when, href="/replay?" + urlencode({"at": at.isoformat(), "case": case_id}),
+                        className="when replay-jump", title=tr("replay.jump"), target="_blank")
+                 if jump else html.Span(when, className="when"))
+        items.append(html.Li([stamp, f" {event_words(e, tr, staff)} · {e['actor']}"]))
+    return items
 
 
 def photo_links(photos: list[dict], tr, tz: ZoneInfo) -> html.Div:

@@ -193,7 +193,7 @@ def event_list(brain, w: Window, at: datetime, f: Filter, tr, tz: ZoneInfo, staf
     for i, e in enumerate(past + later):
         now = i == len(past) - 1  # the last event at or before the playhead
         offset = int((e["at"] - w.start).total_seconds() * 1_000_000)
-        rows.append(html.Button(id={"type": ids.REPLAY_EVENT, "n": offset}, n_clicks=0,
+        rows.append(html.Button(id={"type": ids.REPLAY_EVENT, "n": e["seq"], "key": str(offset)}, n_clicks=0,
                                 className="replay-event" + (" now" if now else "") + (" later" if i >= len(past)
                                                                                         else ""),
                                 children=[html.Span(e["at"].astimezone(tz).strftime(fmt), className="when"),
@@ -256,7 +256,8 @@ def body(brain, locale: str, search: str | None) -> html.Div:
     staff_options = [{"label": f"{s.name} · {s.team_name}", "value": s.id} for s in brain.staff.roster()]
     team_options = [{"label": name, "value": tid} for tid, name in sorted(brain.residents.team_names().items())]
     committees = group_names(brain, "committee", locale)
-    map_block = map_frame(brain, locale, path="/replay", deltas=shown["deltas"])
+    map_block = map_frame(brain, locale, path="/replay", deltas=shown["deltas"], trail=shown["trail"],
+                          **({"view": shown["view"]} if shown["view"] else {}))
     return html.Div(className="replay-page", children=[
         dcc.Store(id=ids.REPLAY_STATE, data=state),
         dcc.Interval(id=ids.REPLAY_TICK, interval=TICK_MS, disabled=True),
@@ -317,7 +318,7 @@ def register(guard, brain, locale_of) -> None:
         Input(ids.REPLAY_PREV, "n_clicks"), Input(ids.REPLAY_NEXT, "n_clicks"), Input(ids.REPLAY_APPLY, "n_clicks"),
         Input(ids.REPLAY_SPEED, "value"), Input(ids.REPLAY_KINDS, "value"), Input(ids.REPLAY_COMMITTEE, "value"),
         Input(ids.REPLAY_TEAM, "value"), Input(ids.REPLAY_CASE, "value"), Input(ids.REPLAY_FOLLOW_STAFF, "value"),
-        Input(ids.REPLAY_FOLLOW_CASE, "value"), Input({"type": ids.REPLAY_EVENT, "n": ALL}, "n_clicks"),
+        Input(ids.REPLAY_FOLLOW_CASE, "value"), Input({"type": ids.REPLAY_EVENT, "n": ALL, "key": ALL}, "n_clicks"),
         State(ids.REPLAY_STATE, "data"), State(ids.REPLAY_FROM, "value"), State(ids.REPLAY_TO, "value"),
         State(ids.MAP, "versions"), State(ids.URL, "search"),
         prevent_initial_call=True)
@@ -359,8 +360,9 @@ def register(guard, brain, locale_of) -> None:
             elif trigger in (ids.REPLAY_PREV, ids.REPLAY_NEXT):
                 found = brain.replay.step(w, at, -1 if trigger == ids.REPLAY_PREV else 1, f)
                 at = found or at
-            elif isinstance(trigger, dict) and trigger.get("type") == ids.REPLAY_EVENT:
-                at = w.clamp(w.start + timedelta(microseconds=int(trigger["n"])))
+            elif isinstance(trigger, dict) and trigger.get("type") == ids.REPLAY_EVENT and \
+                    str(trigger.get("key")).isdigit():  # the event's time, in microseconds from the window's start
+                at = w.clamp(w.start + timedelta(microseconds=int(trigger["key"])))
             elif trigger == ids.REPLAY_FOLLOW_CASE:
                 state["follow_case"] = filter_of(None, None, None, follow_case).case_id
             elif trigger == ids.REPLAY_FOLLOW_STAFF:
