@@ -48,6 +48,17 @@ def pg_url(database: str, *, fresh: bool = False) -> str:
     return base.set(database=database).render_as_string(hide_password=False)
 
 
+def db_targets(which: str, folder: Path | str, name: str) -> list[tuple[str, str]]:
+    """The databases a benchmark runs on (`which`: sqlite, postgresql or both), as (label, URL): a SQLite file
+    in `folder`, a fresh PostgreSQL database of its own."""
+    out = []
+    if which in ("sqlite", "both"):
+        out.append(("SQLite", f"sqlite:///{Path(folder) / (name + '.sqlite3')}"))
+    if which in ("postgresql", "both"):
+        out.append(("PostgreSQL", pg_url(f"bench_{name}", fresh=True)))
+    return out
+
+
 @contextlib.contextmanager
 def wall_in_browser(password: str = "bench-admin-pass") -> Iterator[tuple]:
     """The whole app in-process (SQLite in a temporary folder, the demo district, simulator off) and a

@@ -25,7 +25,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from bench._util import pg_url
+from bench._util import db_targets
 from brain.cases.enums import CaseStatus
 from brain.cases.models import Case
 from brain.residents import open311 as o311
@@ -125,12 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args(argv)
-    targets = []
     tmp = tempfile.TemporaryDirectory()
-    if args.db in ("sqlite", "both"):
-        targets.append(("SQLite", f"sqlite:///{Path(tmp.name) / 'o311.sqlite3'}"))
-    if args.db in ("postgresql", "both"):
-        targets.append(("PostgreSQL", pg_url("bench_open311", fresh=True)))
+    targets = db_targets(args.db, tmp.name, "open311")
     print(f"{args.cases} cases over {args.days} days; {args.queries} queries (default window, one service, open, "
           "one week, 20 ids)")
     print(f"{'':<34}{'rows/query':>11}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")

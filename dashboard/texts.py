@@ -78,6 +78,16 @@ def case_words(view, tr, typed: str | None = None) -> str:
     return " · ".join(w for w in ((say(tr, view.text) if view.text else ""), typed or "") if w)
 
 
+def replay_href(at: datetime, *, case: int | None = None, staff: str | None = None) -> str:
+    """Where a jump into the replay goes: the hour either side of `at`, the case or person followed."""
+    q: dict[str, str] = {"at": at.isoformat()}
+    if case is not None:
+        q["case"] = str(case)
+    if staff is not None:
+        q["staff"] = staff
+    return "/replay?" + urlencode(q)
+
+
 def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = None, *,
                    personal: bool = False) -> list:
     """A case's events as list items, oldest first, in local time (personal data masked unless `personal`);
@@ -89,8 +99,8 @@ def timeline_items(brain, case_id: int, tr, tz: ZoneInfo, staff: dict | None = N
     for e in brain.cases.timeline(case_id, personal=personal):
         at = datetime.fromisoformat(e["at"])
         when = at.astimezone(tz).strftime("%m-%d %H:%M")
-        stamp = (html.A(when, href="/replay?" + urlencode({"at": at.isoformat(), "case": case_id}),
-                        className="when replay-jump", title=tr("replay.jump"), target="_blank")
+        stamp = (html.A(when, href=replay_href(at, case=case_id), className="when replay-jump",
+                        title=tr("replay.jump"), target="_blank")
                  if jump else html.Span(when, className="when"))
         items.append(html.Li([stamp, f" {event_words(e, tr, staff)} · {e['actor']}"]))
     return items

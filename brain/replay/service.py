@@ -248,14 +248,16 @@ class ReplayService:
         return {sid: (float(lon), float(lat), t) for sid, lon, lat, t in rows}
 
     def trails(self, at: datetime, seconds: float = TRAIL_S, staff_ids=None) -> dict[str, list[tuple[float, float]]]:
-        """The paths walked in the `seconds` before `at`, per person, oldest first."""
-        q = select(StaffTrack.staff_id, StaffTrack.lon, StaffTrack.lat).where(
-            StaffTrack.at > at - timedelta(seconds=seconds), StaffTrack.at <= at)
-        ids = sorted(staff_ids) if staff_ids is not None else None
-        if ids is not None:
-            q = q.where(StaffTrack.staff_id.in_(ids))
+        """The paths walked in the `seconds` before `at`, per person (everyone, or `staff_ids`), oldest first.
+        Asked person by person (an IN list), so the track's (person, time) index answers it: a range on the
+        time alone would scan the week's millions of fixes."""
         out: dict[str, list[tuple[float, float]]] = {}
         with self.store.db.read() as s:
+            ids = sorted(staff_ids) if staff_ids is not None else list(s.scalars(select(Staff.id)))
+            if not ids:
+                return out
+            q = select(StaffTrack.staff_id, StaffTrack.lon, StaffTrack.lat).where(
+                StaffTrack.staff_id.in_(ids), StaffTrack.at > at - timedelta(seconds=seconds), StaffTrack.at <= at)
             for sid, lon, lat in s.execute(q.order_by(StaffTrack.staff_id, StaffTrack.at, StaffTrack.seq)):
                 out.setdefault(sid, []).append((float(lon), float(lat)))
         return out
@@ -290,7 +292,7 @@ class ReplayService:
                                     status=state.duty.get(p.id, p.status), mode=p.mode, lon=lon, lat=lat,
                                     position_at=t, report_interval_s=p.report_interval_s))
         return Scene(at=at, cases=cases, alarms=alarms, staff=people,
-                     trails=self.trails(at, trail_s) if trail_s > 0 else {})
+                     trails=self.trails(at, trail_s, [p.id for p in people]) if trail_s > 0 else {})
 
     # --- the window's events ---------------------------------------------------------------------
     def _where(self, q: Select, f: Filter) -> Select:

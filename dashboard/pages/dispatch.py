@@ -26,7 +26,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import case_words, photo_links, refusal_text, timeline_items
+from dashboard.texts import case_words, photo_links, refusal_text, replay_href, timeline_items
 from geodata.crs import haversine_m
 from layers import live as live_layer
 
@@ -356,6 +356,7 @@ def alarm_items(alarms, locale: str, now: datetime, flapping: set[str]) -> list:
     tr = translator(locale)
     who = current()
     may = who is not None and who.can(Permission.HANDLE_ALARM)
+    replays = who is not None and who.can(Permission.REPLAY)
     items = []
     for a in alarms:
         minutes = int((now - a.first_at).total_seconds() // 60)
@@ -375,6 +376,9 @@ def alarm_items(alarms, locale: str, now: datetime, flapping: set[str]) -> list:
             if a.rung_due_at:
                 rung += f" ({tr('rung.next_in')} {max(0, int((a.rung_due_at - now).total_seconds() // 60))} " \
                         f"{tr('hover.min')})"
+        if replays:  # from its first moment, with the case it opened followed
+            buttons.append(html.A(tr("replay.jump"), href=replay_href(a.first_at, case=a.case_id), target="_blank",
+                                  className="replay-jump small"))
         items.append(html.Div(className="alarm-item", children=[
             html.Span(tr(f"severity.{a.severity}"), className=f"sev-{a.severity}"),
             html.Span(f"{tr('alarm.' + a.type)} · {a.device_id} · ×{a.count} · {minutes} {tr('hover.min')}{rung}"

@@ -21,6 +21,7 @@ SMALL = {
     "field_first_load": ["--runs", "1"],
     "resident_first_load": ["--runs", "1"],
     "open311_requests": ["--db", "sqlite", "--cases", "500", "--queries", "10"],
+    "replay_seek": ["--db", "both", "--days", "0.1", "--seeks", "5"],
 }
 
 
