@@ -23,16 +23,35 @@ from brain.staff.enums import DutyStatus
 from brain.storage.db import utcnow
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names, names
-from dashboard.texts import case_words, event_subject, event_text, event_words, fmt, group_names, refusal_text
+from dashboard.texts import (
+    case_words,
+    event_subject,
+    event_text,
+    event_words,
+    fmt,
+    group_names,
+    refusal_text,
+    replay_href,
+)
 
 e = html.escape
+
+
+class _Html(str):
+    """A cell already made safe (a link built from escaped parts): written as it is."""
+
+
+def _jump(text: str, href: str | None) -> str:
+    """A cell that opens the replay there (`href`), for a reader who may replay; the text alone otherwise."""
+    return _Html(f'<a href="{e(href)}">{e(text)}</a>') if href else text
 
 
 def _table(head: list[str], rows: list[list], empty: str) -> str:
     if not rows:
         return f'<p class="report-empty">{e(empty)}</p>'
     th = "".join(f"<th>{e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in r) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{v if isinstance(v, _Html) else e(str(v))}</td>" for v in r) + "</tr>"
+                   for r in rows)
     return f'<table class="report-table"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -49,10 +68,13 @@ def render(brain, who: Principal, locale: str) -> str:
         f'<div class="report-figure"><span>{e(BY_KEY[k].name(locale))}</span><b>{e(fmt(f))}</b></div>'
         for k, f in h.today.items())
     status_rows = [[tr(f"status.{s}"), n] for s, n in sorted(h.open_by_status.items())]
-    overdue_rows = [[f"#{c.id}", cats.get(c.category, c.category), tr(f"status.{c.status}"),
+    replays = who.can(P.REPLAY)  # each overdue case and alarm opens the replay where it began
+    overdue_rows = [[_jump(f"#{c.id}", replay_href(c.stage_due_at or now, case=c.id) if replays else None),
+                     cats.get(c.category, c.category), tr(f"status.{c.status}"),
                      committees.get(c.committee or "", c.committee or ""), c.pole or "",
                      int((now - c.stage_due_at).total_seconds() // 60)] for c in h.overdue]
-    alarm_rows = [[tr(f"severity.{a.severity}"), names(tr, "alarm", [a.type])[a.type], a.device_id, a.count,
+    alarm_rows = [[_jump(tr(f"severity.{a.severity}"), replay_href(a.first_at, case=a.case_id) if replays else None),
+                   names(tr, "alarm", [a.type])[a.type], a.device_id, a.count,
                    int((now - a.first_at).total_seconds() // 60)] for a in h.alarms]
     staff = {p.id: p.name for p in brain.staff.roster()}
     unread = brain.field.unread(now)

@@ -102,12 +102,16 @@ def test_export_gives_the_ranking_as_csv_and_xlsx_and_is_audited(anonymous, live
 
 def test_the_handover_report_is_for_leaders_and_prints_without_script(anonymous, live_app, history):
     page = anonymous.page
+    late = live_app.brain.cases.open_case(channel="wechat", category="E0101", pole="0005", actor="e2e",
+                                          at=utcnow() - timedelta(days=2))  # overdue: it opens the replay
     sign_in(page, live_app, "leader")
     page.goto(live_app.url + "/report/daily")
     page.wait_for_selector(".report h1")
     assert "交班日报" in page.inner_text(".report h1")
     assert page.locator("script").count() == 0
     assert page.locator(".report-table").count() >= 2
+    jump = page.locator(f".report-table a:text-is('#{late.id}')")
+    assert jump.count() == 1 and jump.get_attribute("href").startswith("/replay?at=")
     assert anonymous.foreign() == []
 
 
