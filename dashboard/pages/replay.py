@@ -5,7 +5,7 @@ state at the playhead comes from the event log and the position track (brain.rep
 the map is the live screens' component and layers, fed with what changed since the last step.
 
 A jump in opens /replay?at=<time>[&case=<id>][&staff=<id>]: the hour either side of the moment, with that
-case or person followed."""
+case or person followed; /replay?from=<time>&to=<time>[&at=<time>] opens a window (at its end, or at `at`)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def start_state(brain, search: str | None, tr) -> tuple[dict, str | None]:
     try:
         if q.get("from") or q.get("to"):
             w = brain.replay.window(q.get("from"), q.get("to"))
-            at = w.end
+            at = brain.replay.instant(w, q["at"]) if q.get("at") else w.end
         elif q.get("at"):
             probe = brain.replay.window(now - timedelta(days=7), now)
             at = brain.replay.instant(probe, q["at"])

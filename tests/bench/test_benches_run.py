@@ -22,6 +22,7 @@ SMALL = {
     "resident_first_load": ["--runs", "1"],
     "open311_requests": ["--db", "sqlite", "--cases", "500", "--queries", "10"],
     "replay_seek": ["--db", "both", "--days", "0.1", "--seeks", "5"],
+    "replay_play": ["--warm", "3", "--seconds", "3"],
 }
 
 
