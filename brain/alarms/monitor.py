@@ -199,7 +199,7 @@ class DeviceMonitor(Periodic):
         rung = alarm.rung
         if rung is None or AlarmState(alarm.state) not in LIVE_STATES:
             raise AlarmError(f"alarm {alarm_id} is not a live welfare alarm")
-        with self.store.unit(actor) as u:
+        with self.store.unit(actor, correlation_id=f"alarm:{alarm_id}") as u:
             u.emit(EventType.ALARM_WELFARE_OUTCOME, "alarm", alarm_id,
                    {"rung": RUNGS[rung].value, "outcome": outcome, "note": (note or "")[:500]}, at=now)
         if outcome == Outcome.RESIDENT_OK:
@@ -220,7 +220,7 @@ class DeviceMonitor(Periodic):
         values: dict = {"rung": nxt, "rung_due_at": now + timer if timer else None}
         if RUNGS[nxt] is Rung.EMERGENCY:  # critical and waiting for a fresh acknowledgement: the wall takes over
             values.update(severity=Severity.CRITICAL.value, state=AlarmState.ACTIVE.value, escalated_at=now)
-        with self.store.unit(ACTOR) as u:
+        with self.store.unit(ACTOR, correlation_id=f"alarm:{alarm_id}") as u:
             matched = u.session.execute(
                 update(Alarm).where(Alarm.id == alarm_id, Alarm.state.in_([x.value for x in LIVE_STATES]),
                                     (Alarm.rung.is_(None) if rung == 0 else Alarm.rung == rung))
@@ -245,11 +245,12 @@ class DeviceMonitor(Periodic):
             case = self.cases.open_case(channel=Channel.IOT.value, category=WELFARE_CATEGORY, lon=alarm.lon,
                                         lat=alarm.lat, priority=Priority.URGENT.value, device_id=alarm.device_id,
                                         actor=ACTOR, text={"key": "case.text.welfare_visit", "params": {
-                                            "type": f"@alarm.{alarm.type}", "device": alarm.device_id}})
+                                            "type": f"@alarm.{alarm.type}", "device": alarm.device_id}},
+                                        correlation_id=f"alarm:{alarm_id}")  # the alarm's chain
         except IntakeError as e:
             log.error("welfare visit for alarm %s: no case opened: %s", alarm_id, e)
             return
-        with self.store.unit(ACTOR) as u:
+        with self.store.unit(ACTOR, correlation_id=f"alarm:{alarm_id}") as u:
             row = u.session.get(Alarm, alarm_id)
             if row is not None:
                 row.case_id = case.id

@@ -291,7 +291,7 @@ class AlarmService:
                 u.emit(EventType.ALARM_RAISED, "alarm", row["id"], {
                     "device_id": m.device_id, "type": m.type, "severity": sev.value, "lon": device.lon,
                     "lat": device.lat, "place_id": device.place_id, **({"flapping": True} if flapping else {})},
-                    at=m.at, later=True)
+                    at=m.at, later=True, correlation_id=f"alarm:{row['id']}")
                 out[i] = Raised("created", alarm=view)
             u.actor = actor
             # write back in bulk (Core, no ORM object per row): new alarms, repeats, last-seen times
@@ -357,7 +357,7 @@ class AlarmService:
               at: datetime | None = None) -> AlarmView:
         """Clear a live alarm (by the device or an operator); emits ``alarm.cleared``."""
         now = at or utcnow()
-        with self.store.unit(actor) as u:
+        with self.store.unit(actor, correlation_id=f"alarm:{alarm_id}") as u:
             alarm = u.session.get(Alarm, alarm_id)
             if alarm is None:
                 raise AlarmNotFound(f"no alarm {alarm_id}")
@@ -380,7 +380,7 @@ class AlarmService:
 
         Acknowledging is a separate fact from clearing: the condition may still be there."""
         now = at or utcnow()
-        with self.store.unit(actor) as u:
+        with self.store.unit(actor, correlation_id=f"alarm:{alarm_id}") as u:
             alarm = u.session.get(Alarm, alarm_id)
             if alarm is None:
                 raise AlarmNotFound(f"no alarm {alarm_id}")

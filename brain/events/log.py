@@ -29,16 +29,17 @@ class Unit:
     later: list[tuple[dict, dict]] = field(default_factory=list)  # rows of emit(later=True), written at the end
 
     def emit(self, type: str, subject_type: str, subject_id: str | int, payload: dict | None = None, *,
-             audit: str | None = None, at=None, later: bool = False) -> Event:
+             audit: str | None = None, at=None, later: bool = False, correlation_id: str | None = None) -> Event:
         """Append event `type` about (subject_type, subject_id) and its audit row; published after commit.
 
         `later`: the two rows are written with the unit's other `later` rows in one bulk insert when the
         unit ends (a batch of thousands of alarms), rather than flushed as objects; a query inside the
-        unit does not see them."""
+        unit does not see them. `correlation_id`: the chain of this event where it is not the unit's (each
+        alarm of a batch starts a chain of its own)."""
         type = EventType(type).value  # an unknown kind is refused (ValueError): the log's vocabulary is EventType
         kwargs = {"at": at} if at is not None else {}
         ev = Event(type=type, subject_type=subject_type, subject_id=str(subject_id), actor=self.actor,
-                   payload=payload or {}, correlation_id=self.correlation_id, **kwargs)
+                   payload=payload or {}, correlation_id=correlation_id or self.correlation_id, **kwargs)
         event_row = {"id": ev.id, "type": ev.type, "at": ev.at, "actor": ev.actor, "subject_type": ev.subject_type,
                      "subject_id": ev.subject_id, "correlation_id": ev.correlation_id, "payload": ev.payload}
         audit_row = {"at": ev.at, "actor": ev.actor, "action": audit or ev.type,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from brain.alarms.enums import Rung, Severity
 from brain.cases.enums import TERMINAL, CaseStatus
 
 _MOVES = {s.value for s in CaseStatus}
@@ -86,6 +87,8 @@ class State:
             del self.alarms[subject_id]
         elif type == "alarm.escalated" and p.get("case_id") is not None:
             alarm["case_id"] = p["case_id"]
+        elif type == "alarm.welfare_rung" and p.get("rung") == Rung.EMERGENCY.value:
+            alarm["severity"], alarm["state"] = Severity.CRITICAL.value, "active"  # waits again, critical
 
     # --- keyframes: the state as JSON --------------------------------------------------------------
     def to_json(self) -> dict:

@@ -156,3 +156,34 @@ def test_the_event_list_moves_with_the_playhead_filters_by_case_and_masks_person
     assert [e["type"] for e in brain.replay.events(w, w.end, Filter(kinds=("alarm",)))[0]] == []
     rows = list(brain.replay.export(w, Filter(case_id=a.id)))
     assert [r["type"] for r in rows] == ["case.opened", "case.registered"]
+
+
+def test_an_alarm_its_acknowledgement_escalation_case_and_dispatch_are_one_chain(brain):
+    from brain.alarms.escalation import Escalator
+
+    devices = brain.district.devices
+    dev = devices[devices["type"] == "smoke"].iloc[0]
+    alarm, _ = brain.alarms.raise_alarm(device_id=str(dev["id"]), type="smoke")
+    Escalator(brain.store, brain.cases, after=timedelta(seconds=0)).run_once()
+    case_id = next(a.case_id for a in brain.alarms.live_from_db() if a.id == alarm.id)
+    assert case_id is not None
+    brain.alarms.acknowledge(alarm.id, actor="t")
+    w = brain.replay.window(alarm.first_at - timedelta(seconds=1), utcnow())
+    kinds = [e["type"] for e in brain.replay.export(w, Filter(case_id=case_id))]
+    assert kinds[0] == "alarm.raised" and "alarm.escalated" in kinds and "case.opened" in kinds
+    assert "alarm.acknowledged" in kinds
+
+
+def test_a_welfare_alarm_that_climbs_to_emergency_waits_again_as_critical_in_the_replay():
+    from brain.replay.state import State
+
+    s, t = State(), utcnow()
+    s.apply("alarm.raised", "a1", t, {"device_id": "d", "type": "no_activity", "severity": "major", "lon": 1.0,
+                                      "lat": 2.0})
+    s.apply("alarm.acknowledged", "a1", t, {})
+    s.apply("alarm.welfare_rung", "a1", t, {"rung": "visit"})
+    assert (s.alarms["a1"]["state"], s.alarms["a1"]["severity"]) == ("acknowledged", "major")
+    s.apply("alarm.welfare_rung", "a1", t, {"rung": "emergency"})
+    assert (s.alarms["a1"]["state"], s.alarms["a1"]["severity"]) == ("active", "critical")
+    s.apply("alarm.cleared", "a1", t, {})
+    assert s.alarms == {}
