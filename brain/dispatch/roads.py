@@ -35,6 +35,8 @@ class RoadNetwork:
         self.edges = geoms
         self.tree = STRtree(geoms)
         n = self.n
+        # every segment both ways, so a search runs it as directed: asked to treat it as undirected, scipy
+        # would make it symmetric again, a pass over every edge, on each search
         self.graph = csr_matrix((np.r_[self.edge_len, self.edge_len], (np.r_[self.edge_a, self.edge_b],
                                                                       np.r_[self.edge_b, self.edge_a])), shape=(n, n))
 
@@ -49,20 +51,32 @@ class RoadNetwork:
         off = shapely.distance(lines, pts)
         return edge, along, off
 
-    def distances(self, x: float, y: float, xs: np.ndarray, ys: np.ndarray, *, limit: float) -> np.ndarray:
-        """Walking distance from (x, y) to each of (xs, ys) in metres (inf beyond `limit`)."""
-        if not len(xs):
-            return np.zeros(0)
+    def source(self, x: float, y: float, *, limit: float) -> tuple:
+        """A search from (x, y) along the roads up to `limit` metres: its snap and the distance to every
+        node (inf beyond), for `to()` to measure any number of points against."""
         (e0,), (t0,), (o0,) = self.snap(np.array([x]), np.array([y]))
         a, b, L = self.edge_a[e0], self.edge_b[e0], self.edge_len[e0]
-        d = dijkstra(self.graph, directed=False, indices=[a, b], limit=limit + L)
-        from_src = np.minimum(t0 + d[0], (L - t0) + d[1])  # to every node, leaving by either end
+        d = dijkstra(self.graph, directed=True, indices=[a, b], limit=limit + L)  # (both ways are in the graph)
+        return e0, t0, o0, np.minimum(t0 + d[0], (L - t0) + d[1])  # to every node, leaving by either end
+
+    def to(self, src: tuple, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Walking distance from a `source()` to each of (xs, ys) in metres: exact where it is within the
+        source's limit (inf, or an over-estimate, beyond it)."""
+        if not len(xs):
+            return np.zeros(0)
+        e0, t0, o0, from_src = src
         edges, along, off = self.snap(xs, ys)
         ea, eb, el = self.edge_a[edges], self.edge_b[edges], self.edge_len[edges]
         via_nodes = np.minimum(from_src[ea] + along, from_src[eb] + (el - along))
         same_edge = edges == e0
         via_nodes[same_edge] = np.minimum(via_nodes[same_edge], np.abs(along[same_edge] - t0))
         return o0 + via_nodes + off
+
+    def distances(self, x: float, y: float, xs: np.ndarray, ys: np.ndarray, *, limit: float) -> np.ndarray:
+        """Walking distance from (x, y) to each of (xs, ys) in metres (inf beyond `limit`)."""
+        if not len(xs):
+            return np.zeros(0)
+        return self.to(self.source(x, y, limit=limit), xs, ys)
 
     def route(self, x0: float, y0: float, x1: float, y1: float) -> tuple[list[tuple[float, float]], float]:
         """The walking way from (x0, y0) to (x1, y1) along the network, as metric points, and its length in
@@ -74,7 +88,7 @@ class RoadNetwork:
             return [(x0, y0), *_coords(part), (x1, y1)], float(o0 + abs(t1 - t0) + o1)
         a0, b0, len0 = self.edge_a[e0], self.edge_b[e0], self.edge_len[e0]
         a1, b1, len1 = self.edge_a[e1], self.edge_b[e1], self.edge_len[e1]
-        d, pred = dijkstra(self.graph, directed=False, indices=[a0, b0], return_predecessors=True)
+        d, pred = dijkstra(self.graph, directed=True, indices=[a0, b0], return_predecessors=True)
         # leave the first edge by either end, enter the last by either end: the shortest of the four
         options = [(lead + d[k][node] + tail, k, node)
                    for k, lead in ((0, t0), (1, len0 - t0))

@@ -63,6 +63,7 @@ class Candidate:
     eta_s: float
     mode: str
     workload: int = 0
+    stale: bool = False  # the last position is older than twice the person's interval: ranked after the fresh
 
 
 @dataclass(frozen=True)
@@ -128,9 +129,7 @@ class Ranker:
                 ok &= ~np.isin(idx.ids(rows), list(exclude))
             dist = straight
             if self.roads is not None and ok.any():
-                xs, ys = idx.xy(rows[ok])
-                dist = np.full(len(rows), np.inf)
-                dist[ok] = self.roads.distances(x, y, xs, ys, limit=limit_m)
+                dist = self._by_road(x, y, rows, straight, ok, radius, limit)
             found = np.sort(dist[ok & (dist <= limit_m)])
             enough = len(found) >= limit
             # by road, a person beyond this straight radius may still be nearer than the limit-th found
@@ -148,13 +147,19 @@ class Ranker:
             m = idx.member(row_l[k])
             d = dist_l[k]
             rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_l[k], d / speed_m_s(m.mode), m.mode))
+        stale_rows = self._stale(x, y, rows, straight, status, duty, fresh, exclude, limit - len(chosen), limit_m)
+        for k, d in stale_rows:  # fewer fresh than asked for: the nearest whose position is stale come after
+            m = idx.member(row_l[k])
+            rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_l[k], d / speed_m_s(m.mode), m.mode,
+                                        stale=True))
+        ranked_stale = {k for k, _d in stale_rows}
         # The nearby people left out: those no farther (in a straight line) than the last one ranked.
         cut = straight_l[chosen[-1]] if chosen else radius
         left_out = by_straight[~reachable & (straight <= cut)][:MAX_EXCLUDED].tolist()
         status_l, duty_l, ok_l = status.tolist(), duty.tolist(), ok.tolist()
         for k in left_out:
             m = idx.member(row_l[k])
-            if exclude and m.staff_id in exclude:
+            if (exclude and m.staff_id in exclude) or k in ranked_stale:
                 continue
             if ok_l[k]:
                 reason = "too_far_by_road"
@@ -168,6 +173,57 @@ class Ranker:
                 reason = "position_stale"
             rec.excluded.append(Excluded(m.staff_id, m.team_id, reason, straight_l[k]))
         return rec
+
+
+    def _stale(self, x: float, y: float, rows: np.ndarray, straight: np.ndarray, status: np.ndarray,
+               duty: np.ndarray, fresh: np.ndarray, exclude: set[str] | None, room: int,
+               limit_m: float) -> list[tuple[int, float]]:
+        """Up to `room` suitable, available people whose position is stale (of `rows`), nearest first, ties
+        by id, with their distance (by road where the district has roads): a dispatcher sees them, marked,
+        after everyone fresh, rather than not at all."""
+        if room <= 0:
+            return []
+        idx = self.index
+        pick = np.flatnonzero((status == AVAILABLE_CODE) & duty & ~fresh & np.isfinite(idx.times(rows)))
+        if exclude:
+            pick = pick[~np.isin(idx.ids(rows[pick]), list(exclude))]
+        if not len(pick):
+            return []
+        dist = straight[pick]
+        if self.roads is not None:
+            xs, ys = idx.xy(rows[pick])
+            dist = self.roads.distances(x, y, xs, ys, limit=limit_m)
+        keep = dist <= limit_m
+        pick, dist = pick[keep], dist[keep]
+        order = np.lexsort((rows[pick], dist))[:room]
+        return [(int(pick[i]), float(dist[i])) for i in order]
+
+    def _by_road(self, x: float, y: float, rows: np.ndarray, straight: np.ndarray, ok: np.ndarray, radius: float,
+                 limit: int) -> np.ndarray:
+        """Road distances of the eligible people of `rows` (sorted by straight distance), inf for the rest.
+
+        The search along the roads goes no farther than `radius`: a distance within it is exact, and anyone
+        farther by road is farther than the radius anyway (the caller widens it). People are measured
+        nearest in a straight line first, a batch at a time, and only until the `limit`-th nearest by road
+        is nearer than the straight distance of the next one: a road is never shorter than the straight
+        line, so nobody left unmeasured can come nearer (most of the cost was snapping everyone to a road)."""
+        assert self.roads is not None
+        idx = self.index
+        dist = np.full(len(rows), np.inf)
+        todo = np.flatnonzero(ok)
+        src = self.roads.source(x, y, limit=radius)
+        done = 0
+        batch = 2 * limit
+        while done < len(todo):
+            part = todo[done:done + batch]
+            xs, ys = idx.xy(rows[part])
+            dist[part] = self.roads.to(src, xs, ys)
+            done += len(part)
+            batch *= 2
+            measured = np.sort(dist[todo[:done]])
+            if done < len(todo) and len(measured) >= limit and measured[limit - 1] < straight[todo[done]]:
+                break
+        return dist
 
 
 class DispatchService(Following):
@@ -319,7 +375,7 @@ class DispatchService(Following):
         case_id = int(e.subject_id)
         try:
             rec = self.recommend(case_id, limit=1)
-            if not rec.ranked:
+            if not rec.ranked or rec.ranked[0].stale:  # nobody is sent on a position nobody can vouch for
                 self._failed(case_id, "nobody", None)
                 return
             self.assign(case_id, actor=AUTO_ACTOR, version=None, staff_id=rec.ranked[0].staff_id, auto=True)

@@ -329,7 +329,7 @@ class Simulator:
         if self.dispatch is None:
             return None
         rec = self.dispatch.recommend(case.id, limit=1)
-        if not rec.ranked:
+        if not rec.ranked or rec.ranked[0].stale:
             return None
         staff_id = rec.ranked[0].staff_id
         view = self.dispatch.assign(case.id, actor="sim:dispatcher", version=case.version, staff_id=staff_id)

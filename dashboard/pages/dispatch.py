@@ -253,8 +253,10 @@ def card(brain, case_id: int, locale: str):
             if s is None:
                 continue
             pairs.append((c.lon, c.lat, s.lon, s.lat))
-            rows.append(html.Tr([
-                html.Td(s.name), html.Td(s.team_name), html.Td(f"{r.distance_m:.0f} m"),
+            rows.append(html.Tr(className="stale" if r.stale else None, children=[
+                html.Td([s.name, *([html.Span(f" · {tr('staff.stale')}", className="stale-note")] if r.stale
+                                   else [])]),
+                html.Td(s.team_name), html.Td(f"{r.distance_m:.0f} m"),
                 html.Td(f"{r.eta_s / 60:.0f} {tr('hover.min')}"), html.Td(str(r.workload)),
                 html.Td(html.Button(tr("dispatch.assign"), id={"type": ids.ASSIGN, "staff": r.staff_id},
                                     n_clicks=0, className="primary small") if may_move else "")]))

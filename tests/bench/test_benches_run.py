@@ -23,6 +23,7 @@ SMALL = {
     "open311_requests": ["--db", "sqlite", "--cases", "500", "--queries", "10"],
     "replay_seek": ["--db", "both", "--days", "0.1", "--seeks", "5"],
     "replay_play": ["--warm", "3", "--seconds", "3"],
+    "dispatch": ["--staff", "2000", "--tiles", "2", "--seconds", "1", "--queries-per-second", "10"],
 }
 
 

@@ -55,7 +55,10 @@ def test_ranking_matches_a_brute_force_great_circle_ranking_over_thousands_of_qu
         want = [s.id for s, d in zip(staff, gc, strict=True)
                 if s.status == "available" and any(category.startswith(p) for p in s.duties)
                 and (now - s.position_at).total_seconds() <= 60 and d <= 800 * 0.994]
-        got = [c.staff_id for c in rec.ranked]
+        got = [c.staff_id for c in rec.ranked if not c.stale]
+        stale = [c for c in rec.ranked if c.stale]
+        assert all(not c.stale for c in rec.ranked[:len(got)])  # the stale come after every fresh person
+        assert all(c.distance_m <= 800 for c in stale)
         g = {s.id: d for s, d in zip(staff, gc, strict=True)}
         # nobody suitable within range is missed; the sphere of the great-circle formula and the
         # ellipsoid of UTM disagree by up to 0.3-0.5% with direction, hence the margins
@@ -66,6 +69,7 @@ def test_ranking_matches_a_brute_force_great_circle_ranking_over_thousands_of_qu
         assert all(a <= b * 1.006 + 0.01 for a, b in itertools.pairwise(dists))
         for c in rec.ranked:
             assert c.distance_m == pytest.approx(g[c.staff_id], rel=6e-3, abs=0.2)
+        assert {c.staff_id for c in stale}.isdisjoint(e.staff_id for e in rec.excluded)
         reasons = {e.staff_id: e.reason for e in rec.excluded}
         for s in staff:
             if s.id in reasons:
@@ -86,9 +90,11 @@ def test_ties_are_broken_by_id_and_exclusions_say_why(brain, district):
     svc.index.load([person("B"), person("A"), person("C", status="off_duty"), person("D", status="en_route"),
                     person("E", duties=("C01",)), person("F", age=600)])
     rec = svc.recommend_at(c.x, c.y, "E0501", now=now)
+    assert [(r.staff_id, r.stale) for r in rec.ranked] == [("A", False), ("B", False), ("F", True)]
+    assert {e.staff_id: e.reason for e in rec.excluded} == {"C": "off_duty", "D": "busy", "E": "wrong_duty"}
+    rec = svc.recommend_at(c.x, c.y, "E0501", now=now, limit=2)  # enough fresh: the stale one is left out
     assert [r.staff_id for r in rec.ranked] == ["A", "B"]
-    assert {e.staff_id: e.reason for e in rec.excluded} == {"C": "off_duty", "D": "busy", "E": "wrong_duty",
-                                                            "F": "position_stale"}
+    assert {e.staff_id: e.reason for e in rec.excluded}["F"] == "position_stale"
     assert rec.metric == "straight"
 
 
