@@ -137,12 +137,13 @@ class Brain:
                 for followed in (self.freshness, self.live, self.changes):
                     followed.attach(self.bus)
                 self.freshness.seed(snapshot(self))
-                self.keyframes.start()
             if self.settings.escalate_after_s > 0:
                 self.escalator.start()
-            if self.settings.monitor_interval_s > 0:
+            if self.settings.monitor_interval_s > 0:  # the background rounds (off where a test drives them)
                 self.monitor.start()
                 self.forget.start()
+                if self.settings.serves_pages:
+                    self.keyframes.start()  # the replay's keyframes, built ahead of the seeks that need them
             if self.settings.redis_url and self.queue is None:
                 # the durable queue: MQTT hands messages over, this worker (and any other) handles them
                 self.queue = IngestQueue(self.settings.redis_url, self.ingest)
