@@ -12,6 +12,7 @@ class Periodic:
     """Subclasses set `interval_s` and define `run_once()`; a failing round is logged and retried."""
 
     interval_s: float = 10.0
+    first_s: float | None = None  # the first round after this many seconds (None: after `interval_s`)
     thread_name = "periodic"
     _thread: threading.Thread | None = None
     _stop: threading.Event | None = None
@@ -33,7 +34,9 @@ class Periodic:
             self._thread.join(5)
 
     def _run(self, stop: threading.Event) -> None:
-        while not stop.wait(self.interval_s):
+        wait = self.interval_s if self.first_s is None else self.first_s
+        while not stop.wait(wait):
+            wait = self.interval_s
             try:
                 self.run_once()
             except Exception:  # a database hiccup: try again next round

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer
+from sqlalchemy import Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from brain.storage.db import Base, UTCDateTime
@@ -12,10 +12,11 @@ from brain.storage.db import Base, UTCDateTime
 
 class Keyframe(Base):
     """The state at `at` with every logged event of time `at` or before applied (`events` of them since the
-    keyframe before). Derived data: deleted and built again whenever an event arrives for a time it covers."""
+    keyframe before), as zlib-compressed JSON (State.to_json). Derived data: deleted and built again whenever
+    an event arrives for a time it covers."""
 
     __tablename__ = "replay_keyframes"
     at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
     events: Mapped[int] = mapped_column(Integer)
-    state: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[bytes] = mapped_column(LargeBinary)

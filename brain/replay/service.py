@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, delete, false, func, or_, select
+from sqlalchemy import Select, and_, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from brain.staff.service import StaffService, StaffView
 from brain.storage.db import utcnow
 
 MAX_WINDOW = timedelta(days=7)
+HORIZON = MAX_WINDOW + timedelta(days=1)  # hourly keyframes within it, daily before
 KEYFRAME_S = 3600
 SETTLE_S = 900
 TRAIL_S = 300  # the trail each person leaves on the map: the last five minutes
@@ -177,31 +178,40 @@ class ReplayService:
                 duty[subject] = str(payload["from"])
         return State(duty=duty)
 
+    def horizon(self) -> datetime:
+        """Keyframes are hourly (`keyframe_s`) from this midnight on (the last HORIZON), daily before it."""
+        start = self.clock() - HORIZON
+        return _EPOCH + timedelta(days=math.floor((start - _EPOCH).total_seconds() / 86400))
+
+    def _after(self, b: datetime, horizon: datetime) -> datetime:
+        if b < horizon:  # the next midnight
+            return _EPOCH + timedelta(days=math.floor((b - _EPOCH).total_seconds() / 86400) + 1)
+        return b + timedelta(seconds=self.keyframe_s)
+
     def _keyframe(self, at: datetime) -> tuple[datetime | None, State]:
         """The newest keyframe at or before `at` (building the missing ones up to it that have settled), or
         the genesis state (time None) when none can be."""
         limit = self._boundary(min(at, self.clock() - timedelta(seconds=self.settle_s)))
+        horizon = self.horizon()
         with self.store.db.read() as s:
             row = s.execute(select(Keyframe.at, Keyframe.state).where(Keyframe.at <= at)
                             .order_by(Keyframe.at.desc()).limit(1)).first()
-            if row is not None and row[0] >= limit:
-                return row[0], State.from_json(row[1])
+            if row is not None and (row[0] >= limit or self._after(row[0], horizon) > limit):
+                return row[0], State.unpack(row[1])
             first = s.scalar(select(func.min(EventRecord.at)).where(_FOLDED))
             if first is None or first > limit:
-                return (row[0], State.from_json(row[1])) if row else (None, self._genesis(s))
+                return (row[0], State.unpack(row[1])) if row else (None, self._genesis(s))
             if row is not None:
-                t, state = row[0], State.from_json(row[1])
+                t, state = row[0], State.unpack(row[1])
             else:
                 t, state = None, self._genesis(s)
-            start = self._boundary(first) if t is None else t
-            step = timedelta(seconds=self.keyframe_s)
-            b = start if t is None else t + step
+            b = self._boundary(first) if t is None else self._after(t, horizon)
             built: list[dict[str, Any]] = []
             while b <= limit:
                 n = self._fold(s, state, t, b)
-                built.append({"at": b, "built_at": utcnow(), "events": n, "state": state.to_json()})
+                built.append({"at": b, "built_at": utcnow(), "events": n, "state": state.pack()})
                 t = b
-                b += step
+                b = self._after(b, horizon)
         self._store_keyframes(built)
         return t, state
 
@@ -214,7 +224,14 @@ class ReplayService:
                 pass
 
     def build_keyframes(self) -> None:
-        """Build the keyframes that have settled up to now (the app's periodic round: seeks never wait)."""
+        """Build the keyframes that have settled up to now, and thin those older than the horizon to one a
+        day (the app's periodic round, so that seeks never wait for them)."""
+        horizon = self.horizon()
+        with self.store.db.transaction() as s:
+            old = [a for a in s.scalars(select(Keyframe.at).where(Keyframe.at < horizon))
+                   if (a - _EPOCH).total_seconds() % 86400]
+            if old:
+                s.execute(delete(Keyframe).where(Keyframe.at.in_(old)))
         self._keyframe(self.clock())
 
     def state_at(self, at: datetime, *, since: datetime | None = None) -> State:
@@ -230,10 +247,10 @@ class ReplayService:
         return state
 
     def keyframe_bytes(self) -> tuple[int, int]:
-        """How many keyframes there are and the bytes of their state as stored (JSON)."""
+        """How many keyframes there are and the bytes of their state as stored (compressed JSON)."""
         with self.store.db.read() as s:
             n = int(s.scalar(select(func.count()).select_from(Keyframe)) or 0)
-            size = s.scalar(select(func.sum(func.length(func.cast(Keyframe.state, Text()))))) if n else 0
+            size = s.scalar(select(func.sum(func.length(Keyframe.state)))) if n else 0
         return n, int(size or 0)
 
     # --- positions -------------------------------------------------------------------------------
@@ -359,6 +376,7 @@ class KeyframeRound(Periodic):
     """Builds the keyframes that have settled, every `interval_s` seconds, so that seeks never build them."""
 
     thread_name = "replay-keyframes"
+    first_s = 5.0  # soon after the start: a month of log folds in seconds, and the first seek need not
 
     def __init__(self, replay: ReplayService, interval_s: float = 600.0) -> None:
         self.replay = replay

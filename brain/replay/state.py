@@ -8,6 +8,8 @@ cleared), so the state at T equals what the live projection held at T."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -107,6 +109,15 @@ class State:
         alarms = [timed(a, ("first_at",)) for a in data.get("alarms", [])]
         return cls(cases={int(c["id"]): c for c in cases}, alarms={str(a["id"]): a for a in alarms},
                    duty=dict(data.get("duty", {})))
+
+    def pack(self) -> bytes:
+        """The state as a keyframe stores it: compact JSON, compressed (a week of hourly keyframes of a busy
+        district is tens of megabytes as plain JSON)."""
+        return zlib.compress(json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False).encode(), 6)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> State:
+        return cls.from_json(json.loads(zlib.decompress(data)))
 
     def copy(self) -> State:
         return State(cases={k: dict(v) for k, v in self.cases.items()},

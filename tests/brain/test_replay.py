@@ -187,3 +187,23 @@ def test_a_welfare_alarm_that_climbs_to_emergency_waits_again_as_critical_in_the
     assert (s.alarms["a1"]["state"], s.alarms["a1"]["severity"]) == ("active", "critical")
     s.apply("alarm.cleared", "a1", t, {})
     assert s.alarms == {}
+
+
+def test_keyframes_are_hourly_within_the_horizon_and_daily_before_it(brain):
+    from brain.replay.service import HORIZON
+
+    replay = ReplayService(brain.store, brain.staff, brain.policy, mask=brain.cases.mask_payload, settle_s=0)
+    now = utcnow()
+    first = brain.cases.open_case(channel="wechat", category="E0101", pole="0001", actor="t",
+                                  at=now - HORIZON - timedelta(days=3))
+    replay.build_keyframes()
+    with brain.db.read() as s:
+        ats = sorted(s.scalars(select(Keyframe.at)).all())
+    horizon = replay.horizon()
+    older = [a for a in ats if a < horizon]
+    assert older and all(a.hour == 0 and a.minute == 0 for a in older[1:])  # midnights (the first: where it began)
+    assert len(older) <= 5 and len([a for a in ats if a >= horizon]) >= 24 * 8
+    assert first.id in {c.id for c in replay.scene(now - HORIZON - timedelta(days=1)).cases}
+    replay.build_keyframes()  # a second round thins what is older than the horizon to midnights
+    with brain.db.read() as s:
+        assert all(a.hour == 0 for a in s.scalars(select(Keyframe.at).where(Keyframe.at < horizon)))

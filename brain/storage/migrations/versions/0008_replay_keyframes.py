@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('at', brain.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('built_at', brain.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('events', sa.Integer(), nullable=False),
-    sa.Column('state', sa.JSON(), nullable=False),
+    sa.Column('state', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('at')
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
