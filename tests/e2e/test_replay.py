@@ -180,3 +180,13 @@ def test_a_bad_window_is_refused_in_words_and_the_replay_stays_where_it_was(anon
                            timeout=10_000)
     assert page.inner_text("#replay-at") == held
     assert anonymous.errors == []
+
+
+def test_a_malformed_time_in_the_address_is_refused_in_words_and_the_last_two_hours_are_shown(anonymous, live_app):
+    page = anonymous.page
+    sign_in(page, live_app, "dispatcher")
+    open_replay(page, live_app, {"at": "yesterday-ish"})
+    assert "时间格式不对" in page.inner_text("#replay-error") and "yesterday-ish" in page.inner_text("#replay-error")
+    shown = playhead(page)
+    assert abs((shown - datetime.now(SHANGHAI)).total_seconds()) < 120  # the window ends now
+    assert anonymous.errors == []
