@@ -116,10 +116,19 @@ def page(anonymous, live_app):
 
 def open_case(page, case_id: int) -> None:
     """Find a case by its number in the queue's search box and open its card (the queue may hold more than a
-    page: the tests of this module share one app)."""
+    page: the tests of this module share one app). The item is the one whose number is exactly this case's
+    (#2 is not #21); a click that lands while the search's answer redraws the queue is made again."""
     page.wait_for_selector("#dispatch-queue-search", timeout=30_000)
     page.fill("#dispatch-queue-search", str(case_id))
     page.press("#dispatch-queue-search", "Enter")
-    page.wait_for_selector(f"button.queue-item:has-text('#{case_id}')", timeout=15_000)
-    page.click(f"button.queue-item:has-text('#{case_id}')")
-    page.wait_for_selector(f".card h3:has-text('#{case_id}')", timeout=10_000)
+    item = f"button.queue-item:has(.cid:text-is('#{case_id}'))"
+    opened = "([id]) => { const h = document.querySelector('.card h3'); return !!h && h.innerText.startsWith(id); }"
+    for _ in range(5):
+        page.wait_for_selector(item, timeout=15_000)
+        page.click(item)
+        try:
+            page.wait_for_function(opened, arg=[f"#{case_id} "], timeout=3_000)
+            return
+        except Exception:  # the queue was redrawn under the click: find it again
+            continue
+    page.wait_for_function(opened, arg=[f"#{case_id} "], timeout=10_000)
