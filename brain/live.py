@@ -330,7 +330,7 @@ def _case_phase(c: CaseView, now: datetime) -> bool:
     return c.overdue(now)
 
 
-def _staff_phase(s: StaffView, now: datetime) -> bool:
+def stale_position(s: StaffView, now: datetime) -> bool:
     """Stale: no position, or one older than twice the person's report interval."""
     return s.position_at is None or (now - s.position_at).total_seconds() > 2 * s.report_interval_s
 
@@ -392,7 +392,7 @@ class LiveProjection(Following):
                 view = entry.view
                 if view.position_at is None or at >= view.position_at:
                     moved = replace(view, lon=lon, lat=lat, position_at=at)
-                    self.layers["staff"].put(event.subject_id, Entry(moved, _staff_phase(moved, self.at)))
+                    self.layers["staff"].put(event.subject_id, Entry(moved, stale_position(moved, self.at)))
                 return
             self._dirty["staff"].add(event.subject_id)
 
@@ -414,7 +414,7 @@ class LiveProjection(Following):
         if name == "cases":
             return Entry(view, _case_phase(view, now))
         if name == "staff":
-            return Entry(view, _staff_phase(view, now))
+            return Entry(view, stale_position(view, now))
         return Entry(view)
 
     def _read_whole(self, name: str, now: datetime, tick: float) -> None:
@@ -452,7 +452,7 @@ class LiveProjection(Following):
                 self.layers["staff"].put(key, None if view is None else self._entry("staff", view, now))
 
     def _sweep(self, now: datetime, tick: float) -> None:
-        for name, phase in (("cases", _case_phase), ("staff", _staff_phase)):
+        for name, phase in (("cases", _case_phase), ("staff", stale_position)):
             layer = self.layers[name]
             turned = [(k, e) for k, e in layer.items.items() if phase(e.view, now) != e.phase]
             for key, entry in turned:

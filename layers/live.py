@@ -88,11 +88,12 @@ def drawn_colours() -> set[str]:
 
 def trail(history: dict | None) -> dict | None:
     """A case's history (brain.flows.Flows.history) as the map's `trail`: the paths walked, where the case was
-    reported, where each person arrived."""
+    reported (none: no point), where each person arrived. The replay gives its trails in the same shape."""
     if not history:
         return None
-    features = [{"type": "Feature", "properties": {"kind": "reported"},
-                 "geometry": {"type": "Point", "coordinates": [round(v, 6) for v in history["reported"]]}}]
+    features = ([{"type": "Feature", "properties": {"kind": "reported"},
+                  "geometry": {"type": "Point", "coordinates": [round(v, 6) for v in history["reported"]]}}]
+                if history.get("reported") else [])
     for t in history["trails"]:
         if len(t["path"]) >= 2:
             features.append({"type": "Feature", "properties": {"kind": "path", "staff_id": t["staff_id"]},

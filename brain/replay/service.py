@@ -45,6 +45,12 @@ KINDS = ("case", "task", "alarm", "device", "staff", "resident", "photo")  # the
 _FOLDED = or_(EventRecord.type.like("case.%"), EventRecord.type.like("alarm.%"),
               EventRecord.type == "staff.status_changed")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_S = 86400
+
+
+def _floor(at: datetime, step_s: int) -> datetime:
+    """`at` down to a whole multiple of `step_s` seconds since the epoch (UTC): a keyframe's time."""
+    return _EPOCH + timedelta(seconds=math.floor((at - _EPOCH).total_seconds() / step_s) * step_s)
 
 
 class ReplayError(Refusal):
@@ -153,8 +159,7 @@ class ReplayService:
 
     # --- the state at an instant ------------------------------------------------------------------
     def _boundary(self, at: datetime) -> datetime:
-        seconds = math.floor((at - _EPOCH).total_seconds() / self.keyframe_s) * self.keyframe_s
-        return _EPOCH + timedelta(seconds=seconds)
+        return _floor(at, self.keyframe_s)
 
     def _fold(self, s: Session, state: State, after: datetime | None, upto: datetime) -> int:
         q = select(EventRecord.type, EventRecord.subject_id, EventRecord.at, EventRecord.payload).where(
@@ -180,12 +185,11 @@ class ReplayService:
 
     def horizon(self) -> datetime:
         """Keyframes are hourly (`keyframe_s`) from this midnight on (the last HORIZON), daily before it."""
-        start = self.clock() - HORIZON
-        return _EPOCH + timedelta(days=math.floor((start - _EPOCH).total_seconds() / 86400))
+        return _floor(self.clock() - HORIZON, _DAY_S)
 
     def _after(self, b: datetime, horizon: datetime) -> datetime:
         if b < horizon:  # the next midnight
-            return _EPOCH + timedelta(days=math.floor((b - _EPOCH).total_seconds() / 86400) + 1)
+            return _floor(b, _DAY_S) + timedelta(seconds=_DAY_S)
         return b + timedelta(seconds=self.keyframe_s)
 
     def _keyframe(self, at: datetime) -> tuple[datetime | None, State]:
@@ -228,8 +232,7 @@ class ReplayService:
         day (the app's periodic round, so that seeks never wait for them)."""
         horizon = self.horizon()
         with self.store.db.transaction() as s:
-            old = [a for a in s.scalars(select(Keyframe.at).where(Keyframe.at < horizon))
-                   if (a - _EPOCH).total_seconds() % 86400]
+            old = [a for a in s.scalars(select(Keyframe.at).where(Keyframe.at < horizon)) if _floor(a, _DAY_S) != a]
             if old:
                 s.execute(delete(Keyframe).where(Keyframe.at.in_(old)))
         self._keyframe(self.clock())
@@ -238,11 +241,10 @@ class ReplayService:
         """The state at `at`: from the nearest keyframe, or with `since` from the state at that instant
         folding every event after it (the way without keyframes, for the bench to compare)."""
         kt, state = self._keyframe(since if since is not None else at)
-        if since is not None:
-            with self.store.db.read() as s:
-                self._fold(s, state, kt, since)
-            kt = since
         with self.store.db.read() as s:
+            if since is not None:
+                self._fold(s, state, kt, since)
+                kt = since
             self.folded = self._fold(s, state, kt, at)
         return state
 

@@ -22,7 +22,7 @@ from dash import ALL, Input, Output, State, dcc, html
 
 from brain.auth.context import current
 from brain.auth.enums import Permission
-from brain.live import Entry
+from brain.live import Entry, stale_position
 from brain.replay.service import FOLLOW_S, KINDS, Filter, ReplayError, Scene, Window
 from brain.storage.db import utcnow
 from dashboard import ids
@@ -59,6 +59,12 @@ def _from_input(value, tz: ZoneInfo) -> datetime | str | None:
     except ValueError:
         return value
     return at if at.tzinfo else at.replace(tzinfo=tz)
+
+
+def window_of(state: dict) -> tuple[Window, datetime]:
+    """The window and the playhead a page's state holds (as the page last showed them)."""
+    w = Window(datetime.fromisoformat(state["from"]), datetime.fromisoformat(state["to"]))
+    return w, w.clamp(datetime.fromisoformat(state["at"]))
 
 
 def start_state(brain, search: str | None, tr) -> tuple[dict, str | None]:
@@ -140,25 +146,21 @@ def layers_of(brain, scene: Scene, locale: str) -> dict[str, dict[str, dict]]:
     for a in scene.alarms:
         out["alarms"][a.id] = build.alarm(a.id, Entry(a))
     for s in scene.staff:
-        stale = s.position_at is None or (at - s.position_at).total_seconds() > 2 * s.report_interval_s
-        f = build.staff(s.id, Entry(s, stale))
+        f = build.staff(s.id, Entry(s, stale_position(s, at)))
         if f is not None:
             out["staff"][s.id] = f
     return out
 
 
-def trail_of(brain, scene: Scene, follow_staff: str | None, follow_case: int | None) -> tuple[dict, list | None]:
+def trail_of(brain, scene: Scene, follow_staff: str | None, follow_case: int | None) -> tuple[dict | None, list | None]:
     """The map's trail (every person's last minutes; the person followed, or the person sent to the case
     followed, for half an hour; the case's place) and where the followed thing is (None: not on the map)."""
-    features = []
-    followed = follow_staff
-    where = None
+    followed, where, reported = follow_staff, None, None
     if follow_case is not None:
         case = next((c for c in scene.cases if c.id == follow_case), None)
         if case is not None:
+            reported = (case.lon, case.lat)
             where = [round(case.lon, 6), round(case.lat, 6)]
-            features.append({"type": "Feature", "properties": {"kind": "reported"},
-                             "geometry": {"type": "Point", "coordinates": where}})
             followed = followed or case.assigned_staff_id
     paths = dict(scene.trails)
     if followed:
@@ -166,12 +168,9 @@ def trail_of(brain, scene: Scene, follow_staff: str | None, follow_case: int | N
         if where is None and follow_staff:
             person = next((s for s in scene.staff if s.id == follow_staff and s.lon is not None), None)
             where = [round(person.lon, 6), round(person.lat, 6)] if person else None
-    for sid, path in sorted(paths.items()):
-        if len(path) >= 2:
-            features.append({"type": "Feature", "properties": {"kind": "path", "staff_id": sid},
-                             "geometry": {"type": "LineString",
-                                          "coordinates": [[round(x, 6), round(y, 6)] for x, y in path]}})
-    return {"type": "FeatureCollection", "features": features}, where
+    history = {"reported": reported,
+               "trails": [{"staff_id": sid, "path": path, "arrived": None} for sid, path in sorted(paths.items())]}
+    return live_layer.trail(history), where
 
 
 def filter_of(kinds, committee, team, case) -> Filter:
@@ -223,8 +222,7 @@ def scene_outputs(brain, sessions: Sessions, state: dict, f: Filter, locale: str
     """Everything the page shows at the playhead of `state`."""
     tr = translator(locale)
     tz = ZoneInfo(brain.settings.display_tz)
-    w = Window(datetime.fromisoformat(state["from"]), datetime.fromisoformat(state["to"]))
-    at = w.clamp(datetime.fromisoformat(state["at"]))
+    w, at = window_of(state)
     roster = brain.staff.roster()
     scene = brain.replay.scene(at, roster=roster)
     trail, where = trail_of(brain, scene, state.get("follow_staff"), state.get("follow_case"))
@@ -249,7 +247,7 @@ def body(brain, locale: str, search: str | None) -> html.Div:
     tz = ZoneInfo(brain.settings.display_tz)
     state, error = start_state(brain, search, tr)
     who = current()
-    w = Window(datetime.fromisoformat(state["from"]), datetime.fromisoformat(state["to"]))
+    w, _at = window_of(state)
     if who is not None:
         brain.replay.audit(w, actor=who.actor)
     shown = scene_outputs(brain, Sessions(), state, Filter(), locale, None)  # the layers whole, to begin with
@@ -371,8 +369,7 @@ def register(guard, brain, locale_of) -> None:
                 state["speed"] = speed
         except ReplayError as e:
             error = refusal_text(e, tr)
-            w = Window(datetime.fromisoformat(state["from"]), datetime.fromisoformat(state["to"]))
-            at = w.clamp(datetime.fromisoformat(state["at"]))
+            w, at = window_of(state)  # where it was
             wall = time.time()
         state.update({"from": _iso(w.start), "to": _iso(w.end), "at": _iso(at), "wall": wall})
         shown = scene_outputs(brain, sessions, state, f, locale, versions)
