@@ -2,6 +2,13 @@
 
 A point is snapped to its nearest road segment: its network distance to another point is the way
 along the segments between their two snap points, plus the short walk from each point to its road.
+
+Snapping is what a ranking does most (every person measured is snapped), so it does not ask the STRtree
+point by point: the roads are cut into straight pieces, and a grid of `SNAP_CELL_M` cells lists, for each
+cell, every piece that can be the nearest to some point of the cell (those within the nearest piece's
+distance from the cell's centre plus a cell's diagonal). A batch of points is then measured against its
+cells' short lists in a few vectorised steps. The answer is exact, the same piece the tree would find
+(ties to the lowest piece); a point off the grid, or in a cell whose list is long, asks the tree.
 """
 
 from __future__ import annotations
@@ -16,6 +23,10 @@ from shapely import STRtree
 from shapely.ops import substring
 
 from geodata.district import District
+
+SNAP_CELL_M = 50.0
+SNAP_MARGIN_M = 500.0  # the grid reaches this far beyond the roads' extent
+SNAP_MAX_LIST = 24  # a cell with more candidate pieces than this (far from any road) asks the tree
 
 
 class RoadNetwork:
@@ -39,17 +50,85 @@ class RoadNetwork:
         # would make it symmetric again, a pass over every edge, on each search
         self.graph = csr_matrix((np.r_[self.edge_len, self.edge_len], (np.r_[self.edge_a, self.edge_b],
                                                                       np.r_[self.edge_b, self.edge_a])), shape=(n, n))
+        self._cut_pieces()
+        self._grid()
+
+    def _cut_pieces(self) -> None:
+        """Every edge as straight pieces: start, direction, squared length, its edge and where along it it starts.
+        A last piece far from everything pads the grid's lists."""
+        xy, which = shapely.get_coordinates(self.edges, return_index=True)
+        same = which[1:] == which[:-1]  # consecutive vertices of one edge make a piece
+        x0, y0, x1, y1 = xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same]
+        edge = which[:-1][same]
+        length = np.hypot(x1 - x0, y1 - y0)
+        start = np.cumsum(length) - length  # along the edge: the pieces before this one, within its edge
+        first = np.r_[True, edge[1:] != edge[:-1]]
+        start -= np.maximum.accumulate(np.where(first, start, 0.0))
+        # a road's measured length is its geometry's; the pieces' lengths add up to it
+        self.piece_edge = np.r_[edge, 0]
+        self.piece_x, self.piece_y = np.r_[x0, 1e12], np.r_[y0, 1e12]
+        self.piece_dx, self.piece_dy = np.r_[x1 - x0, 0.0], np.r_[y1 - y0, 0.0]
+        self.piece_len2 = np.r_[np.maximum(length ** 2, 1e-12), 1.0]
+        self.piece_start = np.r_[start, 0.0]
+        self.piece_len = np.r_[length, 0.0]
+        self.piece_geom = np.c_[self.piece_x, self.piece_y, self.piece_dx, self.piece_dy, 1.0 / self.piece_len2]
+        self.pieces = shapely.linestrings(np.stack([np.c_[x0, y0], np.c_[x1, y1]], axis=1))
+        self.piece_tree = STRtree(self.pieces)
+
+    def _grid(self) -> None:
+        """For each cell, the pieces that can be nearest to a point in it (sorted; padded with the far piece)."""
+        minx, miny, maxx, maxy = shapely.total_bounds(self.pieces) if len(self.pieces) else (0.0, 0.0, 0.0, 0.0)
+        c = SNAP_CELL_M
+        self.grid_x0, self.grid_y0 = minx - SNAP_MARGIN_M, miny - SNAP_MARGIN_M
+        self.grid_nx = int(np.ceil((maxx - minx + 2 * SNAP_MARGIN_M) / c))
+        self.grid_ny = int(np.ceil((maxy - miny + 2 * SNAP_MARGIN_M) / c))
+        cx, cy = np.meshgrid(self.grid_x0 + c * (np.arange(self.grid_nx) + 0.5),
+                             self.grid_y0 + c * (np.arange(self.grid_ny) + 0.5))
+        centres = shapely.points(cx.ravel(), cy.ravel())
+        _, nearest = self.piece_tree.query_nearest(centres, return_distance=True, all_matches=False)
+        # a point of the cell is within half a diagonal of the centre: its nearest piece is within the
+        # centre's nearest distance plus a whole diagonal of the centre
+        cell, piece = self.piece_tree.query(centres, predicate="dwithin", distance=nearest + c * np.sqrt(2) + 1e-6)
+        counts = np.bincount(cell, minlength=len(centres))
+        width = int(min(counts.max(initial=1), SNAP_MAX_LIST))
+        far = len(self.piece_edge) - 1
+        table = np.full((len(centres), width), far, dtype=np.int32)
+        order = np.lexsort((piece, cell))
+        cell, piece = cell[order], piece[order]
+        rank = np.arange(len(cell)) - np.repeat(np.cumsum(counts) - counts, counts)
+        fits = rank < width
+        table[cell[fits], rank[fits]] = piece[fits]
+        self.grid_table = table
+        self.grid_full = counts <= width  # a cell whose list is whole
 
     def snap(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each point: (edge index, distance along the edge from its `a` end, distance to the edge)."""
-        pts = shapely.points(xs, ys)
-        idx = self.tree.query_nearest(pts, all_matches=False)
-        edge = np.empty(len(pts), dtype=int)
-        edge[idx[0]] = idx[1]
-        lines = self.edges[edge]
-        along = shapely.line_locate_point(lines, pts)
-        off = shapely.distance(lines, pts)
-        return edge, along, off
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        gx = ((xs - self.grid_x0) * (1.0 / SNAP_CELL_M)).astype(np.intp)  # (off the grid: caught below)
+        gy = ((ys - self.grid_y0) * (1.0 / SNAP_CELL_M)).astype(np.intp)
+        cell = np.minimum(np.maximum(gy, 0), self.grid_ny - 1) * self.grid_nx + np.minimum(np.maximum(gx, 0),
+                                                                                          self.grid_nx - 1)
+        cand = self.grid_table[cell]  # (points, width)
+        g = self.piece_geom[cand]  # (points, width, 5): x, y, dx, dy, 1 / length²
+        px, py = xs[:, None] - g[..., 0], ys[:, None] - g[..., 1]
+        t = np.minimum(np.maximum((px * g[..., 2] + py * g[..., 3]) * g[..., 4], 0.0), 1.0)
+        px -= t * g[..., 2]
+        py -= t * g[..., 3]
+        d2 = px * px + py * py
+        k = np.argmin(d2, axis=1)  # the first of equals: the lowest piece
+        rows = np.arange(len(xs))
+        piece, along, dist = cand[rows, k], t[rows, k], np.sqrt(d2[rows, k])
+        off_grid = ((xs < self.grid_x0) | (ys < self.grid_y0) | (gx >= self.grid_nx) | (gy >= self.grid_ny)
+                    | ~self.grid_full[cell])
+        if off_grid.any():  # off the grid, or in a cell whose list is cut: the tree
+            i = np.flatnonzero(off_grid)
+            found = self.piece_tree.query_nearest(shapely.points(xs[i], ys[i]), all_matches=False)
+            p = found[1]
+            px, py = xs[i] - self.piece_x[p], ys[i] - self.piece_y[p]
+            tt = np.clip((px * self.piece_dx[p] + py * self.piece_dy[p]) / self.piece_len2[p], 0.0, 1.0)
+            piece[i], along[i] = p, tt
+            dist[i] = np.hypot(px - tt * self.piece_dx[p], py - tt * self.piece_dy[p])
+        return self.piece_edge[piece], self.piece_start[piece] + along * self.piece_len[piece], dist
 
     def source(self, x: float, y: float, *, limit: float) -> tuple:
         """A search from (x, y) along the roads up to `limit` metres: its snap and the distance to every

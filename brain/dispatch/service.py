@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, cast, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from brain.cases.catalogue import Catalogue
@@ -25,6 +25,7 @@ from brain.cases.service import CaseService, CaseView, VersionConflict
 from brain.cases.workflow import TransitionRefused
 from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffIndex, speed_m_s
 from brain.dispatch.roads import RoadNetwork
+from brain.dispatch.workload import Workload
 from brain.events.bus import Following
 from brain.events.kinds import EventType
 from brain.events.log import Unit
@@ -44,7 +45,6 @@ MIN_RADIUS_M = 150.0
 MAX_EXCLUDED = 20
 AUTO_ACTOR = "system:auto-dispatch"
 BUSY = {DutyStatus.EN_ROUTE.value, DutyStatus.ON_SCENE.value}
-ACTIVE_CASE = (CaseStatus.DISPATCHED.value, CaseStatus.HANDLING.value)
 OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
 BUSY_CODES = (STATUS_CODES[DutyStatus.EN_ROUTE.value], STATUS_CODES[DutyStatus.ON_SCENE.value])
 
@@ -100,6 +100,7 @@ class Ranker:
         self.crs = district.crs
         self.max_distance_m = max_distance_m
         self.index = StaffIndex(self.crs)
+        self.workload = Workload()  # who holds how many active cases (DispatchService keeps it current)
         self.roads = RoadNetwork(district) if use_roads and len(district.roads) else None
 
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
@@ -116,8 +117,11 @@ class Ranker:
         idx = self.index
         # Start where `limit` suitable people are expected to be found, from their average density.
         density = idx.density(category)
-        expected = math.sqrt(limit / (math.pi * density)) * 1.5 if density > 0 else limit_m
+        # (by road, farther again: a way along the roads is about 1.3 times the straight line)
+        spread = 1.5 if self.roads is None else 2.0
+        expected = math.sqrt(limit / (math.pi * density)) * spread if density > 0 else limit_m
         radius = min(max(expected, MIN_RADIUS_M), limit_m)
+        src = None  # the search along the roads from the point, made once, to the limit
         while True:
             rows, straight = idx.within(x, y, radius)
             status = idx.status[rows]
@@ -129,29 +133,32 @@ class Ranker:
                 ok &= ~np.isin(idx.ids(rows), list(exclude))
             dist = straight
             if self.roads is not None and ok.any():
-                dist = self._by_road(x, y, rows, straight, ok, radius, limit)
+                if src is None:
+                    src = self.roads.source(x, y, limit=limit_m)
+                dist = self._by_road(src, rows, ok)
             found = np.sort(dist[ok & (dist <= limit_m)])
             enough = len(found) >= limit
             # by road, a person beyond this straight radius may still be nearer than the limit-th found
             settled = enough and (self.roads is None or found[limit - 1] <= radius)
             if settled or radius >= limit_m:
                 break
-            radius = min(limit_m, max(radius * 2.0, float(found[limit - 1]) if enough else 0.0))
+            # enough by road: nobody beyond the limit-th one's road distance, in a straight line, can be nearer
+            radius = min(limit_m, float(found[limit - 1]) if enough else radius * 2.0)
         rec = Recommendation(case_id=None, metric="road" if self.roads else "straight", max_distance_m=limit_m)
         reachable = ok & np.isfinite(dist) & (dist <= limit_m)
         by_straight = np.arange(len(rows))  # `within` already sorts by straight distance, then id
         order = by_straight if self.roads is None else np.lexsort((rows, dist))
         chosen = order[reachable[order]][:limit].tolist()
         row_l, dist_l, straight_l = rows.tolist(), dist.tolist(), straight.tolist()
-        for k in chosen:
-            m = idx.member(row_l[k])
-            d = dist_l[k]
-            rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_l[k], d / speed_m_s(m.mode), m.mode))
-        stale_rows = self._stale(x, y, rows, straight, status, duty, fresh, exclude, limit - len(chosen), limit_m)
-        for k, d in stale_rows:  # fewer fresh than asked for: the nearest whose position is stale come after
-            m = idx.member(row_l[k])
+        stale_rows = self._stale(x, y, rows, straight, status, duty, fresh, exclude, limit - len(chosen), limit_m,
+                                 src)
+        # fewer fresh than asked for: the nearest whose position is stale come after
+        picked = [(k, dist_l[k], False) for k in chosen] + [(k, d, True) for k, d in stale_rows]
+        members = [idx.member(row_l[k]) for k, _d, _s in picked]
+        load = self.workload.of([m.staff_id for m in members])
+        for m, (k, d, stale) in zip(members, picked, strict=True):
             rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_l[k], d / speed_m_s(m.mode), m.mode,
-                                        stale=True))
+                                        load.get(m.staff_id, 0), stale))
         ranked_stale = {k for k, _d in stale_rows}
         # The nearby people left out: those no farther (in a straight line) than the last one ranked.
         cut = straight_l[chosen[-1]] if chosen else radius
@@ -177,7 +184,7 @@ class Ranker:
 
     def _stale(self, x: float, y: float, rows: np.ndarray, straight: np.ndarray, status: np.ndarray,
                duty: np.ndarray, fresh: np.ndarray, exclude: set[str] | None, room: int,
-               limit_m: float) -> list[tuple[int, float]]:
+               limit_m: float, src: tuple | None) -> list[tuple[int, float]]:
         """Up to `room` suitable, available people whose position is stale (of `rows`), nearest first, ties
         by id, with their distance (by road where the district has roads): a dispatcher sees them, marked,
         after everyone fresh, rather than not at all."""
@@ -192,37 +199,22 @@ class Ranker:
         dist = straight[pick]
         if self.roads is not None:
             xs, ys = idx.xy(rows[pick])
-            dist = self.roads.distances(x, y, xs, ys, limit=limit_m)
+            dist = self.roads.to(src or self.roads.source(x, y, limit=limit_m), xs, ys)
         keep = dist <= limit_m
         pick, dist = pick[keep], dist[keep]
         order = np.lexsort((rows[pick], dist))[:room]
         return [(int(pick[i]), float(dist[i])) for i in order]
 
-    def _by_road(self, x: float, y: float, rows: np.ndarray, straight: np.ndarray, ok: np.ndarray, radius: float,
-                 limit: int) -> np.ndarray:
-        """Road distances of the eligible people of `rows` (sorted by straight distance), inf for the rest.
-
-        The search along the roads goes no farther than `radius`: a distance within it is exact, and anyone
-        farther by road is farther than the radius anyway (the caller widens it). People are measured
-        nearest in a straight line first, a batch at a time, and only until the `limit`-th nearest by road
-        is nearer than the straight distance of the next one: a road is never shorter than the straight
-        line, so nobody left unmeasured can come nearer (most of the cost was snapping everyone to a road)."""
+    def _by_road(self, src: tuple, rows: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Road distances of the eligible people of `rows`, inf for the rest, from a search along the roads
+        (`RoadNetwork.source`) that reaches the round's limit: a distance within it is exact. The eligible
+        are snapped to their roads in one batch (snapping is a lookup in the road grid, so measuring all
+        the round's eligible costs less than choosing whom to measure)."""
         assert self.roads is not None
-        idx = self.index
         dist = np.full(len(rows), np.inf)
         todo = np.flatnonzero(ok)
-        src = self.roads.source(x, y, limit=radius)
-        done = 0
-        batch = 2 * limit
-        while done < len(todo):
-            part = todo[done:done + batch]
-            xs, ys = idx.xy(rows[part])
-            dist[part] = self.roads.to(src, xs, ys)
-            done += len(part)
-            batch *= 2
-            measured = np.sort(dist[todo[:done]])
-            if done < len(todo) and len(measured) >= limit and measured[limit - 1] < straight[todo[done]]:
-                break
+        xs, ys = self.index.xy(rows[todo])
+        dist[todo] = self.roads.to(src, xs, ys)
         return dist
 
 
@@ -236,17 +228,27 @@ class DispatchService(Following):
         self.catalogue = catalogue
         self.ranker = Ranker(district, use_roads=use_roads, max_distance_m=max_distance_m)
         self.index = self.ranker.index
+        self.workload = self.ranker.workload
         # what a re-assignment changes beyond the case, in its transaction (brain.flows.Flows.reassigned)
         self.followers: list[Callable[[Unit, Case, Staff, str | None, datetime], None]] = []
 
     # --- keeping the index current ----------------------------------------------------------
     def load(self) -> None:
         self.index.load(self.staff.roster())
+        with self.store.db.read() as s:
+            self.workload.load(s)
 
     def _handlers(self) -> dict[str, Callable]:
-        """Follow staff moves and status changes; auto-dispatch."""
+        """Follow staff moves and status changes, and who holds which case; auto-dispatch."""
+        moves = {EventType.case_move(s).value: self._on_case_moved for s in CaseStatus if s is not CaseStatus.REPORTED}
         return {"staff.moved": self._on_moved, "staff.status_changed": self._on_status,
-                "case.opened": self._on_opened}
+                EventType.CASE_ASSIGNED.value: self._on_assigned, **moves, "case.opened": self._on_opened}
+
+    def _on_assigned(self, e: Event) -> None:
+        self.workload.assigned(int(e.subject_id), str(e.payload["staff_id"]))
+
+    def _on_case_moved(self, e: Event) -> None:
+        self.workload.moved(int(e.subject_id), str(e.payload["to"]))
 
     def _on_moved(self, e: Event) -> None:
         p = e.payload
@@ -275,23 +277,13 @@ class DispatchService(Following):
         return out[:limit]
 
     def recommend(self, case_id: int, *, limit: int = 10, max_distance_m: float | None = None) -> Recommendation:
-        """Ranked suitable staff for a case, with each one's current workload; and who was left out, why."""
+        """Ranked suitable staff for a case, with each one's current workload (in memory, see `Workload`); and
+        who was left out, why."""
         case = self.cases.get(case_id)
         rec = self.recommend_at(case.lon, case.lat, case.category, limit=limit, max_distance_m=max_distance_m,
                                 exclude={case.assigned_staff_id} if case.assigned_staff_id else None)
         rec.case_id = case_id
-        load = self._workload([c.staff_id for c in rec.ranked])
-        rec.ranked = [Candidate(**{**asdict(c), "workload": load.get(c.staff_id, 0)}) for c in rec.ranked]
         return rec
-
-    def _workload(self, staff_ids: list[str]) -> dict[str, int]:
-        if not staff_ids:
-            return {}
-        with self.store.db.read() as s:
-            rows = s.execute(select(Case.assigned_staff_id, func.count()).where(
-                Case.assigned_staff_id.in_(staff_ids), Case.status.in_(ACTIVE_CASE))
-                .group_by(Case.assigned_staff_id)).all()
-        return {str(sid): int(n) for sid, n in rows}
 
     # --- assign -----------------------------------------------------------------------------
     def assign(self, case_id: int, *, actor: str, version: int | None, staff_id: str | None = None,

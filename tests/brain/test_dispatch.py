@@ -276,3 +276,92 @@ def test_everyone_who_takes_a_case_is_listed_for_a_hand_pick_available_first_the
     available = [d for s, d in again if s.status == "available" and d is not None]
     assert available == sorted(available)  # then the nearest
     assert far.id in {s.id for s, _d in again}  # however far
+
+
+def test_snapping_through_the_road_grid_finds_the_nearest_road_the_tree_finds_on_and_off_the_grid(district):
+    import shapely
+
+    from brain.dispatch.roads import RoadNetwork
+
+    roads = RoadNetwork(district)
+    rng = np.random.default_rng(5)
+    minx, miny, maxx, maxy = shapely.total_bounds(roads.pieces)
+    xs = rng.uniform(minx - 900, maxx + 900, 20_000)  # beyond the grid's margin too
+    ys = rng.uniform(miny - 900, maxy + 900, 20_000)
+    edge, along, off = roads.snap(xs, ys)
+    pts = shapely.points(xs, ys)
+    hit = roads.tree.query_nearest(pts, all_matches=False)
+    nearest = np.empty(len(xs), dtype=int)
+    nearest[hit[0]] = hit[1]
+    want_off = shapely.distance(roads.edges[nearest], pts)
+    assert np.allclose(off, want_off, rtol=0, atol=1e-6)  # the nearest road's distance, everywhere
+    assert np.allclose(off, shapely.distance(roads.edges[edge], pts), rtol=0, atol=1e-6)
+    same = edge == nearest
+    assert same.mean() > 0.9  # where they differ, two roads are exactly as near (a corner)
+    want_along = shapely.line_locate_point(roads.edges[nearest], pts)
+    assert np.allclose(along[same], want_along[same], rtol=0, atol=1e-6)
+    outside = (xs < roads.grid_x0) | (ys < roads.grid_y0)
+    assert outside.any()  # the tree's path was taken
+
+
+def test_ranking_by_road_names_the_people_a_brute_force_over_every_eligible_person_names(brain, district):
+    rng = np.random.default_rng(3)
+    now = utcnow()
+    staff = roster(rng, 400, district, now)
+    svc = DispatchService(cases=brain.cases, staff=brain.staff, catalogue=brain.catalogue, district=district,
+                          max_distance_m=1500)
+    svc.index.load(staff)
+    roads = svc.ranker.roads
+    crs = district.crs
+    x, y = (np.asarray(v, dtype=float) for v in crs.to_metric(np.array([s.lon for s in staff]),
+                                                                np.array([s.lat for s in staff])))
+    minx, miny, maxx, maxy = district.boundary.bounds
+    for q in range(300):
+        lon, lat = float(rng.uniform(minx, maxx)), float(rng.uniform(miny, maxy))
+        category = "E0501" if q % 2 else "C0107"
+        rec = svc.recommend_at(lon, lat, category, now=now)
+        qx, qy = crs.to_metric(lon, lat)
+        ok = np.array([s.status == "available" and any(category.startswith(p) for p in s.duties)
+                       and (now - s.position_at).total_seconds() <= 60 for s in staff])
+        cand = np.flatnonzero(ok)
+        d = roads.distances(float(qx), float(qy), x[cand], y[cand], limit=1500)
+        keep = d <= 1500
+        cand, d = cand[keep], d[keep]
+        want = [staff[i].id for i in cand[np.lexsort((cand, d))][:10]]
+        got = [c.staff_id for c in rec.ranked if not c.stale]
+        assert got == want
+        assert [c.distance_m for c in rec.ranked[:len(got)]] == pytest.approx(sorted(d)[:len(got)])
+
+
+def test_the_workload_shown_is_what_the_database_counts_through_assignments_overrides_and_moves(brain):
+    from sqlalchemy import func
+
+    from brain.cases.models import Case
+
+    def counted():
+        with brain.db.read() as s:
+            rows = s.execute(select(Case.assigned_staff_id, func.count()).where(
+                Case.status.in_(("dispatched", "handling"))).group_by(Case.assigned_staff_id)).all()
+        return {sid: n for sid, n in rows if sid}
+
+    def held():
+        return brain.dispatch.workload.of([s.id for s in brain.staff.roster()])
+
+    assert held() == counted()
+    c1, c2, c3 = _case(brain), _case(brain), _case(brain)
+    a, b = brain.dispatch.recommend(c1.id).ranked[:2]
+    v1 = brain.dispatch.assign(c1.id, actor="disp", version=c1.version, staff_id=a.staff_id)
+    assert held() == counted() and held()[a.staff_id] >= 1
+    brain.dispatch.assign(c1.id, actor="disp", version=v1.version, staff_id=b.staff_id, reason="更近")
+    assert held() == counted()
+    brain.dispatch.assign(c2.id, actor="disp", version=c2.version, staff_id=a.staff_id)
+    brain.cases.transition(c2.id, to="handling", actor="team")
+    assert held() == counted()
+    brain.cases.transition(c2.id, to="handled", actor="team", note="已处理")
+    assert held() == counted()
+    brain.cases.transition(c3.id, to="cancelled", actor="disp", note="重复")
+    assert held() == counted()
+    fresh = DispatchService(cases=brain.cases, staff=brain.staff, catalogue=brain.catalogue,
+                            district=brain.district)
+    fresh.load()  # a restart reads the same from the cases
+    assert fresh.workload.of([s.id for s in brain.staff.roster()]) == counted()
