@@ -122,6 +122,7 @@ class Ranker:
         expected = math.sqrt(limit / (math.pi * density)) * spread if density > 0 else limit_m
         radius = min(max(expected, MIN_RADIUS_M), limit_m)
         src = None  # the search along the roads from the point, made once, to the limit
+        known = None  # road distances measured in an earlier round, by index row (NaN: not yet)
         while True:
             rows, straight = idx.within(x, y, radius)
             status = idx.status[rows]
@@ -135,7 +136,8 @@ class Ranker:
             if self.roads is not None and ok.any():
                 if src is None:
                     src = self.roads.source(x, y, limit=limit_m)
-                dist = self._by_road(src, rows, ok)
+                    known = np.full(len(idx), np.nan)
+                dist = self._by_road(src, rows, ok, known)
             found = np.sort(dist[ok & (dist <= limit_m)])
             enough = len(found) >= limit
             # by road, a person beyond this straight radius may still be nearer than the limit-th found
@@ -205,16 +207,19 @@ class Ranker:
         order = np.lexsort((rows[pick], dist))[:room]
         return [(int(pick[i]), float(dist[i])) for i in order]
 
-    def _by_road(self, src: tuple, rows: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    def _by_road(self, src: tuple, rows: np.ndarray, ok: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Road distances of the eligible people of `rows`, inf for the rest, from a search along the roads
-        (`RoadNetwork.source`) that reaches the round's limit: a distance within it is exact. The eligible
-        are snapped to their roads in one batch (snapping is a lookup in the road grid, so measuring all
-        the round's eligible costs less than choosing whom to measure)."""
+        (`RoadNetwork.source`) that reaches the round's limit: a distance within it is exact. Those not measured
+        in an earlier round (`known`, by index row) are snapped to their roads in one batch (snapping is a
+        lookup in the road grid, so measuring all the round's eligible costs less than choosing whom to)."""
         assert self.roads is not None
         dist = np.full(len(rows), np.inf)
         todo = np.flatnonzero(ok)
-        xs, ys = self.index.xy(rows[todo])
-        dist[todo] = self.roads.to(src, xs, ys)
+        dist[todo] = known[rows[todo]]
+        new = todo[np.isnan(dist[todo])]
+        if len(new):
+            xs, ys = self.index.xy(rows[new])
+            dist[new] = known[rows[new]] = self.roads.to(src, xs, ys)
         return dist
 
 
