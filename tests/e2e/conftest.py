@@ -43,10 +43,21 @@ def browser():
         b.close()
 
 
+DESCRIBE = """e => e instanceof Error ? `${e.name}: ${e.message} [${Object.keys(e).join(',')}] ${e.stack || ''}`
+                               : (typeof e === 'object' ? JSON.stringify(e) : String(e))"""
+
+
 def _said(message) -> str:
-    """A console error with where it was said (a bare "Error" alone tells nothing of its cause)."""
+    """A console error with where it was said and what each of its arguments holds (a bare "Error" alone tells
+    nothing of its cause: an error that came from a worker has lost its stack)."""
     where = message.location or {}
-    return f"{message.text} @ {where.get('url', '?')}:{where.get('lineNumber', '?')}"
+    held = []
+    for arg in message.args:
+        try:
+            held.append(str(arg.evaluate(DESCRIBE))[:600])
+        except Exception as exc:  # the page may be gone by now
+            held.append(f"(unreadable: {type(exc).__name__})")
+    return f"{message.text} @ {where.get('url', '?')}:{where.get('lineNumber', '?')} {held}"
 
 
 class Watched:
