@@ -11,9 +11,9 @@ nearest suitable, available, fresh people. The same questions go, on the same po
 - PostGIS: ``ORDER BY geom <-> point LIMIT`` on a GiST index (positions updated every second, untimed);
 - Redis: ``GEOSEARCH ... BYRADIUS ... ASC`` then the eligibility filter in Python.
 The straight-line ranking is compared with those three. By road, on a share of the same questions, the
-ranker (one search along the roads from the point, bounded by the limit; the eligible people of the round's
-radius snapped to their roads through the road grid; each ranked person's workload from memory, as
-recommend() gives it) is compared with a NumPy brute force measuring every eligible person within reach by road,
+ranker (compiled: the eligible within a growing radius snapped through the road grid, a Dijkstra from the
+point that settles the radius round by round; each ranked person's workload from memory, as recommend()
+gives it) is compared with a NumPy brute force measuring every eligible person within reach by road,
 and with PostGIS (index-ordered KNN, each person snapped to a road in SQL) plus pgRouting's
 `pgr_dijkstraCost` from the case's road: the three must name the same people in the same order.
 """
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     by_road.index = index  # the same people, ranked along the roads
     for case_id in range(len(staff) // 3):  # a third as many active cases as people, each held by someone
         by_road.workload.assigned(case_id, staff[int(rng.integers(0, len(staff)))].id)
+    by_road.warm()  # compiled once (or loaded from numba's cache), as the app does when it loads the staff
     t0 = time.perf_counter()
     index.load(staff)
     build_ms = 1e3 * (time.perf_counter() - t0)

@@ -155,8 +155,26 @@ class StaffIndex:
             order = np.lexsort((rows, d))
             return rows[order], d[order]
 
+    def eligible(self, category: str, now_s: float) -> np.ndarray:
+        """Who may be ranked for `category` now: available, on a team that takes it, a fresh position."""
+        with self._lock:
+            t = self._t
+            return (self.status == AVAILABLE_CODE) & self.duty_mask(category) & (now_s - t <= 2 * self.interval)
+
+    def rows_of(self, staff_ids) -> np.ndarray:
+        """The rows of these people (those the index holds)."""
+        return np.array([r for s in staff_ids if (r := self._row.get(s)) is not None], dtype=np.int64)
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Everyone's metric position (NaN: none), the arrays themselves: read, never written."""
+        return self._x, self._y
+
     def ids(self, rows: np.ndarray) -> np.ndarray:
         return self._ids[rows]
+
+    def times_all(self) -> np.ndarray:
+        """Everyone's last fix time (epoch seconds, NaN: none), the array itself: read, never written."""
+        return self._t
 
     def times(self, rows: np.ndarray) -> np.ndarray:
         return self._t[rows]

@@ -14,6 +14,7 @@ cells' short lists in a few vectorised steps. The answer is exact, the same piec
 from __future__ import annotations
 
 import itertools
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -122,13 +123,23 @@ class RoadNetwork:
                     | ~self.grid_full[cell])
         if off_grid.any():  # off the grid, or in a cell whose list is cut: the tree
             i = np.flatnonzero(off_grid)
-            found = self.piece_tree.query_nearest(shapely.points(xs[i], ys[i]), all_matches=False)
-            p = found[1]
+            found = self.piece_tree.query_nearest(shapely.points(xs[i], ys[i]), all_matches=True)
+            p = np.full(len(i), len(self.piece_edge))
+            np.minimum.at(p, found[0], found[1])  # of equally near pieces, the lowest (as the grid's lists)
             px, py = xs[i] - self.piece_x[p], ys[i] - self.piece_y[p]
             tt = np.clip((px * self.piece_dx[p] + py * self.piece_dy[p]) / self.piece_len2[p], 0.0, 1.0)
             piece[i], along[i] = p, tt
             dist[i] = np.hypot(px - tt * self.piece_dx[p], py - tt * self.piece_dy[p])
         return self.piece_edge[piece], self.piece_start[piece] + along * self.piece_len[piece], dist
+
+    @cached_property
+    def kernel_args(self) -> tuple:
+        """The graph, the pieces and the grid as `brain.dispatch.kernel.nearest_by_road` takes them."""
+        g = self.graph
+        return (g.indptr, g.indices, g.data, self.edge_a, self.edge_b, self.edge_len,
+                self.piece_edge, self.piece_start, self.piece_len, self.piece_x, self.piece_y, self.piece_dx,
+                self.piece_dy, 1.0 / self.piece_len2, self.grid_x0, self.grid_y0, self.grid_nx, self.grid_ny,
+                SNAP_CELL_M, self.grid_table, self.grid_full)
 
     def source(self, x: float, y: float, *, limit: float) -> tuple:
         """A search from (x, y) along the roads up to `limit` metres: its snap and the distance to every

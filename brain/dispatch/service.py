@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ from brain.cases.models import Case
 from brain.cases.service import CaseService, CaseView, VersionConflict
 from brain.cases.workflow import TransitionRefused
 from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffIndex, speed_m_s
+from brain.dispatch.kernel import Scratch, nearest_by_road
 from brain.dispatch.roads import RoadNetwork
 from brain.dispatch.workload import Workload
 from brain.events.bus import Following
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_DISTANCE_M = 3000.0
 MIN_RADIUS_M = 150.0
 MAX_EXCLUDED = 20
+NOBODY = np.zeros(0, dtype=np.int64)  # no row excluded
 AUTO_ACTOR = "system:auto-dispatch"
 BUSY = {DutyStatus.EN_ROUTE.value, DutyStatus.ON_SCENE.value}
 OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
@@ -54,7 +57,7 @@ class AssignRefused(Refusal):
     catalogue key)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
     staff_id: str
     team_id: str
@@ -66,7 +69,7 @@ class Candidate:
     stale: bool = False  # the last position is older than twice the person's interval: ranked after the fresh
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Excluded:
     staff_id: str
     team_id: str
@@ -102,98 +105,135 @@ class Ranker:
         self.index = StaffIndex(self.crs)
         self.workload = Workload()  # who holds how many active cases (DispatchService keeps it current)
         self.roads = RoadNetwork(district) if use_roads and len(district.roads) else None
+        self._scratch = threading.local()  # each ranking thread's own
+
+    def _kernel_scratch(self, people: int) -> tuple:
+        assert self.roads is not None
+        mine = getattr(self._scratch, "s", None)
+        if mine is None:
+            mine = self._scratch.s = Scratch(self.roads.n, len(self.roads.graph.indices))
+        return mine.args(people)
+
+    def warm(self) -> None:
+        """Compile the ranking by road now (about 5 s the first time on a machine; numba keeps the result in
+        `__pycache__`, so later starts load it in a fraction of a second) rather than on a dispatcher's first
+        card."""
+        if self.roads is not None:
+            none = np.zeros(0)
+            x, y = (float(v) for v in self.roads.edges[0].coords[0])
+            nearest_by_road(x, y, 1, 100.0, 100.0, 1, none, none, np.zeros(0, dtype=np.int8),
+                            np.zeros(0, dtype=np.bool_), none, none, 0.0, AVAILABLE_CODE, NOBODY,
+                            *self.roads.kernel_args, *self._kernel_scratch(0))
 
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
              max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
              ) -> Recommendation:
         """Rank suitable, available, fresh staff near a point for a category (in memory, no database).
 
-        The search starts small and widens until `limit` people are found or `max_distance_m` is
-        reached; by road, it widens until no one further in a straight line could still be nearer.
+        The search starts where `limit` suitable people are expected and widens until they are found or
+        `max_distance_m` is reached; by road, until no one farther in a straight line could still be nearer
+        (the compiled `nearest_by_road`). Fewer fresh than asked for: the nearest whose position is stale
+        come after them, marked. The nearby people left out are said with why.
         """
         now_s = (now or utcnow()).timestamp()
         limit_m = max_distance_m or self.max_distance_m
         x, y = self.crs.to_metric(lon, lat)
-        idx = self.index
-        # Start where `limit` suitable people are expected to be found, from their average density.
-        density = idx.density(category)
+        density = self.index.density(category)
         # (by road, farther again: a way along the roads is about 1.3 times the straight line)
         spread = 1.5 if self.roads is None else 2.0
         expected = math.sqrt(limit / (math.pi * density)) * spread if density > 0 else limit_m
         radius = min(max(expected, MIN_RADIUS_M), limit_m)
-        src = None  # the search along the roads from the point, made once, to the limit
-        known = None  # road distances measured in an earlier round, by index row (NaN: not yet)
-        while True:
-            rows, straight = idx.within(x, y, radius)
-            status = idx.status[rows]
-            duty = idx.duty_mask(category)[rows]
-            t = idx.times(rows)
-            fresh = np.isfinite(t) & (now_s - t <= 2 * idx.interval[rows])
-            ok = (status == AVAILABLE_CODE) & duty & fresh
-            if exclude:
-                ok &= ~np.isin(idx.ids(rows), list(exclude))
-            dist = straight
-            if self.roads is not None and ok.any():
-                if src is None:
-                    src = self.roads.source(x, y, limit=limit_m)
-                    known = np.full(len(idx), np.nan)
-                dist = self._by_road(src, rows, ok, known)
-            found = np.sort(dist[ok & (dist <= limit_m)])
-            enough = len(found) >= limit
-            # by road, a person beyond this straight radius may still be nearer than the limit-th found
-            settled = enough and (self.roads is None or found[limit - 1] <= radius)
-            if settled or radius >= limit_m:
-                break
-            # enough by road: nobody beyond the limit-th one's road distance, in a straight line, can be nearer
-            radius = min(limit_m, float(found[limit - 1]) if enough else radius * 2.0)
+        if self.roads is None:
+            fresh, straight_of, left_out = self._straight(x, y, category, now_s, radius, limit, limit_m, exclude)
+        else:
+            fresh, straight_of, left_out = self._road(x, y, category, now_s, radius, limit, limit_m, exclude)
+        stale = self._stale(x, y, category, now_s, exclude, limit - len(fresh), limit_m) if len(fresh) < limit else []
         rec = Recommendation(case_id=None, metric="road" if self.roads else "straight", max_distance_m=limit_m)
-        reachable = ok & np.isfinite(dist) & (dist <= limit_m)
-        by_straight = np.arange(len(rows))  # `within` already sorts by straight distance, then id
-        order = by_straight if self.roads is None else np.lexsort((rows, dist))
-        chosen = order[reachable[order]][:limit].tolist()
-        row_l, dist_l, straight_l = rows.tolist(), dist.tolist(), straight.tolist()
-        stale_rows = self._stale(x, y, rows, straight, status, duty, fresh, exclude, limit - len(chosen), limit_m,
-                                 src)
-        # fewer fresh than asked for: the nearest whose position is stale come after
-        picked = [(k, dist_l[k], False) for k in chosen] + [(k, d, True) for k, d in stale_rows]
-        members = [idx.member(row_l[k]) for k, _d, _s in picked]
+        picked = [(row, d, False) for row, d in fresh] + [(row, d, True) for row, d, _s in stale]
+        straight_of.update({row: s for row, _d, s in stale})
+        members = [self.index.member(row) for row, _d, _s in picked]
         load = self.workload.of([m.staff_id for m in members])
-        for m, (k, d, stale) in zip(members, picked, strict=True):
-            rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_l[k], d / speed_m_s(m.mode), m.mode,
-                                        load.get(m.staff_id, 0), stale))
-        ranked_stale = {k for k, _d in stale_rows}
-        # The nearby people left out: those no farther (in a straight line) than the last one ranked.
-        cut = straight_l[chosen[-1]] if chosen else radius
-        left_out = by_straight[~reachable & (straight <= cut)][:MAX_EXCLUDED].tolist()
-        status_l, duty_l, ok_l = status.tolist(), duty.tolist(), ok.tolist()
-        for k in left_out:
-            m = idx.member(row_l[k])
-            if (exclude and m.staff_id in exclude) or k in ranked_stale:
+        for m, (row, d, is_stale) in zip(members, picked, strict=True):
+            rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_of[row], d / speed_m_s(m.mode), m.mode,
+                                        load.get(m.staff_id, 0), is_stale))
+        ranked_stale = {row for row, _d, _s in stale}
+        for row, reason, straight in left_out:
+            if row in ranked_stale:
                 continue
-            if ok_l[k]:
-                reason = "too_far_by_road"
-            elif status_l[k] == OFF_DUTY_CODE:
-                reason = "off_duty"
-            elif status_l[k] in BUSY_CODES:
-                reason = "busy"
-            elif not duty_l[k]:
-                reason = "wrong_duty"
-            else:
-                reason = "position_stale"
-            rec.excluded.append(Excluded(m.staff_id, m.team_id, reason, straight_l[k]))
+            m = self.index.member(row)
+            rec.excluded.append(Excluded(m.staff_id, m.team_id, reason, straight))
         return rec
 
-
-    def _stale(self, x: float, y: float, rows: np.ndarray, straight: np.ndarray, status: np.ndarray,
-               duty: np.ndarray, fresh: np.ndarray, exclude: set[str] | None, room: int,
-               limit_m: float, src: tuple | None) -> list[tuple[int, float]]:
-        """Up to `room` suitable, available people whose position is stale (of `rows`), nearest first, ties
-        by id, with their distance (by road where the district has roads): a dispatcher sees them, marked,
-        after everyone fresh, rather than not at all."""
-        if room <= 0:
-            return []
+    def _road(self, x: float, y: float, category: str, now_s: float, radius: float, limit: int, limit_m: float,
+              exclude: set[str] | None) -> tuple[list, dict, list]:
+        """By road, compiled: (ranked rows with their road distance, their straight distances, the left out)."""
+        assert self.roads is not None
         idx = self.index
-        pick = np.flatnonzero((status == AVAILABLE_CODE) & duty & ~fresh & np.isfinite(idx.times(rows)))
+        excluded = idx.rows_of(exclude) if exclude else NOBODY
+        sx, sy = idx.positions()
+        rows, road, straight, _r, near, near_straight, beyond = nearest_by_road(
+            float(x), float(y), limit, float(limit_m), float(radius), MAX_EXCLUDED, sx, sy, idx.status,
+            idx.duty_mask(category), idx.times_all(), idx.interval, now_s, AVAILABLE_CODE, excluded,
+            *self.roads.kernel_args, *self._kernel_scratch(len(sx)))
+        row_l = rows.tolist()
+        fresh = list(zip(row_l, road.tolist(), strict=True))
+        straight_of = dict(zip(row_l, straight.tolist(), strict=True))
+        left_out = [(row, "too_far_by_road" if far else reason, s)
+                    for row, far, reason, s in zip(near.tolist(), beyond.tolist(), self._reasons(near, category, now_s),
+                                                   near_straight.tolist(), strict=True)]
+        return fresh, straight_of, left_out
+
+    def _straight(self, x: float, y: float, category: str, now_s: float, radius: float, limit: int,
+                  limit_m: float, exclude: set[str] | None) -> tuple[list, dict, list]:
+        """In a straight line: (ranked rows with their distance, their straight distances, the left out)."""
+        idx = self.index
+        while True:
+            rows, straight = idx.within(x, y, radius)  # nearest first, ties by id
+            ok = idx.eligible(category, now_s)[rows]
+            if exclude:
+                ok &= ~np.isin(idx.ids(rows), list(exclude))
+            if int(ok.sum()) >= limit or radius >= limit_m:
+                break
+            radius = min(limit_m, radius * 2.0)
+        chosen = np.flatnonzero(ok)[:limit]
+        fresh = list(zip(rows[chosen].tolist(), straight[chosen].tolist(), strict=True))
+        straight_of = dict(fresh)
+        cut = float(straight[chosen[-1]]) if len(chosen) else radius
+        near = np.flatnonzero(~ok & (straight <= cut))
+        if exclude:
+            near = near[~np.isin(idx.ids(rows[near]), list(exclude))]
+        near = near[:MAX_EXCLUDED]
+        left_out = list(zip(rows[near].tolist(), self._reasons(rows[near], category, now_s),
+                            straight[near].tolist(), strict=True))
+        return fresh, straight_of, left_out
+
+    def _reasons(self, rows: np.ndarray, category: str, now_s: float) -> list[str]:
+        """Why each of these people may not be ranked (each is not eligible)."""
+        idx = self.index
+        status = idx.status[rows].tolist()
+        duty = idx.duty_mask(category)[rows].tolist()
+        out = []
+        for st, du in zip(status, duty, strict=True):
+            if st == OFF_DUTY_CODE:
+                out.append("off_duty")
+            elif st in BUSY_CODES:
+                out.append("busy")
+            elif not du:
+                out.append("wrong_duty")
+            else:
+                out.append("position_stale")
+        return out
+
+    def _stale(self, x: float, y: float, category: str, now_s: float, exclude: set[str] | None, room: int,
+               limit_m: float) -> list[tuple[int, float, float]]:
+        """Up to `room` suitable, available people whose position is stale, within the limit, nearest first,
+        ties by id, with their distance (by road where the district has roads) and their straight distance:
+        a dispatcher sees them, marked, after everyone fresh, rather than not at all."""
+        idx = self.index
+        rows, straight = idx.within(x, y, limit_m)
+        t = idx.times(rows)
+        pick = np.flatnonzero((idx.status[rows] == AVAILABLE_CODE) & idx.duty_mask(category)[rows]
+                              & np.isfinite(t) & ~idx.eligible(category, now_s)[rows])
         if exclude:
             pick = pick[~np.isin(idx.ids(rows[pick]), list(exclude))]
         if not len(pick):
@@ -201,26 +241,11 @@ class Ranker:
         dist = straight[pick]
         if self.roads is not None:
             xs, ys = idx.xy(rows[pick])
-            dist = self.roads.to(src or self.roads.source(x, y, limit=limit_m), xs, ys)
+            dist = self.roads.distances(x, y, xs, ys, limit=limit_m)
         keep = dist <= limit_m
         pick, dist = pick[keep], dist[keep]
         order = np.lexsort((rows[pick], dist))[:room]
-        return [(int(pick[i]), float(dist[i])) for i in order]
-
-    def _by_road(self, src: tuple, rows: np.ndarray, ok: np.ndarray, known: np.ndarray) -> np.ndarray:
-        """Road distances of the eligible people of `rows`, inf for the rest, from a search along the roads
-        (`RoadNetwork.source`) that reaches the round's limit: a distance within it is exact. Those not measured
-        in an earlier round (`known`, by index row) are snapped to their roads in one batch (snapping is a
-        lookup in the road grid, so measuring all the round's eligible costs less than choosing whom to)."""
-        assert self.roads is not None
-        dist = np.full(len(rows), np.inf)
-        todo = np.flatnonzero(ok)
-        dist[todo] = known[rows[todo]]
-        new = todo[np.isnan(dist[todo])]
-        if len(new):
-            xs, ys = self.index.xy(rows[new])
-            dist[new] = known[rows[new]] = self.roads.to(src, xs, ys)
-        return dist
+        return [(int(rows[pick[i]]), float(dist[i]), float(straight[pick[i]])) for i in order]
 
 
 class DispatchService(Following):
@@ -239,6 +264,7 @@ class DispatchService(Following):
 
     # --- keeping the index current ----------------------------------------------------------
     def load(self) -> None:
+        threading.Thread(target=self.ranker.warm, name="dispatch-warm", daemon=True).start()
         self.index.load(self.staff.roster())
         with self.store.db.read() as s:
             self.workload.load(s)

@@ -281,6 +281,7 @@ def test_everyone_who_takes_a_case_is_listed_for_a_hand_pick_available_first_the
 def test_snapping_through_the_road_grid_finds_the_nearest_road_the_tree_finds_on_and_off_the_grid(district):
     import shapely
 
+    from brain.dispatch.kernel import snap_one
     from brain.dispatch.roads import RoadNetwork
 
     roads = RoadNetwork(district)
@@ -290,16 +291,18 @@ def test_snapping_through_the_road_grid_finds_the_nearest_road_the_tree_finds_on
     ys = rng.uniform(miny - 900, maxy + 900, 20_000)
     edge, along, off = roads.snap(xs, ys)
     pts = shapely.points(xs, ys)
-    hit = roads.tree.query_nearest(pts, all_matches=False)
-    nearest = np.empty(len(xs), dtype=int)
-    nearest[hit[0]] = hit[1]
-    want_off = shapely.distance(roads.edges[nearest], pts)
-    assert np.allclose(off, want_off, rtol=0, atol=1e-6)  # the nearest road's distance, everywhere
-    assert np.allclose(off, shapely.distance(roads.edges[edge], pts), rtol=0, atol=1e-6)
-    same = edge == nearest
-    assert same.mean() > 0.9  # where they differ, two roads are exactly as near (a corner)
-    want_along = shapely.line_locate_point(roads.edges[nearest], pts)
-    assert np.allclose(along[same], want_along[same], rtol=0, atol=1e-6)
+    hit = roads.tree.query_nearest(pts, all_matches=True)  # every road equally near
+    lowest = np.full(len(xs), len(roads.edges))
+    np.minimum.at(lowest, hit[0], hit[1])
+    assert (edge == lowest).all()  # the nearest road; of equally near ones, the lowest
+    assert np.allclose(off, shapely.distance(roads.edges[lowest], pts), rtol=0, atol=1e-6)
+    assert np.allclose(along, shapely.line_locate_point(roads.edges[lowest], pts), rtol=0, atol=1e-6)
+    args = roads.kernel_args  # the compiled ranking snaps the same way, point by point
+    for i in range(0, len(xs), 7):
+        piece, t, d = snap_one(xs[i], ys[i], *args[14:21], *args[9:14])
+        assert roads.piece_edge[piece] == edge[i]
+        assert roads.piece_start[piece] + t * roads.piece_len[piece] == pytest.approx(along[i], abs=1e-9)
+        assert d == pytest.approx(off[i], abs=1e-9)
     outside = (xs < roads.grid_x0) | (ys < roads.grid_y0)
     assert outside.any()  # the tree's path was taken
 

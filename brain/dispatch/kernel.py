@@ -1,0 +1,253 @@
+"""The nearest eligible people by road, compiled (numba): the inner loop of `Ranker.rank` along the roads.
+
+One call does what a dispatcher's ranking needs, with no Python between its steps:
+- every person is measured in a straight line from the point (a scan of the position arrays);
+- the eligible (available, on a team whose duties cover the case, a fresh position, not excluded) are taken
+  nearest first, in rounds of a growing radius R;
+- a Dijkstra from the point's own snap on the road (both ends of its road, each at its distance along it)
+  settles every node within R, continuing where the last round stopped;
+- each eligible person within R in a straight line is snapped to their road through the road grid (the same
+  pieces, cells and tie rule as `RoadNetwork.snap`) and measured: the way via a settled end of their road is
+  exact, and any way via an unsettled node is longer than R, so a distance no longer than R is final;
+- once `k` people are within R by road (a road is never shorter than the straight line, so nobody farther
+  than R in a straight line can be nearer), or R has reached the limit, the `k` nearest by road are the
+  answer, ties to the lower row (the staff id's order).
+
+The answers equal a brute force over every eligible person (`RoadNetwork.distances`); tests hold them to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+INF = np.inf
+
+
+@njit(cache=True)
+def snap_one(px, py, x0, y0, nx, ny, cell_m, table, full, gx, gy, gdx, gdy, ginv):
+    """(piece, t along it in [0, 1], distance) of the nearest road piece; ties to the lowest piece. Off the
+    grid, or in a cell whose list was cut, every piece is measured."""
+    cx = int(np.floor((px - x0) / cell_m))
+    cy = int(np.floor((py - y0) / cell_m))
+    best, best_t, best_d2 = -1, 0.0, INF
+    if 0 <= cx < nx and 0 <= cy < ny and full[cy * nx + cx]:
+        row = table[cy * nx + cx]
+        for j in range(row.shape[0]):
+            p = row[j]
+            ax, ay = px - gx[p], py - gy[p]
+            t = min(max((ax * gdx[p] + ay * gdy[p]) * ginv[p], 0.0), 1.0)
+            ax -= t * gdx[p]
+            ay -= t * gdy[p]
+            d2 = ax * ax + ay * ay
+            if d2 < best_d2 or (d2 == best_d2 and p < best):
+                best, best_t, best_d2 = p, t, d2
+    else:
+        for p in range(gx.shape[0]):
+            ax, ay = px - gx[p], py - gy[p]
+            t = min(max((ax * gdx[p] + ay * gdy[p]) * ginv[p], 0.0), 1.0)
+            ax -= t * gdx[p]
+            ay -= t * gdy[p]
+            d2 = ax * ax + ay * ay
+            if d2 < best_d2:
+                best, best_t, best_d2 = p, t, d2
+    return best, best_t, np.sqrt(best_d2)
+
+
+@njit(cache=True, inline="always")
+def _eligible(i, status, duty, t_fix, interval, now_s, available, excluded):
+    if status[i] != available or not duty[i] or not now_s - t_fix[i] <= 2.0 * interval[i]:
+        return False
+    for j in range(excluded.shape[0]):
+        if excluded[j] == i:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _excluded(i, excluded):
+    for j in range(excluded.shape[0]):
+        if excluded[j] == i:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _push(hk, hv, size, key, val):
+    i = size
+    hk[i], hv[i] = key, val
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hk[parent] <= hk[i]:
+            break
+        hk[parent], hk[i] = hk[i], hk[parent]
+        hv[parent], hv[i] = hv[i], hv[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True)
+def _pop(hk, hv, size):
+    key, val = hk[0], hv[0]
+    size -= 1
+    hk[0], hv[0] = hk[size], hv[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        child = left
+        if left + 1 < size and hk[left + 1] < hk[left]:
+            child = left + 1
+        if hk[i] <= hk[child]:
+            break
+        hk[child], hk[i] = hk[i], hk[child]
+        hv[child], hv[i] = hv[i], hv[child]
+        i = child
+    return key, val, size
+
+
+@njit(cache=True, nogil=True)
+def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
+                    sx, sy, status, duty, t_fix, interval, now_s, available, excluded,  # staff (see below)
+                    indptr, indices, weights, edge_a, edge_b, edge_len,  # the road graph (both ways)
+                    piece_edge, piece_start, piece_len, gx, gy, gdx, gdy, ginv,  # the road pieces
+                    x0, y0, nx, ny, cell_m, table, full,  # the road grid
+                    dist, settled, hk, hv, touched,  # scratch (see `Scratch`), left as found
+                    near_l, straight, cand, road, cand_e, cand_along, cand_off):
+    """The `k` nearest eligible people by road within `limit` metres of (qx, qy), nearest first, ties to the
+    lower row: (rows, road distances, straight distances, the radius settled at, the left out, their straight
+    distances, and whether each left out is eligible but beyond the limit by road; the others are not
+    eligible, and the caller says why). The left out are up to `max_left_out` people no farther in a straight
+    line than the last one ranked (the radius if nobody was), nearest first, ties to the lower row.
+    Staff, by row: metric positions; duty status codes, whether their team takes the case, the time of their
+    last fix and their reporting interval: eligible are those whose status is `available`, whose team takes
+    it and whose fix is no older than twice their interval at `now_s`. `excluded` rows (a few: the person the
+    case is with) are never ranked nor left out."""
+    n = sx.shape[0]
+    n_near = 0  # everyone within r in a straight line (near_l, straight), found round by round
+    n_touched = 0
+    p0, t0, o0 = snap_one(qx, qy, x0, y0, nx, ny, cell_m, table, full, gx, gy, gdx, gdy, ginv)
+    e0 = piece_edge[p0]
+    along0 = piece_start[p0] + t0 * piece_len[p0]
+    a0, b0, len0 = edge_a[e0], edge_b[e0], edge_len[e0]
+    dist[a0] = along0
+    touched[n_touched] = a0
+    n_touched += 1
+    size = _push(hk, hv, 0, along0, a0)
+    if len0 - along0 < dist[b0]:
+        if dist[b0] == INF:
+            touched[n_touched] = b0
+            n_touched += 1
+        dist[b0] = len0 - along0
+        size = _push(hk, hv, size, len0 - along0, b0)
+    n_cand = 0  # the eligible measured so far (as places in near_l), with their road distances
+    r_before = -1.0
+    r = min(radius, limit)
+    while True:
+        # everyone newly within r in a straight line
+        lo2, hi2 = r_before * r_before if r_before >= 0 else -1.0, r * r
+        for i in range(n):
+            dx, dy = sx[i] - qx, sy[i] - qy
+            d2 = dx * dx + dy * dy
+            if lo2 < d2 <= hi2:  # (an unknown position, NaN, never is)
+                near_l[n_near] = i
+                straight[n_near] = np.sqrt(d2)
+                n_near += 1
+                if _eligible(i, status, duty, t_fix, interval, now_s, available, excluded):
+                    p, t, off = snap_one(sx[i], sy[i], x0, y0, nx, ny, cell_m, table, full, gx, gy, gdx, gdy,
+                                         ginv)
+                    cand[n_cand] = n_near - 1
+                    cand_e[n_cand] = piece_edge[p]
+                    cand_along[n_cand] = piece_start[p] + t * piece_len[p]
+                    cand_off[n_cand] = off
+                    n_cand += 1
+        # settle every node within r (the search goes on where the last round stopped)
+        while size > 0 and hk[0] <= r:
+            key, u, size = _pop(hk, hv, size)
+            if settled[u] or key > dist[u]:
+                continue
+            settled[u] = True
+            for j in range(indptr[u], indptr[u + 1]):
+                v = indices[j]
+                nd = key + weights[j]
+                if nd < dist[v]:
+                    if dist[v] == INF:
+                        touched[n_touched] = v
+                        n_touched += 1
+                    dist[v] = nd
+                    size = _push(hk, hv, size, nd, v)
+        # every eligible one measured (again: a way via a node settled since may be shorter)
+        within = 0
+        for j in range(n_cand):
+            e, along = cand_e[j], cand_along[j]
+            via = INF
+            if settled[edge_a[e]]:
+                via = dist[edge_a[e]] + along
+            if settled[edge_b[e]]:
+                via = min(via, dist[edge_b[e]] + (edge_len[e] - along))
+            if e == e0:
+                via = min(via, abs(along - along0))
+            road[j] = o0 + via + cand_off[j]
+            if road[j] <= r:
+                within += 1
+        if within >= k or r >= limit:
+            break
+        r_before, r = r, min(limit, max(r * 2.0, 1.0))
+    # the answer: the k nearest by road within r (final there), ties to the lower row
+    final = np.empty(n_cand, dtype=np.int64)
+    m = 0
+    for j in range(n_cand):
+        if road[j] <= r:
+            final[m] = j
+            m += 1
+    final = final[:m]
+    final = final[np.argsort(near_l[cand[final]], kind="mergesort")]  # by row, then stably by distance
+    final = final[np.argsort(road[final], kind="mergesort")][:k]
+    out_rows = near_l[cand[final]]
+    out_road = road[final]
+    out_straight = straight[cand[final]]
+    # the left out: not eligible, or eligible and known to be beyond the limit by road
+    cut = out_straight[-1] if out_rows.shape[0] else r
+    beyond = np.zeros(n_near, dtype=np.bool_)
+    if r >= limit:
+        for j in range(n_cand):
+            if road[j] > limit:
+                beyond[cand[j]] = True
+    left = np.empty(n_near, dtype=np.int64)
+    n_left = 0
+    for jj in range(n_near):
+        i = near_l[jj]
+        if straight[jj] <= cut and not _excluded(i, excluded) and (
+                beyond[jj] or not _eligible(i, status, duty, t_fix, interval, now_s, available, excluded)):
+            left[n_left] = jj
+            n_left += 1
+    left = left[:n_left]
+    left = left[np.argsort(near_l[left], kind="mergesort")]  # by row, then stably by straight distance
+    left = left[np.argsort(straight[left], kind="mergesort")][:max_left_out]
+    left_rows, left_straight, left_beyond = near_l[left], straight[left], beyond[left]
+    for j in range(n_touched):  # the scratch as it was found
+        dist[touched[j]] = INF
+        settled[touched[j]] = False
+    return out_rows, out_road, out_straight, r, left_rows, left_straight, left_beyond
+
+
+class Scratch:
+    """What `nearest_by_road` works in, kept between calls (allocating it each time cost more than the
+    search): one per thread that ranks. The node arrays are left as found by each call."""
+
+    def __init__(self, nodes: int, edges2: int) -> None:
+        self.dist = np.full(nodes, INF)
+        self.settled = np.zeros(nodes, dtype=np.bool_)
+        self.hk = np.empty(edges2 + 2)
+        self.hv = np.empty(edges2 + 2, dtype=np.int64)
+        self.touched = np.empty(nodes, dtype=np.int64)
+        self.people = -1
+        self.per_person: tuple = ()
+
+    def args(self, people: int) -> tuple:
+        if self.people < people:
+            self.people = people
+            self.per_person = (np.empty(people, dtype=np.int64), np.empty(people), np.empty(people, dtype=np.int64),
+                               np.empty(people), np.empty(people, dtype=np.int64), np.empty(people), np.empty(people))
+        return (self.dist, self.settled, self.hk, self.hv, self.touched, *self.per_person)
