@@ -30,6 +30,7 @@ class Member:
     mode: str
 
 
+STAFF_CELL_M = 250.0  # the side of a cell of the people's grid
 STATUS_CODES = {s.value: i for i, s in enumerate(DutyStatus)}
 AVAILABLE_CODE = STATUS_CODES[DutyStatus.AVAILABLE.value]
 
@@ -51,6 +52,7 @@ class StaffIndex:
         self._by = np.zeros(0)
         self._drift = 0.0
         self._tree: STRtree | None = None
+        self._grid: tuple = self.cells_of(self._x, self._y)
         self.status = np.zeros(0, dtype=np.int8)
         self.interval = np.zeros(0)
         self._duty_masks: dict[str, np.ndarray] = {}
@@ -83,8 +85,32 @@ class StaffIndex:
         pts = shapely.points(np.where(np.isfinite(self._x), self._x, 1e12), np.where(np.isfinite(self._y),
                                                                                       self._y, 1e12))
         self._tree = STRtree(pts)
+        self._grid = self.cells_of(self._bx, self._by)
         self._drift = 0.0
         self.rebuilds += 1
+
+    @staticmethod
+    def cells_of(x: np.ndarray, y: np.ndarray) -> tuple:
+        """The people by grid cell, as the positions are now (the compiled ranking reads only the cells near
+        its point): (x0, y0, nx, ny, cell size, start of each cell's rows, the rows by cell then row). A
+        person without a position is in no cell."""
+        finite = np.isfinite(x) & np.isfinite(y)
+        x0 = float(x[finite].min()) if finite.any() else 0.0
+        y0 = float(y[finite].min()) if finite.any() else 0.0
+        nx = int((float(x[finite].max()) - x0) // STAFF_CELL_M) + 1 if finite.any() else 1
+        ny = int((float(y[finite].max()) - y0) // STAFF_CELL_M) + 1 if finite.any() else 1
+        ix = np.where(finite, (x - x0) // STAFF_CELL_M, 0).astype(np.int64)
+        iy = np.where(finite, (y - y0) // STAFF_CELL_M, 0).astype(np.int64)
+        cell = np.where(finite, iy * nx + ix, nx * ny)
+        order = np.argsort(cell, kind="stable").astype(np.int64)
+        start = np.searchsorted(cell[order], np.arange(nx * ny + 1)).astype(np.int64)
+        return x0, y0, nx, ny, STAFF_CELL_M, start, order
+
+    def cells(self) -> tuple:
+        """The grid of `cells_of` and how far anyone has moved since it was made (a query reaches that much
+        farther), read together."""
+        with self._lock:
+            return (*self._grid, self._drift)
 
     def move(self, staff_id: str, lon: float, lat: float, at: datetime) -> None:
         """A position fix (ignored if older than the one held)."""

@@ -25,33 +25,28 @@ INF = np.inf
 
 
 @njit(cache=True)
-def snap_one(px, py, x0, y0, nx, ny, cell_m, table, full, gx, gy, gdx, gdy, ginv):
-    """(piece, t along it in [0, 1], distance) of the nearest road piece; ties to the lowest piece. Off the
-    grid, or in a cell whose list was cut, every piece is measured."""
+def snap_one(px, py, x0, y0, nx, ny, cell_m, table, full, pieces):
+    """(edge, distance along it from its `a` end, distance to it) of the nearest road piece; ties to the
+    lowest piece. Off the grid, or in a cell whose list was cut, every piece is measured. `pieces`: one row a
+    piece (x, y, dx, dy, 1 / length², its edge, where along the edge it starts, its length), so a piece is
+    one read of memory."""
     cx = int(np.floor((px - x0) / cell_m))
     cy = int(np.floor((py - y0) / cell_m))
     best, best_t, best_d2 = -1, 0.0, INF
-    if 0 <= cx < nx and 0 <= cy < ny and full[cy * nx + cx]:
-        row = table[cy * nx + cx]
-        for j in range(row.shape[0]):
-            p = row[j]
-            ax, ay = px - gx[p], py - gy[p]
-            t = min(max((ax * gdx[p] + ay * gdy[p]) * ginv[p], 0.0), 1.0)
-            ax -= t * gdx[p]
-            ay -= t * gdy[p]
-            d2 = ax * ax + ay * ay
-            if d2 < best_d2 or (d2 == best_d2 and p < best):
-                best, best_t, best_d2 = p, t, d2
-    else:
-        for p in range(gx.shape[0]):
-            ax, ay = px - gx[p], py - gy[p]
-            t = min(max((ax * gdx[p] + ay * gdy[p]) * ginv[p], 0.0), 1.0)
-            ax -= t * gdx[p]
-            ay -= t * gdy[p]
-            d2 = ax * ax + ay * ay
-            if d2 < best_d2:
-                best, best_t, best_d2 = p, t, d2
-    return best, best_t, np.sqrt(best_d2)
+    inside = 0 <= cx < nx and 0 <= cy < ny and full[cy * nx + cx]
+    count = table.shape[1] if inside else pieces.shape[0]
+    for j in range(count):
+        p = table[cy * nx + cx, j] if inside else j
+        g = pieces[p]
+        ax, ay = px - g[0], py - g[1]
+        t = min(max((ax * g[2] + ay * g[3]) * g[4], 0.0), 1.0)
+        ax -= t * g[2]
+        ay -= t * g[3]
+        d2 = ax * ax + ay * ay
+        if d2 < best_d2 or (d2 == best_d2 and p < best):
+            best, best_t, best_d2 = p, t, d2
+    g = pieces[best]
+    return int(g[5]), g[6] + best_t * g[7], np.sqrt(best_d2)
 
 
 @njit(cache=True, inline="always")
@@ -110,8 +105,9 @@ def _pop(hk, hv, size):
 @njit(cache=True, nogil=True)
 def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
                     sx, sy, status, duty, t_fix, interval, now_s, available, excluded,  # staff (see below)
-                    indptr, indices, weights, edge_a, edge_b, edge_len,  # the road graph (both ways)
-                    piece_edge, piece_start, piece_len, gx, gy, gdx, gdy, ginv,  # the road pieces
+                    px0, py0, pnx, pny, pcell, pstart, porder, drift,  # the staff's grid (StaffIndex.cells)
+                    indptr, adj, ends,  # the road graph (both ways): (node, length) by node; (a, b, length)
+                    pieces,  # the road pieces (see snap_one)
                     x0, y0, nx, ny, cell_m, table, full,  # the road grid
                     dist, settled, hk, hv, touched,  # scratch (see `Scratch`), left as found
                     near_l, straight, cand, road, cand_e, cand_along, cand_off):
@@ -124,13 +120,10 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
     last fix and their reporting interval: eligible are those whose status is `available`, whose team takes
     it and whose fix is no older than twice their interval at `now_s`. `excluded` rows (a few: the person the
     case is with) are never ranked nor left out."""
-    n = sx.shape[0]
     n_near = 0  # everyone within r in a straight line (near_l, straight), found round by round
     n_touched = 0
-    p0, t0, o0 = snap_one(qx, qy, x0, y0, nx, ny, cell_m, table, full, gx, gy, gdx, gdy, ginv)
-    e0 = piece_edge[p0]
-    along0 = piece_start[p0] + t0 * piece_len[p0]
-    a0, b0, len0 = edge_a[e0], edge_b[e0], edge_len[e0]
+    e0, along0, o0 = snap_one(qx, qy, x0, y0, nx, ny, cell_m, table, full, pieces)
+    a0, b0, len0 = int(ends[e0, 0]), int(ends[e0, 1]), ends[e0, 2]
     dist[a0] = along0
     touched[n_touched] = a0
     n_touched += 1
@@ -145,23 +138,30 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
     r_before = -1.0
     r = min(radius, limit)
     while True:
-        # everyone newly within r in a straight line
+        # everyone newly within r in a straight line: the rows of the cells within r (and the drift since
+        # the grid was made) of the point, measured where they are now
         lo2, hi2 = r_before * r_before if r_before >= 0 else -1.0, r * r
-        for i in range(n):
-            dx, dy = sx[i] - qx, sy[i] - qy
-            d2 = dx * dx + dy * dy
-            if lo2 < d2 <= hi2:  # (an unknown position, NaN, never is)
-                near_l[n_near] = i
-                straight[n_near] = np.sqrt(d2)
-                n_near += 1
-                if _eligible(i, status, duty, t_fix, interval, now_s, available, excluded):
-                    p, t, off = snap_one(sx[i], sy[i], x0, y0, nx, ny, cell_m, table, full, gx, gy, gdx, gdy,
-                                         ginv)
-                    cand[n_cand] = n_near - 1
-                    cand_e[n_cand] = piece_edge[p]
-                    cand_along[n_cand] = piece_start[p] + t * piece_len[p]
-                    cand_off[n_cand] = off
-                    n_cand += 1
+        reach = r + drift
+        ix0 = min(max(int(np.floor((qx - reach - px0) / pcell)), 0), pnx)  # (clamped: nothing off the grid)
+        ix1 = max(min(int(np.floor((qx + reach - px0) / pcell)), pnx - 1), -1)
+        iy0 = min(max(int(np.floor((qy - reach - py0) / pcell)), 0), pny)
+        iy1 = max(min(int(np.floor((qy + reach - py0) / pcell)), pny - 1), -1)
+        for cy in range(iy0, iy1 + 1):
+            for k_row in range(pstart[cy * pnx + ix0], pstart[cy * pnx + ix1 + 1]):
+                i = porder[k_row]
+                dx, dy = sx[i] - qx, sy[i] - qy
+                d2 = dx * dx + dy * dy
+                if lo2 < d2 <= hi2:  # (an unknown position, NaN, never is)
+                    near_l[n_near] = i
+                    straight[n_near] = np.sqrt(d2)
+                    n_near += 1
+                    if _eligible(i, status, duty, t_fix, interval, now_s, available, excluded):
+                        e, along, off = snap_one(sx[i], sy[i], x0, y0, nx, ny, cell_m, table, full, pieces)
+                        cand[n_cand] = n_near - 1
+                        cand_e[n_cand] = e
+                        cand_along[n_cand] = along
+                        cand_off[n_cand] = off
+                        n_cand += 1
         # settle every node within r (the search goes on where the last round stopped)
         while size > 0 and hk[0] <= r:
             key, u, size = _pop(hk, hv, size)
@@ -169,8 +169,8 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
                 continue
             settled[u] = True
             for j in range(indptr[u], indptr[u + 1]):
-                v = indices[j]
-                nd = key + weights[j]
+                v = int(adj[j, 0])
+                nd = key + adj[j, 1]
                 if nd < dist[v]:
                     if dist[v] == INF:
                         touched[n_touched] = v
@@ -181,11 +181,12 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
         within = 0
         for j in range(n_cand):
             e, along = cand_e[j], cand_along[j]
+            a, b = int(ends[e, 0]), int(ends[e, 1])
             via = INF
-            if settled[edge_a[e]]:
-                via = dist[edge_a[e]] + along
-            if settled[edge_b[e]]:
-                via = min(via, dist[edge_b[e]] + (edge_len[e] - along))
+            if settled[a]:
+                via = dist[a] + along
+            if settled[b]:
+                via = min(via, dist[b] + (ends[e, 2] - along))
             if e == e0:
                 via = min(via, abs(along - along0))
             road[j] = o0 + via + cand_off[j]

@@ -136,9 +136,12 @@ class RoadNetwork:
     def kernel_args(self) -> tuple:
         """The graph, the pieces and the grid as `brain.dispatch.kernel.nearest_by_road` takes them."""
         g = self.graph
-        return (g.indptr, g.indices, g.data, self.edge_a, self.edge_b, self.edge_len,
-                self.piece_edge, self.piece_start, self.piece_len, self.piece_x, self.piece_y, self.piece_dx,
-                self.piece_dy, 1.0 / self.piece_len2, self.grid_x0, self.grid_y0, self.grid_nx, self.grid_ny,
+        adj = np.ascontiguousarray(np.c_[g.indices.astype(float), g.data])  # a node's roads, one read each
+        ends = np.ascontiguousarray(np.c_[self.edge_a.astype(float), self.edge_b.astype(float), self.edge_len])
+        pieces = np.ascontiguousarray(np.c_[self.piece_x, self.piece_y, self.piece_dx, self.piece_dy,
+                                            1.0 / self.piece_len2, self.piece_edge.astype(float), self.piece_start,
+                                            self.piece_len])
+        return (g.indptr, adj, ends, pieces, self.grid_x0, self.grid_y0, self.grid_nx, self.grid_ny,
                 SNAP_CELL_M, self.grid_table, self.grid_full)
 
     def source(self, x: float, y: float, *, limit: float) -> tuple:

@@ -123,7 +123,7 @@ class Ranker:
             x, y = (float(v) for v in self.roads.edges[0].coords[0])
             nearest_by_road(x, y, 1, 100.0, 100.0, 1, none, none, np.zeros(0, dtype=np.int8),
                             np.zeros(0, dtype=np.bool_), none, none, 0.0, AVAILABLE_CODE, NOBODY,
-                            *self.roads.kernel_args, *self._kernel_scratch(0))
+                            *StaffIndex.cells_of(none, none), 0.0, *self.roads.kernel_args, *self._kernel_scratch(0))
 
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
              max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
@@ -173,7 +173,7 @@ class Ranker:
         sx, sy = idx.positions()
         rows, road, straight, _r, near, near_straight, beyond = nearest_by_road(
             float(x), float(y), limit, float(limit_m), float(radius), MAX_EXCLUDED, sx, sy, idx.status,
-            idx.duty_mask(category), idx.times_all(), idx.interval, now_s, AVAILABLE_CODE, excluded,
+            idx.duty_mask(category), idx.times_all(), idx.interval, now_s, AVAILABLE_CODE, excluded, *idx.cells(),
             *self.roads.kernel_args, *self._kernel_scratch(len(sx)))
         row_l = rows.tolist()
         fresh = list(zip(row_l, road.tolist(), strict=True))

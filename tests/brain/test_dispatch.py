@@ -299,9 +299,9 @@ def test_snapping_through_the_road_grid_finds_the_nearest_road_the_tree_finds_on
     assert np.allclose(along, shapely.line_locate_point(roads.edges[lowest], pts), rtol=0, atol=1e-6)
     args = roads.kernel_args  # the compiled ranking snaps the same way, point by point
     for i in range(0, len(xs), 7):
-        piece, t, d = snap_one(xs[i], ys[i], *args[14:21], *args[9:14])
-        assert roads.piece_edge[piece] == edge[i]
-        assert roads.piece_start[piece] + t * roads.piece_len[piece] == pytest.approx(along[i], abs=1e-9)
+        e, a, d = snap_one(xs[i], ys[i], *args[4:11], args[3])
+        assert e == edge[i]
+        assert a == pytest.approx(along[i], abs=1e-9)
         assert d == pytest.approx(off[i], abs=1e-9)
     outside = (xs < roads.grid_x0) | (ys < roads.grid_y0)
     assert outside.any()  # the tree's path was taken
