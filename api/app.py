@@ -116,7 +116,7 @@ def build_api(brain: Brain) -> FastAPI:
 
     @app.exception_handler(IntakeError)
     async def on_intake(_req: Request, exc: IntakeError):
-        return error(422, str(exc), field=exc.field, suggestions=exc.suggestions)
+        return error(422, str(exc), key=exc.key, params=exc.params, field=exc.field, suggestions=exc.suggestions)
 
     @app.exception_handler(Exception)
     async def on_crash(req: Request, exc: Exception):

@@ -24,6 +24,7 @@ from brain.events.log import Store, Unit
 from brain.events.models import EventRecord
 from brain.events.types import Event
 from brain.privacy import TextMasker
+from brain.refusal import Refusal
 from brain.storage.db import utcnow
 from geodata.crs import haversine_m, to_wgs84
 from geodata.gazetteer import Gazetteer, PoleNotFound
@@ -43,11 +44,13 @@ def _contains(words: str):
     return Case.description.ilike(pattern, escape="\\")
 
 
-class IntakeError(ValueError):
-    """A case that cannot be accepted; `field` names the input at fault, `suggestions` may help."""
+class IntakeError(Refusal):
+    """A case that cannot be accepted, in words and as a catalogue key with its values; `field` names the
+    input at fault, `suggestions` may help (the poles near a number that is not one)."""
 
-    def __init__(self, message: str, *, field: str | None = None, suggestions: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, field: str | None = None, suggestions: list[str] | None = None,
+                 key: str = "refused.intake.other", **params) -> None:
+        super().__init__(message, key=key, **params)
         self.field = field
         self.suggestions = suggestions or []
 
@@ -214,38 +217,42 @@ class CaseService:
             channel = Channel(channel).value
         except ValueError:
             raise IntakeError(f"unknown channel {channel!r}; one of: {', '.join(c.value for c in Channel)}",
-                              field="channel") from None
+                              field="channel", key="refused.intake.channel") from None
         if category not in self.catalogue:
-            raise IntakeError(f"unknown category {category!r}", field="category")
+            raise IntakeError(f"unknown category {category!r}", field="category", key="refused.intake.category")
         cat = self.catalogue.get(category)
         if priority is not None:
             try:
                 priority = Priority(priority).value
             except ValueError:
-                raise IntakeError(f"unknown priority {priority!r}", field="priority") from None
+                raise IntakeError(f"unknown priority {priority!r}", field="priority",
+                                  key="refused.intake.priority") from None
         description = (description or "").strip()
         if len(description) > max_description:
-            raise IntakeError(f"description longer than {max_description} characters", field="description")
+            raise IntakeError(f"description longer than {max_description} characters", field="description",
+                              key="refused.intake.description", max=max_description)
         pole_number = None
         if pole is not None and str(pole).strip():
             try:
                 p = self.gazetteer.lookup(str(pole))
             except PoleNotFound as e:
-                raise IntakeError(str(e), field="pole", suggestions=e.suggestions) from None
+                raise IntakeError(str(e), field="pole", suggestions=e.suggestions, key="r.pole.not_found",
+                                  number=str(pole)[:40]) from None
             lon, lat, pole_number = p.lon, p.lat, p.number
         elif lon is None or lat is None:
-            raise IntakeError("give a pole number, or both lon and lat", field="pole")
+            raise IntakeError("give a pole number, or both lon and lat", field="pole", key="refused.intake.where")
         else:
             try:
                 lon, lat = to_wgs84(float(lon), float(lat), coord_system)
             except ValueError as e:
-                raise IntakeError(f"bad coordinates: {e}", field="lon") from None
+                raise IntakeError(f"bad coordinates: {e}", field="lon", key="refused.intake.coordinates") from None
         try:
             where = self.gazetteer.locate(lon, lat)
         except ValueError as e:
-            raise IntakeError(str(e), field="lon") from None
+            raise IntakeError(str(e), field="lon", key="refused.intake.coordinates") from None
         if not where.inside:
-            raise IntakeError(f"point ({lon:.6f}, {lat:.6f}) is outside the district", field="lon")
+            raise IntakeError(f"point ({lon:.6f}, {lat:.6f}) is outside the district", field="lon",
+                              key="refused.r.where")
         if pole_number is None and where.pole is not None and (where.pole_distance_m or 0) <= 50:
             pole_number = where.pole.number
         return NewCase(channel=channel, category=category, priority=priority or cat.priority.value,
@@ -382,9 +389,11 @@ class CaseService:
 
         The last answer counts; the state of the case does not change."""
         if satisfaction not in SATISFACTION:
-            raise IntakeError(f"satisfaction is one of {', '.join(SATISFACTION)}", field="satisfaction")
+            raise IntakeError(f"satisfaction is one of {', '.join(SATISFACTION)}", field="satisfaction",
+                              key="refused.intake.satisfaction")
         if note and len(note) > MAX_DESCRIPTION:
-            raise IntakeError(f"note longer than {MAX_DESCRIPTION} characters", field="note")
+            raise IntakeError(f"note longer than {MAX_DESCRIPTION} characters", field="note",
+                              key="refused.intake.note", max=MAX_DESCRIPTION)
         now = at or utcnow()
         with self.store.unit(actor, source=source) as u:
             case = self.locked(u, case_id, None)

@@ -32,8 +32,6 @@ from layers import live as live_layer
 
 QUEUE_LENGTH = 60
 # the new-case form's refusals by the input at fault (IntakeError.field), in the catalogue's words
-INTAKE_WORDS = {"lon": "refused.r.where", "description": "refused.intake.description",
-                "category": "refused.intake.category", "channel": "refused.intake.channel"}
 # a card's workflow moves in the order of the workflow (the way on first, then the pause, the way back, the end)
 MOVE_ORDER = [CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.HANDLING, CaseStatus.HANDLED,
               CaseStatus.VERIFIED, CaseStatus.CLOSED, CaseStatus.DEFERRED, CaseStatus.CANCELLED, CaseStatus.REPORTED,
@@ -631,6 +629,6 @@ def register(guard, brain, locale_of) -> None:
                 if e.suggestions:
                     said += f" · {tr('r.pole.did_you_mean')} {', '.join(e.suggestions)}"
             else:
-                said = tr(INTAKE_WORDS.get(e.field or "", "refused.intake.other"))
+                said = refusal_text(e, tr)
             return html.Span(said, className="warn"), no_update
         return html.Span(f"{tr('dispatch.created')} #{c.id}", className="ok"), c.id

@@ -170,3 +170,24 @@ def test_searching_by_personal_data_needs_the_permission_to_read_it(site):
         assert site.client.get("/api/v1/cases", params=params, headers=site.bearer("operator")).status_code == 403
         found = site.client.get("/api/v1/cases", params=params, headers=site.bearer("dispatcher")).json()
         assert [c["id"] for c in found["items"]] == [case.id]
+
+
+@pytest.mark.parametrize(("change", "key", "params"), [
+    ({"category": "C9999"}, "refused.intake.category", {}),
+    ({"pole": "9x9x9"}, "r.pole.not_found", {"number": "9x9x9"}),
+    ({"pole": None, "lon": 100.0, "lat": 10.0}, "refused.r.where", {}),
+    ({"pole": None}, "refused.intake.where", {}),
+])
+def test_a_case_that_cannot_be_opened_is_refused_with_a_catalogue_key_said_in_both_languages(site, change, key,
+                                                                                              params):
+    from dashboard.i18n import translator
+
+    body = {k: v for k, v in {"channel": "hotline_12345", "category": "C0107", "pole": "0412", **change}.items()
+            if v is not None}
+    r = site.client.post("/api/v1/cases", json=body, headers=site.bearer("admin"))
+    assert r.status_code == 422, r.text
+    got = r.json()
+    assert got.get("key") == key and got.get("params") == params, got
+    for lang in ("zh-CN", "en"):
+        said = translator(lang)(key).format(**got["params"])
+        assert said and "{" not in said and said != key

@@ -37,8 +37,8 @@ def test_a_refused_alarm_move_and_a_refused_new_case_are_said_in_the_readers_wor
     import pytest
 
     from brain.alarms.service import AlarmError
+    from brain.cases.service import IntakeError
     from dashboard.i18n.catalogue import CATALOGUE
-    from dashboard.pages.dispatch import INTAKE_WORDS
     from dashboard.texts import refusal_text
 
     device = next(str(d) for d in brain.district.devices["id"] if str(d).startswith("SMK"))
@@ -48,4 +48,9 @@ def test_a_refused_alarm_move_and_a_refused_new_case_are_said_in_the_readers_wor
         brain.alarms.acknowledge(alarm.id, actor="op")
     assert refusal_text(e.value, translator("zh-CN")) == "这条告警已确认或已解除"
     assert refusal_text(e.value, translator("en")) == "This alarm is already acknowledged or cleared"
-    assert all(key in CATALOGUE for key in INTAKE_WORDS.values())
+    with pytest.raises(IntakeError) as e:
+        brain.cases.open_case(channel="hotline_12345", category="C0107", pole="0412", description="长" * 2001,
+                              actor="taker")
+    assert e.value.key in CATALOGUE
+    assert refusal_text(e.value, translator("zh-CN")) == "描述过长（最多 2000 字）"
+    assert refusal_text(e.value, translator("en")) == "The description is too long (at most 2000)"
