@@ -8,6 +8,7 @@ arrays, so answers are exact between rebuilds. Ties are broken by staff id.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,16 +115,22 @@ class StaffIndex:
 
     def move(self, staff_id: str, lon: float, lat: float, at: datetime) -> None:
         """A position fix (ignored if older than the one held)."""
+        ts = at.timestamp()
+        x, y = self.crs.to_metric(lon, lat)  # (outside the lock: most of a fix's cost)
         with self._lock:
             i = self._row.get(staff_id)
-            if i is None or (np.isfinite(self._t[i]) and at.timestamp() < self._t[i]):
+            if i is None:
                 return
-            x, y = self.crs.to_metric(lon, lat)
-            self._x[i], self._y[i], self._t[i] = x, y, at.timestamp()
-            d = float(np.hypot(x - self._bx[i], y - self._by[i])) if np.isfinite(self._bx[i]) else np.inf
-            self._drift = max(self._drift, d)
-            if self._drift > self.rebuild_drift_m:
-                self._rebuild()
+            held = float(self._t[i])
+            if ts < held:  # (never true against NaN: no position yet)
+                return
+            self._x[i], self._y[i], self._t[i] = x, y, ts
+            bx = float(self._bx[i])
+            d = math.hypot(x - bx, y - float(self._by[i])) if math.isfinite(bx) else math.inf
+            if d > self._drift:
+                self._drift = d
+                if d > self.rebuild_drift_m:
+                    self._rebuild()
 
     def move_many(self, staff_ids, x: np.ndarray, y: np.ndarray, t: np.ndarray) -> None:
         """Many fixes at once, already in metres (the simulator's and the benchmark's path)."""
