@@ -1,14 +1,16 @@
 """The nearest eligible people by road, compiled (numba): the inner loop of `Ranker.rank` along the roads.
 
 One call does what a dispatcher's ranking needs, with no Python between its steps:
-- every person is measured in a straight line from the point (a scan of the position arrays);
-- the eligible (available, on a team whose duties cover the case, a fresh position, not excluded) are taken
-  nearest first, in rounds of a growing radius R;
+- it works in rounds of a growing radius R; each round takes the people newly within R in a straight line,
+  read from the staff grid's cells near the point (`StaffIndex.cells`: reached farther by how far anyone
+  has moved since the grid was made, and measured where they are now);
+- the eligible among them (available, on a team whose duties cover the case, a fresh position, not
+  excluded) are snapped to their road through the road grid (the same pieces, cells and tie rule as
+  `RoadNetwork.snap`), once;
 - a Dijkstra from the point's own snap on the road (both ends of its road, each at its distance along it)
   settles every node within R, continuing where the last round stopped;
-- each eligible person within R in a straight line is snapped to their road through the road grid (the same
-  pieces, cells and tie rule as `RoadNetwork.snap`) and measured: the way via a settled end of their road is
-  exact, and any way via an unsettled node is longer than R, so a distance no longer than R is final;
+- every eligible person found so far is measured again: the way via a settled end of their road is exact,
+  and any way via an unsettled node is longer than R, so a distance no longer than R is final;
 - once `k` people are within R by road (a road is never shorter than the straight line, so nobody farther
   than R in a straight line can be nearer), or R has reached the limit, the `k` nearest by road are the
   answer, ties to the lower row (the staff id's order).
