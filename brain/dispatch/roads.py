@@ -55,8 +55,8 @@ class RoadNetwork:
         self._grid()
 
     def _cut_pieces(self) -> None:
-        """Every edge as straight pieces: start, direction, squared length, its edge and where along it it starts.
-        A last piece far from everything pads the grid's lists."""
+        """Every edge as straight pieces (`piece_table`, `piece_edge`; `pieces` as lines, for the tree). A last
+        piece far from everything pads the grid's lists."""
         xy, which = shapely.get_coordinates(self.edges, return_index=True)
         same = which[1:] == which[:-1]  # consecutive vertices of one edge make a piece
         x0, y0, x1, y1 = xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same]
@@ -67,12 +67,12 @@ class RoadNetwork:
         start -= np.maximum.accumulate(np.where(first, start, 0.0))
         # a road's measured length is its geometry's; the pieces' lengths add up to it
         self.piece_edge = np.r_[edge, 0]
-        self.piece_x, self.piece_y = np.r_[x0, 1e12], np.r_[y0, 1e12]
-        self.piece_dx, self.piece_dy = np.r_[x1 - x0, 0.0], np.r_[y1 - y0, 0.0]
-        self.piece_len2 = np.r_[np.maximum(length ** 2, 1e-12), 1.0]
-        self.piece_start = np.r_[start, 0.0]
-        self.piece_len = np.r_[length, 0.0]
-        self.piece_geom = np.c_[self.piece_x, self.piece_y, self.piece_dx, self.piece_dy, 1.0 / self.piece_len2]
+        # one row a piece (the compiled ranking's layout too, see kernel.snap_one): x, y, dx, dy, 1 / length²,
+        # its edge, where along the edge it starts, its length; the last row is the far padding piece
+        self.piece_table = np.ascontiguousarray(np.c_[
+            np.r_[x0, 1e12], np.r_[y0, 1e12], np.r_[x1 - x0, 0.0], np.r_[y1 - y0, 0.0],
+            1.0 / np.r_[np.maximum(length ** 2, 1e-12), 1.0], self.piece_edge.astype(float), np.r_[start, 0.0],
+            np.r_[length, 0.0]])
         self.pieces = shapely.linestrings(np.stack([np.c_[x0, y0], np.c_[x1, y1]], axis=1))
         self.piece_tree = STRtree(self.pieces)
 
@@ -110,7 +110,7 @@ class RoadNetwork:
         cell = np.minimum(np.maximum(gy, 0), self.grid_ny - 1) * self.grid_nx + np.minimum(np.maximum(gx, 0),
                                                                                           self.grid_nx - 1)
         cand = self.grid_table[cell]  # (points, width)
-        g = self.piece_geom[cand]  # (points, width, 5): x, y, dx, dy, 1 / length²
+        g = self.piece_table[cand]  # (points, width, 8)
         px, py = xs[:, None] - g[..., 0], ys[:, None] - g[..., 1]
         t = np.minimum(np.maximum((px * g[..., 2] + py * g[..., 3]) * g[..., 4], 0.0), 1.0)
         px -= t * g[..., 2]
@@ -126,11 +126,12 @@ class RoadNetwork:
             found = self.piece_tree.query_nearest(shapely.points(xs[i], ys[i]), all_matches=True)
             p = np.full(len(i), len(self.piece_edge))
             np.minimum.at(p, found[0], found[1])  # of equally near pieces, the lowest (as the grid's lists)
-            px, py = xs[i] - self.piece_x[p], ys[i] - self.piece_y[p]
-            tt = np.clip((px * self.piece_dx[p] + py * self.piece_dy[p]) / self.piece_len2[p], 0.0, 1.0)
+            gp = self.piece_table[p]
+            px, py = xs[i] - gp[:, 0], ys[i] - gp[:, 1]
+            tt = np.minimum(np.maximum((px * gp[:, 2] + py * gp[:, 3]) * gp[:, 4], 0.0), 1.0)
             piece[i], along[i] = p, tt
-            dist[i] = np.hypot(px - tt * self.piece_dx[p], py - tt * self.piece_dy[p])
-        return self.piece_edge[piece], self.piece_start[piece] + along * self.piece_len[piece], dist
+            dist[i] = np.hypot(px - tt * gp[:, 2], py - tt * gp[:, 3])
+        return self.piece_edge[piece], self.piece_table[piece, 6] + along * self.piece_table[piece, 7], dist
 
     @cached_property
     def kernel_args(self) -> tuple:
@@ -138,10 +139,7 @@ class RoadNetwork:
         g = self.graph
         adj = np.ascontiguousarray(np.c_[g.indices.astype(float), g.data])  # a node's roads, one read each
         ends = np.ascontiguousarray(np.c_[self.edge_a.astype(float), self.edge_b.astype(float), self.edge_len])
-        pieces = np.ascontiguousarray(np.c_[self.piece_x, self.piece_y, self.piece_dx, self.piece_dy,
-                                            1.0 / self.piece_len2, self.piece_edge.astype(float), self.piece_start,
-                                            self.piece_len])
-        return (g.indptr, adj, ends, pieces, self.grid_x0, self.grid_y0, self.grid_nx, self.grid_ny,
+        return (g.indptr, adj, ends, self.piece_table, self.grid_x0, self.grid_y0, self.grid_nx, self.grid_ny,
                 SNAP_CELL_M, self.grid_table, self.grid_full)
 
     def source(self, x: float, y: float, *, limit: float) -> tuple:
