@@ -96,10 +96,12 @@ class StaffIndex:
         its point): (x0, y0, nx, ny, cell size, start of each cell's rows, the rows by cell then row). A
         person without a position is in no cell."""
         finite = np.isfinite(x) & np.isfinite(y)
-        x0 = float(x[finite].min()) if finite.any() else 0.0
-        y0 = float(y[finite].min()) if finite.any() else 0.0
-        nx = int((float(x[finite].max()) - x0) // STAFF_CELL_M) + 1 if finite.any() else 1
-        ny = int((float(y[finite].max()) - y0) // STAFF_CELL_M) + 1 if finite.any() else 1
+        x0 = y0 = 0.0
+        nx = ny = 1
+        if finite.any():
+            x0, y0 = float(x[finite].min()), float(y[finite].min())
+            nx = int((float(x[finite].max()) - x0) // STAFF_CELL_M) + 1
+            ny = int((float(y[finite].max()) - y0) // STAFF_CELL_M) + 1
         ix = np.where(finite, (x - x0) // STAFF_CELL_M, 0).astype(np.int64)
         iy = np.where(finite, (y - y0) // STAFF_CELL_M, 0).astype(np.int64)
         cell = np.where(finite, iy * nx + ix, nx * ny)
@@ -107,11 +109,16 @@ class StaffIndex:
         start = np.searchsorted(cell[order], np.arange(nx * ny + 1)).astype(np.int64)
         return x0, y0, nx, ny, STAFF_CELL_M, start, order
 
-    def cells(self) -> tuple:
-        """The grid of `cells_of` and how far anyone has moved since it was made (a query reaches that much
-        farther), read together."""
+    def kernel_args(self, category: str, now_s: float, exclude: set[str] | None) -> tuple:
+        """The people as `brain.dispatch.kernel.nearest_by_road` takes them, read together under the lock (a
+        reload between two reads could hand it arrays of two lengths): positions, duty status, whether their
+        team takes `category`, fix times and intervals, `now_s`, the available code, the rows never to name,
+        the grid of `cells_of` and how far anyone has moved since it was made. Arrays are the index's own:
+        read, never written."""
         with self._lock:
-            return (*self._grid, self._drift)
+            excluded = np.array([r for s in exclude or () if (r := self._row.get(s)) is not None], dtype=np.int64)
+            return (self._x, self._y, self.status, self.duty_mask(category), self._t, self.interval, now_s,
+                    AVAILABLE_CODE, excluded, *self._grid, self._drift)
 
     def move(self, staff_id: str, lon: float, lat: float, at: datetime) -> None:
         """A position fix (ignored if older than the one held)."""
@@ -194,20 +201,8 @@ class StaffIndex:
             t = self._t
             return (self.status == AVAILABLE_CODE) & self.duty_mask(category) & (now_s - t <= 2 * self.interval)
 
-    def rows_of(self, staff_ids) -> np.ndarray:
-        """The rows of these people (those the index holds)."""
-        return np.array([r for s in staff_ids if (r := self._row.get(s)) is not None], dtype=np.int64)
-
-    def positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Everyone's metric position (NaN: none), the arrays themselves: read, never written."""
-        return self._x, self._y
-
     def ids(self, rows: np.ndarray) -> np.ndarray:
         return self._ids[rows]
-
-    def times_all(self) -> np.ndarray:
-        """Everyone's last fix time (epoch seconds, NaN: none), the array itself: read, never written."""
-        return self._t
 
     def times(self, rows: np.ndarray) -> np.ndarray:
         return self._t[rows]

@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_DISTANCE_M = 3000.0
 MIN_RADIUS_M = 150.0
 MAX_EXCLUDED = 20
-NOBODY = np.zeros(0, dtype=np.int64)  # no row excluded
 AUTO_ACTOR = "system:auto-dispatch"
 BUSY = {DutyStatus.EN_ROUTE.value, DutyStatus.ON_SCENE.value}
 OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
@@ -118,12 +117,10 @@ class Ranker:
         """Compile the ranking by road now (about 5 s the first time on a machine; numba keeps the result in
         `__pycache__`, so later starts load it in a fraction of a second) rather than on a dispatcher's first
         card."""
-        if self.roads is not None:
-            none = np.zeros(0)
+        if self.roads is not None:  # (an empty index of its own: the staff may be loading meanwhile)
             x, y = (float(v) for v in self.roads.edges[0].coords[0])
-            nearest_by_road(x, y, 1, 100.0, 100.0, 1, none, none, np.zeros(0, dtype=np.int8),
-                            np.zeros(0, dtype=np.bool_), none, none, 0.0, AVAILABLE_CODE, NOBODY,
-                            *StaffIndex.cells_of(none, none), 0.0, *self.roads.kernel_args, *self._kernel_scratch(0))
+            nearest_by_road(x, y, 1, 100.0, 100.0, 1, *StaffIndex(self.crs).kernel_args("", 0.0, None),
+                            *self.roads.kernel_args, *self._kernel_scratch(0))
 
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
              max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
@@ -168,13 +165,10 @@ class Ranker:
               exclude: set[str] | None) -> tuple[list, dict, list]:
         """By road, compiled: (ranked rows with their road distance, their straight distances, the left out)."""
         assert self.roads is not None
-        idx = self.index
-        excluded = idx.rows_of(exclude) if exclude else NOBODY
-        sx, sy = idx.positions()
+        staff = self.index.kernel_args(category, now_s, exclude)
         rows, road, straight, _r, near, near_straight, beyond = nearest_by_road(
-            float(x), float(y), limit, float(limit_m), float(radius), MAX_EXCLUDED, sx, sy, idx.status,
-            idx.duty_mask(category), idx.times_all(), idx.interval, now_s, AVAILABLE_CODE, excluded, *idx.cells(),
-            *self.roads.kernel_args, *self._kernel_scratch(len(sx)))
+            float(x), float(y), limit, float(limit_m), float(radius), MAX_EXCLUDED, *staff, *self.roads.kernel_args,
+            *self._kernel_scratch(len(staff[0])))
         row_l = rows.tolist()
         fresh = list(zip(row_l, road.tolist(), strict=True))
         straight_of = dict(zip(row_l, straight.tolist(), strict=True))
