@@ -390,7 +390,7 @@ class CaseService:
         The last answer counts; the state of the case does not change."""
         if satisfaction not in SATISFACTION:
             raise IntakeError(f"satisfaction is one of {', '.join(SATISFACTION)}", field="satisfaction",
-                              key="refused.intake.satisfaction")
+                              key="refused.r.satisfaction")
         if note and len(note) > MAX_DESCRIPTION:
             raise IntakeError(f"note longer than {MAX_DESCRIPTION} characters", field="note",
                               key="refused.intake.note", max=MAX_DESCRIPTION)

@@ -692,8 +692,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "refused.intake.where": {"zh-CN": "请给出电杆编号，或经度和纬度",
         "en": "Give a pole number, or a longitude and latitude"},
     "refused.intake.coordinates": {"zh-CN": "坐标不对", "en": "Those coordinates are not a place"},
-    "refused.intake.satisfaction": {"zh-CN": "请选择满意、基本满意或不满意",
-        "en": "Choose satisfied, mostly satisfied or not satisfied"},
     "refused.intake.note": {"zh-CN": "备注过长（最多 {max} 字）", "en": "The note is too long (at most {max})"},
     "refused.intake.category": {"zh-CN": "请选择类别", "en": "Choose a category"},
     "refused.intake.channel": {"zh-CN": "请选择来源", "en": "Choose a channel"},

@@ -31,7 +31,6 @@ from geodata.crs import haversine_m
 from layers import live as live_layer
 
 QUEUE_LENGTH = 60
-# the new-case form's refusals by the input at fault (IntakeError.field), in the catalogue's words
 # a card's workflow moves in the order of the workflow (the way on first, then the pause, the way back, the end)
 MOVE_ORDER = [CaseStatus.REGISTERED, CaseStatus.DISPATCHED, CaseStatus.HANDLING, CaseStatus.HANDLED,
               CaseStatus.VERIFIED, CaseStatus.CLOSED, CaseStatus.DEFERRED, CaseStatus.CANCELLED, CaseStatus.REPORTED,
@@ -624,11 +623,8 @@ def register(guard, brain, locale_of) -> None:
             c = brain.cases.open_case(channel=channel, category=category, description=description or "", pole=pole,
                                       actor=who.actor if who else "unknown")
         except IntakeError as e:  # said in the reader's words: what is wrong, and the poles close to a miss
-            if e.field == "pole":
-                said = tr("r.pole.not_found").format(number=pole or "")
-                if e.suggestions:
-                    said += f" · {tr('r.pole.did_you_mean')} {', '.join(e.suggestions)}"
-            else:
-                said = refusal_text(e, tr)
+            said = refusal_text(e, tr)
+            if e.suggestions:
+                said += f" · {tr('r.pole.did_you_mean')} {', '.join(e.suggestions)}"
             return html.Span(said, className="warn"), no_update
         return html.Span(f"{tr('dispatch.created')} #{c.id}", className="ok"), c.id
