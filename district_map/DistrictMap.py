@@ -30,11 +30,15 @@ only when `view` changes its `key`. Raises clicks (`clickData`) and hovers (`hov
 layers and poles, and reports the versions it holds (`versions`). Nothing is fetched from any host: the
 style has no tile, sprite or glyph server; text is drawn with the fonts of the computer it runs on.
 
+The live layers are drawn by the map's own WebGL context (`LivePoints`, a MapLibre custom layer): a
+delta is copied into a buffer and drawn at the next frame, with nothing tiled or sent to a worker.
+
 For automation and tests, `window.districtMaps[id]` holds `{map, versions(), count(layer),
-features(layer), still(), listen(kind, fn)}`: the MapLibre map (its public API), the versions and
-features each live layer holds, whether the map has loaded and stands still, and listeners: `applied`
-({layer, features, at}) when a delta is taken, `drawn` ({layers, at}) at the first frame that shows
-a live layer's update.
+features(layer), drawn(layer), shown(layer), still(), listen(kind, fn)}`: the MapLibre map (its public
+API), the versions and features each live layer holds, what a live layer draws inside the view (`{id, x, y,
+radius, ring, colour, opacity}`, CSS px), whether a layer group is shown, whether the map has loaded and
+stands still, and listeners: `applied` ({layer, features, at}) when a delta is taken, `drawn` ({layers,
+at}) after the first frame that shows a live layer's update.
 
 Keyword arguments:
 

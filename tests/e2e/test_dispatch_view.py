@@ -106,7 +106,7 @@ def test_a_click_on_a_case_marker_opens_its_card_and_the_map_goes_to_it(anonymou
         'district-map'].features('cases').find((x) => x.id === id); m.jumpTo({center: [f.lon, f.lat], zoom: 18}); }""",
                   str(case.id))
     page.wait_for_function("() => window.districtMaps['district-map'].still()", timeout=10_000)
-    box = page.locator("#district-map canvas").bounding_box()
+    box = page.locator("#district-map canvas.maplibregl-canvas").bounding_box()
     x, y = page.evaluate("""(id) => { const d = window.districtMaps['district-map'];
         const f = d.features('cases').find((x) => x.id === id); const at = d.map.project([f.lon, f.lat]);
         return [at.x, at.y]; }""", str(case.id))

@@ -212,9 +212,8 @@ def test_after_many_deltas_the_browser_holds_exactly_the_servers_layers(page, li
         return dict(zip(got["ids"], zip(got["lon"], got["lat"], strict=True), strict=True)) == want
 
     assert wait_for(same)
-    drawn = page.page.evaluate("""() => window.districtMaps['district-map'].map.querySourceFeatures('live-staff')
-        .map((f) => f.properties.id)""")
-    assert set(drawn) == set(trace(page, "staff")["ids"])  # and MapLibre's source holds just those
+    drawn = page.page.evaluate("() => window.districtMaps['district-map'].drawn('staff').map((f) => f.id)")
+    assert set(drawn) == set(trace(page, "staff")["ids"])  # and the map's own layer draws just those
     assert page.errors == []
 
 
@@ -232,10 +231,10 @@ def test_on_a_4k_wall_the_map_fills_its_area_and_text_and_markers_grow(browser, 
                                    timeout=30_000)
             sizes[w] = page.evaluate("""() => { const m = window.districtMaps['district-map'].map;
                 const px = (sel) => parseFloat(getComputedStyle(document.querySelector(sel)).fontSize);
-                const canvas = document.querySelector('#district-map canvas').getBoundingClientRect();
+                const canvas = document.querySelector('#district-map canvas.maplibregl-canvas').getBoundingClientRect();
                 const wrap = document.querySelector('.map-wrap').getBoundingClientRect();
                 return {legend: px('.legend-row'), feed: px('.feed-item'), badge: px('.fresh'),
-                        radius: m.getPaintProperty('cases-points', 'circle-radius'),
+                        radius: window.districtMaps['district-map'].drawn('cases')[0].radius,
                         road: m.getLayoutProperty('roads-names', 'text-size'),
                         fill: [canvas.width / wrap.width, canvas.height / wrap.height],
                         overflow: [document.documentElement.scrollWidth > innerWidth,
@@ -248,7 +247,7 @@ def test_on_a_4k_wall_the_map_fills_its_area_and_text_and_markers_grow(browser, 
         assert s["fill"][0] > 0.95 and s["fill"][1] > 0.9  # the map takes its whole area
         assert s["overflow"] == [False, False]  # no scrollbars on the wall
     assert uhd["legend"] > 1.6 * hd["legend"] and uhd["road"] > 1.6 * hd["road"]
-    assert uhd["radius"] != hd["radius"]  # the markers' radius expression carries the larger scale
+    assert uhd["radius"] > 1.6 * hd["radius"]  # the markers grow with the map
 
 
 def test_a_change_reaches_the_wall_by_push_alone_without_a_request_from_the_page(page, live_app):
@@ -278,11 +277,10 @@ def test_the_legend_hides_and_shows_a_layer_and_says_what_each_colour_means(page
         rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
         assert f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})" in swatches
     p.click("#map-legend .legend-section:has-text('人员位置')")
-    p.wait_for_function("() => window.districtMaps['district-map'].map.getLayoutProperty('staff-points',"
-                        " 'visibility') === 'none'", timeout=10_000)
+    p.wait_for_function("() => window.districtMaps['district-map'].drawn('staff').length === 0"
+                        " && window.districtMaps['district-map'].count('staff') > 0", timeout=10_000)
     p.click("#map-legend .legend-section:has-text('人员位置')")
-    p.wait_for_function("() => window.districtMaps['district-map'].map.getLayoutProperty('staff-points',"
-                        " 'visibility') === 'visible'", timeout=10_000)
+    p.wait_for_function("() => window.districtMaps['district-map'].drawn('staff').length > 0", timeout=10_000)
     assert page.errors == []
 
 
@@ -373,17 +371,44 @@ def test_at_street_zoom_every_pole_in_view_shows_its_number_and_at_district_zoom
     assert page.errors == []
 
 
+def canvas_pixels(p):
+    """The map's canvas as the screen shows it (a PIL image, CSS px at a device scale of 1)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    box = p.locator("#district-map canvas.maplibregl-canvas").bounding_box()
+    return Image.open(BytesIO(p.screenshot(clip=box))).convert("RGB")
+
+
+def close(pixel, colour: str, tol: int = 10) -> bool:
+    want = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return all(abs(a - b) <= tol for a, b in zip(pixel, want, strict=True))
+
+
 def test_an_unacknowledged_critical_alarm_is_ringed_on_the_map_until_acknowledged(page, live_app):
     brain = live_app.brain
     devices = brain.district.devices
     dev = str(devices[devices["type"] == "gas"]["id"].iloc[-1])
     open_view(page, live_app, "/wall")
     alarm, _ = brain.alarms.raise_alarm(device_id=dev, type="gas_leak")
-    ringed = """(id) => window.districtMaps['district-map'].map.queryRenderedFeatures({layers: ['alarms-rings']})
-        .some((f) => f.properties.id === id)"""
+    ringed = """(id) => window.districtMaps['district-map'].drawn('alarms').some((f) => f.id === id && f.ring)"""
     try:
         page.page.wait_for_function(ringed, arg=alarm.id, timeout=10_000)
         page.page.wait_for_selector(".banner.takeover")
+        wait_map_still(page.page)
+        # the pixels: the dot in its colour at its place, the ring around it in the ring's colour
+        from layers.live import RING_COLOUR
+
+        drawn, held = page.page.evaluate("""(id) => { const d = window.districtMaps['district-map'];
+            return [d.drawn('alarms').find((f) => f.id === id), d.features('alarms').find((f) => f.id === id)]; }""",
+                                         alarm.id)
+        k = drawn["radius"] / (held["size"] / 2)
+        shot = canvas_pixels(page.page)
+        assert close(shot.getpixel((round(drawn["x"]), round(drawn["y"]))), held["colour"])
+        band = drawn["radius"] + 8.5 * k
+        assert any(close(shot.getpixel((round(drawn["x"] + dx * band), round(drawn["y"] + dy * band))), RING_COLOUR)
+                   for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)))
         # nothing on the page animates frame by frame (that would cost a software-drawn wall a core)
         assert page.page.evaluate("() => document.getAnimations().length") == 0
         brain.alarms.acknowledge(alarm.id, actor="operator")
@@ -412,7 +437,7 @@ def test_clicking_a_pole_opens_its_card_with_the_open_cases_there_and_a_click_cl
     case = live_app.brain.cases.open_case(channel="hotline_12345", category="C0107", pole=number, actor="e2e")
     assert wait_for(lambda: str(case.id) in trace(page, "cases")["ids"])
     wait_map_still(p)
-    canvas = p.locator("#district-map canvas").bounding_box()
+    canvas = p.locator("#district-map canvas.maplibregl-canvas").bounding_box()
     pole = live_app.brain.gazetteer.lookup(number)
     x, y = p.evaluate("""([lon, lat]) => { const at = window.districtMaps['district-map'].map.project([lon, lat]);
         return [at.x, at.y]; }""", [pole.lon, pole.lat])

@@ -4,25 +4,15 @@ export function emptyLayer() {
     return {version: 0, features: new Map()};
 }
 
-/** A feature of a live layer as GeoJSON: only what is drawn (its hover text is read from the layer). */
-export function toGeoJSON(f) {
-    return {
-        type: 'Feature',
-        geometry: {type: 'Point', coordinates: [f.lon, f.lat]},
-        properties: {
-            id: f.id, colour: f.colour, size: f.size || 10, ring: !!f.ring, opacity: f.opacity === undefined ? 1 : f.opacity,
-        },
-    };
-}
-
 /** Whether two features are drawn alike (a repeated alarm's new count shows in its hover text only). */
 export function drawnAlike(a, b) {
     return a.lon === b.lon && a.lat === b.lat && a.colour === b.colour && (a.size || 10) === (b.size || 10)
         && !!a.ring === !!b.ring && (a.opacity === undefined ? 1 : a.opacity) === (b.opacity === undefined ? 1 : b.opacity);
 }
 
-export function featureCollection(layer) {
-    return {type: 'FeatureCollection', features: Array.from(layer.features.values(), toGeoJSON)};
+/** An empty GeoJSON FeatureCollection (what the links and trail sources hold when there is nothing). */
+export function emptyCollection() {
+    return {type: 'FeatureCollection', features: []};
 }
 
 /**
@@ -66,19 +56,4 @@ export function applyDelta(layer, delta) {
     }
     layer.version = version;
     return {ids};
-}
-
-/** The source diff that brings MapLibre's copy of `layer` up to date for `ids` (added ones replace). */
-export function sourceDiff(layer, ids) {
-    const remove = [];
-    const add = [];
-    for (const id of ids) {
-        const f = layer.features.get(id);
-        if (f) {
-            add.push(toGeoJSON(f));
-        } else {
-            remove.push(id);
-        }
-    }
-    return {remove, add};
 }

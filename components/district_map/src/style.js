@@ -1,12 +1,8 @@
-/** The map's layers: the static geography with its labels, and the live points. */
+/** The map's style layers: the static geography with its labels, and a case's history. */
 
-export const LIVE = ['cases', 'staff', 'alarms']; // drawn in this order: alarms on top
+export const LIVE = ['cases', 'staff', 'alarms']; // drawn in this order: alarms on top (points.js draws them)
 
-export function liveSourceId(name) {
-    return `live-${name}`;
-}
-
-const TEXT_PX = {committee: 18, compound: 15, road: 14, pole: 13, cluster: 13, live: 13};
+const TEXT_PX = {committee: 18, compound: 15, road: 14, pole: 13, cluster: 13};
 
 /** The zooms (at 1080p) between which a layer shows; a larger map shows as much at log2(scale) more. */
 export const ZOOMS = {
@@ -103,25 +99,6 @@ export function staticLayers(g, palette, k, font) {
     return out.map((layer) => ranged(layer, k));
 }
 
-/** The live points: colour and size come with each feature (from the app's style table). */
-export function liveLayers(palette, k) {
-    const out = [];
-    for (const name of LIVE) {
-        const source = liveSourceId(name);
-        const meta = {group: name};
-        if (name === 'alarms') {
-            out.push({id: 'alarms-rings', type: 'circle', source, metadata: meta, filter: ['==', ['get', 'ring'], true],
-                paint: {'circle-color': 'rgba(0,0,0,0)', 'circle-radius': ['+', ['*', ['get', 'size'], k / 2], 7 * k],
-                    'circle-stroke-color': palette.ring, 'circle-stroke-width': 3 * k}});
-        }
-        out.push({id: `${name}-points`, type: 'circle', source, metadata: meta,
-            paint: {'circle-color': ['get', 'colour'], 'circle-radius': ['*', ['get', 'size'], k / 2],
-                'circle-opacity': ['get', 'opacity'], 'circle-stroke-color': palette.background,
-                'circle-stroke-width': 1.2 * k, 'circle-stroke-opacity': ['get', 'opacity']}});
-    }
-    return out;
-}
-
 /** A case's history (the `trail` prop): the path walked, dashed; where reported, a ring; where arrived, a dot. */
 export function trailLayers(palette, k) {
     return [
@@ -141,12 +118,6 @@ export function trailLayers(palette, k) {
 /** The paint and layout values that grow with the map's size, for a new scale `k`. */
 export function scaledPaint(palette, k) {
     const out = [];
-    for (const name of LIVE) {
-        out.push([`${name}-points`, 'circle-radius', ['*', ['get', 'size'], k / 2]]);
-        out.push([`${name}-points`, 'circle-stroke-width', 1.2 * k]);
-    }
-    out.push(['alarms-rings', 'circle-radius', ['+', ['*', ['get', 'size'], k / 2], 7 * k]]);
-    out.push(['alarms-rings', 'circle-stroke-width', 3 * k]);
     out.push(['committees-lines', 'line-width', 1.8 * k]);
     out.push(['boundary-lines', 'line-width', 3 * k]);
     out.push(['links', 'line-width', 3 * k]);

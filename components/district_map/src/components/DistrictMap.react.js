@@ -1,8 +1,9 @@
 import React, {Component} from 'react';
 import PropTypes from 'prop-types';
-import {Map as MapLibreMap, Popup, LngLatBounds, setWorkerUrl} from 'maplibre-gl';
-import {applyDelta, emptyLayer, featureCollection, sourceDiff} from '../delta';
-import {staticLayers, liveLayers, trailLayers, LIVE, liveSourceId, scaledPaint, ZOOMS, zoomRange} from '../style';
+import {Map as MapLibreMap, MercatorCoordinate, Popup, LngLatBounds, setWorkerUrl} from 'maplibre-gl';
+import {applyDelta, emptyCollection, emptyLayer} from '../delta';
+import {LiveCanvas, LivePoints} from '../points';
+import {staticLayers, trailLayers, LIVE, scaledPaint, ZOOMS, zoomRange} from '../style';
 
 // Where this bundle was served from: MapLibre's worker is served beside it by the same app.
 const SCRIPT = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : '';
@@ -10,7 +11,6 @@ if (SCRIPT) {
     setWorkerUrl(new URL('maplibre-gl-worker.mjs', SCRIPT).href);
 }
 
-const BUSY_LIMIT_MS = 2000; // an update not confirmed in this long no longer holds the next back
 const WALL_W = 1700;
 const WALL_H = 850; // the map area of a 1920x1080 wall: sizes are given for it and grow with a larger map
 
@@ -29,11 +29,15 @@ export function scaleOf(width, height) {
  * layers and poles, and reports the versions it holds (`versions`). Nothing is fetched from any host: the
  * style has no tile, sprite or glyph server; text is drawn with the fonts of the computer it runs on.
  *
+ * The live layers are drawn by the map's own WebGL context (`LivePoints`, a MapLibre custom layer): a
+ * delta is copied into a buffer and drawn at the next frame, with nothing tiled or sent to a worker.
+ *
  * For automation and tests, `window.districtMaps[id]` holds `{map, versions(), count(layer),
- * features(layer), still(), listen(kind, fn)}`: the MapLibre map (its public API), the versions and
- * features each live layer holds, whether the map has loaded and stands still, and listeners: `applied`
- * ({layer, features, at}) when a delta is taken, `drawn` ({layers, at}) at the first frame that shows
- * a live layer's update.
+ * features(layer), drawn(layer), shown(layer), still(), listen(kind, fn)}`: the MapLibre map (its public
+ * API), the versions and features each live layer holds, what a live layer draws inside the view (`{id, x, y,
+ * radius, ring, colour, opacity}`, CSS px), whether a layer group is shown, whether the map has loaded and
+ * stands still, and listeners: `applied` ({layer, features, at}) when a delta is taken, `drawn` ({layers,
+ * at}) after the first frame that shows a live layer's update.
  */
 export default class DistrictMap extends Component {
     constructor(props) {
@@ -43,10 +47,13 @@ export default class DistrictMap extends Component {
         for (const name of LIVE) {
             this.layers[name] = emptyLayer();
         }
-        this.applied = 0; // how many deltas of the current `deltas` prop were applied
-        this.pending = {}; // live layer -> source diff waiting for the map (not ready, or the last update in flight)
-        this.busy = {}; // live layer -> when its update in flight was handed to MapLibre (0: none)
-        this.drawnSoon = new Set(); // layers whose update the next frame shows
+        const bounds = props.geography && props.geography.bounds;
+        const origin = bounds ? [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2] : (props.view && props.view.center);
+        const o = MercatorCoordinate.fromLngLat(origin || [0, 0]);
+        this.points = {}; // live layer -> its points (drawn on the live canvas once the map has loaded)
+        for (const name of LIVE) {
+            this.points[name] = new LivePoints(name, [o.x, o.y]);
+        }
         this.listeners = {applied: [], drawn: []};
         this.hovered = null;
         this.scale = 1;
@@ -74,14 +81,14 @@ export default class DistrictMap extends Component {
         this.wanted = view && view.key ? view : null;
         this.map.on('load', () => {
             this.ready = true;
-            this.flush();
+            this.live = new LiveCanvas(this.map, LIVE.map((name) => this.points[name]), this.props.palette,
+                (layers) => this.shown(layers));
+            this.live.scale = this.scale;
             this.showHidden();
             if (this.wanted) {
                 this.move(this.wanted);
             }
         });
-        this.map.on('sourcedata', (e) => this.loaded(e));
-        this.map.on('render', () => this.rendered());
         this.map.on('click', (e) => this.click(e));
         this.map.on('mousemove', (e) => this.hover(e));
         this.map.on('mouseout', () => this.unhover());
@@ -93,6 +100,8 @@ export default class DistrictMap extends Component {
             versions: () => this.versions(),
             count: (layer) => (this.layers[layer] ? this.layers[layer].features.size : 0),
             features: (layer) => (this.layers[layer] ? Array.from(this.layers[layer].features.values()) : []),
+            drawn: (layer) => (this.points[layer] && this.ready ? this.points[layer].drawn(this.map) : []),
+            shown: (group) => !new Set(this.props.hidden || []).has(group),
             still: () => this.ready && !this.map.isMoving() && !this.map.isZooming() && this.map.loaded(),
             listen: (kind, fn) => this.listeners[kind].push(fn),
         };
@@ -115,7 +124,7 @@ export default class DistrictMap extends Component {
             this.map.getSource('links').setData(this.linkData(next.links));
         }
         if (next.trail !== prev.trail && this.ready) {
-            this.map.getSource('trail').setData(next.trail || featureCollection(emptyLayer()));
+            this.map.getSource('trail').setData(next.trail || emptyCollection());
         }
         if (next.hidden !== prev.hidden && this.ready) {
             this.showHidden(next.hidden);
@@ -129,6 +138,9 @@ export default class DistrictMap extends Component {
         }
         if (window.districtMaps && window.districtMaps[this.props.id]) {
             delete window.districtMaps[this.props.id];
+        }
+        if (this.live) {
+            this.live.remove();
         }
         if (this.map) {
             this.map.remove();
@@ -158,84 +170,32 @@ export default class DistrictMap extends Component {
             const diff = applyDelta(layer, delta);
             if (diff) {
                 changed = true;
-                this.queue(delta.layer, diff);
+                const points = this.points[delta.layer];
+                if (diff.reset) {
+                    points.reset(layer.features);
+                } else {
+                    points.update(diff.ids, layer.features);
+                }
+                if (points.dirty) {
+                    points.changed();
+                }
                 for (const fn of this.listeners.applied) {
                     fn({layer: delta.layer, features: delta.upsert || [], at});
                 }
             }
         }
         if (changed || first) {
-            this.flush();
             if (props.setProps) {
                 props.setProps({versions: this.versions()});
             }
         }
     }
 
-    /** Note what a layer must draw again until the map can take it (a reset takes the whole layer). */
-    queue(name, change) {
-        const waiting = this.pending[name] || (this.pending[name] = {reset: false, ids: new Set()});
-        if (change.reset) {
-            waiting.reset = true;
-            waiting.ids.clear();
-        } else if (!waiting.reset) {
-            for (const id of change.ids) {
-                waiting.ids.add(id);
-            }
-        }
-    }
-
-    /**
-     * Hand what waits to MapLibre, one update per layer in flight: while a layer's last update is still
-     * being tiled, what arrives meanwhile waits and goes as one (a storm's deltas are drawn as fast as the
-     * map can draw them, never queued behind each other).
-     */
-    flush() {
-        if (!this.ready) {
-            return;
-        }
-        const now = performance.now();
-        for (const name of Object.keys(this.pending)) {
-            if (this.busy[name] && now - this.busy[name] < BUSY_LIMIT_MS) {
-                continue;
-            }
-            const waiting = this.pending[name];
-            delete this.pending[name];
-            if (!waiting.reset && !waiting.ids.size) {
-                continue;
-            }
-            const source = this.map.getSource(liveSourceId(name));
-            this.busy[name] = now;
-            if (waiting.reset) {
-                source.setData(featureCollection(this.layers[name]));
-            } else {
-                source.updateData(sourceDiff(this.layers[name], waiting.ids));
-            }
-        }
-    }
-
-    /** A live layer's source has taken its update: what waited goes now; the frame that follows shows it. */
-    loaded(e) {
-        const name = e.sourceId && e.sourceId.startsWith('live-') ? e.sourceId.slice(5) : null;
-        if (!name || !e.isSourceLoaded || !this.busy[name]) {
-            return;
-        }
-        this.busy[name] = 0;
-        this.drawnSoon.add(name);
-        if (this.pending[name]) {
-            this.flush();
-        }
-    }
-
-    /** After a frame that shows a layer's update: tell the listeners (automation, benchmarks). */
-    rendered() {
-        if (!this.drawnSoon.size) {
-            return;
-        }
-        const layers = Array.from(this.drawnSoon);
-        this.drawnSoon.clear();
+    /** After a frame that shows a live layer's update: tell the listeners (automation, benchmarks). */
+    shown(layers) {
+        const at = Date.now();
         for (const fn of this.listeners.drawn) {
-            fn({layers, at: Date.now()});
+            fn({layers, at});
         }
     }
 
@@ -247,11 +207,8 @@ export default class DistrictMap extends Component {
             sources[name] = {type: 'geojson', data: g[name], cluster: name === 'poles' && (g[name].features || []).length > 20000,
                 clusterMaxZoom: 15, clusterRadius: 40};
         }
-        for (const name of LIVE) {
-            sources[liveSourceId(name)] = {type: 'geojson', data: featureCollection(emptyLayer()), promoteId: 'id'};
-        }
         sources.links = {type: 'geojson', data: this.linkData()};
-        sources.trail = {type: 'geojson', data: this.props.trail || featureCollection(emptyLayer())};
+        sources.trail = {type: 'geojson', data: this.props.trail || emptyCollection()};
         return {
             version: 8,
             name: 'community-brain',
@@ -261,7 +218,6 @@ export default class DistrictMap extends Component {
                 ...staticLayers(g, palette, this.scale, this.props.font_family),
                 {id: 'links', type: 'line', source: 'links', paint: {'line-color': palette.link, 'line-width': 3 * this.scale}},
                 ...trailLayers(palette, this.scale),
-                ...liveLayers(palette, this.scale),
             ],
         };
     }
@@ -300,6 +256,8 @@ export default class DistrictMap extends Component {
         const k = scaleOf(el.clientWidth, el.clientHeight);
         if (Math.abs(k - this.scale) > 0.01 && this.ready) {
             this.scale = k;
+            this.live.scale = k;
+            this.live.changed();
             for (const id of Object.keys(ZOOMS)) {
                 if (this.map.getLayer(id)) {
                     const [lo, hi] = zoomRange(id, k);
@@ -320,6 +278,9 @@ export default class DistrictMap extends Component {
 
     showHidden(given) {
         const hidden = new Set(given || this.props.hidden || []);
+        for (const name of LIVE) {
+            this.points[name].show(!hidden.has(name));
+        }
         for (const layer of this.map.getStyle().layers) {
             const group = layer.metadata && layer.metadata.group;
             if (group) {
@@ -328,20 +289,31 @@ export default class DistrictMap extends Component {
         }
     }
 
+    /**
+     * What lies under the pointer: a live feature (alarms over staff over cases, as drawn) or a pole,
+     * as `{group, id, number}`; null when nothing is.
+     */
     pick(point) {
-        const interactive = ['alarms', 'cases', 'staff', 'poles'].flatMap((g) => [`${g}-points`]).filter(
-            (id) => this.map.getLayer(id));
         const r = 6 * this.scale;
+        for (const name of LIVE.slice().reverse()) {
+            const id = this.points[name].pick(this.map, point, r);
+            if (id !== null) {
+                return {group: name, id, number: null};
+            }
+        }
+        if (!this.map.getLayer('poles-points')) {
+            return null;
+        }
         const found = this.map.queryRenderedFeatures([[point.x - r, point.y - r], [point.x + r, point.y + r]],
-            {layers: interactive});
-        return found.length ? found[0] : null;
+            {layers: ['poles-points']});
+        return found.length ? {group: 'poles', id: found[0].properties.id, number: found[0].properties.number || null}
+            : null;
     }
 
     click(e) {
         const f = this.pick(e.point);
         const at = {lon: e.lngLat.lng, lat: e.lngLat.lat};
-        const data = f ? {layer: f.layer.metadata.group, id: f.properties.id, ...at,
-            number: f.properties.number || null} : {layer: null, id: null, ...at, number: null};
+        const data = f ? {layer: f.group, id: f.id, ...at, number: f.number} : {layer: null, id: null, ...at, number: null};
         if (this.props.setProps) {
             this.props.setProps({clickData: {...data, n: ((this.props.clickData || {}).n || 0) + 1}});
         }
@@ -349,7 +321,7 @@ export default class DistrictMap extends Component {
 
     hover(e) {
         const f = this.pick(e.point);
-        const key = f ? `${f.layer.id}:${f.properties.id}` : null;
+        const key = f ? `${f.group}:${f.id}` : null;
         if (key === this.hovered) {
             if (this.popup && f) {
                 this.popup.setLngLat(e.lngLat);
@@ -362,13 +334,12 @@ export default class DistrictMap extends Component {
         }
         this.hovered = key;
         this.map.getCanvas().style.cursor = 'pointer';
-        const group = f.layer.metadata.group;
-        const held = this.layers[group] && this.layers[group].features.get(f.properties.id);
-        const text = held ? held.tip || '' : f.properties.number || '';
+        const held = this.layers[f.group] && this.layers[f.group].features.get(f.id);
+        const text = held ? held.tip || '' : f.number || '';
         this.popup = new Popup({closeButton: false, closeOnClick: false, className: 'district-map-tip',
             maxWidth: `${24 * this.scale}em`, offset: 12}).setLngLat(e.lngLat).setText(text).addTo(this.map);
         if (this.props.setProps) {
-            this.props.setProps({hoverData: {layer: f.layer.metadata.group, id: f.properties.id}});
+            this.props.setProps({hoverData: {layer: f.group, id: f.id}});
         }
     }
 
