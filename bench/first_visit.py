@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-admin-pass"
 DRAWN = {  # how each path's page says its map is drawn with the live layers
     "this tree": "() => { const m = window.districtMaps && window.districtMaps['district-map'];"
-                 " return !!(m && m.count('staff') > 0 && document.querySelector('#district-map .maplibregl-canvas')); }",
+                 " return !!(m && m.count('staff') > 0"
+                 " && document.querySelector('#district-map .maplibregl-canvas')); }",
     "previous": "() => { const gd = document.querySelector('#district-map .js-plotly-plot');"
                 " return !!(gd && gd.data && gd.data.length > 6 && document.querySelector('.maplibregl-canvas')); }",
 }
