@@ -2,7 +2,7 @@
 
 shapely's STRtree is immutable, so positions live in plain arrays that every fix updates in place,
 and the tree is rebuilt only when some point has drifted more than `rebuild_drift_m` from where the
-tree saw it. A query asks the tree for `max_distance + drift` and then measures with the current
+tree saw it, or someone got a first position: at the next query, once for every fix since. A query asks the tree for `max_distance + drift` and then measures with the current
 arrays, so answers are exact between rebuilds. Ties are broken by staff id.
 """
 
@@ -52,6 +52,7 @@ class StaffIndex:
         self._bx = np.zeros(0)  # positions as the tree saw them
         self._by = np.zeros(0)
         self._drift = 0.0
+        self._stale = False  # someone appeared or drifted past the limit: the tree is rebuilt when next read
         self._tree: STRtree | None = None
         self._grid: tuple = self.cells_of(self._x, self._y)
         self.status = np.zeros(0, dtype=np.int8)
@@ -88,6 +89,7 @@ class StaffIndex:
         self._tree = STRtree(pts)
         self._grid = self.cells_of(self._bx, self._by)
         self._drift = 0.0
+        self._stale = False
         self.rebuilds += 1
 
     @staticmethod
@@ -116,6 +118,8 @@ class StaffIndex:
         the grid of `cells_of` and how far anyone has moved since it was made. Arrays are the index's own:
         read, never written."""
         with self._lock:
+            if self._stale:
+                self._rebuild()
             excluded = np.array([r for s in exclude or () if (r := self._row.get(s)) is not None], dtype=np.int64)
             return (self._x, self._y, self.status, self.duty_mask(category), self._t, self.interval, now_s,
                     AVAILABLE_CODE, excluded, *self._grid, self._drift)
@@ -133,11 +137,16 @@ class StaffIndex:
                 return
             self._x[i], self._y[i], self._t[i] = x, y, ts
             bx = float(self._bx[i])
-            d = math.hypot(x - bx, y - float(self._by[i])) if math.isfinite(bx) else math.inf
+            # a first position, or a drift past the limit: the tree is rebuilt when it is next read, once for
+            # however many fixes come meanwhile (rebuilding at each would cost the whole roster per fix)
+            if not math.isfinite(bx):
+                self._stale = True
+                return
+            d = math.hypot(x - bx, y - float(self._by[i]))
             if d > self._drift:
                 self._drift = d
                 if d > self.rebuild_drift_m:
-                    self._rebuild()
+                    self._stale = True
 
     def move_many(self, staff_ids, x: np.ndarray, y: np.ndarray, t: np.ndarray) -> None:
         """Many fixes at once, already in metres (the simulator's and the benchmark's path)."""
@@ -184,6 +193,8 @@ class StaffIndex:
     def within(self, x: float, y: float, radius: float) -> tuple[np.ndarray, np.ndarray]:
         """(rows, distances) of everyone within `radius` metres, nearest first, ties by staff id."""
         with self._lock:
+            if self._stale:
+                self._rebuild()
             if self._tree is None or not len(self._ids):
                 return np.zeros(0, dtype=int), np.zeros(0)
             # envelope candidates only (no GEOS predicate per candidate); numpy measures them exactly

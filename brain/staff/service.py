@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select
 
 from brain.events.kinds import EventType
 from brain.events.log import Store
@@ -13,6 +13,8 @@ from brain.ingest.models import MESSAGES as INGEST_MESSAGES
 from brain.staff.enums import DutyStatus
 from brain.staff.models import Staff, StaffTrack, Team
 from brain.storage.db import insert_new, utcnow
+
+READ_CHUNK = 5000  # ids per IN list (under every database's limit on bound parameters)
 
 
 @dataclass(frozen=True)
@@ -106,21 +108,40 @@ class StaffService:
         return kept
 
     def record_in(self, u, fixes: list[Fix]) -> int:
-        """The fixes' track rows and moves within the unit `u`; returns how many people moved."""
+        """The fixes' track rows and moves within the unit `u`; returns how many fixes moved someone.
+
+        In order, as if each were applied alone: a fix moves its person when it is not older than the
+        position held (or than the batch's earlier fix for them). Whatever the batch's size: one insert of
+        the track rows, one read of the people's times (locked until the transaction ends) and one update
+        per person moved, sent as one batch."""
+        if not fixes:
+            return 0
+        session = u.session
+        session.execute(insert(StaffTrack), [{"staff_id": f.staff_id, "at": f.at, "lon": f.lon, "lat": f.lat,
+                                              "speed": f.speed} for f in fixes])
+        ids = sorted({f.staff_id for f in fixes})
+        held: dict[str, datetime | None] = {}
+        for i in range(0, len(ids), READ_CHUNK):
+            held.update(session.execute(select(Staff.id, Staff.position_at)
+                                        .where(Staff.id.in_(ids[i:i + READ_CHUNK])).with_for_update()).tuples().all())
+        latest: dict[str, Fix] = {}
         moved = 0
-        if fixes:
-            u.session.add_all([StaffTrack(staff_id=f.staff_id, at=f.at, lon=f.lon, lat=f.lat, speed=f.speed)
-                               for f in fixes])
-            for f in fixes:
-                res = u.session.execute(
-                    update(Staff).where(Staff.id == f.staff_id)
-                    .where((Staff.position_at.is_(None)) | (Staff.position_at <= f.at))
-                    .values(lon=f.lon, lat=f.lat, position_at=f.at)
-                    .execution_options(synchronize_session=False))
-                if res.rowcount:  # type: ignore[attr-defined]
-                    moved += 1
-                    u.signal(EventType.STAFF_MOVED, "staff", f.staff_id,
-                             {"lon": f.lon, "lat": f.lat, "at": f.at.isoformat(), "speed": f.speed})
+        for f in fixes:
+            if f.staff_id not in held:
+                continue
+            at = held[f.staff_id]
+            if at is None or at <= f.at:
+                held[f.staff_id] = f.at
+                latest[f.staff_id] = f
+                moved += 1
+                u.signal(EventType.STAFF_MOVED, "staff", f.staff_id,
+                         {"lon": f.lon, "lat": f.lat, "at": f.at.isoformat(), "speed": f.speed})
+        if latest:
+            table = Staff.__table__
+            session.connection().execute(
+                table.update().where(table.c.id == bindparam("sid"))
+                .values(lon=bindparam("new_lon"), lat=bindparam("new_lat"), position_at=bindparam("new_at")),
+                [{"sid": f.staff_id, "new_lon": f.lon, "new_lat": f.lat, "new_at": f.at} for f in latest.values()])
         return moved
 
     def prune_track(self, *, older_than: datetime) -> int:

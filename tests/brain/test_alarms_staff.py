@@ -51,6 +51,34 @@ def test_position_fixes_move_staff_and_older_fixes_do_not_move_them_back(brain):
     assert (p.lon, p.lat) == (121.45, 31.33)
 
 
+def test_a_batch_of_fixes_is_applied_in_order_as_if_each_came_alone(brain):
+    """Several fixes of one person in one batch, out of order, mixed with others' and with an unknown id:
+    each moves its person only if it is not older than what is held by then; every fix is in the track."""
+    from sqlalchemy import func, select
+
+    from brain.staff.models import StaffTrack
+
+    a, b = brain.staff.roster()[:2]
+    now = max([utcnow()] + [p.position_at for p in (a, b) if p.position_at]) + timedelta(minutes=1)
+    moves = []
+    brain.bus.subscribe("staff.moved", moves.append)
+    with brain.store.db.read() as s:
+        before = s.execute(select(func.count()).select_from(StaffTrack)).scalar_one()
+    moved = brain.staff.record_fixes([
+        Fix(a.id, 121.40, 31.30, now - timedelta(seconds=10)),
+        Fix(b.id, 121.41, 31.31, now),
+        Fix(a.id, 121.42, 31.32, now),
+        Fix(a.id, 121.43, 31.33, now - timedelta(seconds=5)),  # older than the batch's fix before it
+        Fix("NOBODY", 121.44, 31.34, now),
+    ])
+    assert moved == 3
+    assert [(e.subject_id, e.payload["lon"]) for e in moves] == [(a.id, 121.40), (b.id, 121.41), (a.id, 121.42)]
+    held = {s.id: (s.lon, s.lat) for s in brain.staff.roster([a.id, b.id])}
+    assert held == {a.id: (121.42, 31.32), b.id: (121.41, 31.31)}
+    with brain.store.db.read() as s:
+        assert s.execute(select(func.count()).select_from(StaffTrack)).scalar_one() == before + 5
+
+
 def test_duty_status_change_is_an_event(brain):
     seen = []
     brain.bus.subscribe("staff.status_changed", seen.append)
