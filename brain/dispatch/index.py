@@ -2,8 +2,9 @@
 
 shapely's STRtree is immutable, so positions live in plain arrays that every fix updates in place,
 and the tree is rebuilt only when some point has drifted more than `rebuild_drift_m` from where the
-tree saw it, or someone got a first position: at the next query, once for every fix since. A query asks the tree for `max_distance + drift` and then measures with the current
-arrays, so answers are exact between rebuilds. Ties are broken by staff id.
+tree saw it, or someone got a first position: at the next query, once for every fix since. A query
+asks the tree for `max_distance + drift` and then measures with the current arrays, so answers are
+exact between rebuilds. Ties are broken by staff id.
 """
 
 from __future__ import annotations

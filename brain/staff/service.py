@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from brain.events.kinds import EventType
 from brain.events.log import Store
@@ -137,9 +137,8 @@ class StaffService:
                 u.signal(EventType.STAFF_MOVED, "staff", f.staff_id,
                          {"lon": f.lon, "lat": f.lat, "at": f.at.isoformat(), "speed": f.speed})
         if latest:
-            table = Staff.__table__
-            session.connection().execute(
-                table.update().where(table.c.id == bindparam("sid"))
+            session.connection().execute(  # (on the connection: one executemany, not the ORM's bulk path)
+                update(Staff).where(Staff.id == bindparam("sid"))
                 .values(lon=bindparam("new_lon"), lat=bindparam("new_lat"), position_at=bindparam("new_at")),
                 [{"sid": f.staff_id, "new_lon": f.lon, "new_lat": f.lat, "new_at": f.at} for f in latest.values()])
         return moved
