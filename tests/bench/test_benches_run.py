@@ -15,6 +15,7 @@ SMALL = {
     "live_latency": ["--events", "6", "--gap", "0.2"],
     "first_visit": ["--runs", "1", "--old", "none"],
     "map_scale": ["--tiles", "2", "--seconds", "1"],
+    "map_live": ["--tiles", "2", "--staff", "300", "--alarms", "200", "--seconds", "1", "--rounds", "1"],
     "cold_start": ["--runs", "1"],
     "alarm_storm": ["--alarms", "200", "--devices", "40", "--seconds", "2", "--db", "sqlite"],
     "field_push": ["--tasks", "3"],
