@@ -93,21 +93,6 @@ function compile(gl, type, source) {
     return shader;
 }
 
-/** `a` x `b`, 4x4 column-major, in 64-bit floats. */
-function multiply(a, b) {
-    const out = new Float64Array(16);
-    for (let c = 0; c < 4; c++) {
-        for (let r = 0; r < 4; r++) {
-            let s = 0;
-            for (let k = 0; k < 4; k++) {
-                s += a[k * 4 + r] * b[c * 4 + k];
-            }
-            out[c * 4 + r] = s;
-        }
-    }
-    return out;
-}
-
 /**
  * The points of one live layer, kept by id in a packed buffer (a removed feature's slot takes the last one).
  */
