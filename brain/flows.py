@@ -20,14 +20,13 @@ from brain.cases.service import CaseService
 from brain.events.log import Unit
 from brain.field.enums import PhotoKind, TaskState
 from brain.field.service import MAX_NOTE, FieldRefused, FieldService, NotYours, TaskGone
-from brain.staff.enums import DutyStatus
+from brain.staff.enums import BUSY, DutyStatus
 from brain.staff.models import Staff
 from brain.staff.service import Fix, StaffService
 from brain.storage.db import utcnow
 from geodata.crs import haversine_m
 from geodata.gazetteer import Gazetteer
 
-BUSY = {DutyStatus.EN_ROUTE.value, DutyStatus.ON_SCENE.value}
 DEFAULT_ARRIVE_RADIUS_M = 50.0
 
 
@@ -75,7 +74,7 @@ class Flows:
         elif target is S.HANDLED:
             if task is not None and task.state != TaskState.HANDLED.value:
                 self.field.step(u, task, TaskState.HANDLED, now)
-            self._free(u, person, why, now)
+            self._free(u, person, why, now, back=DutyStatus.RETURNING)  # on their way back: may be sent again
         elif target is S.VERIFIED:
             if task is not None:
                 self.field.step(u, task, TaskState.VERIFIED, now, verified_by=u.actor)
@@ -84,9 +83,11 @@ class Flows:
                 self.field.step(u, task, TaskState.WITHDRAWN, now)
             self._free(u, person, why, now)
 
-    def _free(self, u: Unit, person: Staff | None, why: str, now: datetime) -> None:
+    def _free(self, u: Unit, person: Staff | None, why: str, now: datetime,
+              back: DutyStatus = DutyStatus.AVAILABLE) -> None:
+        """A person busy with a case is no longer: available (or `back`, returning from the case they handled)."""
         if person is not None and person.status in BUSY:
-            self.staff.set_status_in(u, person, DutyStatus.AVAILABLE, reason=why, now=now)
+            self.staff.set_status_in(u, person, back, reason=why, now=now)
 
     def reassigned(self, u: Unit, case: Case, person: Staff, previous: str | None, now: datetime) -> None:
         """A dispatched case given to another person (an override): the previous one's task withdrawn and
@@ -222,7 +223,8 @@ class Flows:
         return self.field.once(op_id, staff_id=staff_id, action="verify", actor=actor, source=source, act=act)
 
     def duty(self, op_id: str, *, staff_id: str, on: bool, actor: str, source: str | None = None) -> dict:
-        """On duty (available for tasks) or off duty; not off duty while a task is under way."""
+        """On duty (available for tasks; for a person returning from a case, back in service) or off duty; not
+        off duty while a task is under way."""
 
         def act(u: Unit) -> dict:
             person = u.session.get(Staff, staff_id, with_for_update=True)
@@ -231,7 +233,7 @@ class Flows:
             if not on and person.status in BUSY:
                 raise FieldRefused("finish or hand back your task before going off duty",
                                    key="refused.field.busy_off_duty")
-            if on and person.status != DutyStatus.OFF_DUTY.value:
+            if on and person.status not in (DutyStatus.OFF_DUTY, DutyStatus.RETURNING):
                 return {"status": person.status}
             self.staff.set_status_in(u, person, DutyStatus.AVAILABLE if on else DutyStatus.OFF_DUTY,
                                      reason="field app", now=utcnow())

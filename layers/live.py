@@ -20,7 +20,8 @@ COLOURS: dict[str, dict[str, str]] = {
     "cases": {"reported": "#56B4E9", "registered": "#2F7FD0", "dispatched": "#8C7BFF", "handling": "#B388FF",
               "handled": "#9CD3FF", "verified": "#9CD3FF", "deferred": "#7A8BA8", "overdue": "#FF3DCB"},
     "alarms": {"critical": "#FF2D2D", "major": "#FF8A00", "minor": "#FFD21F", "warning": "#C8A97E"},
-    "staff": {"available": "#2EE58C", "en_route": "#B5E61D", "on_scene": "#13C4A3", "off_duty": "#6B7C74"},
+    "staff": {"available": "#2EE58C", "returning": "#A8F0C8", "en_route": "#B5E61D", "on_scene": "#13C4A3",
+              "off_duty": "#6B7C74"},
 }
 RING_COLOUR = "#FFFFFF"  # a critical alarm nobody has acknowledged
 # the legend's rows: (layer, colour key, catalogue key of its label); handled and verified share a colour
@@ -31,8 +32,8 @@ LEGEND_ROWS: dict[str, list[tuple[str, str]]] = {
               ("overdue", "case.overdue")],
     "alarms": [("critical", "severity.critical"), ("major", "severity.major"), ("minor", "severity.minor"),
                ("warning", "severity.warning")],
-    "staff": [("available", "duty.available"), ("en_route", "duty.en_route"), ("on_scene", "duty.on_scene"),
-              ("off_duty", "duty.off_duty")],
+    "staff": [("available", "duty.available"), ("returning", "duty.returning"), ("en_route", "duty.en_route"),
+              ("on_scene", "duty.on_scene"), ("off_duty", "duty.off_duty")],
 }
 CASE_SIZE = {"urgent": 18, "high": 15, "normal": 13, "low": 11}  # diameters at 1080p
 ALARM_SIZE = {"critical": 24, "major": 19, "minor": 16, "warning": 14}

@@ -17,19 +17,6 @@ OKABE_ITO = {
     "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#9AA5B1",
 }
 
-CASE_STATUS_COLOUR = {
-    "reported": OKABE_ITO["sky"], "registered": OKABE_ITO["blue"], "dispatched": OKABE_ITO["yellow"],
-    "handling": OKABE_ITO["orange"], "handled": OKABE_ITO["green"], "verified": OKABE_ITO["green"],
-    "deferred": OKABE_ITO["grey"],
-}
-OVERDUE_COLOUR = OKABE_ITO["vermillion"]
-PRIORITY_SIZE = {"urgent": 16, "high": 13, "normal": 11, "low": 9}
-
-STAFF_STATUS_COLOUR = {
-    "available": OKABE_ITO["green"], "en_route": OKABE_ITO["orange"], "on_scene": OKABE_ITO["yellow"],
-    "off_duty": OKABE_ITO["grey"],
-}
-
 BOUNDARY_COLOUR = "#c9d6ea"
 COMMITTEE_COLOUR = "#5f7aa3"
 GRID_COLOUR = "#26385a"

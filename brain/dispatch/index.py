@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from brain.staff.enums import SPEED_M_S, DutyStatus, TravelMode
+from brain.staff.enums import READY, SPEED_M_S, DutyStatus, TravelMode
 from geodata.crs import MetricCRS
 
 
@@ -33,8 +33,11 @@ class Member:
 
 
 STAFF_CELL_M = 250.0  # the side of a cell of the people's grid
-STATUS_CODES = {s.value: i for i, s in enumerate(DutyStatus)}
-AVAILABLE_CODE = STATUS_CODES[DutyStatus.AVAILABLE.value]
+# duty states as small codes, the states a case may be sent to first: a code from 0 to READY_CODE may be sent
+# (-1: a state this index does not know, never sent)
+STATUS_CODES = {s.value: i for i, s in enumerate(sorted(DutyStatus, key=lambda s: s not in READY))}
+READY_CODE = max(STATUS_CODES[s.value] for s in READY)
+RETURNING_CODE = STATUS_CODES[DutyStatus.RETURNING.value]
 
 
 class StaffIndex:
@@ -115,15 +118,15 @@ class StaffIndex:
     def kernel_args(self, category: str, now_s: float, exclude: set[str] | None) -> tuple:
         """The people as `brain.dispatch.kernel.nearest_by_road` takes them, read together under the lock (a
         reload between two reads could hand it arrays of two lengths): positions, duty status, whether their
-        team takes `category`, fix times and intervals, `now_s`, the available code, the rows never to name,
-        the grid of `cells_of` and how far anyone has moved since it was made. Arrays are the index's own:
-        read, never written."""
+        team takes `category`, fix times and intervals, `now_s`, the highest code that may be sent, the rows
+        never to name, the grid of `cells_of` and how far anyone has moved since it was made. Arrays are the
+        index's own: read, never written."""
         with self._lock:
             if self._stale:
                 self._rebuild()
             excluded = np.array([r for s in exclude or () if (r := self._row.get(s)) is not None], dtype=np.int64)
             return (self._x, self._y, self.status, self.duty_mask(category), self._t, self.interval, now_s,
-                    AVAILABLE_CODE, excluded, *self._grid, self._drift)
+                    READY_CODE, excluded, *self._grid, self._drift)
 
     def move(self, staff_id: str, lon: float, lat: float, at: datetime) -> None:
         """A position fix (ignored if older than the one held)."""
@@ -167,13 +170,14 @@ class StaffIndex:
                 self._density.clear()
 
     def density(self, category: str) -> float:
-        """Available people per square metre who could take `category` (over the area they span).
+        """People who may be sent (available or returning) per square metre who could take `category` (over the
+        area they span).
 
         Cached until someone's status changes: it only sizes the first search radius."""
         cached = self._density.get(category)
         if cached is not None:
             return cached
-        mask = self.duty_mask(category) & (self.status == AVAILABLE_CODE)
+        mask = self.duty_mask(category) & self.ready()
         n = int(mask.sum())
         if n == 0 or not len(self._x):
             self._density[category] = 0.0
@@ -208,10 +212,15 @@ class StaffIndex:
             return rows[order], d[order]
 
     def eligible(self, category: str, now_s: float) -> np.ndarray:
-        """Who may be ranked for `category` now: available, on a team that takes it, a fresh position."""
+        """Who may be ranked for `category` now: available or returning, on a team that takes it, a fresh
+        position."""
         with self._lock:
             t = self._t
-            return (self.status == AVAILABLE_CODE) & self.duty_mask(category) & (now_s - t <= 2 * self.interval)
+            return self.ready() & self.duty_mask(category) & (now_s - t <= 2 * self.interval)
+
+    def ready(self) -> np.ndarray:
+        """Whose duty state allows sending them a case (available, or on their way back from one)."""
+        return (self.status >= 0) & (self.status <= READY_CODE)
 
     def ids(self, rows: np.ndarray) -> np.ndarray:
         return self._ids[rows]

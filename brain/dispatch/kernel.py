@@ -4,7 +4,7 @@ One call does what a dispatcher's ranking needs, with no Python between its step
 - it works in rounds of a growing radius R; each round takes the people newly within R in a straight line,
   read from the staff grid's cells near the point (`StaffIndex.cells`: reached farther by how far anyone
   has moved since the grid was made, and measured where they are now);
-- the eligible among them (available, on a team whose duties cover the case, a fresh position, not
+- the eligible among them (available or returning, on a team whose duties cover the case, a fresh position, not
   excluded) are snapped to their road through the road grid (the same pieces, cells and tie rule as
   `RoadNetwork.snap`), once;
 - a Dijkstra from the point's own snap on the road (both ends of its road, each at its distance along it)
@@ -52,8 +52,8 @@ def snap_one(px, py, x0, y0, nx, ny, cell_m, table, full, pieces):
 
 
 @njit(cache=True, inline="always")
-def _eligible(i, status, duty, t_fix, interval, now_s, available, excluded):
-    if status[i] != available or not duty[i] or not now_s - t_fix[i] <= 2.0 * interval[i]:
+def _eligible(i, status, duty, t_fix, interval, now_s, ready, excluded):
+    if status[i] < 0 or status[i] > ready or not duty[i] or not now_s - t_fix[i] <= 2.0 * interval[i]:
         return False
     for j in range(excluded.shape[0]):
         if excluded[j] == i:
@@ -106,7 +106,7 @@ def _pop(hk, hv, size):
 
 @njit(cache=True, nogil=True)
 def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
-                    sx, sy, status, duty, t_fix, interval, now_s, available, excluded,  # staff (see below)
+                    sx, sy, status, duty, t_fix, interval, now_s, ready, excluded,  # staff (see below)
                     px0, py0, pnx, pny, pcell, pstart, porder, drift,  # the staff's grid (StaffIndex.cells)
                     indptr, adj, ends,  # the road graph (both ways): (node, length) by node; (a, b, length)
                     pieces,  # the road pieces (see snap_one)
@@ -119,9 +119,10 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
     eligible, and the caller says why). The left out are up to `max_left_out` people no farther in a straight
     line than the last one ranked (the radius if nobody was), nearest first, ties to the lower row.
     Staff, by row: metric positions; duty status codes, whether their team takes the case, the time of their
-    last fix and their reporting interval: eligible are those whose status is `available`, whose team takes
-    it and whose fix is no older than twice their interval at `now_s`. `excluded` rows (a few: the person the
-    case is with) are never ranked nor left out."""
+    last fix and their reporting interval: eligible are those whose status code is from 0 to `ready` (available,
+    or returning from a case: brain.dispatch.index.STATUS_CODES), whose team takes it and whose fix is no
+    older than twice their interval at `now_s`. `excluded` rows (a few: the person the case is with) are never
+    ranked nor left out."""
     n_near = 0  # everyone within r in a straight line (near_l, straight), found round by round
     n_touched = 0
     e0, along0, o0 = snap_one(qx, qy, x0, y0, nx, ny, cell_m, table, full, pieces)
@@ -157,7 +158,7 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
                     near_l[n_near] = i
                     straight[n_near] = np.sqrt(d2)
                     n_near += 1
-                    if _eligible(i, status, duty, t_fix, interval, now_s, available, excluded):
+                    if _eligible(i, status, duty, t_fix, interval, now_s, ready, excluded):
                         e, along, off = snap_one(sx[i], sy[i], x0, y0, nx, ny, cell_m, table, full, pieces)
                         cand[n_cand] = n_near - 1
                         cand_e[n_cand] = e
@@ -222,7 +223,7 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
     for jj in range(n_near):
         i = near_l[jj]
         if straight[jj] <= cut and not _excluded(i, excluded) and (
-                beyond[jj] or not _eligible(i, status, duty, t_fix, interval, now_s, available, excluded)):
+                beyond[jj] or not _eligible(i, status, duty, t_fix, interval, now_s, ready, excluded)):
             left[n_left] = jj
             n_left += 1
     left = left[:n_left]

@@ -1,8 +1,9 @@
 """Nearest suitable team: recommend() and assign(), auto-dispatch of urgent sensor cases.
 
-recommend() ranks the staff who are on duty, available, fresh and whose team's duties cover the
-case's category, by distance in metres (along the roads where the network is loaded, else straight
-in the metric CRS), and says why each nearby person was left out. assign() is one transaction that
+recommend() ranks the staff who may be sent (available, or on their way back from a case they handled,
+marked), whose team's duties cover the case's category, by distance in metres (along the roads where the
+network is loaded, else straight in the metric CRS), fresh positions before stale ones, and says why each
+nearby person was left out. assign() is one transaction that
 checks the case version, dispatches the case, puts the person en route and notifies on the bus.
 """
 
@@ -24,7 +25,7 @@ from brain.cases.enums import CaseStatus, Channel, Priority
 from brain.cases.models import Case
 from brain.cases.service import CaseService, CaseView, VersionConflict
 from brain.cases.workflow import TransitionRefused
-from brain.dispatch.index import AVAILABLE, AVAILABLE_CODE, STATUS_CODES, StaffIndex, speed_m_s
+from brain.dispatch.index import RETURNING_CODE, STATUS_CODES, StaffIndex, speed_m_s
 from brain.dispatch.kernel import Scratch, nearest_by_road
 from brain.dispatch.roads import RoadNetwork
 from brain.dispatch.workload import Workload
@@ -34,7 +35,7 @@ from brain.events.log import Unit
 from brain.events.models import EventRecord
 from brain.events.types import Event
 from brain.refusal import Refusal
-from brain.staff.enums import DutyStatus
+from brain.staff.enums import BUSY, READY, DutyStatus
 from brain.staff.models import Staff, Team
 from brain.staff.service import StaffService, StaffView
 from brain.storage.db import utcnow
@@ -46,9 +47,8 @@ DEFAULT_MAX_DISTANCE_M = 3000.0
 MIN_RADIUS_M = 150.0
 MAX_EXCLUDED = 20
 AUTO_ACTOR = "system:auto-dispatch"
-BUSY = {DutyStatus.EN_ROUTE.value, DutyStatus.ON_SCENE.value}
 OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
-BUSY_CODES = (STATUS_CODES[DutyStatus.EN_ROUTE.value], STATUS_CODES[DutyStatus.ON_SCENE.value])
+BUSY_CODES = tuple(STATUS_CODES[s.value] for s in BUSY)
 
 
 class AssignRefused(Refusal):
@@ -66,6 +66,7 @@ class Candidate:
     mode: str
     workload: int = 0
     stale: bool = False  # the last position is older than twice the person's interval: ranked after the fresh
+    returning: bool = False  # on the way back from a case they handled: may be sent, from where they are now
 
 
 @dataclass(slots=True)
@@ -125,7 +126,8 @@ class Ranker:
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
              max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
              ) -> Recommendation:
-        """Rank suitable, available, fresh staff near a point for a category (in memory, no database).
+        """Rank suitable staff who may be sent (available or returning), fresh, near a point for a category (in
+        memory, no database).
 
         The search starts where `limit` suitable people are expected and widens until they are found or
         `max_distance_m` is reached; by road, until no one farther in a straight line could still be nearer
@@ -150,9 +152,10 @@ class Ranker:
         straight_of.update({row: s for row, _d, s in stale})
         members = [self.index.member(row) for row, _d, _s in picked]
         load = self.workload.of([m.staff_id for m in members])
-        for m, (row, d, is_stale) in zip(members, picked, strict=True):
+        returning = (self.index.status[[row for row, _d, _s in picked]] == RETURNING_CODE).tolist()
+        for m, (row, d, is_stale), back in zip(members, picked, returning, strict=True):
             rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_of[row], d / speed_m_s(m.mode), m.mode,
-                                        load.get(m.staff_id, 0), is_stale))
+                                        load.get(m.staff_id, 0), is_stale, back))
         ranked_stale = {row for row, _d, _s in stale}
         for row, reason, straight in left_out:
             if row in ranked_stale:
@@ -220,13 +223,13 @@ class Ranker:
 
     def _stale(self, x: float, y: float, category: str, now_s: float, exclude: set[str] | None, room: int,
                limit_m: float) -> list[tuple[int, float, float]]:
-        """Up to `room` suitable, available people whose position is stale, within the limit, nearest first,
-        ties by id, with their distance (by road where the district has roads) and their straight distance:
-        a dispatcher sees them, marked, after everyone fresh, rather than not at all."""
+        """Up to `room` suitable people who may be sent (available or returning) whose position is stale, within
+        the limit, nearest first, ties by id, with their distance (by road where the district has roads) and their
+        straight distance: a dispatcher sees them, marked, after everyone fresh, rather than not at all."""
         idx = self.index
         rows, straight = idx.within(x, y, limit_m)
         t = idx.times(rows)
-        pick = np.flatnonzero((idx.status[rows] == AVAILABLE_CODE) & idx.duty_mask(category)[rows]
+        pick = np.flatnonzero(idx.ready()[rows] & idx.duty_mask(category)[rows]
                               & np.isfinite(t) & ~idx.eligible(category, now_s)[rows])
         if exclude:
             pick = pick[~np.isin(idx.ids(rows[pick]), list(exclude))]
@@ -284,12 +287,13 @@ class DispatchService(Following):
 
     # --- recommend --------------------------------------------------------------------------
     def recommend_at(self, lon: float, lat: float, category: str, **kwargs) -> Recommendation:
-        """Rank suitable, available staff near a point (see `Ranker.rank`)."""
+        """Rank suitable staff who may be sent near a point (see `Ranker.rank`)."""
         return self.ranker.rank(lon, lat, category, **kwargs)
 
     def everyone_for(self, case_id: int, *, limit: int = 20) -> list[tuple[StaffView, float | None]]:
         """Every person whose team takes the case's category, whatever their state or distance, with the
-        straight-line distance to the case (None without a position): the available first, then the
+        straight-line distance to the case (None without a position): who may be sent first (available or
+        returning), then the
         nearest, ties by id. What a dispatcher picks from when nobody is recommended."""
         case = self.cases.get(case_id)
         out = []
@@ -298,7 +302,7 @@ class DispatchService(Following):
                 continue
             d = None if s.lon is None or s.lat is None else float(haversine_m(case.lon, case.lat, s.lon, s.lat))
             out.append((s, d))
-        out.sort(key=lambda p: (p[0].status != DutyStatus.AVAILABLE, p[1] is None, p[1] or 0.0, p[0].id))
+        out.sort(key=lambda p: (p[0].status not in READY, p[1] is None, p[1] or 0.0, p[0].id))
         return out[:limit]
 
     def recommend(self, case_id: int, *, limit: int = 10, max_distance_m: float | None = None) -> Recommendation:
@@ -345,7 +349,7 @@ class DispatchService(Following):
                 if not Catalogue.covers(list(team.duties if team else []), case.category):
                     raise AssignRefused(f"{staff_id}'s team does not take {case.category} cases",
                                         key="refused.assign.duty", staff=staff_id)
-                if person.status != AVAILABLE:
+                if person.status not in READY:
                     raise AssignRefused(f"{staff_id} is {person.status}, not available", key="refused.assign.busy",
                                         staff=staff_id, duty=person.status)
                 status = CaseStatus(case.status)

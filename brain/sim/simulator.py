@@ -65,6 +65,7 @@ STAGE_MINUTES = {CaseStatus.REPORTED: (2, 15), CaseStatus.REGISTERED: (3, 30), C
                  CaseStatus.DEFERRED: (30, 240)}
 
 # Who makes each move (verification must be someone other than the handler).
+RETURN_MINUTES = (2, 10)  # how long a simulated person walks back from a case they handled
 SIM_ACTORS = {CaseStatus.HANDLING: "sim:team", CaseStatus.HANDLED: "sim:team", CaseStatus.VERIFIED: "sim:supervisor",
               CaseStatus.CLOSED: "sim:dispatcher"}
 
@@ -133,6 +134,7 @@ class Simulator:
         self.walkers: dict[str, Walker] = {}
         self._steps: list[_Step] = []
         self._alarm_clears: list[tuple[float, str, bool]] = []
+        self._returns: list[tuple[float, str]] = []  # (when, who): back in service after walking back from a case
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._clock = 0.0
@@ -159,6 +161,8 @@ class Simulator:
             node = self.graph.nearest_node(x, y)
             speed = SPEED_M_S.get(TravelMode(p.mode), 1.3) * float(self.rng.uniform(0.8, 1.2))
             self.walkers[p.id] = Walker(p.id, speed, x, y, node, last_report=float(self.rng.uniform(0, 5)))
+            if p.status == DutyStatus.RETURNING:
+                self._returning(p.id)
         for c in self.cases.open_cases():
             self._schedule(c.id, CaseStatus(c.status))
 
@@ -210,6 +214,7 @@ class Simulator:
         self._advance_cases()
         self._alarm_activity(sdt)
         self._heartbeats()
+        self._back_in_service()
         if self._clock - self._last_prune >= 3600:
             self._last_prune = self._clock
             self.stats["track_pruned"] += self.staff.prune_track(older_than=utcnow() - TRACK_RETENTION)
@@ -366,6 +371,8 @@ class Simulator:
                     view = self.cases.transition(step.case_id, to=nxt[0].value, note=nxt[1], actor=actor)
                 if nxt[0] in (CaseStatus.HANDLED, CaseStatus.CANCELLED) and case.assigned_staff_id in self.walkers:
                     self.walkers[case.assigned_staff_id].goal = None
+                    if nxt[0] is CaseStatus.HANDLED:  # (brain.flows: they are returning from it now)
+                        self._returning(case.assigned_staff_id)
             except (ValueError, VersionConflict) as e:  # someone moved the case first: leave it to them
                 self.stats["transition_refused"] += 1
                 log.debug("simulated transition refused: %s", e)
@@ -373,6 +380,17 @@ class Simulator:
             self.stats["transitions"] += 1
             if CaseStatus(view.status).is_open:
                 self._schedule(view.id, CaseStatus(view.status))
+
+    def _returning(self, staff_id: str) -> None:
+        lo, hi = RETURN_MINUTES
+        heapq.heappush(self._returns, (self._clock + float(self.rng.uniform(lo, hi)) * 60, staff_id))
+
+    def _back_in_service(self) -> None:
+        """Those whose walk back from a case is over say they are available (unless sent again meanwhile)."""
+        while self._returns and self._returns[0][0] <= self._clock:
+            _due, staff_id = heapq.heappop(self._returns)
+            if self.staff.back_in_service(staff_id, actor="sim:team", reason="sim"):
+                self.stats["back_in_service"] += 1
 
     # --- devices ----------------------------------------------------------------------------
     def _heartbeats(self) -> None:

@@ -7,9 +7,15 @@ from enum import StrEnum
 
 class DutyStatus(StrEnum):
     AVAILABLE = "available"
+    RETURNING = "returning"  # a case handled, on the way back: may be sent again (nearly available)
     EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
     OFF_DUTY = "off_duty"
+
+
+# who may be sent a case: the available, and those on their way back from one
+READY = frozenset({DutyStatus.AVAILABLE, DutyStatus.RETURNING})
+BUSY = frozenset({DutyStatus.EN_ROUTE, DutyStatus.ON_SCENE})
 
 
 class TravelMode(StrEnum):

@@ -123,7 +123,7 @@ class StaffService:
         held: dict[str, datetime | None] = {}
         for i in range(0, len(ids), READ_CHUNK):
             held.update(session.execute(select(Staff.id, Staff.position_at)
-                                        .where(Staff.id.in_(ids[i:i + READ_CHUNK])).with_for_update()).tuples().all())
+                                        .where(Staff.id.in_(ids[i:i + READ_CHUNK])).with_for_update()).all())
         latest: dict[str, Fix] = {}
         moved = 0
         for f in fixes:
@@ -156,6 +156,15 @@ class StaffService:
             if person is None:
                 raise LookupError(f"no staff member {staff_id}")
             self.set_status_in(u, person, DutyStatus(status), reason=reason, now=utcnow())
+
+    def back_in_service(self, staff_id: str, *, actor: str, reason: str | None = None) -> bool:
+        """A person returning from a case is available again (said by the person, or their crew); a person in
+        any other state is left as they are (sent a new case meanwhile, gone off duty). Says whether it changed."""
+        with self.store.unit(actor) as u:
+            person = u.session.get(Staff, staff_id, with_for_update=True)
+            if person is None or person.status != DutyStatus.RETURNING.value:
+                return False
+            return self.set_status_in(u, person, DutyStatus.AVAILABLE, reason=reason, now=utcnow())
 
     @staticmethod
     def set_status_in(u, person: Staff, status: DutyStatus, *, reason: str | None, now: datetime) -> bool:

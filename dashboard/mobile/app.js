@@ -285,7 +285,7 @@ function connect() {
         alertNew(msg);
       }
       loadTasks();
-      loadMe().then(renderStatus).catch(() => {}); // the duty status moves with the task
+      loadMe().then(() => { renderStatus(); renderTabs(); }).catch(() => {}); // the duty status moves with the task
       if (msg.step === 'handled' || msg.step === 'verified') loadVerify();
     } else if (msg.type === 'reload') {
       loadTasks();
@@ -392,6 +392,14 @@ function place(c) {
   return [c.committee, c.road, c.pole ? t('m.pole', { pole: c.pole }) : null].filter(Boolean).join(' · ');
 }
 
+// the duty button: off duty -> on duty; back from a case (returning) -> available again; else -> off duty
+function dutyButton() {
+  const status = S.me && S.me.staff ? S.me.staff.status : null;
+  if (status === 'off_duty') return { on: true, label: t('m.go_on_duty') };
+  if (status === 'returning') return { on: true, label: t('m.back_in_service') };
+  return { on: false, label: t('m.go_off_duty') };
+}
+
 function renderTabs() {
   const tabs = $('tabs');
   tabs.hidden = false;
@@ -401,9 +409,9 @@ function renderTabs() {
   ver.hidden = !(S.me && S.me.can_verify);
   mine.classList.toggle('on', S.view === 'tasks' || S.view === 'task');
   ver.classList.toggle('on', S.view === 'verify' || S.view === 'check');
-  const off = S.me && S.me.staff && S.me.staff.status === 'off_duty';
-  $('duty').textContent = off ? t('m.go_on_duty') : t('m.go_off_duty');
-  $('duty').classList.toggle('off', !!off);
+  const d = dutyButton();
+  $('duty').textContent = d.label;
+  $('duty').classList.toggle('off', d.on);
   $('lang').textContent = t('m.lang');
 }
 
@@ -675,8 +683,8 @@ async function start() {
     });
   }
   $('duty').addEventListener('click', async () => {
-    const off = S.me.staff.status === 'off_duty';
-    await act({ url: API + '/duty', body: { on: off }, after: 'me' }, off ? t('m.go_on_duty') : t('m.go_off_duty'));
+    const d = dutyButton();
+    await act({ url: API + '/duty', body: { on: d.on }, after: 'me' }, d.label);
     render();
   });
   document.addEventListener('click', () => {

@@ -22,6 +22,7 @@ from brain.cases.service import CaseNotFound, CaseView, IntakeError, PersonalSea
 from brain.cases.workflow import TRANSITIONS, TransitionRefused
 from brain.dispatch.service import AssignRefused
 from brain.residents.service import ResidentRefused
+from brain.staff.enums import READY
 from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
@@ -220,7 +221,7 @@ def _picker(brain, case_id: int, tr) -> list:
     rows = [html.Tr([html.Td(s.name), html.Td(s.team_name), html.Td(tr(f"duty.{s.status}")),
                      html.Td("—" if d is None else f"{d:,.0f} m"),
                      html.Td(html.Button(tr("dispatch.assign"), id={"type": ids.ASSIGN_ANY, "staff": s.id}, n_clicks=0,
-                                         className="small") if s.status == "available" else "")])
+                                         className="small") if s.status in READY else "")])
             for s, d in people]
     return [html.H4(tr("dispatch.pick")), html.P(tr("dispatch.pick_hint"), className="hint"),
             html.Table([html.Thead(html.Tr([html.Th(tr(k)) for k in (
@@ -250,9 +251,11 @@ def card(brain, case_id: int, locale: str):
             if s is None:
                 continue
             pairs.append((c.lon, c.lat, s.lon, s.lat))
+            notes = [*([html.Span(f" · {tr('duty.returning')}", className="returning-note")] if r.returning
+                       else []),
+                     *([html.Span(f" · {tr('staff.stale')}", className="stale-note")] if r.stale else [])]
             rows.append(html.Tr(className="stale" if r.stale else None, children=[
-                html.Td([s.name, *([html.Span(f" · {tr('staff.stale')}", className="stale-note")] if r.stale
-                                   else [])]),
+                html.Td([s.name, *notes]),
                 html.Td(s.team_name), html.Td(f"{r.distance_m:.0f} m"),
                 html.Td(f"{r.eta_s / 60:.0f} {tr('hover.min')}"), html.Td(str(r.workload)),
                 html.Td(html.Button(tr("dispatch.assign"), id={"type": ids.ASSIGN, "staff": r.staff_id},

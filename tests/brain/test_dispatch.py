@@ -215,7 +215,50 @@ def test_staff_status_follows_the_case(brain):
     brain.cases.transition(c.id, to="handling", actor="team")
     assert {s.id: s.status for s in brain.staff.roster()}[top.staff_id] == "on_scene"
     brain.cases.transition(c.id, to="handled", actor="team", note="已劝离")
-    assert {s.id: s.status for s in brain.staff.roster()}[top.staff_id] == "available"
+    assert {s.id: s.status for s in brain.staff.roster()}[top.staff_id] == "returning"
+
+
+@pytest.mark.parametrize("use_roads", [True, False])
+def test_people_returning_from_a_case_are_ranked_by_distance_among_the_available_and_marked(brain, district, use_roads):
+    now = utcnow()
+    svc = DispatchService(cases=brain.cases, staff=brain.staff, catalogue=brain.catalogue, district=district,
+                          use_roads=use_roads)
+    lon, lat = district.boundary.centroid.x, district.boundary.centroid.y
+    people = [("A1", "available", 0.0030), ("A2", "returning", 0.0010), ("A3", "en_route", 0.0005),
+              ("A4", "returning", 0.0020)]
+    svc.index.load([StaffView(id=i, name="", team_id="T1", team_name="", department="", department_name="",
+                              duties=["E05"], status=st, mode="walk", lon=lon + dx, lat=lat, position_at=now,
+                              report_interval_s=30) for i, st, dx in people])
+    rec = svc.recommend_at(lon, lat, "E0501", now=now)
+    assert [(c.staff_id, c.returning) for c in rec.ranked] == [("A2", True), ("A4", True), ("A1", False)]
+    assert all(c.eta_s == pytest.approx(c.distance_m / 1.3) for c in rec.ranked)  # from where they are now
+    assert [(e.staff_id, e.reason) for e in rec.excluded] == [("A3", "busy")]
+    assert svc.index.density("E0501") > 0  # the returning size the search too
+    svc.index.move("A2", lon + 0.001, lat, now - timedelta(seconds=500))  # (older than held: ignored)
+    svc.index.load([StaffView(id="A2", name="", team_id="T1", team_name="", department="", department_name="",
+                              duties=["E05"], status="returning", mode="walk", lon=lon + 0.001, lat=lat,
+                              position_at=now - timedelta(seconds=500), report_interval_s=30)])
+    (only,) = svc.recommend_at(lon, lat, "E0501", now=now).ranked
+    assert only.staff_id == "A2" and only.returning and only.stale  # stale and returning: still shown, marked
+
+
+def test_a_person_returning_from_a_case_may_be_sent_and_the_picker_lists_them_first(brain):
+    c = _case(brain)
+    top = brain.dispatch.recommend(c.id).ranked[0]
+    brain.dispatch.assign(c.id, actor="disp", version=c.version, staff_id=top.staff_id)
+    brain.cases.transition(c.id, to="handling", actor="team")
+    brain.cases.transition(c.id, to="handled", actor="team", note="已劝离")
+    again = _case(brain)
+    rec = brain.dispatch.recommend(again.id)
+    back = next(r for r in rec.ranked if r.staff_id == top.staff_id)
+    assert back.returning and not back.stale
+    assert rec.as_dict()["ranked"][rec.ranked.index(back)]["returning"] is True
+    picked = [s.id for s, _d in brain.dispatch.everyone_for(again.id, limit=100)]
+    ready = [s.id for s, _d in brain.dispatch.everyone_for(again.id, limit=100) if s.status in ("available",
+                                                                                                   "returning")]
+    assert picked[:len(ready)] == ready and top.staff_id in ready
+    brain.dispatch.assign(again.id, actor="disp", version=again.version, staff_id=top.staff_id)
+    assert {s.id: s.status for s in brain.staff.roster()}[top.staff_id] == "en_route"
 
 
 def test_two_dispatchers_assigning_at_once_on_postgresql_exactly_one_wins(district):

@@ -56,7 +56,7 @@ def test_the_whole_loop_from_the_phone_stamps_every_step_and_moves_the_person(br
     before = _photo(brain, case, sid, "before")
     after = _photo(brain, case, sid, "after", colour=8)
     brain.flows.handled(op(), task.id, staff_id=sid, note="已清理", photos=[before, after], actor=me)
-    assert brain.cases.get(case.id).status == "handled" and _status(brain, sid) == "available"
+    assert brain.cases.get(case.id).status == "handled" and _status(brain, sid) == "returning"
     sup = _supervisor(brain, sid)
     assert [c.id for c, _t in brain.field.to_verify(sup)] == [case.id]
     assert case.id not in [c.id for c, _t in brain.field.to_verify(sid)]  # never one's own work
@@ -212,6 +212,34 @@ def test_going_off_duty_waits_for_the_task(brain):
         assert s.scalar(select(func.count()).select_from(EventRecord).where(
             EventRecord.type == "staff.status_changed", EventRecord.subject_id == free)) == 2
         assert s.scalar(select(func.count()).select_from(Task)) == 1
+
+
+def test_a_person_back_from_a_case_is_returning_until_they_say_they_are_available_again(brain):
+    case, sid, task = _assigned(brain)
+    me = f"person:{sid}"
+    brain.flows.arrive(op(), task.id, staff_id=sid, lon=case.lon, lat=case.lat, at=utcnow(), actor=me)
+    before = _photo(brain, case, sid, "before")
+    after = _photo(brain, case, sid, "after", colour=8)
+    brain.flows.handled(op(), task.id, staff_id=sid, note="已清理", photos=[before, after], actor=me)
+    assert _status(brain, sid) == "returning"
+    assert brain.flows.duty(op(), staff_id=sid, on=True, actor=me)["status"] == "available"
+    with brain.db.read() as s:
+        moves = [e.payload for e in s.scalars(select(EventRecord).where(
+            EventRecord.type == "staff.status_changed", EventRecord.subject_id == sid).order_by(EventRecord.seq))]
+    assert [(m["from"], m["to"]) for m in moves][-2:] == [("on_scene", "returning"), ("returning", "available")]
+    assert brain.flows.duty(op(), staff_id=sid, on=True, actor=me)["status"] == "available"  # already: unchanged
+
+
+def test_back_in_service_leaves_a_person_sent_again_on_their_way(brain):
+    case, sid, _task = _assigned(brain)
+    brain.cases.transition(case.id, to="handling", actor="team")
+    brain.cases.transition(case.id, to="handled", actor="team", note="已处置")
+    assert _status(brain, sid) == "returning"
+    again = brain.cases.open_case(channel="street_patrol", category="E0501", pole="0412", actor="patrol")
+    brain.dispatch.assign(again.id, actor="person:disp", version=again.version, staff_id=sid)
+    assert _status(brain, sid) == "en_route"
+    assert brain.staff.back_in_service(sid, actor="sim:team") is False
+    assert _status(brain, sid) == "en_route"
 
 
 def test_the_time_to_read_a_task_is_an_indicator_traced_to_its_cases(brain):

@@ -76,6 +76,26 @@ def test_the_nearest_suitable_person_is_sent_and_walks_to_the_case(brain, distri
     assert heading and all(w.goal in sim.graph.xy for w in heading)
 
 
+def test_a_simulated_person_is_returning_after_a_handled_case_then_available_again(brain, district):
+    from sqlalchemy import select
+
+    from brain.events.models import EventRecord
+
+    sim = make(brain, district, speed=300.0, dispatch=brain.dispatch)
+    for _ in range(120):
+        sim.tick(1.0)
+        if sim.stats["back_in_service"]:
+            break
+    assert sim.stats["back_in_service"] > 0
+    with brain.db.read() as s:
+        moves = [(e.subject_id, e.payload["from"], e.payload["to"], e.actor) for e in s.scalars(
+            select(EventRecord).where(EventRecord.type == "staff.status_changed").order_by(EventRecord.seq))]
+    back = [m for m in moves if m[1:] == ("returning", "available", "sim:team")]
+    assert back
+    who = back[0][0]
+    assert (who, "on_scene", "returning") in [m[:3] for m in moves]
+
+
 def test_devices_beat_within_their_interval_so_the_monitor_finds_almost_none_offline(brain, district):
     sim = make(brain, district, speed=600.0, monitor=brain.monitor)  # ten simulated minutes a tick
     for _ in range(12):  # two simulated hours: every device has beaten at least once

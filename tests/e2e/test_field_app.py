@@ -125,6 +125,12 @@ def test_the_whole_loop_from_the_dispatchers_click_to_the_closing_reply(browser,
     # back in the list, waiting for verification
     p.wait_for_selector(f".card[data-case-id='{case.id}'] .state.s-handled", timeout=10_000)
     assert brain.cases.get(case.id).status == "handled"
+    # on the way back: returning (and already sendable) until the person says they are available again
+    p.wait_for_function("() => document.getElementById('status').innerText.includes('返回中')", timeout=10_000)
+    p.wait_for_function("() => document.getElementById('duty').innerText === '恢复空闲'", timeout=10_000)
+    p.click("#duty")
+    p.wait_for_function("() => document.getElementById('duty').innerText === '下岗'", timeout=10_000)
+    assert next(s for s in brain.staff.roster() if s.id == person.id).status == "available"
 
     boss = _phone(browser, live_app, _field_account(brain, supervisor.id, "supervisor"), case.lon, case.lat)
     b = boss.page
