@@ -219,7 +219,8 @@ def takeover(bounds, waiting: list, current: dict | None) -> dict | None:
     """Where the wall goes for the critical alarms nobody has acknowledged (`waiting`), from where it was
     last moved (`current`, None: never); None to stay. One alarm: to it, at street zoom (the pole numbers
     show around it). Several: the map fits them all (a storm across the district keeps the whole district in
-    view), unless the street it shows holds them all. None waiting after some did: back to the district
+    view), unless the street it shows holds them all, or the area it was last fitted to does (a storm does
+    not move the wall at every new alarm inside what it shows). None waiting after some did: back to the district
     (`bounds`). The map takes the move when its `key` is new, and keeps the operator's view otherwise."""
     if not waiting:
         if current is None or current.get("home"):
@@ -235,6 +236,10 @@ def takeover(bounds, waiting: list, current: dict | None) -> dict | None:
             {"center": {"lon": current["center"][0], "lat": current["center"][1]}, "zoom": current["zoom"]}, points):
         return None
     lons, lats = [p[0] for p in points], [p[1] for p in points]
+    if current is not None and current.get("bounds") and not current.get("home"):
+        w, s, e, n = current["bounds"]  # fitted to alarms before: stays while every one waiting is inside
+        if w <= min(lons) and max(lons) <= e and s <= min(lats) and max(lats) <= n:
+            return None
     return {"key": key, "bounds": [min(lons), min(lats), max(lons), max(lats)], "max_zoom": POLE_LABEL_ZOOM}
 
 

@@ -32,6 +32,19 @@ def test_a_second_critical_alarm_elsewhere_fits_the_wall_to_both(district):
     assert both["max_zoom"] == POLE_LABEL_ZOOM
 
 
+def test_in_a_storm_the_wall_moves_only_for_an_alarm_outside_the_area_it_was_fitted_to(district):
+    both = takeover(district.boundary.bounds, [alarm(1, SPOT), alarm(2, FAR)], None)
+    between = ((SPOT[0] + FAR[0]) / 2, (SPOT[1] + FAR[1]) / 2)
+    assert takeover(district.boundary.bounds, [alarm(1, SPOT), alarm(2, FAR), alarm(3, between)], both) is None
+    assert takeover(district.boundary.bounds, [alarm(1, SPOT), alarm(3, between)], both) is None  # (one acknowledged)
+    beyond = (round(FAR[0] - 0.002, 6), FAR[1])
+    wider = takeover(district.boundary.bounds, [alarm(1, SPOT), alarm(2, FAR), alarm(4, beyond)], both)
+    assert wider["bounds"] == [beyond[0], FAR[1], SPOT[0], SPOT[1]]
+    home = takeover(district.boundary.bounds, [], wider)
+    again = takeover(district.boundary.bounds, [alarm(1, SPOT), alarm(2, FAR)], home)  # from home: fitted anew
+    assert again["bounds"] == [FAR[0], FAR[1], SPOT[0], SPOT[1]]
+
+
 def test_the_banner_names_the_oldest_waiting_critical_alarm_and_counts_the_others_and_is_quiet_without():
     tr, none = translator("zh-CN"), (lambda ids: set())
     now = utcnow()
