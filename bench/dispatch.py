@@ -6,7 +6,8 @@ Needs PostgreSQL with PostGIS and pgRouting (Debian: postgresql-15-postgis-3, po
 DATABASE_URL and Redis at REDIS_URL
 (defaults: the local servers). Each simulated second every on-duty person moves (walking or cycling
 speed), the index takes the fixes (upkeep, timed), then queries at random points ask for the 10
-nearest suitable, available, fresh people. The same questions go, on the same positions, to:
+nearest suitable, fresh people who may be sent (available, or returning from a case: 60% and 10% of
+the staff). The same questions go, on the same positions, to:
 - a brute-force NumPy scan over all staff;
 - PostGIS: ``ORDER BY geom <-> point LIMIT`` on a GiST index (positions updated every second, untimed);
 - Redis: ``GEOSEARCH ... BYRADIUS ... ASC`` then the eligibility filter in Python.
@@ -43,7 +44,9 @@ def make_staff(district, n, rng):
     staff = []
     for i in range(n):
         duties = TEAMS_DUTIES[i % len(TEAMS_DUTIES)]
-        status = "available" if rng.random() < 0.7 else str(rng.choice(["en_route", "on_scene", "off_duty"]))
+        u = rng.random()  # 60% available, 10% returning from a case (may be sent too), the rest busy or off duty
+        status = "available" if u < 0.6 else "returning" if u < 0.7 else str(rng.choice(["en_route", "on_scene",
+                                                                                           "off_duty"]))
         staff.append(StaffView(id=f"S{i:06d}", name="", team_id=f"T{i % 500:03d}", team_name="", department="",
                                department_name="", duties=duties, status=status,
                                mode="cycle" if i % 3 == 0 else "walk", lon=float(rng.uniform(minx, maxx)),
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     staff = make_staff(district, args.staff, rng)
     ids = np.array([s.id for s in staff])
     speed = np.array([4.0 if s.mode == "cycle" else 1.3 for s in staff])
-    avail = np.array([s.status == "available" for s in staff])
+    avail = np.array([s.status in ("available", "returning") for s in staff])  # who may be sent
     duties = [tuple(s.duties) for s in staff]
     x, y = (np.asarray(v, dtype=float) for v in crs.to_metric(np.array([s.lon for s in staff]),
                                                                 np.array([s.lat for s in staff])))
