@@ -388,18 +388,22 @@ class CaseService:
         """Record the resident's answer to the reply of a closed case (回访); emits ``case.feedback``.
 
         The last answer counts; the state of the case does not change."""
+        with self.store.unit(actor, source=source) as u:
+            self.feedback_in(u, case_id, satisfaction=satisfaction, note=note, now=at or utcnow())
+
+    def feedback_in(self, u: Unit, case_id: int, *, satisfaction: str, note: str | None, now: datetime) -> Case:
+        """`feedback` within the unit `u` (a step of a larger change: the resident's own answer); the case."""
         if satisfaction not in SATISFACTION:
             raise IntakeError(f"satisfaction is one of {', '.join(SATISFACTION)}", field="satisfaction",
                               key="refused.r.satisfaction")
         if note and len(note) > MAX_DESCRIPTION:
             raise IntakeError(f"note longer than {MAX_DESCRIPTION} characters", field="note",
                               key="refused.intake.note", max=MAX_DESCRIPTION)
-        now = at or utcnow()
-        with self.store.unit(actor, source=source) as u:
-            case = self.locked(u, case_id, None)
-            if case.status != CaseStatus.CLOSED.value:
-                raise workflow.TransitionRefused(f"case {case_id} is {case.status}: feedback follows the closing reply")
-            u.emit(EventType.CASE_FEEDBACK, "case", case.id, {"satisfaction": satisfaction, "note": note}, at=now)
+        case = self.locked(u, case_id, None)
+        if case.status != CaseStatus.CLOSED.value:
+            raise workflow.TransitionRefused(f"case {case_id} is {case.status}: feedback follows the closing reply")
+        u.emit(EventType.CASE_FEEDBACK, "case", case.id, {"satisfaction": satisfaction, "note": note}, at=now)
+        return case
 
     def timeline(self, case_id: int, *, personal: bool = False) -> list[dict]:
         """Every event of a case, oldest first; personal data in its texts masked unless `personal`."""

@@ -342,24 +342,24 @@ class ResidentService:
 
     def answer(self, code: str, satisfaction: str, *, source: str | None = None) -> dict:
         """The resident's answer to the reply of the closed case (the return visit): counted by the
-        satisfaction indicator. The last answer counts."""
+        satisfaction indicator. The last answer counts. The case's feedback, the report's answer and their
+        events are one transaction: all of it is kept, or none."""
         with self.store.db.read() as s:
-            report = self._report(s, code)
-            case = self._case_chain(s, report.case_id)[-1]
-            report_id = report.id
-        if case.status != CaseStatus.CLOSED.value:
-            raise ResidentRefused("the case is not closed yet: the question follows the reply",
-                                  key="refused.r.not_closed", status=409)
-        try:
-            self.cases.feedback(case.id, satisfaction=satisfaction, actor=f"resident:r{report_id}", source=source)
-        except IntakeError as e:
-            raise ResidentRefused(str(e), key="refused.r.satisfaction", field="satisfaction") from None
+            report_id = self._report(s, code).id
         with self.store.unit(f"resident:r{report_id}", source=source) as u:
-            row = u.session.get(ResidentReport, report_id)
+            row = u.session.get(ResidentReport, report_id, with_for_update=True)
             assert row is not None
+            case = self._case_chain(u.session, row.case_id)[-1]
+            if case.status != CaseStatus.CLOSED.value:
+                raise ResidentRefused("the case is not closed yet: the question follows the reply",
+                                      key="refused.r.not_closed", status=409)
+            try:
+                self.cases.feedback_in(u, case.id, satisfaction=satisfaction, note=None, now=utcnow())
+            except IntakeError as e:
+                raise ResidentRefused(str(e), key="refused.r.satisfaction", field="satisfaction") from None
             row.satisfaction = satisfaction
             u.emit(EventType.RESIDENT_ANSWERED, "case", case.id, {"report": report_id, "satisfaction": satisfaction})
-        return {"case_id": case.id, "satisfaction": satisfaction}
+            return {"case_id": case.id, "satisfaction": satisfaction}
 
     def photo(self, code: str, photo_id: str, *, thumb: bool = False) -> tuple[bytes, str]:
         """A photo the tracking page shows (the resident's own, or the after photo of a closed case)."""

@@ -240,6 +240,36 @@ def test_the_answer_at_the_return_visit_moves_the_satisfaction_indicator_by_one(
         brain.residents.answer(r.code, "meh")
 
 
+def test_the_answer_is_kept_whole_or_not_at_all(brain, monkeypatch):
+    from sqlalchemy import func, select
+
+    from brain.events.kinds import EventType
+    from brain.events.log import Unit
+    from brain.events.models import EventRecord
+
+    r = brain.residents.report(category="C0107", topic="lamp", pole="0412", address="10.0.0.1")
+    _close(brain, r.case_id)
+
+    def feedbacks() -> int:
+        with brain.db.read() as s:
+            return s.scalar(select(func.count()).select_from(EventRecord).where(EventRecord.type == "case.feedback"))
+
+    emit = Unit.emit
+
+    def failing(self, type_, *args, **kwargs):  # the report's own event fails after the case's feedback
+        if type_ == EventType.RESIDENT_ANSWERED:
+            raise RuntimeError("the disk is full")
+        return emit(self, type_, *args, **kwargs)
+
+    monkeypatch.setattr(Unit, "emit", failing)
+    with pytest.raises(RuntimeError):
+        brain.residents.answer(r.code, "satisfied")
+    assert feedbacks() == 0 and brain.residents.track(r.code)["satisfaction"] is None
+    monkeypatch.setattr(Unit, "emit", emit)
+    brain.residents.answer(r.code, "satisfied")
+    assert feedbacks() == 1 and brain.residents.track(r.code)["satisfaction"] == "satisfied"
+
+
 def test_a_place_outside_the_district_or_an_unknown_pole_is_an_intake_refusal(brain):
     with pytest.raises(IntakeError) as e:
         brain.residents.report(category="C0107", pole="99999999", address="10.0.0.1")
