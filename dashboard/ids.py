@@ -13,6 +13,7 @@ LIVE_PUSH = "live-push"  # the versions of cases and alarms, pushed with a chang
 LIVE_CONTEXT = "live-context"  # the page's locale and path, as the page's live loop reads them
 MAP = "district-map"
 LEGEND = "map-legend"
+LEGEND_FOLD = "map-legend-fold"  # folds the legend to its button (/dispatch starts folded: its map is narrow)
 LEGEND_GROUP = "legend-group"  # pattern: {"type": LEGEND_GROUP, "group": layer group}
 POLE_CARD = "pole-card"  # a clicked pole: number, code, grid, committee, road, open cases there
 COUNTERS = "counters"

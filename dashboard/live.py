@@ -46,6 +46,7 @@ POLE_CLICK_M = 5.0  # a marker this close to a pole stands on it: a click on it 
 FONT_FAMILY = "Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, PingFang SC, sans-serif"
 HIDDEN_AT_START = ["grid"]
 LEGEND_PX = 300  # the legend's width over the map's left side at 1080p: what the map fits keeps clear of it
+FOLDED_ON = ("/dispatch",)  # pages whose map is a column beside the queue and card: the legend starts folded
 
 _geography: dict[int, tuple[object, dict]] = {}  # id of a district -> (that district, its geography)
 
@@ -73,11 +74,17 @@ def map_frame(brain, locale: str, *, path: str, deltas: list | None = None, **pr
         build = features(brain, locale)
         deltas = [build.delta(d) for d in brain.live.since(None)]
     geo = geography_of(brain.district)
+    folded = path in FOLDED_ON  # the legend shows only its button; the district is fitted to the whole map
     district_map = DistrictMap(id=ids.MAP, geography=geo, palette=live_layer.palette(), deltas=deltas,
                                versions={d["layer"]: d["version"] for d in deltas}, hidden=HIDDEN_AT_START,
-                               font_family=FONT_FAMILY, padding={"left": LEGEND_PX}, className="map", **props)
-    legend = html.Div(id=ids.LEGEND, className="legend", children=[
-        html.Div(tr("legend.title"), className="legend-title"),
+                               font_family=FONT_FAMILY, padding={"left": 0 if folded else LEGEND_PX}, className="map",
+                               **props)
+    legend = html.Div(id=ids.LEGEND, className="legend folded" if folded else "legend", children=[
+        html.Div(className="legend-top", children=[
+            html.Span(tr("legend.title"), className="legend-title"),
+            html.Button(tr("legend.unfold") if folded else tr("legend.fold"), id=ids.LEGEND_FOLD, n_clicks=0,
+                        className="legend-fold", **{"data-fold": tr("legend.fold"),
+                                                    "data-unfold": tr("legend.unfold")})]),
         *[html.Div(className="legend-section" + (" off" if s["group"] in HIDDEN_AT_START else ""),
                    id={"type": ids.LEGEND_GROUP, "group": s["group"]}, n_clicks=0, children=[
             html.Div(s["title"], className="legend-head") if s["group"] in (*live_layer.COLOURS, "history")
@@ -355,6 +362,23 @@ def register(guard, brain, locale_of) -> None:
         number = pole_at(brain, click)
         card = pole_card(brain, number, locale_of(search)) if number else None
         return (card, "pole-card") if card else (dash.no_update, dash.no_update)
+
+    guard.app.clientside_callback(
+        """
+        function(clicks, cls) {
+            // folds the legend to its button, or unfolds it (the button says which it will do)
+            const folded = !(cls || '').split(' ').includes('folded');
+            const button = document.getElementById(window.dash_clientside.callback_context.triggered_id);
+            const label = button ? button.dataset[folded ? 'unfold' : 'fold'] : '';
+            return [folded ? 'legend folded' : 'legend', label];
+        }
+        """,
+        Output(ids.LEGEND, "className"),
+        Output(ids.LEGEND_FOLD, "children"),
+        Input(ids.LEGEND_FOLD, "n_clicks"),
+        State(ids.LEGEND, "className"),
+        prevent_initial_call=True,
+    )
 
     guard.app.clientside_callback(
         """

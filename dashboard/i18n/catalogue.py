@@ -314,6 +314,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "layer.compounds": {"zh-CN": "小区", "en": "Compounds"},
     "layer.buildings": {"zh-CN": "楼栋", "en": "Buildings"},
     "legend.title": {"zh-CN": "图例（点击显示/隐藏）", "en": "Legend (click to show or hide)"},
+    "legend.fold": {"zh-CN": "收起", "en": "Hide"},
+    "legend.unfold": {"zh-CN": "图例 ▸", "en": "Legend ▸"},
     "legend.handled_or_verified": {"zh-CN": "已处置/已核查", "en": "Handled / verified"},
     "legend.ring": {"zh-CN": "白圈：紧急告警未确认", "en": "White ring: critical, unacknowledged"},
     "hover.reported": {"zh-CN": "上报", "en": "Reported"},

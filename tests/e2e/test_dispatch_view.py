@@ -271,6 +271,13 @@ def test_a_chosen_cases_history_is_drawn_on_the_map_and_the_legend_says_what_it_
            const k = d.features.map(f => f.properties.kind); return k.includes('arrived') ? k : null; }""",
         timeout=10_000).json_value()
     assert sorted(set(kinds)) == ["arrived", "path", "reported"]
-    legend = page.inner_text("#map-legend") if page.locator("#map-legend").count() else page.inner_text(".legend")
+    # the legend starts folded to its button beside the queue and card; a click unfolds it
+    assert page.inner_text("#map-legend-fold") == "图例 ▸" and not page.is_visible("#map-legend .legend-section")
+    page.click("#map-legend-fold")
+    page.wait_for_selector("#map-legend .legend-section", state="visible", timeout=10_000)
+    assert page.inner_text("#map-legend-fold") == "收起"
+    legend = page.inner_text("#map-legend")
     assert "处置人员走过的路线" in legend and "到场位置" in legend and "推荐派遣连线" in legend
+    page.click("#map-legend-fold")
+    page.wait_for_selector("#map-legend .legend-section", state="hidden", timeout=10_000)
     assert anonymous.errors == []
