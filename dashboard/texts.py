@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from dash import html
+from dash import dcc, html
 
 from brain.auth.context import current
 from brain.auth.enums import Permission
@@ -16,6 +16,15 @@ from brain.kpi.indicators import BY_KEY
 from brain.kpi.service import UNPLACED, Figure
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
+
+DROPDOWN_WORDS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                  "no_options_found")
+
+
+def dropdown(tr, **props) -> dcc.Dropdown:
+    """A dropdown whose own words (its search box, "no match", select all, clear) come from the catalogue: the
+    component's own are English."""
+    return dcc.Dropdown(labels={k: tr(f"dropdown.{k}") for k in DROPDOWN_WORDS}, **props)
 
 
 def fmt(f: Figure) -> str:

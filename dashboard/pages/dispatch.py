@@ -27,7 +27,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import case_words, photo_links, refusal_text, replay_href, timeline_items
+from dashboard.texts import case_words, dropdown, photo_links, refusal_text, replay_href, timeline_items
 from geodata.crs import haversine_m
 from layers import live as live_layer
 
@@ -54,9 +54,9 @@ def filter_cases(cases: list[CaseView], *, status=None, category=None, committee
             and (not committee or c.committee == committee) and (not channel or c.channel == channel)]
 
 
-def _dropdown(id_: str, options: list[tuple[str, str]], placeholder: str) -> dcc.Dropdown:
-    return dcc.Dropdown(id=id_, options=[{"label": label, "value": v} for v, label in options],
-                        placeholder=placeholder, clearable=True, className="filter")
+def _dropdown(tr, id_: str, options: list[tuple[str, str]], placeholder: str) -> dcc.Dropdown:
+    return dropdown(tr, id=id_, options=[{"label": label, "value": v} for v, label in options],
+                    placeholder=placeholder, clearable=True, className="filter")
 
 
 def body(brain, locale: str) -> html.Div:
@@ -70,20 +70,20 @@ def body(brain, locale: str) -> html.Div:
         html.Summary(tr("dispatch.new")),
         dcc.Input(id=ids.NEW_POLE, placeholder=tr("dispatch.pole"), maxLength=64, debounce=False,
                   className="text-input"),
-        _dropdown(ids.NEW_CATEGORY, sorted(names.items()), tr("dispatch.category")),
-        _dropdown(ids.NEW_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel], tr("dispatch.channel")),
+        _dropdown(tr, ids.NEW_CATEGORY, sorted(names.items()), tr("dispatch.category")),
+        _dropdown(tr, ids.NEW_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel], tr("dispatch.channel")),
         dcc.Textarea(id=ids.NEW_DESCRIPTION, placeholder=tr("dispatch.description"), maxLength=2000,
                      className="text-input"),
         html.Button(tr("dispatch.create"), id=ids.NEW_SUBMIT, n_clicks=0, className="primary"),
         html.Div(id=ids.NEW_RESULT, className="new-result"),
     ]) if may_open else None
     filters = html.Div(className="filters", children=[
-        _dropdown(ids.FILTER_STATUS, [(s.value, tr(f"status.{s.value}")) for s in CaseStatus if s.is_open],
+        _dropdown(tr, ids.FILTER_STATUS, [(s.value, tr(f"status.{s.value}")) for s in CaseStatus if s.is_open],
                   tr("dispatch.filter.status")),
-        _dropdown(ids.FILTER_CATEGORY, sorted(names.items()), tr("dispatch.filter.category")),
-        _dropdown(ids.FILTER_COMMITTEE, list(zip(committees["code"], committees["name"], strict=True)),
+        _dropdown(tr, ids.FILTER_CATEGORY, sorted(names.items()), tr("dispatch.filter.category")),
+        _dropdown(tr, ids.FILTER_COMMITTEE, list(zip(committees["code"], committees["name"], strict=True)),
                   tr("dispatch.filter.committee") if len(committees) else tr("kpi.no_committees")),
-        _dropdown(ids.FILTER_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel],
+        _dropdown(tr, ids.FILTER_CHANNEL, [(c.value, tr(f"channel.{c.value}")) for c in Channel],
                   tr("dispatch.filter.channel")),
     ])
     # two columns: the queue (and new cases, alarms) and beside it the selected case's card; the map beside both

@@ -19,7 +19,7 @@ from brain.storage.db import utcnow
 from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
-from dashboard.texts import fmt, group_names, photo_links, refusal_text, timeline_items
+from dashboard.texts import dropdown, fmt, group_names, photo_links, refusal_text, timeline_items
 from layers import kpi as kpi_layers
 from layers.view import fit_zoom
 
@@ -54,9 +54,8 @@ def body(brain, locale: str, search: str | None) -> html.Div:
                             start_date_placeholder_text=tr("kpi.from"), end_date_placeholder_text=tr("kpi.to"),
                             max_date_allowed=utcnow().astimezone(ZoneInfo(brain.settings.display_tz)).date()),
         html.Label(tr("kpi.by"), className="kpi-by-label"),
-        dcc.Dropdown(id=ids.KPI_BY, value="committee" if has_committees else "department", clearable=False,
-                     className="kpi-by",
-                     options=[{"label": tr(f"kpi.by.{d}"), "value": d} for d in DIMENSIONS]),
+        dropdown(tr, id=ids.KPI_BY, value="committee" if has_committees else "department", clearable=False,
+                 className="kpi-by", options=[{"label": tr(f"kpi.by.{d}"), "value": d} for d in DIMENSIONS]),
         html.Button(tr("kpi.export.csv"), id=ids.KPI_EXPORT_CSV, n_clicks=0, className="small", hidden=not may_export),
         html.Button(tr("kpi.export.xlsx"), id=ids.KPI_EXPORT_XLSX, n_clicks=0, className="small",
                     hidden=not may_export),

@@ -29,7 +29,7 @@ from dashboard import ids
 from dashboard.i18n import translator
 from dashboard.i18n.catalogue import category_names
 from dashboard.live import map_frame
-from dashboard.texts import event_subject, event_text, group_names, refusal_text
+from dashboard.texts import dropdown, event_subject, event_text, group_names, refusal_text
 from layers import live as live_layer
 
 SPEEDS = (1, 10, 60, 600)
@@ -268,9 +268,9 @@ def body(brain, locale: str, search: str | None) -> html.Div:
             html.Button(tr("replay.prev"), id=ids.REPLAY_PREV, n_clicks=0, className="step"),
             html.Button(tr("replay.play"), id=ids.REPLAY_PLAY, n_clicks=0, className="play"),
             html.Button(tr("replay.next"), id=ids.REPLAY_NEXT, n_clicks=0, className="step"),
-            html.Label([tr("replay.speed"), dcc.Dropdown(id=ids.REPLAY_SPEED, value=state["speed"], clearable=False,
-                                                         options=[{"label": f"{s}×", "value": s} for s in SPEEDS],
-                                                         className="speed")]),
+            html.Label([tr("replay.speed"), dropdown(tr, id=ids.REPLAY_SPEED, value=state["speed"], clearable=False,
+                                                     options=[{"label": f"{s}×", "value": s} for s in SPEEDS],
+                                                     className="speed")]),
             html.Span(shown["at"], id=ids.REPLAY_AT, className="replay-at"),
             html.A(tr("replay.export.csv"), id=ids.REPLAY_CSV, href=shown["csv"], className="export"),
             html.Button(tr("replay.export.png"), id=ids.REPLAY_PNG, n_clicks=0, className="export"),
@@ -283,17 +283,17 @@ def body(brain, locale: str, search: str | None) -> html.Div:
             html.Aside(className="replay-side", children=[
                 html.Div(shown["counts"], id=ids.REPLAY_COUNTS, className="replay-counts"),
                 html.Div(tr("replay.replayed"), className="hint"),
-                dcc.Dropdown(id=ids.REPLAY_FOLLOW_STAFF, options=staff_options, value=state["follow_staff"],
-                             placeholder=tr("replay.follow.staff")),
+                dropdown(tr, id=ids.REPLAY_FOLLOW_STAFF, options=staff_options, value=state["follow_staff"],
+                         placeholder=tr("replay.follow.staff")),
                 dcc.Input(id=ids.REPLAY_FOLLOW_CASE, type="text", inputMode="numeric", debounce=True,
                           value=str(state["follow_case"]) if state["follow_case"] else "",
                           placeholder=tr("replay.follow.case"), className="text-input"),
                 html.H4(tr("replay.events")),
-                dcc.Dropdown(id=ids.REPLAY_KINDS, multi=True, placeholder=tr("replay.filter.kind"),
-                             options=[{"label": tr(f"replay.kind.{k}"), "value": k} for k in KINDS]),
-                dcc.Dropdown(id=ids.REPLAY_COMMITTEE, placeholder=tr("replay.filter.committee"),
-                             options=[{"label": n, "value": c} for c, n in sorted(committees.items())]),
-                dcc.Dropdown(id=ids.REPLAY_TEAM, placeholder=tr("replay.filter.team"), options=team_options),
+                dropdown(tr, id=ids.REPLAY_KINDS, multi=True, placeholder=tr("replay.filter.kind"),
+                         options=[{"label": tr(f"replay.kind.{k}"), "value": k} for k in KINDS]),
+                dropdown(tr, id=ids.REPLAY_COMMITTEE, placeholder=tr("replay.filter.committee"),
+                         options=[{"label": n, "value": c} for c, n in sorted(committees.items())]),
+                dropdown(tr, id=ids.REPLAY_TEAM, placeholder=tr("replay.filter.team"), options=team_options),
                 dcc.Input(id=ids.REPLAY_CASE, type="text", inputMode="numeric", debounce=True,
                           placeholder=tr("replay.filter.case"), className="text-input"),
                 html.Div(shown["events"], id=ids.REPLAY_EVENTS, className="replay-events"),

@@ -1,5 +1,7 @@
 """Every visible string has both languages; every state the domain can be in has a name."""
 
+import re
+
 import pytest
 
 from brain.alarms.enums import ALARM_TYPES, Severity
@@ -50,3 +52,30 @@ def test_a_domain_refusal_reads_in_the_screens_language_with_its_stages_and_pers
     busy = AssignRefused("S07 is en_route, not available", key="refused.assign.busy", staff="S07", duty="en_route")
     assert refusal_text(busy, translator("zh-CN"), {"S07": "李四"}) == "李四 当前“途中”，不能派遣"
     assert refusal_text(ValueError("plain"), translator("en")) == "plain"  # no catalogue entry: as said
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_dropdown_on_the_pages_says_its_own_words_in_the_pages_language(brain, locale):
+    """A dropdown's search box, "no match" and clear button are the component's English unless given."""
+    from dash import dcc
+
+    from dashboard.pages import dispatch, kpi, replay
+
+    def dropdowns(component):
+        if isinstance(component, dcc.Dropdown):
+            yield component
+        children = getattr(component, "children", None)
+        for child in children if isinstance(children, list | tuple) else [children]:
+            if child is not None and not isinstance(child, str | int | float):
+                yield from dropdowns(child)
+
+    tr = translator(locale)
+    found = [d for page in (dispatch.body(brain, locale), kpi.body(brain, locale, None),
+                            replay.body(brain, locale, None)) for d in dropdowns(page)]
+    assert len(found) >= 7
+    for d in found:
+        assert d.labels["search"] == tr("dropdown.search") and d.labels["no_options_found"] == tr(
+            "dropdown.no_options_found"), d.id
+    if locale == "zh-CN":  # not a Latin letter among them (but the count's placeholder)
+        latin = [t for d in found for t in d.labels.values() if re.search("[A-Za-z]", t.replace("{num_selected}", ""))]
+        assert latin == []
