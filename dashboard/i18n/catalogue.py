@@ -462,6 +462,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "dispatch.search.personal": {"zh-CN": "按来电号码或居民姓名搜索需要查看个人信息的权限",
         "en": "Searching by a caller's phone or a resident's name needs the permission to read personal data"},
     "dispatch.page.of": {"zh-CN": "第 {first}–{last} 件，共 {total} 件", "en": "{first}–{last} of {total}"},
+    "dispatch.page.none": {"zh-CN": "共 0 件", "en": "none"},
     "dispatch.page.prev": {"zh-CN": "上一页", "en": "Previous page"},
     "dispatch.page.next": {"zh-CN": "下一页", "en": "Next page"},
     "dispatch.resident.reported": {"zh-CN": "上报", "en": "Reported"},

@@ -476,8 +476,8 @@ def register(guard, brain, locale_of) -> None:
             pages = max(1, -(-total // QUEUE_LENGTH))
             page = min(page or 0, pages - 1)
             first = page * QUEUE_LENGTH
-            count = tr("dispatch.page.of").format(first=first + 1 if total else 0,
-                                                  last=min(total, first + QUEUE_LENGTH), total=total)
+            count = (tr("dispatch.page.of").format(first=first + 1, last=min(total, first + QUEUE_LENGTH), total=total)
+                     if total else tr("dispatch.page.none"))
         ordered = queue_order(cases, now)
         stranded = set(brain.dispatch.stranded())
         if stranded and not words:  # nobody could be sent to these urgent cases: first, on the first page
