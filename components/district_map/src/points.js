@@ -1,72 +1,46 @@
 /**
- * The live layers' points, drawn on a canvas of their own laid over the map's (the component's own
- * WebGL2 context, following the map's camera through its public API): one buffer per layer of every
- * feature's position and style, updated in place where a feature changes and drawn with one call.
- * Nothing is tiled, indexed or sent to a worker, and a live update redraws only these points: the map's
- * own canvas (its geography and labels, the costly part to draw in software) is drawn again only when the
- * view moves. A storm's thousands of new alarms cost a copy into a buffer and one small frame.
+ * The live layers' points, drawn on a canvas of their own laid over the map's (a 2D canvas, following the
+ * map's camera through its public API): one packed array per layer of every feature's position and style,
+ * updated in place where a feature changes. A live update redraws only these points: the map's own canvas
+ * (its geography and labels, the costly part to draw in software) is drawn again only when the view moves.
  *
  * Each point is a dot of the feature's colour and size with a rim of the map's background colour; a
- * feature with `ring` has a ring of the palette's ring colour around it. Sizes are a 1080p wall's and grow
- * with the map's scale. Positions are kept relative to an origin near the district in 32-bit floats, and
- * the view's centre is taken relative to the same origin in 64-bit arithmetic, so a point stands still at
- * any zoom. The district map has no pitch or bearing, so the view is a scale and a shift.
+ * feature with `ring` has a ring of the palette's ring colour around it. A look (colour, size, ring,
+ * opacity) is drawn once into a small stamp at the screen's resolution, and each point is a copy of its
+ * look's stamp: a few looks, many points. (A 2D canvas, not WebGL: where the wall's browser draws in
+ * software, every frame of a WebGL canvas is read back from the GPU process, which waits for it to finish
+ * drawing; a 2D canvas is drawn where it is shown.) Sizes are a 1080p wall's and grow with the map's scale.
+ * Positions are kept relative to an origin near the district in 32-bit floats, and the view's centre is
+ * taken relative to the same origin in 64-bit arithmetic, so a point stands still at any zoom. The district
+ * map has no pitch or bearing, so the view is a scale and a shift.
  */
 import {MercatorCoordinate} from 'maplibre-gl';
 
-const STRIDE = 9; // x, y (mercator, from the origin), r, g, b (0-1), size (px at 1080p), ring (0/1), opacity, spare
+const STRIDE = 9; // x, y (mercator, from the origin), r, g, b (0-1), size (px at 1080p), ring (0/1), opacity, look
 const TILE = 512; // MapLibre's world is 512 px wide at zoom 0
+const TAU = 2 * Math.PI;
 
-const VERTEX = `#version 300 es
-uniform vec4 u_view; // the view's centre from the origin (mercator), and mercator -> clip scale in x and y
-uniform float u_scale;
-uniform float u_ratio;
-in vec2 a_pos;
-in vec3 a_colour;
-in vec4 a_style;
-out vec3 v_colour;
-out vec4 v_shape; // radius, ring (0/1), opacity, half the point's side (CSS px)
-void main() {
-    gl_Position = vec4((a_pos.x - u_view.x) * u_view.z, (u_view.y - a_pos.y) * u_view.w, 0.0, 1.0);
-    float radius = a_style.x * u_scale * 0.5;
-    float outer = a_style.y > 0.5 ? radius + 10.0 * u_scale : radius + 1.2 * u_scale;
-    float half_side = outer + 1.0;
-    gl_PointSize = 2.0 * half_side * u_ratio;
-    v_colour = a_colour;
-    v_shape = vec4(radius, a_style.y, a_style.z, half_side);
-}`;
+// every look a point has had: (colour, size, ring, opacity) -> its number, and back
+const LOOKS = new Map();
+const LOOK_OF = [];
 
-const FRAGMENT = `#version 300 es
-precision highp float;
-uniform float u_scale;
-uniform vec3 u_rim;
-uniform vec3 u_ring;
-in vec3 v_colour;
-in vec4 v_shape;
-out vec4 fragColor;
-void main() {
-    float d = length(gl_PointCoord - 0.5) * 2.0 * v_shape.w;
-    float radius = v_shape.x;
-    float rim = radius + 1.2 * u_scale;
-    // the dot with its rim, edges smoothed over a pixel
-    float inDot = 1.0 - smoothstep(radius - 0.5, radius + 0.5, d);
-    float inRim = 1.0 - smoothstep(rim - 0.5, rim + 0.5, d);
-    vec3 colour = mix(u_rim, v_colour, inDot);
-    float alpha = inRim * v_shape.z;
-    if (v_shape.y > 0.5) {
-        float r0 = radius + 7.0 * u_scale;
-        float r1 = r0 + 3.0 * u_scale;
-        float inRing = smoothstep(r0 - 0.5, r0 + 0.5, d) * (1.0 - smoothstep(r1 - 0.5, r1 + 0.5, d));
-        colour = mix(colour, u_ring, inRing * (1.0 - inRim));
-        alpha = max(alpha, inRing);
+function lookOf(colour, size, ring, opacity) {
+    const key = `${colour}|${size}|${ring ? 1 : 0}|${opacity}`;
+    let n = LOOKS.get(key);
+    if (n === undefined) {
+        n = LOOK_OF.length;
+        LOOKS.set(key, n);
+        LOOK_OF.push({colour, size, ring, opacity});
     }
-    if (alpha <= 0.0) {
-        discard;
-    }
-    fragColor = vec4(colour * alpha, alpha);
-}`;
+    return n;
+}
 
 const COLOURS = new Map();
+
+/** The colour if it is '#rrggbb' or '#rgb', else grey. */
+function hexOf(colour) {
+    return typeof colour === 'string' && /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(colour) ? colour : '#888888';
+}
 
 /** '#rrggbb' or '#rgb' as [r, g, b] in 0-1 (anything else: grey). */
 export function rgb(colour) {
@@ -74,23 +48,13 @@ export function rgb(colour) {
     if (out) {
         return out;
     }
-    let hex = typeof colour === 'string' && /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(colour) ? colour.slice(1) : '888888';
+    let hex = hexOf(colour).slice(1);
     if (hex.length === 3) {
         hex = hex.split('').map((c) => c + c).join('');
     }
     out = [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
     COLOURS.set(colour, out);
     return out;
-}
-
-function compile(gl, type, source) {
-    const shader = gl.createShader(type);
-    gl.shaderSource(shader, source);
-    gl.compileShader(shader);
-    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
-        throw new Error(`district map: a live layer's shader did not compile: ${gl.getShaderInfoLog(shader)}`);
-    }
-    return shader;
 }
 
 /**
@@ -104,7 +68,7 @@ export class LivePoints {
         this.ids = []; // slot -> id
         this.slots = new Map(); // id -> slot
         this.merc = new Float64Array(2 * 1024); // slot -> mercator x, y (64-bit, for picking)
-        this.dirty = true; // the GL buffer is behind
+        this.dirty = true; // changed since last drawn
         this.visible = true;
         this.scale = 1;
         this.onChange = null; // called when what this layer draws changed
@@ -140,6 +104,7 @@ export class LivePoints {
         d[o + 5] = f.size || 10;
         d[o + 6] = f.ring ? 1 : 0;
         d[o + 7] = f.opacity === undefined ? 1 : f.opacity;
+        d[o + 8] = lookOf(hexOf(f.colour), d[o + 5], f.ring, d[o + 7]);
         this.merc[slot * 2] = m.x;
         this.merc[slot * 2 + 1] = m.y;
     }
@@ -214,45 +179,30 @@ export class LivePoints {
         }
     }
 
-    /** Copy what changed to the GL buffer (made on first use); returns whether there was anything. */
-    upload(gl, attrib) {
-        if (!this.buffer) {
-            this.buffer = gl.createBuffer();
-            this.vao = gl.createVertexArray();
-            gl.bindVertexArray(this.vao);
-            gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
-            const bytes = STRIDE * 4;
-            gl.enableVertexAttribArray(attrib.pos);
-            gl.vertexAttribPointer(attrib.pos, 2, gl.FLOAT, false, bytes, 0);
-            gl.enableVertexAttribArray(attrib.colour);
-            gl.vertexAttribPointer(attrib.colour, 3, gl.FLOAT, false, bytes, 8);
-            gl.enableVertexAttribArray(attrib.style);
-            gl.vertexAttribPointer(attrib.style, 4, gl.FLOAT, false, bytes, 20);
-            gl.bindVertexArray(null);
-            this.held = 0; // bytes the GL buffer holds
-            this.dirty = true;
-        }
-        if (!this.dirty) {
-            return false;
-        }
-        const used = this.ids.length * STRIDE;
-        gl.bindBuffer(gl.ARRAY_BUFFER, this.buffer);
-        if (used * 4 > this.held) {
-            this.held = this.data.byteLength;
-            gl.bufferData(gl.ARRAY_BUFFER, this.data, gl.DYNAMIC_DRAW);
-        } else if (used) {
-            gl.bufferSubData(gl.ARRAY_BUFFER, 0, this.data, 0, used);
-        }
+    /**
+     * Stamp every point on `ctx` (device px): a point at mercator (x, y) from the origin is at
+     * ((x - cx) * world + w2, (y - cy) * world + h2) CSS px; those farther off the screen than their stamp
+     * are skipped. Returns whether this layer had changed since it was last drawn.
+     */
+    paint(ctx, stamps, cx, cy, world, w2, h2, ratio) {
+        const changed = this.dirty;
         this.dirty = false;
-        return true;
-    }
-
-    draw(gl) {
-        if (this.visible && this.ids.length) {
-            gl.bindVertexArray(this.vao);
-            gl.drawArrays(gl.POINTS, 0, this.ids.length);
-            gl.bindVertexArray(null);
+        if (!this.visible) {
+            return changed;
         }
+        const d = this.data;
+        const w = 2 * w2;
+        const h = 2 * h2;
+        for (let slot = 0, o = 0; slot < this.ids.length; slot++, o += STRIDE) {
+            const x = (d[o] - cx) * world + w2;
+            const y = (d[o + 1] - cy) * world + h2;
+            const stamp = stamps.of(d[o + 8]);
+            if (x < -stamp.half || y < -stamp.half || x > w + stamp.half || y > h + stamp.half) {
+                continue;
+            }
+            ctx.drawImage(stamp.canvas, Math.round(x * ratio) - stamp.centre, Math.round(y * ratio) - stamp.centre);
+        }
+        return changed;
     }
 
     /** The radius in CSS px a feature in `slot` takes on screen (its ring included), at the map's scale. */
@@ -311,6 +261,67 @@ export class LivePoints {
 }
 
 /**
+ * Each look's stamp at the map's scale and the screen's device pixel ratio (drawn again when either
+ * changes): the ring (full opacity), then the rim and the dot at the look's opacity, smoothed by the canvas.
+ */
+class Stamps {
+    constructor(rim, ring) {
+        this.rim = rim; // CSS colours
+        this.ring = ring;
+        this.scale = 1;
+        this.ratio = 1;
+        this.made = [];
+    }
+
+    /** Use this scale and ratio from now on (forgetting the stamps of others). */
+    at(scale, ratio) {
+        if (scale !== this.scale || ratio !== this.ratio) {
+            this.scale = scale;
+            this.ratio = ratio;
+            this.made = [];
+        }
+    }
+
+    /** The stamp of look `n`: {canvas, centre (device px), half (CSS px: how far it reaches)}. */
+    of(n) {
+        let stamp = this.made[n];
+        if (stamp === undefined) {
+            stamp = this.made[n] = this.draw(LOOK_OF[n]);
+        }
+        return stamp;
+    }
+
+    draw(look) {
+        const k = this.scale;
+        const q = this.ratio;
+        const radius = look.size * k * 0.5;
+        const outer = look.ring ? radius + 10 * k : radius + 1.2 * k;
+        const half = outer + 1;
+        const centre = Math.ceil(half * q);
+        const canvas = document.createElement('canvas');
+        canvas.width = canvas.height = 2 * centre;
+        const ctx = canvas.getContext('2d');
+        if (look.ring) {
+            ctx.beginPath();
+            ctx.arc(centre, centre, (radius + 8.5 * k) * q, 0, TAU);
+            ctx.lineWidth = 3 * k * q;
+            ctx.strokeStyle = this.ring;
+            ctx.stroke();
+        }
+        ctx.globalAlpha = look.opacity;
+        ctx.beginPath();
+        ctx.arc(centre, centre, (radius + 1.2 * k) * q, 0, TAU);
+        ctx.fillStyle = this.rim;
+        ctx.fill();
+        ctx.beginPath();
+        ctx.arc(centre, centre, radius * q, 0, TAU);
+        ctx.fillStyle = look.colour;
+        ctx.fill();
+        return {canvas, centre, half};
+    }
+}
+
+/**
  * The canvas the live layers are drawn on, laid over the map's canvas inside the map's canvas container
  * (under its popups and controls, letting the pointer through to the map). It draws when a layer changed
  * (at the next animation frame, never more than once a frame) and whenever the map draws a frame (the view
@@ -321,8 +332,7 @@ export class LiveCanvas {
         this.map = map;
         this.layers = layers; // drawn in this order
         this.onDrawn = onDrawn; // (groups whose new data a frame showed)
-        this.rim = rgb(palette.background);
-        this.ring = rgb(palette.ring);
+        this.stamps = new Stamps(hexOf(palette.background), hexOf(palette.ring));
         this.fresh = new Set();
         this.scale = 1;
         this.queued = 0;
@@ -330,26 +340,7 @@ export class LiveCanvas {
         this.canvas.className = 'district-map-live';
         Object.assign(this.canvas.style, {position: 'absolute', left: '0', top: '0', pointerEvents: 'none'});
         map.getCanvasContainer().appendChild(this.canvas);
-        const gl = this.canvas.getContext('webgl2', {premultipliedAlpha: true, antialias: false, depth: false,
-            stencil: false, preserveDrawingBuffer: false});
-        if (!gl) {
-            throw new Error('district map: WebGL2 is not available for the live layers');
-        }
-        this.gl = gl;
-        const program = gl.createProgram();
-        gl.attachShader(program, compile(gl, gl.VERTEX_SHADER, VERTEX));
-        gl.attachShader(program, compile(gl, gl.FRAGMENT_SHADER, FRAGMENT));
-        gl.linkProgram(program);
-        if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
-            throw new Error(`district map: the live layers' program did not link: ${gl.getProgramInfoLog(program)}`);
-        }
-        this.program = program;
-        this.attrib = {pos: gl.getAttribLocation(program, 'a_pos'), colour: gl.getAttribLocation(program, 'a_colour'),
-            style: gl.getAttribLocation(program, 'a_style')};
-        this.u = {};
-        for (const name of ['u_view', 'u_scale', 'u_ratio', 'u_rim', 'u_ring']) {
-            this.u[name] = gl.getUniformLocation(program, name);
-        }
+        this.ctx = this.canvas.getContext('2d');
         this.onRender = () => this.draw();
         map.on('render', this.onRender);
         for (const layer of layers) {
@@ -389,29 +380,21 @@ export class LiveCanvas {
     }
 
     draw() {
-        const gl = this.gl;
+        const ctx = this.ctx;
         const [w, h, ratio] = this.fit();
-        gl.viewport(0, 0, this.canvas.width, this.canvas.height);
-        gl.clearColor(0, 0, 0, 0);
-        gl.clear(gl.COLOR_BUFFER_BIT);
-        gl.enable(gl.BLEND);
-        gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
-        gl.useProgram(this.program);
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+        this.stamps.at(this.scale, ratio);
         const centre = MercatorCoordinate.fromLngLat(this.map.getCenter());
         const world = TILE * Math.pow(2, this.map.getZoom());
         const origin = this.layers.length ? this.layers[0].origin : [0, 0];
-        gl.uniform4f(this.u.u_view, centre.x - origin[0], centre.y - origin[1], 2 * world / w, 2 * world / h);
-        gl.uniform1f(this.u.u_scale, this.scale);
-        gl.uniform1f(this.u.u_ratio, ratio);
-        gl.uniform3fv(this.u.u_rim, this.rim);
-        gl.uniform3fv(this.u.u_ring, this.ring);
         const shown = [];
         for (const layer of this.layers) {
             layer.scale = this.scale;
-            if (layer.upload(gl, this.attrib) || this.fresh.has(layer.group)) {
+            if (layer.paint(ctx, this.stamps, centre.x - origin[0], centre.y - origin[1], world, w / 2, h / 2, ratio)
+                || this.fresh.has(layer.group)) {
                 shown.push(layer.group);
             }
-            layer.draw(gl);
         }
         this.fresh.clear();
         if (shown.length && this.onDrawn) {

@@ -29,8 +29,9 @@ export function scaleOf(width, height) {
  * layers and poles, and reports the versions it holds (`versions`). Nothing is fetched from any host: the
  * style has no tile, sprite or glyph server; text is drawn with the fonts of the computer it runs on.
  *
- * The live layers are drawn by the map's own WebGL context (`LivePoints`, a MapLibre custom layer): a
- * delta is copied into a buffer and drawn at the next frame, with nothing tiled or sent to a worker.
+ * The live layers are drawn on a 2D canvas of the component's own laid over the map's (`LiveCanvas` and
+ * `LivePoints`, points.js): a delta is copied into a packed array and drawn at the next frame, with nothing
+ * tiled or sent to a worker.
  *
  * For automation and tests, `window.districtMaps[id]` holds `{map, versions(), count(layer),
  * features(layer), drawn(layer), shown(layer), still(), listen(kind, fn)}`: the MapLibre map (its public
