@@ -243,11 +243,12 @@ def takeover(bounds, waiting: list, current: dict | None) -> dict | None:
             {"center": {"lon": current["center"][0], "lat": current["center"][1]}, "zoom": current["zoom"]}, points):
         return None
     lons, lats = [p[0] for p in points], [p[1] for p in points]
+    box = [min(lons), min(lats), max(lons), max(lats)]
     if current is not None and current.get("bounds") and not current.get("home"):
         w, s, e, n = current["bounds"]  # fitted to alarms before: stays while every one waiting is inside
-        if w <= min(lons) and max(lons) <= e and s <= min(lats) and max(lats) <= n:
+        if w <= box[0] and box[2] <= e and s <= box[1] and box[3] <= n:
             return None
-    return {"key": key, "bounds": [min(lons), min(lats), max(lons), max(lats)], "max_zoom": POLE_LABEL_ZOOM}
+    return {"key": key, "bounds": box, "max_zoom": POLE_LABEL_ZOOM}
 
 
 @dataclass

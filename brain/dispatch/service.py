@@ -3,8 +3,8 @@
 recommend() ranks the staff who may be sent (available, or on their way back from a case they handled,
 marked), whose team's duties cover the case's category, by distance in metres (along the roads where the
 network is loaded, else straight in the metric CRS), fresh positions before stale ones, and says why each
-nearby person was left out. assign() is one transaction that
-checks the case version, dispatches the case, puts the person en route and notifies on the bus.
+nearby person was left out. assign() is one transaction that checks the case version, dispatches the case,
+puts the person en route and notifies on the bus.
 """
 
 from __future__ import annotations
@@ -293,8 +293,7 @@ class DispatchService(Following):
     def everyone_for(self, case_id: int, *, limit: int = 20) -> list[tuple[StaffView, float | None]]:
         """Every person whose team takes the case's category, whatever their state or distance, with the
         straight-line distance to the case (None without a position): who may be sent first (available or
-        returning), then the
-        nearest, ties by id. What a dispatcher picks from when nobody is recommended."""
+        returning), then the nearest, ties by id. What a dispatcher picks from when nobody is recommended."""
         case = self.cases.get(case_id)
         out = []
         for s in self.staff.roster():

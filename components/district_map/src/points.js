@@ -16,15 +16,20 @@
  */
 import {MercatorCoordinate} from 'maplibre-gl';
 
-const STRIDE = 9; // x, y (mercator, from the origin), r, g, b (0-1), size (px at 1080p), ring (0/1), opacity, look
+const STRIDE = 3; // x, y (mercator, from the origin), the number of its look (LOOK_OF: colour, size, ring, opacity)
 const TILE = 512; // MapLibre's world is 512 px wide at zoom 0
 const TAU = 2 * Math.PI;
 
-// every look a point has had: (colour, size, ring, opacity) -> its number, and back
+// every look a point has had: (colour, size in px at 1080p, ring, opacity) -> its number, and back
 const LOOKS = new Map();
 const LOOK_OF = [];
 
-function lookOf(colour, size, ring, opacity) {
+/** The number of a feature's look (a colour that is not '#rrggbb' or '#rgb' is grey). */
+function lookOf(f) {
+    const colour = hexOf(f.colour);
+    const size = f.size || 10;
+    const ring = !!f.ring;
+    const opacity = f.opacity === undefined ? 1 : f.opacity;
     const key = `${colour}|${size}|${ring ? 1 : 0}|${opacity}`;
     let n = LOOKS.get(key);
     if (n === undefined) {
@@ -93,18 +98,11 @@ export class LivePoints {
 
     write(slot, f) {
         const m = MercatorCoordinate.fromLngLat([f.lon, f.lat]);
-        const [r, g, b] = rgb(f.colour);
         const o = slot * STRIDE;
         const d = this.data;
         d[o] = m.x - this.origin[0];
         d[o + 1] = m.y - this.origin[1];
-        d[o + 2] = r;
-        d[o + 3] = g;
-        d[o + 4] = b;
-        d[o + 5] = f.size || 10;
-        d[o + 6] = f.ring ? 1 : 0;
-        d[o + 7] = f.opacity === undefined ? 1 : f.opacity;
-        d[o + 8] = lookOf(hexOf(f.colour), d[o + 5], f.ring, d[o + 7]);
+        d[o + 2] = lookOf(f);
         this.merc[slot * 2] = m.x;
         this.merc[slot * 2 + 1] = m.y;
     }
@@ -196,7 +194,7 @@ export class LivePoints {
         for (let slot = 0, o = 0; slot < this.ids.length; slot++, o += STRIDE) {
             const x = (d[o] - cx) * world + w2;
             const y = (d[o + 1] - cy) * world + h2;
-            const stamp = stamps.of(d[o + 8]);
+            const stamp = stamps.of(d[o + 2]);
             if (x < -stamp.half || y < -stamp.half || x > w + stamp.half || y > h + stamp.half) {
                 continue;
             }
@@ -207,9 +205,9 @@ export class LivePoints {
 
     /** The radius in CSS px a feature in `slot` takes on screen (its ring included), at the map's scale. */
     extent(slot) {
-        const o = slot * STRIDE;
-        const radius = this.data[o + 5] * this.scale * 0.5;
-        return this.data[o + 6] > 0.5 ? radius + 10 * this.scale : radius + 1.2 * this.scale;
+        const look = LOOK_OF[this.data[slot * STRIDE + 2]];
+        const radius = look.size * this.scale * 0.5;
+        return look.ring ? radius + 10 * this.scale : radius + 1.2 * this.scale;
     }
 
     /**
@@ -251,10 +249,9 @@ export class LivePoints {
             if (p.x < 0 || p.y < 0 || p.x > w || p.y > h) {
                 continue;
             }
-            const o = slot * STRIDE;
-            out.push({id: this.ids[slot], x: p.x, y: p.y, radius: this.data[o + 5] * this.scale * 0.5,
-                ring: this.data[o + 6] > 0.5, opacity: this.data[o + 7],
-                colour: [2, 3, 4].map((i) => Math.round(this.data[o + i] * 255))});
+            const look = LOOK_OF[this.data[slot * STRIDE + 2]];
+            out.push({id: this.ids[slot], x: p.x, y: p.y, radius: look.size * this.scale * 0.5, ring: look.ring,
+                opacity: look.opacity, colour: rgb(look.colour).map((v) => Math.round(v * 255))});
         }
         return out;
     }
