@@ -85,3 +85,28 @@ def test_metric_crs_round_trip_and_distances_agree_with_great_circle():
 def test_metric_crs_refuses_a_geographic_crs():
     with pytest.raises(ValueError, match="not a projected CRS"):
         MetricCRS(4326)
+
+
+@pytest.mark.parametrize("epsg", [32651, 32650, 32751])
+def test_the_compiled_transverse_mercator_agrees_with_proj_to_a_nanometre_scale(epsg):
+    from pyproj import Transformer
+
+    crs = MetricCRS(epsg)
+    proj = Transformer.from_crs(4326, epsg, always_xy=True)
+    rng = np.random.default_rng(epsg)
+    centre = -183 + 6 * (epsg % 100)  # the zone's central meridian
+    lon, lat = rng.uniform(centre - 12, centre + 12, 20_000), rng.uniform(-70, 70, 20_000)
+    x, y = crs.to_metric(lon, lat)
+    px, py = proj.transform(lon, lat)
+    assert np.abs(x - px).max() < 1e-6 and np.abs(y - py).max() < 1e-6  # within 12 degrees of the meridian
+    sx, sy = crs.to_metric(float(lon[0]), float(lat[0]))  # a point: floats, the same figures
+    assert isinstance(sx, float) and (sx, sy) == (x[0], y[0])
+    grid_x, _ = crs.to_metric(lon[:6].reshape(2, 3), lat[:6].reshape(2, 3))  # arrays keep their shape
+    assert grid_x.shape == (2, 3) and np.array_equal(grid_x.ravel(), x[:6])
+
+
+def test_a_crs_that_is_not_utm_on_wgs84_is_projected_by_proj():
+    from pyproj import Transformer
+
+    crs = MetricCRS(3857)  # web Mercator: not a transverse Mercator
+    assert crs.to_metric(121.45, 31.33) == Transformer.from_crs(4326, 3857, always_xy=True).transform(121.45, 31.33)
