@@ -147,9 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     x, y = (np.asarray(v, dtype=float) for v in crs.to_metric(np.array([s.lon for s in staff]),
                                                                 np.array([s.lat for s in staff])))
     ranker = Ranker(district, use_roads=False, max_distance_m=3000.0)
-    index = ranker.index
     by_road = Ranker(district, use_roads=True, max_distance_m=3000.0)
-    by_road.index = index  # the same people, ranked along the roads
+    index = ranker.index = by_road.index  # the same people (each fix snapped to the roads), ranked both ways
     for case_id in range(len(staff) // 3):  # a third as many active cases as people, each held by someone
         by_road.workload.assigned(case_id, staff[int(rng.integers(0, len(staff)))].id)
     by_road.warm()  # compiled once (or loaded from numba's cache), as the app does when it loads the staff

@@ -5,6 +5,11 @@ and the tree is rebuilt only when some point has drifted more than `rebuild_drif
 tree saw it, or someone got a first position: at the next query, once for every fix since. A query
 asks the tree for `max_distance + drift` and then measures with the current arrays, so answers are
 exact between rebuilds. Ties are broken by staff id.
+
+The compiled ranking by road reads a copy of its own: a row of memory a person (position, fix time, interval,
+duty state, speed and where they meet the roads, `kernel.PX` ...), ordered by the cells of a grid made with
+the tree, so the people near a point are read in a few runs. Every fix and status change writes it too; a
+fix is snapped to its road as it comes (`kernel.take_fix`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,25 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
+from brain.dispatch.kernel import (
+    PEDGE,
+    PEOPLE_COLUMNS,
+    PINTERVAL,
+    POFF,
+    PROW,
+    PSPEED,
+    PSTATUS,
+    PT,
+    PX,
+    PY,
+    snap_many,
+    take_fix,
+)
 from brain.staff.enums import READY, SPEED_M_S, DutyStatus, TravelMode
 from geodata.crs import MetricCRS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """What does not change about a person while the index lives (status and position are arrays)."""
 
@@ -38,18 +57,34 @@ STAFF_CELL_M = 250.0  # the side of a cell of the people's grid
 STATUS_CODES = {s.value: i for i, s in enumerate(sorted(DutyStatus, key=lambda s: s not in READY))}
 READY_CODE = max(STATUS_CODES[s.value] for s in READY)
 RETURNING_CODE = STATUS_CODES[DutyStatus.RETURNING.value]
+OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
+NO_ONE = np.zeros(0, dtype=np.int64)
+NO_ROADS = (0.0, 0.0, 0, 0, 1.0, np.zeros((0, 1), dtype=np.int32), np.zeros(0, dtype=np.bool_), np.zeros((0, 8)))
+
+
+_SPEEDS = {m.value: v for m, v in SPEED_M_S.items()}
+_WALK = SPEED_M_S[TravelMode.WALK]
+
+
+def speed_m_s(mode: str) -> float:
+    """Travel speed of a mode in m/s (walking for an unknown mode)."""
+    return _SPEEDS.get(mode, _WALK)
 
 
 class StaffIndex:
     """Rows are kept in staff-id order, so a row number breaks ties exactly as the id would."""
 
-    def __init__(self, crs: MetricCRS, *, rebuild_drift_m: float = 100.0) -> None:
+    def __init__(self, crs: MetricCRS, *, rebuild_drift_m: float = 100.0, roads=None) -> None:
         self.crs = crs
+        # the road grid and pieces (`RoadNetwork.snap_args`): each fix is snapped to its road as it comes, so a
+        # ranking by road reads where everyone meets the roads instead of working it out
+        self._snap_args: tuple = roads.snap_args if roads is not None else NO_ROADS
         self.rebuild_drift_m = rebuild_drift_m
         self._lock = threading.RLock()
         self._ids = np.array([], dtype=object)
         self._row: dict[str, int] = {}
         self._members: list[Member] = []
+        self._labels: tuple[list[str], list[str], list[str]] = ([], [], [])  # by row: staff ids, team ids, modes
         self._x = np.zeros(0)
         self._y = np.zeros(0)
         self._t = np.zeros(0)  # position time, epoch seconds (NaN: no position)
@@ -59,9 +94,16 @@ class StaffIndex:
         self._stale = False  # someone appeared or drifted past the limit: the tree is rebuilt when next read
         self._tree: STRtree | None = None
         self._grid: tuple = self.cells_of(self._x, self._y)
+        # the compiled ranking's copy: a row of memory a person, in the grid's cell order (kernel.PX ...), where
+        # each row is (`_place`), the grid as (x0, y0, nx, ny, cell, drift since made); kept with every change
+        self._people = np.zeros((0, PEOPLE_COLUMNS))
+        self._place = np.zeros(0, dtype=np.int64)
+        self._pgrid = np.array([0.0, 0.0, 1.0, 1.0, STAFF_CELL_M, 0.0])
         self.status = np.zeros(0, dtype=np.int8)
         self.interval = np.zeros(0)
+        self._speed = np.zeros(0)
         self._duty_masks: dict[str, np.ndarray] = {}
+        self._duty_placed: dict[str, np.ndarray] = {}
         self._density: dict[str, float] = {}
         self.rebuilds = 0
 
@@ -75,6 +117,7 @@ class StaffIndex:
             self._ids = np.array([s.id for s in staff], dtype=object)
             self._row = {s.id: i for i, s in enumerate(staff)}
             self._members = [Member(s.id, s.team_id, tuple(s.duties), s.mode) for s in staff]
+            self._labels = ([s.id for s in staff], [s.team_id for s in staff], [s.mode for s in staff])
             lon = np.array([np.nan if s.lon is None else s.lon for s in staff], dtype=float)
             lat = np.array([np.nan if s.lat is None else s.lat for s in staff], dtype=float)
             x, y = self.crs.to_metric(lon, lat)
@@ -82,6 +125,8 @@ class StaffIndex:
             self._t = np.array([np.nan if s.position_at is None else s.position_at.timestamp() for s in staff])
             self.status = np.array([STATUS_CODES.get(s.status, -1) for s in staff], dtype=np.int8)
             self.interval = np.array([float(s.report_interval_s) for s in staff])
+            self._speed = np.array([speed_m_s(s.mode) for s in staff])
+            self._people = np.zeros((0, PEOPLE_COLUMNS))  # (the snaps are made anew by the rebuild below)
             self._duty_masks = {}
             self._density = {}
             self._rebuild()
@@ -92,9 +137,26 @@ class StaffIndex:
                                                                                       self._y, 1e12))
         self._tree = STRtree(pts)
         self._grid = self.cells_of(self._bx, self._by)
+        x0, y0, nx, ny, cell, _start, order = self._grid
+        n = len(self._x)
+        people = np.zeros((n, PEOPLE_COLUMNS))
+        people[:, PX], people[:, PY], people[:, PT], people[:, PINTERVAL] = self._x, self._y, self._t, self.interval
+        people[:, PSTATUS], people[:, PROW], people[:, PSPEED] = self.status, np.arange(n), self._speed
+        # each one's snap, as of their last fix: kept from the packed rows being replaced, or made (a load)
+        held = self._people[self._place] if len(self._people) == n else None
+        people[:, PEDGE:POFF + 1] = held[:, PEDGE:POFF + 1] if held is not None else self.snapped(self._x, self._y)
+        self._people = np.ascontiguousarray(people[order])
+        self._place = np.empty(n, dtype=np.int64)
+        self._place[order] = np.arange(n)
+        self._pgrid = np.array([x0, y0, nx, ny, cell, 0.0])
+        self._duty_placed = {}
         self._drift = 0.0
         self._stale = False
         self.rebuilds += 1
+
+    def snapped(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Where these positions meet the roads (rows of kernel.PEDGE ... POFF; road -1 without roads)."""
+        return snap_many(np.asarray(x, dtype=float), np.asarray(y, dtype=float), *self._snap_args)
 
     @staticmethod
     def cells_of(x: np.ndarray, y: np.ndarray) -> tuple:
@@ -117,38 +179,39 @@ class StaffIndex:
 
     def kernel_args(self, category: str, now_s: float, exclude: set[str] | None) -> tuple:
         """The people as `brain.dispatch.kernel.nearest_by_road` takes them, read together under the lock (a
-        reload between two reads could hand it arrays of two lengths): positions, duty status, whether their
-        team takes `category`, fix times and intervals, `now_s`, the highest code that may be sent, the rows
-        never to name, the grid of `cells_of` and how far anyone has moved since it was made. Arrays are the
-        index's own: read, never written."""
+        reload between two reads could hand it arrays of two lengths): the `density` of those who could take
+        `category`, `now_s`, the highest code that may be
+        sent, off duty's code, the packed people, whether each one's team takes `category` (in the same order),
+        the rows never to name, the grid (with how far anyone has moved since it was made) and where each of
+        its cells' people start. Arrays are the index's own: read, never written."""
         with self._lock:
             if self._stale:
                 self._rebuild()
-            excluded = np.array([r for s in exclude or () if (r := self._row.get(s)) is not None], dtype=np.int64)
-            return (self._x, self._y, self.status, self.duty_mask(category), self._t, self.interval, now_s,
-                    READY_CODE, excluded, *self._grid, self._drift)
+            duty = self._duty_placed.get(category)
+            if duty is None:
+                duty = self._duty_placed[category] = self.duty_mask(category)[self._grid[6]]
+            excluded = NO_ONE if not exclude else np.array(
+                [r for s in exclude if (r := self._row.get(s)) is not None], dtype=np.int64)
+            density = self._density.get(category)
+            return (self.density(category) if density is None else density, now_s, READY_CODE, OFF_DUTY_CODE,
+                    self._people, duty, excluded, self._pgrid, self._grid[5])
 
     def move(self, staff_id: str, lon: float, lat: float, at: datetime) -> None:
-        """A position fix (ignored if older than the one held)."""
+        """A position fix (ignored if older than the one held), snapped to the roads where the index has them."""
         ts = at.timestamp()
-        x, y = self.crs.to_metric(lon, lat)  # (outside the lock: most of a fix's cost)
+        x, y = self.crs.to_metric(lon, lat)  # (outside the lock)
         with self._lock:
             i = self._row.get(staff_id)
             if i is None:
                 return
-            held = float(self._t[i])
-            if ts < held:  # (never true against NaN: no position yet)
-                return
-            self._x[i], self._y[i], self._t[i] = x, y, ts
-            bx = float(self._bx[i])
+            d = take_fix(i, x, y, ts, self._x, self._y, self._t, self._bx, self._by, self._people, self._place,
+                         *self._snap_args)
             # a first position, or a drift past the limit: the tree is rebuilt when it is next read, once for
             # however many fixes come meanwhile (rebuilding at each would cost the whole roster per fix)
-            if not math.isfinite(bx):
+            if d == math.inf:
                 self._stale = True
-                return
-            d = math.hypot(x - bx, y - float(self._by[i]))
-            if d > self._drift:
-                self._drift = d
+            elif d > self._drift:
+                self._drift = self._pgrid[5] = d
                 if d > self.rebuild_drift_m:
                     self._stale = True
 
@@ -157,8 +220,11 @@ class StaffIndex:
         with self._lock:
             rows = np.array([self._row[s] for s in staff_ids])
             self._x[rows], self._y[rows], self._t[rows] = x, y, t
+            places = self._place[rows]
+            self._people[places, PX], self._people[places, PY], self._people[places, PT] = x, y, t
+            self._people[places, PEDGE:POFF + 1] = self.snapped(x, y)
             d = np.hypot(x - self._bx[rows], y - self._by[rows])
-            self._drift = max(self._drift, float(np.nanmax(d)) if len(d) else 0.0)
+            self._drift = self._pgrid[5] = max(self._drift, float(np.nanmax(d)) if len(d) else 0.0)
             if not np.isfinite(self._drift) or self._drift > self.rebuild_drift_m:
                 self._rebuild()
 
@@ -166,7 +232,7 @@ class StaffIndex:
         with self._lock:
             i = self._row.get(staff_id)
             if i is not None:
-                self.status[i] = STATUS_CODES.get(status, -1)
+                self.status[i] = self._people[self._place[i], PSTATUS] = STATUS_CODES.get(status, -1)
                 self._density.clear()
 
     def density(self, category: str) -> float:
@@ -234,14 +300,16 @@ class StaffIndex:
     def member(self, row: int) -> Member:
         return self._members[row]
 
+    def labels(self, rows: list[float]) -> tuple[list[str], list[str], list[str]]:
+        """The staff ids, team ids and travel modes of these rows (as the compiled ranking gives them), in order."""
+        ids, teams, modes = self._labels
+        rows_i = list(map(int, rows))
+        return (list(map(ids.__getitem__, rows_i)), list(map(teams.__getitem__, rows_i)),
+                list(map(modes.__getitem__, rows_i)))
 
-_SPEEDS = {m.value: v for m, v in SPEED_M_S.items()}
-_WALK = SPEED_M_S[TravelMode.WALK]
-
-
-def speed_m_s(mode: str) -> float:
-    """Travel speed of a mode in m/s (walking for an unknown mode)."""
-    return _SPEEDS.get(mode, _WALK)
+    def speeds(self, rows: np.ndarray) -> np.ndarray:
+        """Travel speeds in m/s."""
+        return self._speed[rows]
 
 
 AVAILABLE = DutyStatus.AVAILABLE.value

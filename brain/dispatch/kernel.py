@@ -2,18 +2,20 @@
 
 One call does what a dispatcher's ranking needs, with no Python between its steps:
 - it works in rounds of a growing radius R; each round takes the people newly within R in a straight line,
-  read from the staff grid's cells near the point (`StaffIndex.cells`: reached farther by how far anyone
-  has moved since the grid was made, and measured where they are now);
+  read from the staff grid's cells near the point (`StaffIndex`: everyone's row of memory in the order of the
+  cells, so a neighbourhood is read in a few runs; reached farther by how far anyone has moved since the grid
+  was made, and measured where they are now);
 - the eligible among them (available or returning, on a team whose duties cover the case, a fresh position, not
-  excluded) are snapped to their road through the road grid (the same pieces, cells and tie rule as
-  `RoadNetwork.snap`), once;
+  excluded) bring their snap to the roads, made when their fix came (`take_fix`: the same pieces, cells and
+  tie rule as `RoadNetwork.snap`);
 - a Dijkstra from the point's own snap on the road (both ends of its road, each at its distance along it)
   settles every node within R, continuing where the last round stopped;
 - every eligible person found so far is measured again: the way via a settled end of their road is exact,
   and any way via an unsettled node is longer than R, so a distance no longer than R is final;
 - once `k` people are within R by road (a road is never shorter than the straight line, so nobody farther
   than R in a straight line can be nearer), or R has reached the limit, the `k` nearest by road are the
-  answer, ties to the lower row (the staff id's order).
+  answer, ties to the lower row (the staff id's order), with their ETA; and the people left out near them,
+  with why.
 
 The answers equal a brute force over every eligible person (`RoadNetwork.distances`); tests hold them to it.
 """
@@ -51,22 +53,71 @@ def snap_one(px, py, x0, y0, nx, ny, cell_m, table, full, pieces):
     return int(g[5]), g[6] + best_t * g[7], np.sqrt(best_d2)
 
 
-@njit(cache=True, inline="always")
-def _eligible(i, status, duty, t_fix, interval, now_s, ready, excluded):
-    if status[i] < 0 or status[i] > ready or not duty[i] or not now_s - t_fix[i] <= 2.0 * interval[i]:
-        return False
-    for j in range(excluded.shape[0]):
-        if excluded[j] == i:
-            return False
-    return True
+# A person's row in the packed people array (`StaffIndex`: one row of memory a person, in the order of the
+# staff grid's cells, so the people near a point are read in a run): where they are, the time of their last
+# fix, their reporting interval, their duty status code, their row in the index (the staff id's order), their
+# travel speed (m/s), and their snap to the roads as of their last fix (`snap_one`: the road, the distance
+# along it from its `a` end, the distance to it; the road -1 when not snapped)
+PX, PY, PT, PINTERVAL, PSTATUS, PROW, PSPEED, PEDGE, PALONG, POFF = range(10)
+PEOPLE_COLUMNS = 10
+# why someone near was left out (`Ranker` names them): not on duty, busy with a case, their team does not take
+# the case, their position is stale, eligible but beyond the limit by road
+OFF_DUTY, BUSY, WRONG_DUTY, POSITION_STALE, TOO_FAR_BY_ROAD = range(5)
+
+
+@njit(cache=True)
+def snap_many(xs, ys, x0, y0, nx, ny, cell_m, table, full, pieces):
+    """`snap_one` for each point, as an array of rows (road, along, off); a point with no position, or no roads
+    (no pieces): road -1."""
+    out = np.empty((xs.shape[0], 3))
+    for i in range(xs.shape[0]):
+        if np.isfinite(xs[i]) and np.isfinite(ys[i]) and pieces.shape[0] > 0:
+            e, along, off = snap_one(xs[i], ys[i], x0, y0, nx, ny, cell_m, table, full, pieces)
+            out[i, 0], out[i, 1], out[i, 2] = e, along, off
+        else:
+            out[i, 0], out[i, 1], out[i, 2] = -1.0, np.nan, np.nan
+    return out
+
+
+@njit(cache=True, nogil=True)
+def take_fix(i, x, y, ts, xs, ys, t_fix, bx, by, people, place, x0, y0, nx, ny, cell_m, table, full, pieces):
+    """A position fix (metres, epoch seconds) for index row `i`, written into the row arrays (`xs`, `ys`,
+    `t_fix`) and into the person's packed row (at `place[i]`) with their snap to the roads (none without
+    pieces), unless older than the fix held. Returns how far they now are from where the grid saw them
+    (`bx`, `by`): -1 for a fix ignored as older, infinity for a first position."""
+    if ts < t_fix[i]:  # (never true against NaN: no position yet)
+        return -1.0
+    xs[i], ys[i], t_fix[i] = x, y, ts
+    p = place[i]
+    people[p, PX], people[p, PY], people[p, PT] = x, y, ts
+    if pieces.shape[0] > 0:
+        e, along, off = snap_one(x, y, x0, y0, nx, ny, cell_m, table, full, pieces)
+        people[p, PEDGE], people[p, PALONG], people[p, POFF] = e, along, off
+    if not np.isfinite(bx[i]):
+        return INF
+    return np.hypot(x - bx[i], y - by[i])
 
 
 @njit(cache=True, inline="always")
-def _excluded(i, excluded):
+def _eligible(j, people, duty, now_s, ready):
+    st = people[j, PSTATUS]
+    return 0.0 <= st <= ready and duty[j] and now_s - people[j, PT] <= 2.0 * people[j, PINTERVAL]
+
+
+@njit(cache=True, inline="always")
+def _excluded(row, excluded):
     for j in range(excluded.shape[0]):
-        if excluded[j] == i:
+        if excluded[j] == row:
             return True
     return False
+
+
+@njit(cache=True)
+def first_radius(k, density, spread, least, limit):
+    """Where `k` suitable people are expected to be found (`density` of them a square metre; `spread` times
+    farther), no nearer than `least` and no farther than `limit`."""
+    expected = np.sqrt(k / (np.pi * density)) * spread if density > 0 else limit
+    return min(max(expected, least), limit)
 
 
 @njit(cache=True)
@@ -105,25 +156,33 @@ def _pop(hk, hv, size):
 
 
 @njit(cache=True, nogil=True)
-def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
-                    sx, sy, status, duty, t_fix, interval, now_s, ready, excluded,  # staff (see below)
-                    px0, py0, pnx, pny, pcell, pstart, porder, drift,  # the staff's grid (StaffIndex.cells)
+def nearest_by_road(qx, qy, k, limit, least, max_left_out,
+                    density, now_s, ready, off, people, duty, excluded, pgrid, pstart,  # (StaffIndex.kernel_args)
                     indptr, adj, ends,  # the road graph (both ways): (node, length) by node; (a, b, length)
                     pieces,  # the road pieces (see snap_one)
                     x0, y0, nx, ny, cell_m, table, full,  # the road grid
-                    dist, settled, hk, hv, touched,  # scratch (see `Scratch`), left as found
-                    near_l, straight, cand, road, cand_e, cand_along, cand_off):
+                    dist, settled, hk, hv, touched, iwork, fwork):  # scratch (see `Scratch`), left as found
     """The `k` nearest eligible people by road within `limit` metres of (qx, qy), nearest first, ties to the
-    lower row: (rows, road distances, straight distances, the radius settled at, the left out, their straight
-    distances, and whether each left out is eligible but beyond the limit by road; the others are not
-    eligible, and the caller says why). The left out are up to `max_left_out` people no farther in a straight
-    line than the last one ranked (the radius if nobody was), nearest first, ties to the lower row.
-    Staff, by row: metric positions; duty status codes, whether their team takes the case, the time of their
-    last fix and their reporting interval: eligible are those whose status code is from 0 to `ready` (available,
-    or returning from a case: brain.dispatch.index.STATUS_CODES), whose team takes it and whose fix is no
-    older than twice their interval at `now_s`. `excluded` rows (a few: the person the case is with) are never
-    ranked nor left out."""
-    n_near = 0  # everyone within r in a straight line (near_l, straight), found round by round
+    lower row, and who was left out near them.
+
+    Returns (ranked, the radius settled at, left out). `ranked` has a row a person: their row in the index,
+    road distance, straight distance, ETA in seconds (at their speed) and duty status code. `left out` has
+    up to `max_left_out` people no farther in a straight line than the last one ranked (the radius if nobody
+    was), nearest first, ties to the lower row: their row, straight distance and why (OFF_DUTY ...
+    TOO_FAR_BY_ROAD: not eligible, or eligible and beyond the limit by road).
+
+    The search starts at `first_radius` (by road, twice as far as `k` are expected at `density`; no nearer
+    than `least`) and doubles. The staff: `people` (see PX ... PSPEED) in the order of the staff grid's
+    cells, `duty` whether each one's team takes the case (in the same order), `pgrid` the grid (x0, y0, nx,
+    ny, cell size, how far anyone has moved since it was made) and `pstart` where each cell's people start.
+    Eligible are those whose status code is from 0 to `ready` (available, or returning from a case:
+    brain.dispatch.index.STATUS_CODES; `off` is off duty's), whose team takes it and whose fix is no older than
+    twice their interval at `now_s`.
+    `excluded` rows (a few: the person the case is with) are never ranked nor left out."""
+    near_k, cand, cand_e = iwork[0], iwork[1], iwork[2]
+    straight, road, cand_along, cand_off = fwork[0], fwork[1], fwork[2], fwork[3]
+    px0, py0, pnx, pny, pcell, drift = pgrid[0], pgrid[1], int(pgrid[2]), int(pgrid[3]), pgrid[4], pgrid[5]
+    n_near = 0  # everyone within r in a straight line (as places in `people`, with their distances)
     n_touched = 0
     e0, along0, o0 = snap_one(qx, qy, x0, y0, nx, ny, cell_m, table, full, pieces)
     a0, b0, len0 = int(ends[e0, 0]), int(ends[e0, 1]), ends[e0, 2]
@@ -137,11 +196,11 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
             n_touched += 1
         dist[b0] = len0 - along0
         size = _push(hk, hv, size, len0 - along0, b0)
-    n_cand = 0  # the eligible measured so far (as places in near_l), with their road distances
+    n_cand = 0  # the eligible measured so far (as places in near_k), with their road distances
     r_before = -1.0
-    r = min(radius, limit)
+    r = first_radius(k, density, 2.0, least, limit)  # (a way along the roads is about 1.3 times the straight line)
     while True:
-        # everyone newly within r in a straight line: the rows of the cells within r (and the drift since
+        # everyone newly within r in a straight line: the people of the cells within r (and the drift since
         # the grid was made) of the point, measured where they are now
         lo2, hi2 = r_before * r_before if r_before >= 0 else -1.0, r * r
         reach = r + drift
@@ -150,20 +209,22 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
         iy0 = min(max(int(np.floor((qy - reach - py0) / pcell)), 0), pny)
         iy1 = max(min(int(np.floor((qy + reach - py0) / pcell)), pny - 1), -1)
         for cy in range(iy0, iy1 + 1):
-            for k_row in range(pstart[cy * pnx + ix0], pstart[cy * pnx + ix1 + 1]):
-                i = porder[k_row]
-                dx, dy = sx[i] - qx, sy[i] - qy
+            for j in range(pstart[cy * pnx + ix0], pstart[cy * pnx + ix1 + 1]):
+                dx, dy = people[j, PX] - qx, people[j, PY] - qy
                 d2 = dx * dx + dy * dy
                 if lo2 < d2 <= hi2:  # (an unknown position, NaN, never is)
-                    near_l[n_near] = i
+                    near_k[n_near] = j
                     straight[n_near] = np.sqrt(d2)
                     n_near += 1
-                    if _eligible(i, status, duty, t_fix, interval, now_s, ready, excluded):
-                        e, along, off = snap_one(sx[i], sy[i], x0, y0, nx, ny, cell_m, table, full, pieces)
+                    if _eligible(j, people, duty, now_s, ready) and not _excluded(int(people[j, PROW]), excluded):
+                        e, along, off_road = int(people[j, PEDGE]), people[j, PALONG], people[j, POFF]
+                        if e < 0:  # (not snapped at the fix: the index has no roads)
+                            e, along, off_road = snap_one(people[j, PX], people[j, PY], x0, y0, nx, ny, cell_m,
+                                                          table, full, pieces)
                         cand[n_cand] = n_near - 1
                         cand_e[n_cand] = e
                         cand_along[n_cand] = along
-                        cand_off[n_cand] = off
+                        cand_off[n_cand] = off_road
                         n_cand += 1
         # settle every node within r (the search goes on where the last round stopped)
         while size > 0 and hk[0] <= r:
@@ -200,40 +261,65 @@ def nearest_by_road(qx, qy, k, limit, radius, max_left_out,
         r_before, r = r, min(limit, max(r * 2.0, 1.0))
     # the answer: the k nearest by road within r (final there), ties to the lower row
     final = np.empty(n_cand, dtype=np.int64)
+    rows = np.empty(n_cand, dtype=np.int64)
     m = 0
     for j in range(n_cand):
         if road[j] <= r:
             final[m] = j
+            rows[m] = int(people[near_k[cand[j]], PROW])
             m += 1
-    final = final[:m]
-    final = final[np.argsort(near_l[cand[final]], kind="mergesort")]  # by row, then stably by distance
+    final = final[:m][np.argsort(rows[:m], kind="mergesort")]  # by row, then stably by distance
     final = final[np.argsort(road[final], kind="mergesort")][:k]
-    out_rows = near_l[cand[final]]
-    out_road = road[final]
-    out_straight = straight[cand[final]]
+    ranked = np.empty((final.shape[0], 5))
+    for i in range(final.shape[0]):
+        j = final[i]
+        p = near_k[cand[j]]
+        ranked[i, 0] = people[p, PROW]
+        ranked[i, 1] = road[j]
+        ranked[i, 2] = straight[cand[j]]
+        ranked[i, 3] = road[j] / people[p, PSPEED]
+        ranked[i, 4] = people[p, PSTATUS]
     # the left out: not eligible, or eligible and known to be beyond the limit by road
-    cut = out_straight[-1] if out_rows.shape[0] else r
+    cut = ranked[-1, 2] if ranked.shape[0] else r
     beyond = np.zeros(n_near, dtype=np.bool_)
     if r >= limit:
         for j in range(n_cand):
             if road[j] > limit:
                 beyond[cand[j]] = True
     left = np.empty(n_near, dtype=np.int64)
+    rows = np.empty(n_near, dtype=np.int64)
     n_left = 0
     for jj in range(n_near):
-        i = near_l[jj]
-        if straight[jj] <= cut and not _excluded(i, excluded) and (
-                beyond[jj] or not _eligible(i, status, duty, t_fix, interval, now_s, ready, excluded)):
+        p = near_k[jj]
+        row = int(people[p, PROW])
+        if straight[jj] <= cut and not _excluded(row, excluded) and (
+                beyond[jj] or not _eligible(p, people, duty, now_s, ready)):
             left[n_left] = jj
+            rows[n_left] = row
             n_left += 1
-    left = left[:n_left]
-    left = left[np.argsort(near_l[left], kind="mergesort")]  # by row, then stably by straight distance
+    left = left[:n_left][np.argsort(rows[:n_left], kind="mergesort")]  # by row, then stably by straight distance
     left = left[np.argsort(straight[left], kind="mergesort")][:max_left_out]
-    left_rows, left_straight, left_beyond = near_l[left], straight[left], beyond[left]
+    left_out = np.empty((left.shape[0], 3))
+    for i in range(left.shape[0]):
+        jj = left[i]
+        p = near_k[jj]
+        st = people[p, PSTATUS]
+        left_out[i, 0] = people[p, PROW]
+        left_out[i, 1] = straight[jj]
+        if beyond[jj]:
+            left_out[i, 2] = TOO_FAR_BY_ROAD
+        elif st == off:
+            left_out[i, 2] = OFF_DUTY
+        elif st > ready:
+            left_out[i, 2] = BUSY
+        elif not duty[p]:
+            left_out[i, 2] = WRONG_DUTY
+        else:
+            left_out[i, 2] = POSITION_STALE
     for j in range(n_touched):  # the scratch as it was found
         dist[touched[j]] = INF
         settled[touched[j]] = False
-    return out_rows, out_road, out_straight, r, left_rows, left_straight, left_beyond
+    return ranked, r, left_out
 
 
 class Scratch:
@@ -252,6 +338,5 @@ class Scratch:
     def args(self, people: int) -> tuple:
         if self.people < people:
             self.people = people
-            self.per_person = (np.empty(people, dtype=np.int64), np.empty(people), np.empty(people, dtype=np.int64),
-                               np.empty(people), np.empty(people, dtype=np.int64), np.empty(people), np.empty(people))
+            self.per_person = (np.empty((3, people), dtype=np.int64), np.empty((4, people)))
         return (self.dist, self.settled, self.hk, self.hv, self.touched, *self.per_person)

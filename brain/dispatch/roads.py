@@ -142,6 +142,12 @@ class RoadNetwork:
         return (g.indptr, adj, ends, self.piece_table, self.grid_x0, self.grid_y0, self.grid_nx, self.grid_ny,
                 SNAP_CELL_M, self.grid_table, self.grid_full)
 
+    @cached_property
+    def snap_args(self) -> tuple:
+        """The grid and the pieces as `brain.dispatch.kernel.snap_one` takes them after a point."""
+        return (self.grid_x0, self.grid_y0, self.grid_nx, self.grid_ny, SNAP_CELL_M, self.grid_table, self.grid_full,
+                self.piece_table)
+
     def source(self, x: float, y: float, *, limit: float) -> tuple:
         """A search from (x, y) along the roads up to `limit` metres: its snap and the distance to every
         node (inf beyond), for `to()` to measure any number of points against."""

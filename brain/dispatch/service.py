@@ -10,11 +10,13 @@ puts the person en route and notifies on the bus.
 from __future__ import annotations
 
 import logging
-import math
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import Integer, cast, select
@@ -25,8 +27,9 @@ from brain.cases.enums import CaseStatus, Channel, Priority
 from brain.cases.models import Case
 from brain.cases.service import CaseService, CaseView, VersionConflict
 from brain.cases.workflow import TransitionRefused
-from brain.dispatch.index import RETURNING_CODE, STATUS_CODES, StaffIndex, speed_m_s
-from brain.dispatch.kernel import Scratch, nearest_by_road
+from brain.dispatch import kernel
+from brain.dispatch.index import OFF_DUTY_CODE, READY_CODE, RETURNING_CODE, StaffIndex
+from brain.dispatch.kernel import Scratch, first_radius, nearest_by_road
 from brain.dispatch.roads import RoadNetwork
 from brain.dispatch.workload import Workload
 from brain.events.bus import Following
@@ -35,7 +38,7 @@ from brain.events.log import Unit
 from brain.events.models import EventRecord
 from brain.events.types import Event
 from brain.refusal import Refusal
-from brain.staff.enums import BUSY, READY, DutyStatus
+from brain.staff.enums import READY
 from brain.staff.models import Staff, Team
 from brain.staff.service import StaffService, StaffView
 from brain.storage.db import utcnow
@@ -47,8 +50,8 @@ DEFAULT_MAX_DISTANCE_M = 3000.0
 MIN_RADIUS_M = 150.0
 MAX_EXCLUDED = 20
 AUTO_ACTOR = "system:auto-dispatch"
-OFF_DUTY_CODE = STATUS_CODES[DutyStatus.OFF_DUTY.value]
-BUSY_CODES = tuple(STATUS_CODES[s.value] for s in BUSY)
+# why someone near was left out, by the compiled ranking's codes (kernel.OFF_DUTY ... TOO_FAR_BY_ROAD)
+REASONS = ("off_duty", "busy", "wrong_duty", "position_stale", "too_far_by_road")
 
 
 class AssignRefused(Refusal):
@@ -56,8 +59,7 @@ class AssignRefused(Refusal):
     catalogue key)."""
 
 
-@dataclass(slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     staff_id: str
     team_id: str
     distance_m: float
@@ -69,8 +71,7 @@ class Candidate:
     returning: bool = False  # on the way back from a case they handled: may be sent, from where they are now
 
 
-@dataclass(slots=True)
-class Excluded:
+class Excluded(NamedTuple):
     staff_id: str
     team_id: str
     reason: str  # off_duty | busy | wrong_duty | position_stale | too_far_by_road
@@ -91,8 +92,14 @@ class Recommendation:
             return {k: round(v, 1) if isinstance(v, float) else v for k, v in d.items()}
 
         return {"case_id": self.case_id, "metric": self.metric, "max_distance_m": self.max_distance_m,
-                "ranked": [rounded(asdict(c)) for c in self.ranked],
-                "excluded": [rounded(asdict(e)) for e in self.excluded]}
+                "ranked": [rounded(c._asdict()) for c in self.ranked],
+                "excluded": [rounded(e._asdict()) for e in self.excluded]}
+
+
+def records(kind: type, *columns: list) -> list:
+    """Records of `kind` (a NamedTuple) from its columns, in order, made without a Python call for each (a
+    ranking's few dozen records cost more as calls than the ranking itself)."""
+    return list(map(tuple.__new__, repeat(kind), zip(*columns, strict=True)))
 
 
 class Ranker:
@@ -102,9 +109,9 @@ class Ranker:
                  max_distance_m: float = DEFAULT_MAX_DISTANCE_M) -> None:
         self.crs = district.crs
         self.max_distance_m = max_distance_m
-        self.index = StaffIndex(self.crs)
-        self.workload = Workload()  # who holds how many active cases (DispatchService keeps it current)
         self.roads = RoadNetwork(district) if use_roads and len(district.roads) else None
+        self.index = StaffIndex(self.crs, roads=self.roads)
+        self.workload = Workload()  # who holds how many active cases (DispatchService keeps it current)
         self._scratch = threading.local()  # each ranking thread's own
 
     def _kernel_scratch(self, people: int) -> tuple:
@@ -134,56 +141,38 @@ class Ranker:
         (the compiled `nearest_by_road`). Fewer fresh than asked for: the nearest whose position is stale
         come after them, marked. The nearby people left out are said with why.
         """
-        now_s = (now or utcnow()).timestamp()
+        now_s = now.timestamp() if now is not None else time.time()  # (utcnow's clock, without a datetime)
         limit_m = max_distance_m or self.max_distance_m
         x, y = self.crs.to_metric(lon, lat)
-        density = self.index.density(category)
-        # (by road, farther again: a way along the roads is about 1.3 times the straight line)
-        spread = 1.5 if self.roads is None else 2.0
-        expected = math.sqrt(limit / (math.pi * density)) * spread if density > 0 else limit_m
-        radius = min(max(expected, MIN_RADIUS_M), limit_m)
         if self.roads is None:
-            fresh, straight_of, left_out = self._straight(x, y, category, now_s, radius, limit, limit_m, exclude)
+            ranked, left_out = self._straight(x, y, category, now_s, limit, limit_m, exclude)
         else:
-            fresh, straight_of, left_out = self._road(x, y, category, now_s, radius, limit, limit_m, exclude)
-        stale = self._stale(x, y, category, now_s, exclude, limit - len(fresh), limit_m) if len(fresh) < limit else []
+            staff = self.index.kernel_args(category, now_s, exclude)
+            ranked, _r, left_out = nearest_by_road(x, y, limit, limit_m, MIN_RADIUS_M, MAX_EXCLUDED, *staff,
+                                                   *self.roads.kernel_args, *self._kernel_scratch(len(staff[4])))
+        # ranked: [row, distance, straight, eta, status code]; left out: [row, straight, reason code]
+        n_fresh = len(ranked)
+        if n_fresh < limit:
+            stale = self._stale(x, y, category, now_s, exclude, limit - n_fresh, limit_m)
+            if len(stale):
+                ranked = np.concatenate([ranked, stale])
+                left_out = left_out[~np.isin(left_out[:, 0], stale[:, 0])]
+        rows, distance, straight, eta, status = ranked.T.tolist()
+        ids, teams, modes = self.index.labels(rows)
         rec = Recommendation(case_id=None, metric="road" if self.roads else "straight", max_distance_m=limit_m)
-        picked = [(row, d, False) for row, d in fresh] + [(row, d, True) for row, d, _s in stale]
-        straight_of.update({row: s for row, _d, s in stale})
-        members = [self.index.member(row) for row, _d, _s in picked]
-        load = self.workload.of([m.staff_id for m in members])
-        returning = (self.index.status[[row for row, _d, _s in picked]] == RETURNING_CODE).tolist()
-        for m, (row, d, is_stale), back in zip(members, picked, returning, strict=True):
-            rec.ranked.append(Candidate(m.staff_id, m.team_id, d, straight_of[row], d / speed_m_s(m.mode), m.mode,
-                                        load.get(m.staff_id, 0), is_stale, back))
-        ranked_stale = {row for row, _d, _s in stale}
-        for row, reason, straight in left_out:
-            if row in ranked_stale:
-                continue
-            m = self.index.member(row)
-            rec.excluded.append(Excluded(m.staff_id, m.team_id, reason, straight))
+        rec.ranked = records(Candidate, ids, teams, distance, straight, eta, modes, self.workload.counts(ids),
+                             [False] * n_fresh + [True] * (len(ids) - n_fresh),
+                             list(map(float(RETURNING_CODE).__eq__, status)))
+        rows, straight, reason = left_out.T.tolist()
+        ids, teams, _modes = self.index.labels(rows)
+        rec.excluded = records(Excluded, ids, teams, list(map(REASONS.__getitem__, map(int, reason))), straight)
         return rec
 
-    def _road(self, x: float, y: float, category: str, now_s: float, radius: float, limit: int, limit_m: float,
-              exclude: set[str] | None) -> tuple[list, dict, list]:
-        """By road, compiled: (ranked rows with their road distance, their straight distances, the left out)."""
-        assert self.roads is not None
-        staff = self.index.kernel_args(category, now_s, exclude)
-        rows, road, straight, _r, near, near_straight, beyond = nearest_by_road(
-            float(x), float(y), limit, float(limit_m), float(radius), MAX_EXCLUDED, *staff, *self.roads.kernel_args,
-            *self._kernel_scratch(len(staff[0])))
-        row_l = rows.tolist()
-        fresh = list(zip(row_l, road.tolist(), strict=True))
-        straight_of = dict(zip(row_l, straight.tolist(), strict=True))
-        left_out = [(row, "too_far_by_road" if far else reason, s)
-                    for row, far, reason, s in zip(near.tolist(), beyond.tolist(), self._reasons(near, category, now_s),
-                                                   near_straight.tolist(), strict=True)]
-        return fresh, straight_of, left_out
-
-    def _straight(self, x: float, y: float, category: str, now_s: float, radius: float, limit: int,
-                  limit_m: float, exclude: set[str] | None) -> tuple[list, dict, list]:
-        """In a straight line: (ranked rows with their distance, their straight distances, the left out)."""
+    def _straight(self, x: float, y: float, category: str, now_s: float, limit: int, limit_m: float,
+                  exclude: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """In a straight line: (ranked, left out) as the compiled ranking gives them (`nearest_by_road`)."""
         idx = self.index
+        radius = first_radius(limit, idx.density(category), 1.5, MIN_RADIUS_M, limit_m)
         while True:
             rows, straight = idx.within(x, y, radius)  # nearest first, ties by id
             ok = idx.eligible(category, now_s)[rows]
@@ -192,40 +181,30 @@ class Ranker:
             if int(ok.sum()) >= limit or radius >= limit_m:
                 break
             radius = min(limit_m, radius * 2.0)
-        chosen = np.flatnonzero(ok)[:limit]
-        fresh = list(zip(rows[chosen].tolist(), straight[chosen].tolist(), strict=True))
-        straight_of = dict(fresh)
-        cut = float(straight[chosen[-1]]) if len(chosen) else radius
+        chosen = rows[np.flatnonzero(ok)[:limit]]
+        d = straight[np.flatnonzero(ok)[:limit]]
+        ranked = np.c_[chosen, d, d, d / idx.speeds(chosen), idx.status[chosen]]
+        cut = float(d[-1]) if len(d) else radius
         near = np.flatnonzero(~ok & (straight <= cut))
         if exclude:
             near = near[~np.isin(idx.ids(rows[near]), list(exclude))]
         near = near[:MAX_EXCLUDED]
-        left_out = list(zip(rows[near].tolist(), self._reasons(rows[near], category, now_s),
-                            straight[near].tolist(), strict=True))
-        return fresh, straight_of, left_out
+        return ranked, np.c_[rows[near], straight[near], self._reasons(rows[near], category)]
 
-    def _reasons(self, rows: np.ndarray, category: str, now_s: float) -> list[str]:
-        """Why each of these people may not be ranked (each is not eligible)."""
+    def _reasons(self, rows: np.ndarray, category: str) -> np.ndarray:
+        """Why each of these people may not be ranked (each is not eligible), as the compiled ranking's codes."""
         idx = self.index
-        status = idx.status[rows].tolist()
-        duty = idx.duty_mask(category)[rows].tolist()
-        out = []
-        for st, du in zip(status, duty, strict=True):
-            if st == OFF_DUTY_CODE:
-                out.append("off_duty")
-            elif st in BUSY_CODES:
-                out.append("busy")
-            elif not du:
-                out.append("wrong_duty")
-            else:
-                out.append("position_stale")
-        return out
+        status = idx.status[rows]
+        return np.where(status == OFF_DUTY_CODE, kernel.OFF_DUTY, np.where(
+            status > READY_CODE, kernel.BUSY, np.where(~idx.duty_mask(category)[rows], kernel.WRONG_DUTY,
+                                                       kernel.POSITION_STALE)))
 
     def _stale(self, x: float, y: float, category: str, now_s: float, exclude: set[str] | None, room: int,
-               limit_m: float) -> list[tuple[int, float, float]]:
+               limit_m: float) -> np.ndarray:
         """Up to `room` suitable people who may be sent (available or returning) whose position is stale, within
-        the limit, nearest first, ties by id, with their distance (by road where the district has roads) and their
-        straight distance: a dispatcher sees them, marked, after everyone fresh, rather than not at all."""
+        the limit, nearest first, ties by id, as the ranked rows of `nearest_by_road` (row, distance by road where
+        the district has roads, straight distance, ETA, status code): a dispatcher sees them, marked, after
+        everyone fresh, rather than not at all."""
         idx = self.index
         rows, straight = idx.within(x, y, limit_m)
         t = idx.times(rows)
@@ -234,7 +213,7 @@ class Ranker:
         if exclude:
             pick = pick[~np.isin(idx.ids(rows[pick]), list(exclude))]
         if not len(pick):
-            return []
+            return np.zeros((0, 5))
         dist = straight[pick]
         if self.roads is not None:
             xs, ys = idx.xy(rows[pick])
@@ -242,7 +221,9 @@ class Ranker:
         keep = dist <= limit_m
         pick, dist = pick[keep], dist[keep]
         order = np.lexsort((rows[pick], dist))[:room]
-        return [(int(rows[pick[i]]), float(dist[i]), float(straight[pick[i]])) for i in order]
+        chosen = rows[pick[order]]
+        return np.c_[chosen, dist[order], straight[pick[order]], dist[order] / idx.speeds(chosen),
+                     idx.status[chosen]]
 
 
 class DispatchService(Following):

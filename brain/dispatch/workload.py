@@ -10,6 +10,7 @@ kept: it counts for nobody until it is assigned.
 from __future__ import annotations
 
 import threading
+from itertools import repeat
 
 from sqlalchemy import select
 
@@ -51,6 +52,11 @@ class Workload:
         """How many active cases each of these people holds (only those holding any)."""
         with self._lock:
             return {s: n for s in staff_ids if (n := self._count.get(s, 0))}
+
+    def counts(self, staff_ids: list[str]) -> list[int]:
+        """How many active cases each of these people holds, in order (read without the lock: each count is
+        read whole)."""
+        return list(map(self._count.get, staff_ids, repeat(0)))
 
     def _set(self, case_id: int, staff_id: str, state: str) -> None:
         before = self._held.pop(case_id, None)
