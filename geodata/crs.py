@@ -42,7 +42,7 @@ def _transformers(epsg: int) -> tuple[Transformer, Transformer]:
 def _transverse_mercator(epsg: int) -> np.ndarray | None:
     """The constants of the forward projection when the CRS is a transverse Mercator on WGS-84 itself (UTM,
     or Gauss-Kruger zones on the WGS-84 datum) with its origin on the equator: (central meridian, k0 * A,
-    false easting, false northing, e, alpha 1..6) for `_tm_point`; None for any other CRS (pyproj projects)."""
+    false easting, false northing, e, alpha 1..6) for `tm_point`; None for any other CRS (pyproj projects)."""
     crs = CRS.from_epsg(epsg)
     conversion = (crs.to_json_dict().get("conversion") or {}) if crs.is_projected else {}
     if (conversion.get("method") or {}).get("name") != "Transverse Mercator" or crs.geodetic_crs != CRS.from_epsg(
@@ -67,8 +67,11 @@ def _transverse_mercator(epsg: int) -> np.ndarray | None:
                      math.sqrt(f * (2 - f)), *alpha])
 
 
+NOT_COMPILED = np.zeros(0)
+
+
 @njit(cache=True)
-def _tm_point(lon, lat, c):
+def tm_point(lon, lat, c):
     """One point projected (constants of `_transverse_mercator`): the conformal latitude, then Krueger's series."""
     phi, lam = math.radians(lat), math.radians(lon - c[0])
     e = c[4]
@@ -88,7 +91,7 @@ def _tm_point(lon, lat, c):
 def _tm_array(lon, lat, c):
     x, y = np.empty(lon.shape[0]), np.empty(lon.shape[0])
     for i in range(lon.shape[0]):
-        x[i], y[i] = _tm_point(lon[i], lat[i], c)
+        x[i], y[i] = tm_point(lon[i], lat[i], c)
     return x, y
 
 
@@ -101,16 +104,22 @@ class MetricCRS:
         self._forward, self._inverse = _transformers(epsg)
         self._tm = _transverse_mercator(epsg)
 
+    @property
+    def compiled(self) -> np.ndarray:
+        """The constants of the compiled forward projection (`tm_point`, for compiled code that projects a point
+        itself); empty when pyproj projects this CRS."""
+        return self._tm if self._tm is not None else NOT_COMPILED
+
     def to_metric(self, lon, lat):
         """Project lon/lat (scalars or arrays) to x/y metres (floats for scalars, arrays of their shape else)."""
         tm = self._tm
         if tm is None:
             return self._forward.transform(lon, lat)
         if isinstance(lon, float) and isinstance(lat, float):
-            return _tm_point(lon, lat, tm)
+            return tm_point(lon, lat, tm)
         lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         if lon_a.ndim == 0:
-            return _tm_point(float(lon_a), float(lat_a), tm)
+            return tm_point(float(lon_a), float(lat_a), tm)
         x, y = _tm_array(np.ascontiguousarray(lon_a).ravel(), np.ascontiguousarray(lat_a).ravel(), tm)
         return x.reshape(lon_a.shape), y.reshape(lon_a.shape)
 

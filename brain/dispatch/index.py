@@ -85,6 +85,8 @@ class StaffIndex:
         self._row: dict[str, int] = {}
         self._members: list[Member] = []
         self._labels: tuple[list[str], list[str], list[str]] = ([], [], [])  # by row: staff ids, team ids, modes
+        self._label_arrays: tuple = tuple(np.zeros(0, dtype=str) for _ in range(3))  # the same as text arrays
+        self._placed_labels: tuple = self._label_arrays  # ... in the packed rows' order (a neighbourhood's together)
         self._x = np.zeros(0)
         self._y = np.zeros(0)
         self._t = np.zeros(0)  # position time, epoch seconds (NaN: no position)
@@ -118,6 +120,7 @@ class StaffIndex:
             self._row = {s.id: i for i, s in enumerate(staff)}
             self._members = [Member(s.id, s.team_id, tuple(s.duties), s.mode) for s in staff]
             self._labels = ([s.id for s in staff], [s.team_id for s in staff], [s.mode for s in staff])
+            self._label_arrays = tuple(np.array(v, dtype=str) for v in self._labels)
             lon = np.array([np.nan if s.lon is None else s.lon for s in staff], dtype=float)
             lat = np.array([np.nan if s.lat is None else s.lat for s in staff], dtype=float)
             x, y = self.crs.to_metric(lon, lat)
@@ -149,6 +152,7 @@ class StaffIndex:
         self._place = np.empty(n, dtype=np.int64)
         self._place[order] = np.arange(n)
         self._pgrid = np.array([x0, y0, nx, ny, cell, 0.0])
+        self._placed_labels = tuple(a[order] for a in self._label_arrays)
         self._duty_placed = {}
         self._drift = 0.0
         self._stale = False
@@ -183,7 +187,8 @@ class StaffIndex:
         `category`, `now_s`, the highest code that may be
         sent, off duty's code, the packed people, whether each one's team takes `category` (in the same order),
         the rows never to name, the grid (with how far anyone has moved since it was made) and where each of
-        its cells' people start. Arrays are the index's own: read, never written."""
+        its cells' people start. Arrays are the index's own: read, never written. With them, the staff ids, team
+        ids and travel modes by place in the packed rows (`placed`), of the same making."""
         with self._lock:
             if self._stale:
                 self._rebuild()
@@ -194,7 +199,7 @@ class StaffIndex:
                 [r for s in exclude if (r := self._row.get(s)) is not None], dtype=np.int64)
             density = self._density.get(category)
             return (self.density(category) if density is None else density, now_s, READY_CODE, OFF_DUTY_CODE,
-                    self._people, duty, excluded, self._pgrid, self._grid[5])
+                    self._people, duty, excluded, self._pgrid, self._grid[5]), self._placed_labels
 
     def move(self, staff_id: str, lon: float, lat: float, at: datetime) -> None:
         """A position fix (ignored if older than the one held), snapped to the roads where the index has them."""
@@ -300,8 +305,14 @@ class StaffIndex:
     def member(self, row: int) -> Member:
         return self._members[row]
 
-    def labels(self, rows: list[float]) -> tuple[list[str], list[str], list[str]]:
-        """The staff ids, team ids and travel modes of these rows (as the compiled ranking gives them), in order."""
+    @staticmethod
+    def placed(labels: tuple, places: np.ndarray) -> tuple[list[str], list[str], list[str]]:
+        """The staff ids, team ids and travel modes at these places of the packed rows (`labels` as
+        `kernel_args` gave them with the rows), in order."""
+        return labels[0][places].tolist(), labels[1][places].tolist(), labels[2][places].tolist()
+
+    def labels(self, rows) -> tuple[list[str], list[str], list[str]]:
+        """The staff ids, team ids and travel modes of these rows (numbers, of any kind), in order."""
         ids, teams, modes = self._labels
         rows_i = list(map(int, rows))
         return (list(map(ids.__getitem__, rows_i)), list(map(teams.__getitem__, rows_i)),

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from geodata.crs import tm_point
+
 INF = np.inf
 
 
@@ -156,20 +158,22 @@ def _pop(hk, hv, size):
 
 
 @njit(cache=True, nogil=True)
-def nearest_by_road(qx, qy, k, limit, least, max_left_out,
+def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
                     density, now_s, ready, off, people, duty, excluded, pgrid, pstart,  # (StaffIndex.kernel_args)
                     indptr, adj, ends,  # the road graph (both ways): (node, length) by node; (a, b, length)
                     pieces,  # the road pieces (see snap_one)
                     x0, y0, nx, ny, cell_m, table, full,  # the road grid
                     dist, settled, hk, hv, touched, iwork, fwork):  # scratch (see `Scratch`), left as found
-    """The `k` nearest eligible people by road within `limit` metres of (qx, qy), nearest first, ties to the
-    lower row, and who was left out near them.
+    """The `k` nearest eligible people by road within `limit` metres of the point, nearest first, ties to the
+    lower row, and who was left out near them. The point is (qx, qy) in metres; or, when `tm` holds a
+    transverse Mercator's constants (`MetricCRS.compiled`), their lon/lat, projected here.
 
-    Returns (ranked, the radius settled at, left out). `ranked` has a row a person: their row in the index,
-    road distance, straight distance, ETA in seconds (at their speed) and duty status code. `left out` has
-    up to `max_left_out` people no farther in a straight line than the last one ranked (the radius if nobody
-    was), nearest first, ties to the lower row: their row, straight distance and why (OFF_DUTY ...
-    TOO_FAR_BY_ROAD: not eligible, or eligible and beyond the limit by road).
+    Returns (ranked, the radius settled at, left out, the point in metres). `ranked` has a row a person: their
+    place in `people`, road distance, straight distance, ETA in seconds (at their speed), duty status code and
+    row in the index. `left out` has up to `max_left_out` people no farther in a straight line than the last
+    one ranked (the radius if nobody was), nearest first, ties to the lower row: their place, straight
+    distance, why (OFF_DUTY ... TOO_FAR_BY_ROAD: not eligible, or eligible and beyond the limit by road) and
+    row.
 
     The search starts at `first_radius` (by road, twice as far as `k` are expected at `density`; no nearer
     than `least`) and doubles. The staff: `people` (see PX ... PSPEED) in the order of the staff grid's
@@ -179,6 +183,8 @@ def nearest_by_road(qx, qy, k, limit, least, max_left_out,
     brain.dispatch.index.STATUS_CODES; `off` is off duty's), whose team takes it and whose fix is no older than
     twice their interval at `now_s`.
     `excluded` rows (a few: the person the case is with) are never ranked nor left out."""
+    if tm.shape[0]:
+        qx, qy = tm_point(qx, qy, tm)
     near_k, cand, cand_e = iwork[0], iwork[1], iwork[2]
     straight, road, cand_along, cand_off = fwork[0], fwork[1], fwork[2], fwork[3]
     px0, py0, pnx, pny, pcell, drift = pgrid[0], pgrid[1], int(pgrid[2]), int(pgrid[3]), pgrid[4], pgrid[5]
@@ -270,15 +276,16 @@ def nearest_by_road(qx, qy, k, limit, least, max_left_out,
             m += 1
     final = final[:m][np.argsort(rows[:m], kind="mergesort")]  # by row, then stably by distance
     final = final[np.argsort(road[final], kind="mergesort")][:k]
-    ranked = np.empty((final.shape[0], 5))
+    ranked = np.empty((final.shape[0], 6))
     for i in range(final.shape[0]):
         j = final[i]
         p = near_k[cand[j]]
-        ranked[i, 0] = people[p, PROW]
+        ranked[i, 0] = p
         ranked[i, 1] = road[j]
         ranked[i, 2] = straight[cand[j]]
         ranked[i, 3] = road[j] / people[p, PSPEED]
         ranked[i, 4] = people[p, PSTATUS]
+        ranked[i, 5] = people[p, PROW]
     # the left out: not eligible, or eligible and known to be beyond the limit by road
     cut = ranked[-1, 2] if ranked.shape[0] else r
     beyond = np.zeros(n_near, dtype=np.bool_)
@@ -299,13 +306,14 @@ def nearest_by_road(qx, qy, k, limit, least, max_left_out,
             n_left += 1
     left = left[:n_left][np.argsort(rows[:n_left], kind="mergesort")]  # by row, then stably by straight distance
     left = left[np.argsort(straight[left], kind="mergesort")][:max_left_out]
-    left_out = np.empty((left.shape[0], 3))
+    left_out = np.empty((left.shape[0], 4))
     for i in range(left.shape[0]):
         jj = left[i]
         p = near_k[jj]
         st = people[p, PSTATUS]
-        left_out[i, 0] = people[p, PROW]
+        left_out[i, 0] = p
         left_out[i, 1] = straight[jj]
+        left_out[i, 3] = people[p, PROW]
         if beyond[jj]:
             left_out[i, 2] = TOO_FAR_BY_ROAD
         elif st == off:
@@ -319,7 +327,7 @@ def nearest_by_road(qx, qy, k, limit, least, max_left_out,
     for j in range(n_touched):  # the scratch as it was found
         dist[touched[j]] = INF
         settled[touched[j]] = False
-    return ranked, r, left_out
+    return ranked, r, left_out, qx, qy
 
 
 class Scratch:

@@ -127,8 +127,9 @@ class Ranker:
         card."""
         if self.roads is not None:  # (an empty index of its own: the staff may be loading meanwhile)
             x, y = (float(v) for v in self.roads.edges[0].coords[0])
-            nearest_by_road(x, y, 1, 100.0, 100.0, 1, *StaffIndex(self.crs).kernel_args("", 0.0, None),
-                            *self.roads.kernel_args, *self._kernel_scratch(0))
+            nearest_by_road(x, y, self.crs.compiled[:0], 1, 100.0, 100.0, 1,
+                            *StaffIndex(self.crs).kernel_args("", 0.0, None)[0], *self.roads.kernel_args,
+                            *self._kernel_scratch(0))
 
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
              max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
@@ -143,34 +144,45 @@ class Ranker:
         """
         now_s = now.timestamp() if now is not None else time.time()  # (utcnow's clock, without a datetime)
         limit_m = max_distance_m or self.max_distance_m
-        x, y = self.crs.to_metric(lon, lat)
         if self.roads is None:
+            x, y = self.crs.to_metric(lon, lat)
             ranked, left_out = self._straight(x, y, category, now_s, limit, limit_m, exclude)
+            ranked_labels, left_labels = self.index.labels(ranked[:, 0]), self.index.labels(left_out[:, 0])
         else:
-            staff = self.index.kernel_args(category, now_s, exclude)
-            ranked, _r, left_out = nearest_by_road(x, y, limit, limit_m, MIN_RADIUS_M, MAX_EXCLUDED, *staff,
-                                                   *self.roads.kernel_args, *self._kernel_scratch(len(staff[4])))
-        # ranked: [row, distance, straight, eta, status code]; left out: [row, straight, reason code]
+            staff, placed = self.index.kernel_args(category, now_s, exclude)
+            tm = self.crs.compiled  # (the point is projected in the compiled call where it can be)
+            qx, qy = (lon, lat) if len(tm) else self.crs.to_metric(lon, lat)
+            ranked, _r, left_out, x, y = nearest_by_road(qx, qy, tm, limit, limit_m, MIN_RADIUS_M, MAX_EXCLUDED,
+                                                         *staff, *self.roads.kernel_args,
+                                                         *self._kernel_scratch(len(staff[4])))
+            ranked_labels = StaffIndex.placed(placed, ranked[:, 0].astype(np.intp))
+            left_labels = StaffIndex.placed(placed, left_out[:, 0].astype(np.intp))
+        # ranked: [place, distance, straight, eta, status code, row]; left out: [place, straight, reason code, row]
         n_fresh = len(ranked)
         if n_fresh < limit:
             stale = self._stale(x, y, category, now_s, exclude, limit - n_fresh, limit_m)
-            if len(stale):
+            if len(stale):  # (rare: fewer fresh than asked for)
                 ranked = np.concatenate([ranked, stale])
-                left_out = left_out[~np.isin(left_out[:, 0], stale[:, 0])]
-        rows, distance, straight, eta, status = ranked.T.tolist()
-        ids, teams, modes = self.index.labels(rows)
+                stale_labels = self.index.labels(stale[:, 5])
+                ranked_labels = tuple(a + b for a, b in zip(ranked_labels, stale_labels, strict=True))
+                keep = ~np.isin(left_out[:, 3], stale[:, 5])
+                left_out = left_out[keep]
+                left_labels = tuple(np.array(v, dtype=object)[keep].tolist() for v in left_labels)
+        _place, distance, straight, eta, status, _row = ranked.T.tolist()
+        ids, teams, modes = ranked_labels
         rec = Recommendation(case_id=None, metric="road" if self.roads else "straight", max_distance_m=limit_m)
         rec.ranked = records(Candidate, ids, teams, distance, straight, eta, modes, self.workload.counts(ids),
                              [False] * n_fresh + [True] * (len(ids) - n_fresh),
                              list(map(float(RETURNING_CODE).__eq__, status)))
-        rows, straight, reason = left_out.T.tolist()
-        ids, teams, _modes = self.index.labels(rows)
+        _place, straight, reason, _row = left_out.T.tolist()
+        ids, teams, _modes = left_labels
         rec.excluded = records(Excluded, ids, teams, list(map(REASONS.__getitem__, map(int, reason))), straight)
         return rec
 
     def _straight(self, x: float, y: float, category: str, now_s: float, limit: int, limit_m: float,
                   exclude: set[str] | None) -> tuple[np.ndarray, np.ndarray]:
-        """In a straight line: (ranked, left out) as the compiled ranking gives them (`nearest_by_road`)."""
+        """In a straight line: (ranked, left out) as the compiled ranking gives them (`nearest_by_road`), with
+        rows where it gives places."""
         idx = self.index
         radius = first_radius(limit, idx.density(category), 1.5, MIN_RADIUS_M, limit_m)
         while True:
@@ -183,13 +195,13 @@ class Ranker:
             radius = min(limit_m, radius * 2.0)
         chosen = rows[np.flatnonzero(ok)[:limit]]
         d = straight[np.flatnonzero(ok)[:limit]]
-        ranked = np.c_[chosen, d, d, d / idx.speeds(chosen), idx.status[chosen]]
+        ranked = np.c_[chosen, d, d, d / idx.speeds(chosen), idx.status[chosen], chosen]
         cut = float(d[-1]) if len(d) else radius
         near = np.flatnonzero(~ok & (straight <= cut))
         if exclude:
             near = near[~np.isin(idx.ids(rows[near]), list(exclude))]
         near = near[:MAX_EXCLUDED]
-        return ranked, np.c_[rows[near], straight[near], self._reasons(rows[near], category)]
+        return ranked, np.c_[rows[near], straight[near], self._reasons(rows[near], category), rows[near]]
 
     def _reasons(self, rows: np.ndarray, category: str) -> np.ndarray:
         """Why each of these people may not be ranked (each is not eligible), as the compiled ranking's codes."""
@@ -203,7 +215,7 @@ class Ranker:
                limit_m: float) -> np.ndarray:
         """Up to `room` suitable people who may be sent (available or returning) whose position is stale, within
         the limit, nearest first, ties by id, as the ranked rows of `nearest_by_road` (row, distance by road where
-        the district has roads, straight distance, ETA, status code): a dispatcher sees them, marked, after
+        the district has roads, straight distance, ETA, status code, row): a dispatcher sees them, marked, after
         everyone fresh, rather than not at all."""
         idx = self.index
         rows, straight = idx.within(x, y, limit_m)
@@ -213,7 +225,7 @@ class Ranker:
         if exclude:
             pick = pick[~np.isin(idx.ids(rows[pick]), list(exclude))]
         if not len(pick):
-            return np.zeros((0, 5))
+            return np.zeros((0, 6))
         dist = straight[pick]
         if self.roads is not None:
             xs, ys = idx.xy(rows[pick])
@@ -223,7 +235,7 @@ class Ranker:
         order = np.lexsort((rows[pick], dist))[:room]
         chosen = rows[pick[order]]
         return np.c_[chosen, dist[order], straight[pick[order]], dist[order] / idx.speeds(chosen),
-                     idx.status[chosen]]
+                     idx.status[chosen], chosen]
 
 
 class DispatchService(Following):
