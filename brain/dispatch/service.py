@@ -163,11 +163,12 @@ class Ranker:
             stale = self._stale(x, y, category, now_s, exclude, limit - n_fresh, limit_m)
             if len(stale):  # (rare: fewer fresh than asked for)
                 ranked = np.concatenate([ranked, stale])
-                stale_labels = self.index.labels(stale[:, 5])
-                ranked_labels = tuple(a + b for a, b in zip(ranked_labels, stale_labels, strict=True))
-                keep = ~np.isin(left_out[:, 3], stale[:, 5])
-                left_out = left_out[keep]
-                left_labels = tuple(np.array(v, dtype=object)[keep].tolist() for v in left_labels)
+                (ids, teams, modes), (s_ids, s_teams, s_modes) = ranked_labels, self.index.labels(stale[:, 5])
+                ranked_labels = ids + s_ids, teams + s_teams, modes + s_modes
+                keep = (~np.isin(left_out[:, 3], stale[:, 5])).tolist()
+                left_out = left_out[np.array(keep, dtype=bool)]
+                ids, teams, modes = ([v for v, k in zip(vs, keep, strict=True) if k] for vs in left_labels)
+                left_labels = ids, teams, modes
         _place, distance, straight, eta, status, _row = ranked.T.tolist()
         ids, teams, modes = ranked_labels
         rec = Recommendation(case_id=None, metric="road" if self.roads else "straight", max_distance_m=limit_m)
