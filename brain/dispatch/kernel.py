@@ -122,6 +122,20 @@ def first_radius(k, density, spread, least, limit):
     return min(max(expected, least), limit)
 
 
+@njit(cache=True, inline="always")
+def _keep(keys, rows, what, n, most, key, row, item):
+    """Put (key, row, item) in its place in a list sorted by key then row, of `n` entries and at most `most` (the
+    last falls off when full); returns the new length."""
+    if most == 0 or (n == most and (key > keys[n - 1] or (key == keys[n - 1] and row >= rows[n - 1]))):
+        return n
+    i = n if n < most else most - 1
+    while i > 0 and (keys[i - 1] > key or (keys[i - 1] == key and rows[i - 1] > row)):
+        keys[i], rows[i], what[i] = keys[i - 1], rows[i - 1], what[i - 1]
+        i -= 1
+    keys[i], rows[i], what[i] = key, row, item
+    return n + 1 if n < most else n
+
+
 @njit(cache=True)
 def _push(hk, hv, size, key, val):
     i = size
@@ -265,20 +279,18 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
         if within >= k or r >= limit:
             break
         r_before, r = r, min(limit, max(r * 2.0, 1.0))
-    # the answer: the k nearest by road within r (final there), ties to the lower row
-    final = np.empty(n_cand, dtype=np.int64)
-    rows = np.empty(n_cand, dtype=np.int64)
-    m = 0
+    # the answer: the k nearest by road within r (final there), ties to the lower row (each put in its place in
+    # a short sorted list: k is small)
+    best_d, best_row, best_j = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
+    n_best = 0
     for j in range(n_cand):
-        if road[j] <= r:
-            final[m] = j
-            rows[m] = int(people[near_k[cand[j]], PROW])
-            m += 1
-    final = final[:m][np.argsort(rows[:m], kind="mergesort")]  # by row, then stably by distance
-    final = final[np.argsort(road[final], kind="mergesort")][:k]
-    ranked = np.empty((final.shape[0], 6))
-    for i in range(final.shape[0]):
-        j = final[i]
+        d = road[j]
+        if d <= r:
+            row = people[near_k[cand[j]], PROW]
+            n_best = _keep(best_d, best_row, best_j, n_best, k, d, row, j)
+    ranked = np.empty((n_best, 6))
+    for i in range(n_best):
+        j = best_j[i]
         p = near_k[cand[j]]
         ranked[i, 0] = p
         ranked[i, 1] = road[j]
@@ -286,35 +298,34 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
         ranked[i, 3] = road[j] / people[p, PSPEED]
         ranked[i, 4] = people[p, PSTATUS]
         ranked[i, 5] = people[p, PROW]
-    # the left out: not eligible, or eligible and known to be beyond the limit by road
-    cut = ranked[-1, 2] if ranked.shape[0] else r
-    beyond = np.zeros(n_near, dtype=np.bool_)
-    if r >= limit:
+    # the left out: not eligible, or eligible and known to be beyond the limit by road; the nearest, ties to the
+    # lower row
+    cut = ranked[n_best - 1, 2] if n_best else r
+    beyond = cand_e  # (reused: which of the near are eligible and beyond the limit, when the limit was reached)
+    far = r >= limit
+    if far:
+        for jj in range(n_near):
+            beyond[jj] = 0
         for j in range(n_cand):
             if road[j] > limit:
-                beyond[cand[j]] = True
-    left = np.empty(n_near, dtype=np.int64)
-    rows = np.empty(n_near, dtype=np.int64)
+                beyond[cand[j]] = 1
+    left_d, left_row, left_j = np.empty(max_left_out), np.empty(max_left_out), np.empty(max_left_out, dtype=np.int64)
     n_left = 0
     for jj in range(n_near):
         p = near_k[jj]
-        row = int(people[p, PROW])
-        if straight[jj] <= cut and not _excluded(row, excluded) and (
-                beyond[jj] or not _eligible(p, people, duty, now_s, ready)):
-            left[n_left] = jj
-            rows[n_left] = row
-            n_left += 1
-    left = left[:n_left][np.argsort(rows[:n_left], kind="mergesort")]  # by row, then stably by straight distance
-    left = left[np.argsort(straight[left], kind="mergesort")][:max_left_out]
-    left_out = np.empty((left.shape[0], 4))
-    for i in range(left.shape[0]):
-        jj = left[i]
+        row = people[p, PROW]
+        if straight[jj] <= cut and not _excluded(int(row), excluded) and (
+                (far and beyond[jj] == 1) or not _eligible(p, people, duty, now_s, ready)):
+            n_left = _keep(left_d, left_row, left_j, n_left, max_left_out, straight[jj], row, jj)
+    left_out = np.empty((n_left, 4))
+    for i in range(n_left):
+        jj = left_j[i]
         p = near_k[jj]
         st = people[p, PSTATUS]
         left_out[i, 0] = p
         left_out[i, 1] = straight[jj]
         left_out[i, 3] = people[p, PROW]
-        if beyond[jj]:
+        if far and beyond[jj] == 1:
             left_out[i, 2] = TOO_FAR_BY_ROAD
         elif st == off:
             left_out[i, 2] = OFF_DUTY
