@@ -177,7 +177,7 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
                     indptr, adj, ends,  # the road graph (both ways): (node, length) by node; (a, b, length)
                     pieces,  # the road pieces (see snap_one)
                     x0, y0, nx, ny, cell_m, table, full,  # the road grid
-                    dist, settled, hk, hv, touched, iwork, fwork):  # scratch (see `Scratch`), left as found
+                    floats, settled, ints):  # scratch (see `Scratch`), left as found
     """The `k` nearest eligible people by road within `limit` metres of the point, nearest first, ties to the
     lower row, and who was left out near them. The point is (qx, qy) in metres; or, when `tm` holds a
     transverse Mercator's constants (`MetricCRS.compiled`), their lon/lat, projected here.
@@ -199,8 +199,14 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
     `excluded` rows (a few: the person the case is with) are never ranked nor left out."""
     if tm.shape[0]:
         qx, qy = tm_point(qx, qy, tm)
-    near_k, cand, cand_e = iwork[0], iwork[1], iwork[2]
-    straight, road, cand_along, cand_off = fwork[0], fwork[1], fwork[2], fwork[3]
+    nodes, heap, n = indptr.shape[0] - 1, adj.shape[0] + 2, people.shape[0]
+    dist, hk = floats[:nodes], floats[nodes:nodes + heap]  # (the scratch's parts: see `Scratch`)
+    o = nodes + heap
+    straight, road, cand_along, cand_off = floats[o:o + n], floats[o + n:o + 2 * n], floats[o + 2 * n:o + 3 * n], \
+        floats[o + 3 * n:o + 4 * n]
+    hv, touched = ints[:heap], ints[heap:heap + nodes]
+    o = heap + nodes
+    near_k, cand, cand_e = ints[o:o + n], ints[o + n:o + 2 * n], ints[o + 2 * n:o + 3 * n]
     px0, py0, pnx, pny, pcell, drift = pgrid[0], pgrid[1], int(pgrid[2]), int(pgrid[3]), pgrid[4], pgrid[5]
     n_near = 0  # everyone within r in a straight line (as places in `people`, with their distances)
     n_touched = 0
@@ -343,19 +349,23 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
 
 class Scratch:
     """What `nearest_by_road` works in, kept between calls (allocating it each time cost more than the
-    search): one per thread that ranks. The node arrays are left as found by each call."""
+    search): one per thread that ranks, with the road network's arguments, so a ranking hands over the ones
+    it does not make itself in one tuple (`args`). Floats: the distance to each node (infinity between calls),
+    the heap's keys, and four per person; integers: the heap's nodes, the nodes touched, and three per person;
+    whether each node is settled (false between calls)."""
 
-    def __init__(self, nodes: int, edges2: int) -> None:
-        self.dist = np.full(nodes, INF)
+    def __init__(self, roads: tuple, nodes: int, edges2: int) -> None:
+        self.roads, self.nodes, self.heap = roads, nodes, edges2 + 2
         self.settled = np.zeros(nodes, dtype=np.bool_)
-        self.hk = np.empty(edges2 + 2)
-        self.hv = np.empty(edges2 + 2, dtype=np.int64)
-        self.touched = np.empty(nodes, dtype=np.int64)
         self.people = -1
-        self.per_person: tuple = ()
+        self.ready: tuple = ()
 
     def args(self, people: int) -> tuple:
+        """The roads' arguments and the scratch, for an index of `people` (made anew when it has grown)."""
         if self.people < people:
             self.people = people
-            self.per_person = (np.empty((3, people), dtype=np.int64), np.empty((4, people)))
-        return (self.dist, self.settled, self.hk, self.hv, self.touched, *self.per_person)
+            floats = np.empty(self.nodes + self.heap + 4 * people)
+            floats[:self.nodes] = INF
+            ints = np.empty(self.heap + self.nodes + 3 * people, dtype=np.int64)
+            self.ready = (*self.roads, floats, self.settled, ints)
+        return self.ready

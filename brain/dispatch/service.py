@@ -118,7 +118,7 @@ class Ranker:
         assert self.roads is not None
         mine = getattr(self._scratch, "s", None)
         if mine is None:
-            mine = self._scratch.s = Scratch(self.roads.n, len(self.roads.graph.indices))
+            mine = self._scratch.s = Scratch(self.roads.kernel_args, self.roads.n, len(self.roads.graph.indices))
         return mine.args(people)
 
     def warm(self) -> None:
@@ -128,8 +128,7 @@ class Ranker:
         if self.roads is not None:  # (an empty index of its own: the staff may be loading meanwhile)
             x, y = (float(v) for v in self.roads.edges[0].coords[0])
             nearest_by_road(x, y, self.crs.compiled[:0], 1, 100.0, 100.0, 1,
-                            *StaffIndex(self.crs).kernel_args("", 0.0, None)[0], *self.roads.kernel_args,
-                            *self._kernel_scratch(0))
+                            *StaffIndex(self.crs).kernel_args("", 0.0, None)[0], *self._kernel_scratch(0))
 
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
              max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
@@ -153,8 +152,7 @@ class Ranker:
             tm = self.crs.compiled  # (the point is projected in the compiled call where it can be)
             qx, qy = (lon, lat) if len(tm) else self.crs.to_metric(lon, lat)
             ranked, _r, left_out, x, y = nearest_by_road(qx, qy, tm, limit, limit_m, MIN_RADIUS_M, MAX_EXCLUDED,
-                                                         *staff, *self.roads.kernel_args,
-                                                         *self._kernel_scratch(len(staff[4])))
+                                                         *staff, *self._kernel_scratch(len(staff[4])))
             ranked_labels = StaffIndex.placed(placed, ranked[:, 0].astype(np.intp))
             left_labels = StaffIndex.placed(placed, left_out[:, 0].astype(np.intp))
         # ranked: [place, distance, straight, eta, status code, row]; left out: [place, straight, reason code, row]
