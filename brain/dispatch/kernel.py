@@ -172,8 +172,9 @@ def _pop(hk, hv, size):
 
 
 @njit(cache=True, nogil=True)
-def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
+def nearest_by_road(qx, qy, k, limit, least, max_left_out,
                     density, now_s, ready, off, people, duty, excluded, pgrid, pstart,  # (StaffIndex.kernel_args)
+                    tm,  # the projection's constants, or none (see below)
                     indptr, adj, ends,  # the road graph (both ways): (node, length) by node; (a, b, length)
                     pieces,  # the road pieces (see snap_one)
                     x0, y0, nx, ny, cell_m, table, full,  # the road grid
@@ -182,12 +183,12 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
     lower row, and who was left out near them. The point is (qx, qy) in metres; or, when `tm` holds a
     transverse Mercator's constants (`MetricCRS.compiled`), their lon/lat, projected here.
 
-    Returns (ranked, the radius settled at, left out, the point in metres). `ranked` has a row a person: their
-    place in `people`, road distance, straight distance, ETA in seconds (at their speed), duty status code and
-    row in the index. `left out` has up to `max_left_out` people no farther in a straight line than the last
-    one ranked (the radius if nobody was), nearest first, ties to the lower row: their place, straight
-    distance, why (OFF_DUTY ... TOO_FAR_BY_ROAD: not eligible, or eligible and beyond the limit by road) and
-    row.
+    Returns (ranked, left out, the places in `people` of the ranked then of the left out, the point in metres).
+    `ranked` has a row a person: their place in `people`, road distance, straight distance, ETA in seconds (at their
+    speed), duty status code and row in the index. `left out` has up to `max_left_out` people no farther in a
+    straight line than the last one ranked (the radius if nobody was), nearest first, ties to the lower row: their
+    place, straight distance, why (OFF_DUTY ... TOO_FAR_BY_ROAD: not eligible, or eligible and beyond the limit by
+    road) and row.
 
     The search starts at `first_radius` (by road, twice as far as `k` are expected at `density`; no nearer
     than `least`) and doubles. The staff: `people` (see PX ... PSPEED) in the order of the staff grid's
@@ -295,10 +296,12 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
             row = people[near_k[cand[j]], PROW]
             n_best = _keep(best_d, best_row, best_j, n_best, k, d, row, j)
     ranked = np.empty((n_best, 6))
+    places = np.empty(n_best + max_left_out, dtype=np.int64)
     for i in range(n_best):
         j = best_j[i]
         p = near_k[cand[j]]
         ranked[i, 0] = p
+        places[i] = p
         ranked[i, 1] = road[j]
         ranked[i, 2] = straight[cand[j]]
         ranked[i, 3] = road[j] / people[p, PSPEED]
@@ -329,6 +332,7 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
         p = near_k[jj]
         st = people[p, PSTATUS]
         left_out[i, 0] = p
+        places[n_best + i] = p
         left_out[i, 1] = straight[jj]
         left_out[i, 3] = people[p, PROW]
         if far and beyond[jj] == 1:
@@ -344,18 +348,18 @@ def nearest_by_road(qx, qy, tm, k, limit, least, max_left_out,
     for j in range(n_touched):  # the scratch as it was found
         dist[touched[j]] = INF
         settled[touched[j]] = False
-    return ranked, r, left_out, qx, qy
+    return ranked, left_out, places[:n_best + n_left], qx, qy
 
 
 class Scratch:
-    """What `nearest_by_road` works in, kept between calls (allocating it each time cost more than the
-    search): one per thread that ranks, with the road network's arguments, so a ranking hands over the ones
-    it does not make itself in one tuple (`args`). Floats: the distance to each node (infinity between calls),
-    the heap's keys, and four per person; integers: the heap's nodes, the nodes touched, and three per person;
-    whether each node is settled (false between calls)."""
+    """What `nearest_by_road` works in, kept between calls (allocating it each time cost more than the search): one
+    per thread that ranks, with the arguments that do not change (the projection's constants and the road network),
+    so a ranking hands over the ones it does not make itself in one tuple (`args`). Floats: the distance to each
+    node (infinity between calls), the heap's keys, and four per person; integers: the heap's nodes, the nodes
+    touched, and three per person; whether each node is settled (false between calls)."""
 
-    def __init__(self, roads: tuple, nodes: int, edges2: int) -> None:
-        self.roads, self.nodes, self.heap = roads, nodes, edges2 + 2
+    def __init__(self, statics: tuple, nodes: int, edges2: int) -> None:
+        self.statics, self.nodes, self.heap = statics, nodes, edges2 + 2
         self.settled = np.zeros(nodes, dtype=np.bool_)
         self.people = -1
         self.ready: tuple = ()
@@ -367,5 +371,5 @@ class Scratch:
             floats = np.empty(self.nodes + self.heap + 4 * people)
             floats[:self.nodes] = INF
             ints = np.empty(self.heap + self.nodes + 3 * people, dtype=np.int64)
-            self.ready = (*self.roads, floats, self.settled, ints)
+            self.ready = (*self.statics, floats, self.settled, ints)
         return self.ready

@@ -113,12 +113,14 @@ class Ranker:
         self.index = StaffIndex(self.crs, roads=self.roads)
         self.workload = Workload()  # who holds how many active cases (DispatchService keeps it current)
         self._scratch = threading.local()  # each ranking thread's own
+        self._projects = len(self.crs.compiled) > 0  # the compiled ranking projects its point itself
 
     def _kernel_scratch(self, people: int) -> tuple:
         assert self.roads is not None
         mine = getattr(self._scratch, "s", None)
         if mine is None:
-            mine = self._scratch.s = Scratch(self.roads.kernel_args, self.roads.n, len(self.roads.graph.indices))
+            mine = self._scratch.s = Scratch((self.crs.compiled, *self.roads.kernel_args), self.roads.n,
+                                             len(self.roads.graph.indices))
         return mine.args(people)
 
     def warm(self) -> None:
@@ -127,8 +129,9 @@ class Ranker:
         card."""
         if self.roads is not None:  # (an empty index of its own: the staff may be loading meanwhile)
             x, y = (float(v) for v in self.roads.edges[0].coords[0])
-            nearest_by_road(x, y, self.crs.compiled[:0], 1, 100.0, 100.0, 1,
-                            *StaffIndex(self.crs).kernel_args("", 0.0, None)[0], *self._kernel_scratch(0))
+            x, y = self.crs.to_wgs84(x, y) if self._projects else (x, y)
+            nearest_by_road(x, y, 1, 100.0, 100.0, 1, *StaffIndex(self.crs).kernel_args("", 0.0, None)[0],
+                            *self._kernel_scratch(0))
 
     def rank(self, lon: float, lat: float, category: str, *, now: datetime | None = None,
              max_distance_m: float | None = None, limit: int = 10, exclude: set[str] | None = None
@@ -149,12 +152,12 @@ class Ranker:
             ranked_labels, left_labels = self.index.labels(ranked[:, 0]), self.index.labels(left_out[:, 0])
         else:
             staff, placed = self.index.kernel_args(category, now_s, exclude)
-            tm = self.crs.compiled  # (the point is projected in the compiled call where it can be)
-            qx, qy = (lon, lat) if len(tm) else self.crs.to_metric(lon, lat)
-            ranked, _r, left_out, x, y = nearest_by_road(qx, qy, tm, limit, limit_m, MIN_RADIUS_M, MAX_EXCLUDED,
-                                                         *staff, *self._kernel_scratch(len(staff[4])))
-            ranked_labels = StaffIndex.placed(placed, ranked[:, 0].astype(np.intp))
-            left_labels = StaffIndex.placed(placed, left_out[:, 0].astype(np.intp))
+            qx, qy = (lon, lat) if self._projects else self.crs.to_metric(lon, lat)
+            ranked, left_out, places, x, y = nearest_by_road(qx, qy, limit, limit_m, MIN_RADIUS_M, MAX_EXCLUDED,
+                                                             *staff, *self._kernel_scratch(len(staff[4])))
+            n = len(ranked)
+            ids, teams, modes = StaffIndex.placed(placed, places)
+            ranked_labels, left_labels = (ids[:n], teams[:n], modes[:n]), (ids[n:], teams[n:], modes[n:])
         # ranked: [place, distance, straight, eta, status code, row]; left out: [place, straight, reason code, row]
         n_fresh = len(ranked)
         if n_fresh < limit:
