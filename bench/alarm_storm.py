@@ -140,8 +140,12 @@ KINDS = {t: [k for k in ALARM_TYPES[t] if k != OFFLINE and k not in WELFARE_TYPE
 
 # What the page shows of the storm, from the map component's listeners: when each alarm was first drawn
 # (`window.__drawn[device|type]`, the first frame showing it) and when the page took each count of it
-# (`window.__counts[device|type|count]`: its hover text reads the count from what the page holds)
+# (`window.__counts[device|type|count]`: its hover text reads the count from what the page holds); and each
+# move of the wall (`window.__moves`: when, and the bounds it shows), for the takeover by the critical alarms
 WATCH = """() => { window.__drawn = {}; window.__counts = {}; const d = window.districtMaps['district-map'];
+    window.__moves = [];
+    d.map.on('moveend', () => { const b = d.map.getBounds();
+        window.__moves.push([Date.now(), b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]); });
     const waiting = new Set();
     d.listen('applied', (e) => {
         if (e.layer !== 'alarms') { return; }
@@ -359,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
                         break
                     page.wait_for_timeout(500)
                 drawn, counts = page.evaluate("window.__drawn"), page.evaluate("window.__counts")
+                page.wait_for_timeout(2000)  # (a takeover moves once its alarms have settled)
+                moves = page.evaluate("window.__moves")
+                critical = [(a.lon, a.lat) for a in brain.live.waiting()]
                 if _os.environ.get("STORM_TRACE"):
                     Path(_os.environ["STORM_TRACE"]).write_bytes(browser.stop_tracing())
                 if cdp is not None:
@@ -419,6 +426,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  of which publish -> stored: p50 {np.percentile(to_db, 50):,.0f} ms, "
           f"p95 {np.percentile(to_db, 95):,.0f} ms; stored -> drawn: p50 {np.percentile(to_screen, 50):,.0f} ms, "
           f"p95 {np.percentile(to_screen, 95):,.0f} ms")
+    # the takeover: with critical alarms waiting, the wall moved to show them all
+    if critical:
+        w, s_, e, n = moves[-1][1:] if moves else (0.0, 0.0, 0.0, 0.0)
+        shown = sum(w <= lon <= e and s_ <= lat <= n for lon, lat in critical)
+        print(f"takeover: {len(critical):,} critical alarms waiting; the wall moved {len(moves)} times "
+              + (f"(first {moves[0][0] / 1000 - storm_at:.1f} s into the storm)" if moves else "")
+              + f"; its last view shows {shown:,} of them")
+        if shown < len(critical):
+            print("FAILED: the wall does not show every critical alarm waiting")
+            return 1
     return 0
 
 

@@ -42,6 +42,8 @@ HEARTBEAT_S = 5.0  # a quiet page still hears this often: clocks, ages and the s
 PUSH_GAP_S = 0.15  # at most about seven pushes a second per page: a storm is coalesced, not replayed
 NO_MAP_FIRST_S = 0.1  # a page without the map is asked again after this, then twice as long each time
 ASK_TIMEOUT_S = 10.0  # a page that does not say what its map holds in this long is asked again later
+TAKEOVER_SETTLE_MS = 800  # a takeover moves once no newer one has come for this long: a storm's first alarm,
+# then all of them, is one move of the wall (each move has the map draw itself anew, which holds up new alarms)
 POLE_CLICK_M = 5.0  # a marker this close to a pole stands on it: a click on it opens the pole's card
 FONT_FAMILY = "Noto Sans CJK SC, WenQuanYi Zen Hei, Microsoft YaHei, PingFang SC, sans-serif"
 HIDDEN_AT_START = ["grid"]
@@ -228,17 +230,19 @@ def takeover(bounds, waiting: list, current: dict | None) -> dict | None:
     show around it). Several: the map fits them all (a storm across the district keeps the whole district in
     view), unless the street it shows holds them all, or the area it was last fitted to does (a storm does
     not move the wall at every new alarm inside what it shows). None waiting after some did: back to the district
-    (`bounds`). The map takes the move when its `key` is new, and keeps the operator's view otherwise."""
+    (`bounds`). The map takes the move when its `key` is new, and keeps the operator's view otherwise; it makes
+    the move once no newer one has come for `settle_ms` (a storm's first alarm, then all of them, is one move:
+    each move has the map draw itself anew, which would hold up the new alarms being drawn)."""
     if not waiting:
         if current is None or current.get("home"):
             return None
-        return {"key": "home", "home": True, "bounds": [round(v, 6) for v in bounds]}
+        return {"key": "home", "home": True, "bounds": [round(v, 6) for v in bounds], "settle_ms": TAKEOVER_SETTLE_MS}
     points = sorted({(round(a.lon, 6), round(a.lat, 6)) for a in waiting})
     key = hashlib.sha1(repr(points).encode()).hexdigest()[:12]
     if current is not None and current.get("key") == key:
         return None
     if len(points) == 1:
-        return {"key": key, "center": list(points[0]), "zoom": float(POLE_LABEL_ZOOM)}
+        return {"key": key, "center": list(points[0]), "zoom": float(POLE_LABEL_ZOOM), "settle_ms": TAKEOVER_SETTLE_MS}
     if current is not None and current.get("center") and in_view(
             {"center": {"lon": current["center"][0], "lat": current["center"][1]}, "zoom": current["zoom"]}, points):
         return None
@@ -248,7 +252,7 @@ def takeover(bounds, waiting: list, current: dict | None) -> dict | None:
         w, s, e, n = current["bounds"]  # fitted to alarms before: stays while every one waiting is inside
         if w <= box[0] and box[2] <= e and s <= box[1] and box[3] <= n:
             return None
-    return {"key": key, "bounds": box, "max_zoom": POLE_LABEL_ZOOM}
+    return {"key": key, "bounds": box, "max_zoom": POLE_LABEL_ZOOM, "settle_ms": TAKEOVER_SETTLE_MS}
 
 
 @dataclass

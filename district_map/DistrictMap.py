@@ -134,7 +134,8 @@ Keyword arguments:
     `{key, bounds, max_zoom}`; applied when `key` changes, so the
     operator's own view is kept otherwise. Zooms are a 1080p wall's: a
     larger map goes log2 of its scale further in, to show the same
-    streets."""
+    streets. With `settle_ms`, the move waits until no newer view has
+    come for that long (a newer one replaces it)."""
     _children_props: typing.List[str] = []
     _base_nodes = ['children']
     _namespace = 'district_map'

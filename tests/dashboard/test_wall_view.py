@@ -4,7 +4,7 @@ acknowledged it returns to the whole district; the banner names them."""
 from brain.alarms.service import AlarmView
 from brain.storage.db import utcnow
 from dashboard.i18n import translator
-from dashboard.live import banner, takeover
+from dashboard.live import TAKEOVER_SETTLE_MS, banner, takeover
 from layers.view import POLE_LABEL_ZOOM
 
 SPOT, FAR = (121.452, 31.331), (121.4415, 31.3245)
@@ -23,6 +23,15 @@ def test_a_critical_alarm_moves_the_wall_to_its_street_once_and_the_acknowledgem
     home = takeover(bounds, [], move)
     assert home["home"] and home["bounds"] == [round(v, 6) for v in bounds]
     assert takeover(bounds, [], home) is None and takeover(bounds, [], None) is None  # home already
+
+
+def test_every_move_of_the_wall_waits_for_the_alarms_to_settle_so_a_burst_is_one_move(district):
+    bounds = district.boundary.bounds
+    street = takeover(bounds, [alarm(1, SPOT)], None)
+    both = takeover(bounds, [alarm(1, SPOT), alarm(2, FAR)], street)
+    home = takeover(bounds, [], both)
+    assert street["settle_ms"] == both["settle_ms"] == home["settle_ms"] == TAKEOVER_SETTLE_MS
+    assert 0 < TAKEOVER_SETTLE_MS <= 1000  # the wall still shows a new alarm's street within a second
 
 
 def test_a_second_critical_alarm_elsewhere_fits_the_wall_to_both(district):

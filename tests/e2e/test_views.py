@@ -152,6 +152,31 @@ def test_a_critical_alarm_takes_over_the_wall_until_it_is_acknowledged(anonymous
     assert anonymous.errors == []
 
 
+def test_a_burst_of_critical_alarms_moves_the_wall_once_to_show_them_all(anonymous, live_app):
+    brain = live_app.brain
+    lifts = brain.district.devices[brain.district.devices["type"] == "elevator"]
+    first_dev = lifts.iloc[0]
+    second_dev = next(d for _i, d in lifts.iterrows()  # a lift a few streets away
+                      if d.geometry.distance(first_dev.geometry) > 0.004)
+    page = anonymous.page
+    sign_in(page, live_app, "wall")
+    open_view(anonymous, live_app, "/wall")
+    page.evaluate("""() => { window.__moves = 0;
+        window.districtMaps['district-map'].map.on('moveend', () => { window.__moves += 1; }); }""")
+    first, _ = brain.alarms.raise_alarm(device_id=str(first_dev["id"]), type="trapped")
+    page.locator("#takeover-banner.takeover").wait_for(timeout=10_000)  # the wall has been sent the first's street
+    second, _ = brain.alarms.raise_alarm(device_id=str(second_dev["id"]), type="trapped")  # ... and then both
+    page.wait_for_function("""(points) => { const b = window.districtMaps['district-map'].map.getBounds();
+        return window.__moves > 0 && points.every(([lon, lat]) => b.contains([lon, lat])); }""",
+                           arg=[[first.lon, first.lat], [second.lon, second.lat]], timeout=10_000)
+    page.wait_for_timeout(1500)  # (no other move follows)
+    assert page.evaluate("window.__moves") == 1  # one move, not to the first's street and out again
+    for a in (first, second):
+        brain.alarms.acknowledge(a.id, actor="operator")
+    page.wait_for_selector("#takeover-banner.takeover", state="detached", timeout=10_000)
+    assert anonymous.errors == []
+
+
 CENTRED_ON = """([lon, lat, tol]) => { const c = window.districtMaps['district-map'].map.getCenter();
     return Math.abs(c.lng - lon) < tol && Math.abs(c.lat - lat) < tol; }"""
 

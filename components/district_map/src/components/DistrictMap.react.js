@@ -118,7 +118,7 @@ export default class DistrictMap extends Component {
         if (next.view && next.view.key && (!prev.view || next.view.key !== prev.view.key)) {
             this.wanted = next.view;
             if (this.ready) {
-                this.move(next.view);
+                this.settle(next.view);
             }
         }
         if (next.links !== prev.links && this.ready) {
@@ -134,6 +134,7 @@ export default class DistrictMap extends Component {
     }
 
     componentWillUnmount() {
+        clearTimeout(this.settling);
         if (this.resizer) {
             this.resizer.disconnect();
         }
@@ -234,6 +235,23 @@ export default class DistrictMap extends Component {
         const p = this.props.padding || {};
         const side = (name) => ((p[name] || 0) + 24 + extra) * this.scale;
         return {top: side('top'), right: side('right'), bottom: side('bottom'), left: side('left')};
+    }
+
+    /**
+     * Move to a view now, or, when it says `settle_ms`, once no newer view has come for that long: a burst of
+     * moves (the first alarm of a storm, then all of them) is one move, and the new points are drawn first.
+     */
+    settle(view) {
+        clearTimeout(this.settling);
+        this.settling = null;
+        if (view.settle_ms > 0) {
+            this.settling = setTimeout(() => {
+                this.settling = null;
+                this.move(view);
+            }, view.settle_ms);
+        } else {
+            this.move(view);
+        }
     }
 
     /** Zooms are given for a 1080p wall's map: a larger map goes log2(scale) further in to show as much. */
@@ -405,7 +423,8 @@ DistrictMap.propTypes = {
     })),
     /** Where to move the view: `{key, center: [lon, lat], zoom}` or `{key, bounds, max_zoom}`; applied when
      * `key` changes, so the operator's own view is kept otherwise. Zooms are a 1080p wall's: a larger map
-     * goes log2 of its scale further in, to show the same streets. */
+     * goes log2 of its scale further in, to show the same streets. With `settle_ms`, the move waits until no
+     * newer view has come for that long (a newer one replaces it). */
     view: PropTypes.object,
     /** Pixels (at 1080p; more on a larger map) kept clear on each side when the map fits the district or
      * several alarms: `{top, right, bottom, left}`, for what lies over the map (its legend). */
