@@ -302,9 +302,6 @@ class StaffIndex:
     def xy(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._x[rows], self._y[rows]
 
-    def member(self, row: int) -> Member:
-        return self._members[row]
-
     @staticmethod
     def placed(labels: tuple, places: np.ndarray) -> tuple[list[str], list[str], list[str]]:
         """The staff ids, team ids and travel modes at these places of the packed rows (`labels` as
