@@ -12,7 +12,7 @@ the staff). The same questions go, on the same positions, to:
 - PostGIS: ``ORDER BY geom <-> point LIMIT`` on a GiST index (positions updated every second, untimed);
 - Redis: ``GEOSEARCH ... BYRADIUS ... ASC`` then the eligibility filter in Python.
 Every answer is checked against the brute force's: the ranker's and PostGIS's name the same people in the same
-order; Redis's (52-bit geohash positions, distances on the sphere) the same distances to within 1 m + 0.2%.
+order; Redis's (52-bit geohash positions, distances on a sphere) the same distances to within 1 m + 0.6%.
 The straight-line ranking is compared with those three. By road, on a share of the same questions, the
 ranker (compiled: the eligible within a growing radius, each with the snap to the road the index made at
 their fix, a Dijkstra from the point that settles the radius round by round; each ranked person's workload
@@ -127,10 +127,10 @@ class Checks:
             print(f"differs ({method}):", got, want)
 
     def close(self, method: str, got: list[float], want: list[float]) -> None:
-        """Agreement of the distances found rather than of names, in order, each within 1 m + 0.2% (a method that
-        rounds positions and measures otherwise: near-ties may swap)."""
+        """Agreement of the distances found rather than of names, in order, each within 1 m + 0.6% (a method that
+        rounds positions and measures on a sphere: near-ties may swap)."""
         got, want = sorted(got), sorted(want)
-        same = len(got) == len(want) and all(abs(a - b) <= 1.0 + 0.002 * b for a, b in zip(got, want, strict=True))
+        same = len(got) == len(want) and all(abs(a - b) <= 1.0 + 0.006 * b for a, b in zip(got, want, strict=True))
         self.compare(method, want if same else got, want)
 
     def said(self, method: str) -> str:
@@ -277,8 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             hits = r.geosearch(rkey, longitude=qlon, latitude=qlat, radius=max_d, unit="m", sort="ASC", count=200)
             via_redis = [h.decode() for h in hits if eligible(row_of[h.decode()], cat)][:10]
             t_redis.append(time.perf_counter() - t1)
-            # Redis keeps positions as 52-bit geohashes and measures on the sphere, not in the metric CRS (whose
-            # scale differs by a few parts in ten thousand here): the same distances to within 1 m + 0.2%
+            # Redis keeps positions as 52-bit geohashes (about 0.6 m) and measures on a sphere of 6,372,797.6 m: at
+            # this latitude its north-south distances come out about 0.3% longer than the ellipsoid's and its
+            # east-west ones 0.2% shorter, so the same distances to within 1 m + 0.6%
             checks.close("Redis", [float(np.hypot(x[row_of[i]] - qx, y[row_of[i]] - qy)) for i in via_redis],
                          [float(np.hypot(x[row_of[i]] - qx, y[row_of[i]] - qy)) for i in brute])
         for qx, qy, qlon, qlat, cat in queries[:20]:  # by road: the ranker beside a brute force over the roads
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     show(rows)
     idx, pgs = rows[0], rows[2]
     print(f"index rebuilds: {index.rebuilds - 1} in {args.seconds} s; answers equal to brute force: "
-          f"{checks.said('straight')}; PostGIS {checks.said('PostGIS')}; Redis (distances within 1 m + 0.2%) "
+          f"{checks.said('straight')}; PostGIS {checks.said('PostGIS')}; Redis (distances within 1 m + 0.6%) "
           f"{checks.said('Redis')}")
     print(f"speed-up over PostGIS: p50 {pgs['p50_us'] / idx['p50_us']:.1f}x  p99 {pgs['p99_us'] / idx['p99_us']:.1f}x; "
           f"over NumPy p50 {rows[1]['p50_us'] / idx['p50_us']:.1f}x; over Redis p50 "
