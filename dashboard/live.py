@@ -233,16 +233,21 @@ def takeover(bounds, waiting: list, current: dict | None) -> dict | None:
     (`bounds`). The map takes the move when its `key` is new, and keeps the operator's view otherwise; it makes
     the move once no newer one has come for `settle_ms` (a storm's first alarm, then all of them, is one move:
     each move has the map draw itself anew, which would hold up the new alarms being drawn)."""
+    view = _takeover_view(bounds, waiting, current)
+    return None if view is None else {**view, "settle_ms": TAKEOVER_SETTLE_MS}
+
+
+def _takeover_view(bounds, waiting: list, current: dict | None) -> dict | None:
     if not waiting:
         if current is None or current.get("home"):
             return None
-        return {"key": "home", "home": True, "bounds": [round(v, 6) for v in bounds], "settle_ms": TAKEOVER_SETTLE_MS}
+        return {"key": "home", "home": True, "bounds": [round(v, 6) for v in bounds]}
     points = sorted({(round(a.lon, 6), round(a.lat, 6)) for a in waiting})
     key = hashlib.sha1(repr(points).encode()).hexdigest()[:12]
     if current is not None and current.get("key") == key:
         return None
     if len(points) == 1:
-        return {"key": key, "center": list(points[0]), "zoom": float(POLE_LABEL_ZOOM), "settle_ms": TAKEOVER_SETTLE_MS}
+        return {"key": key, "center": list(points[0]), "zoom": float(POLE_LABEL_ZOOM)}
     if current is not None and current.get("center") and in_view(
             {"center": {"lon": current["center"][0], "lat": current["center"][1]}, "zoom": current["zoom"]}, points):
         return None
@@ -252,7 +257,7 @@ def takeover(bounds, waiting: list, current: dict | None) -> dict | None:
         w, s, e, n = current["bounds"]  # fitted to alarms before: stays while every one waiting is inside
         if w <= box[0] and box[2] <= e and s <= box[1] and box[3] <= n:
             return None
-    return {"key": key, "bounds": box, "max_zoom": POLE_LABEL_ZOOM, "settle_ms": TAKEOVER_SETTLE_MS}
+    return {"key": key, "bounds": box, "max_zoom": POLE_LABEL_ZOOM}
 
 
 @dataclass

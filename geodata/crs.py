@@ -38,19 +38,23 @@ def _transformers(epsg: int) -> tuple[Transformer, Transformer]:
     return forward, inverse
 
 
+NOT_COMPILED = np.zeros(0)
+
+
 @lru_cache(maxsize=8)
-def _transverse_mercator(epsg: int) -> np.ndarray | None:
+def _transverse_mercator(epsg: int) -> np.ndarray:
     """The constants of the forward projection when the CRS is a transverse Mercator on WGS-84 itself (UTM,
     or Gauss-Kruger zones on the WGS-84 datum) with its origin on the equator: (central meridian, k0 * A,
-    false easting, false northing, e, alpha 1..6) for `tm_point`; None for any other CRS (pyproj projects)."""
+    false easting, false northing, e, alpha 1..6) for `tm_point`; none (`NOT_COMPILED`) for any other CRS
+    (pyproj projects it)."""
     crs = CRS.from_epsg(epsg)
     conversion = (crs.to_json_dict().get("conversion") or {}) if crs.is_projected else {}
     if (conversion.get("method") or {}).get("name") != "Transverse Mercator" or crs.geodetic_crs != CRS.from_epsg(
             WGS84_EPSG) or crs.ellipsoid is None:
-        return None
+        return NOT_COMPILED
     par = {q["name"]: float(q["value"]) for q in conversion.get("parameters", [])}
     if par.get("Latitude of natural origin") != 0.0:
-        return None
+        return NOT_COMPILED
     a, f = crs.ellipsoid.semi_major_metre, 1.0 / crs.ellipsoid.inverse_flattening
     n = f / (2 - f)
     # Krueger's series to the sixth order in n (C. F. F. Karney, Transverse Mercator with an accuracy of a few
@@ -65,9 +69,6 @@ def _transverse_mercator(epsg: int) -> np.ndarray | None:
     k0 = par["Scale factor at natural origin"]
     return np.array([par["Longitude of natural origin"], k0 * big_a, par["False easting"], par["False northing"],
                      math.sqrt(f * (2 - f)), *alpha])
-
-
-NOT_COMPILED = np.zeros(0)
 
 
 @njit(cache=True)
@@ -102,18 +103,14 @@ class MetricCRS:
     def __init__(self, epsg: int = DEFAULT_METRIC_EPSG) -> None:
         self.epsg = epsg
         self._forward, self._inverse = _transformers(epsg)
-        self._tm = _transverse_mercator(epsg)
-
-    @property
-    def compiled(self) -> np.ndarray:
-        """The constants of the compiled forward projection (`tm_point`, for compiled code that projects a point
-        itself); empty when pyproj projects this CRS."""
-        return self._tm if self._tm is not None else NOT_COMPILED
+        # the constants of the compiled forward projection (`tm_point`, also for compiled code that projects a
+        # point itself); empty when pyproj projects this CRS
+        self.compiled: np.ndarray = _transverse_mercator(epsg)
 
     def to_metric(self, lon, lat):
         """Project lon/lat (scalars or arrays) to x/y metres (floats for scalars, arrays of their shape else)."""
-        tm = self._tm
-        if tm is None:
+        tm = self.compiled
+        if not len(tm):
             return self._forward.transform(lon, lat)
         if isinstance(lon, float) and isinstance(lat, float):
             return tm_point(lon, lat, tm)

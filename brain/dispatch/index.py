@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -39,17 +38,6 @@ from brain.dispatch.kernel import (
 )
 from brain.staff.enums import READY, SPEED_M_S, DutyStatus, TravelMode
 from geodata.crs import MetricCRS
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """What does not change about a person while the index lives (status and position are arrays)."""
-
-    staff_id: str
-    team_id: str
-    duties: tuple[str, ...]
-    mode: str
-
 
 STAFF_CELL_M = 250.0  # the side of a cell of the people's grid
 # duty states as small codes, the states a case may be sent to first: a code from 0 to READY_CODE may be sent
@@ -83,10 +71,11 @@ class StaffIndex:
         self._lock = threading.RLock()
         self._ids = np.array([], dtype=object)
         self._row: dict[str, int] = {}
-        self._members: list[Member] = []
-        self._labels: tuple[list[str], list[str], list[str]] = ([], [], [])  # by row: staff ids, team ids, modes
-        self._label_arrays: tuple = tuple(np.zeros(0, dtype=str) for _ in range(3))  # the same as text arrays
-        self._placed_labels: tuple = self._label_arrays  # ... in the packed rows' order (a neighbourhood's together)
+        self._duties: list[tuple[str, ...]] = []  # by row: the duties of the person's team
+        # by row: staff ids, team ids and travel modes as text arrays (read into fresh strings, from memory that is
+        # together); the same in the packed rows' order (a neighbourhood's together)
+        self._label_arrays: tuple = tuple(np.zeros(0, dtype=str) for _ in range(3))
+        self._placed_labels: tuple = self._label_arrays
         self._x = np.zeros(0)
         self._y = np.zeros(0)
         self._t = np.zeros(0)  # position time, epoch seconds (NaN: no position)
@@ -118,9 +107,9 @@ class StaffIndex:
         with self._lock:
             self._ids = np.array([s.id for s in staff], dtype=object)
             self._row = {s.id: i for i, s in enumerate(staff)}
-            self._members = [Member(s.id, s.team_id, tuple(s.duties), s.mode) for s in staff]
-            self._labels = ([s.id for s in staff], [s.team_id for s in staff], [s.mode for s in staff])
-            self._label_arrays = tuple(np.array(v, dtype=str) for v in self._labels)
+            self._duties = [tuple(s.duties) for s in staff]
+            self._label_arrays = tuple(np.array(v, dtype=str) for v in (
+                [s.id for s in staff], [s.team_id for s in staff], [s.mode for s in staff]))
             lon = np.array([np.nan if s.lon is None else s.lon for s in staff], dtype=float)
             lat = np.array([np.nan if s.lat is None else s.lat for s in staff], dtype=float)
             x, y = self.crs.to_metric(lon, lat)
@@ -184,11 +173,11 @@ class StaffIndex:
     def kernel_args(self, category: str, now_s: float, exclude: set[str] | None) -> tuple:
         """The people as `brain.dispatch.kernel.nearest_by_road` takes them, read together under the lock (a
         reload between two reads could hand it arrays of two lengths): the `density` of those who could take
-        `category`, `now_s`, the highest code that may be
-        sent, off duty's code, the packed people, whether each one's team takes `category` (in the same order),
-        the rows never to name, the grid (with how far anyone has moved since it was made) and where each of
-        its cells' people start. Arrays are the index's own: read, never written. With them, the staff ids, team
-        ids and travel modes by place in the packed rows (`placed`), of the same making."""
+        `category`, `now_s`, the highest code that may be sent, off duty's code, the packed people, whether each
+        one's team takes `category` (in the same order), the rows never to name, the grid (with how far anyone
+        has moved since it was made) and where each of its cells' people start. Arrays are the index's own:
+        read, never written. With them, the staff ids, team ids and travel modes by place in the packed rows
+        (for `placed`), of the same making."""
         with self._lock:
             if self._stale:
                 self._rebuild()
@@ -262,7 +251,7 @@ class StaffIndex:
         """Which rows' duties cover `category` (cached: duties do not change while the index lives)."""
         mask = self._duty_masks.get(category)
         if mask is None:
-            mask = np.array([any(category.startswith(d) for d in m.duties) for m in self._members], dtype=bool)
+            mask = np.array([any(category.startswith(d) for d in duties) for duties in self._duties], dtype=bool)
             self._duty_masks[category] = mask
         return mask
 
@@ -308,12 +297,9 @@ class StaffIndex:
         `kernel_args` gave them with the rows), in order."""
         return labels[0][places].tolist(), labels[1][places].tolist(), labels[2][places].tolist()
 
-    def labels(self, rows) -> tuple[list[str], list[str], list[str]]:
+    def labels(self, rows: np.ndarray) -> tuple[list[str], list[str], list[str]]:
         """The staff ids, team ids and travel modes of these rows (numbers, of any kind), in order."""
-        ids, teams, modes = self._labels
-        rows_i = list(map(int, rows))
-        return (list(map(ids.__getitem__, rows_i)), list(map(teams.__getitem__, rows_i)),
-                list(map(modes.__getitem__, rows_i)))
+        return self.placed(self._label_arrays, np.asarray(rows).astype(np.intp))
 
     def speeds(self, rows: np.ndarray) -> np.ndarray:
         """Travel speeds in m/s."""

@@ -107,6 +107,27 @@ def _eligible(j, people, duty, now_s, ready):
 
 
 @njit(cache=True, inline="always")
+def _why(status, duty_ok, off, ready):
+    """Why someone who is not eligible may not be ranked: OFF_DUTY ... POSITION_STALE."""
+    if status == off:
+        return OFF_DUTY
+    if status > ready:
+        return BUSY
+    if not duty_ok:
+        return WRONG_DUTY
+    return POSITION_STALE
+
+
+@njit(cache=True)
+def reasons(status, duty, off, ready):
+    """`_why` for each of these people (duty status codes, whether their team takes the case), none eligible."""
+    out = np.empty(status.shape[0], dtype=np.int64)
+    for i in range(status.shape[0]):
+        out[i] = _why(status[i], duty[i], off, ready)
+    return out
+
+
+@njit(cache=True, inline="always")
 def _excluded(row, excluded):
     for j in range(excluded.shape[0]):
         if excluded[j] == row:
@@ -191,7 +212,7 @@ def nearest_by_road(qx, qy, k, limit, least, max_left_out,
     road) and row.
 
     The search starts at `first_radius` (by road, twice as far as `k` are expected at `density`; no nearer
-    than `least`) and doubles. The staff: `people` (see PX ... PSPEED) in the order of the staff grid's
+    than `least`) and doubles. The staff: `people` (see PX ... POFF) in the order of the staff grid's
     cells, `duty` whether each one's team takes the case (in the same order), `pgrid` the grid (x0, y0, nx,
     ny, cell size, how far anyone has moved since it was made) and `pstart` where each cell's people start.
     Eligible are those whose status code is from 0 to `ready` (available, or returning from a case:
@@ -330,21 +351,11 @@ def nearest_by_road(qx, qy, k, limit, least, max_left_out,
     for i in range(n_left):
         jj = left_j[i]
         p = near_k[jj]
-        st = people[p, PSTATUS]
         left_out[i, 0] = p
         places[n_best + i] = p
         left_out[i, 1] = straight[jj]
+        left_out[i, 2] = TOO_FAR_BY_ROAD if far and beyond[jj] == 1 else _why(people[p, PSTATUS], duty[p], off, ready)
         left_out[i, 3] = people[p, PROW]
-        if far and beyond[jj] == 1:
-            left_out[i, 2] = TOO_FAR_BY_ROAD
-        elif st == off:
-            left_out[i, 2] = OFF_DUTY
-        elif st > ready:
-            left_out[i, 2] = BUSY
-        elif not duty[p]:
-            left_out[i, 2] = WRONG_DUTY
-        else:
-            left_out[i, 2] = POSITION_STALE
     for j in range(n_touched):  # the scratch as it was found
         dist[touched[j]] = INF
         settled[touched[j]] = False

@@ -195,8 +195,8 @@ class Ranker:
             if int(ok.sum()) >= limit or radius >= limit_m:
                 break
             radius = min(limit_m, radius * 2.0)
-        chosen = rows[np.flatnonzero(ok)[:limit]]
-        d = straight[np.flatnonzero(ok)[:limit]]
+        picked = np.flatnonzero(ok)[:limit]
+        chosen, d = rows[picked], straight[picked]
         ranked = np.c_[chosen, d, d, d / idx.speeds(chosen), idx.status[chosen], chosen]
         cut = float(d[-1]) if len(d) else radius
         near = np.flatnonzero(~ok & (straight <= cut))
@@ -208,10 +208,7 @@ class Ranker:
     def _reasons(self, rows: np.ndarray, category: str) -> np.ndarray:
         """Why each of these people may not be ranked (each is not eligible), as the compiled ranking's codes."""
         idx = self.index
-        status = idx.status[rows]
-        return np.where(status == OFF_DUTY_CODE, kernel.OFF_DUTY, np.where(
-            status > READY_CODE, kernel.BUSY, np.where(~idx.duty_mask(category)[rows], kernel.WRONG_DUTY,
-                                                       kernel.POSITION_STALE)))
+        return kernel.reasons(idx.status[rows], idx.duty_mask(category)[rows], OFF_DUTY_CODE, READY_CODE)
 
     def _stale(self, x: float, y: float, category: str, now_s: float, exclude: set[str] | None, room: int,
                limit_m: float) -> np.ndarray:
